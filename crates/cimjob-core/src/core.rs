@@ -1,0 +1,1036 @@
+//! The engine's rules as a plain value (sans-IO, like quinn-proto): every method takes the
+//! current time, changes the jobs in memory and returns a [`Step`] — the store batch to make
+//! durable, the events to announce once it is, and the process actions to carry out.
+//!
+//! The async shell in [`crate::engine`] owns the clock, the store, the runner and the
+//! clients; this module owns every decision: which job starts next (priority, then
+//! submission order, under the concurrency limit), what a RequestStateChange does, how a run
+//! ends (Completed, or Exception and RecoveryAction), retention, and what a restart does
+//! with jobs that were running when the service died.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cim::CimValue;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::events::{Event, EventKind};
+use crate::model::job::{instance_id, DeferredRequest, Shutdown, ShutdownGoal};
+use crate::model::properties::View;
+use crate::model::value_maps::{
+    AnswerReturn, JobErrorCode, KillJobReturn, RecoveryAction, RequestedState, StateChangeReturn,
+};
+use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
+use crate::runner::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal, WorkSpec};
+use crate::state::{request_state_change, Situation, Transition};
+use crate::store::{Batch, JobRecord, RunRecord};
+
+/// The limits and defaults the rules apply. One per node.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// How many jobs may run at once.
+    pub max_running: usize,
+    /// How many times Re-run Job re-runs a failing job before it gives up.
+    pub max_reruns: u32,
+    /// The wait before the first re-run; it doubles for each further one.
+    pub rerun_backoff: SignedDuration,
+    /// The longest wait between re-runs.
+    pub rerun_backoff_max: SignedDuration,
+    /// Terminate's wait before SIGKILL when the request gives no TimeoutPeriod.
+    pub default_terminate_timeout: SignedDuration,
+    /// Where per-run log files go: `<log_dir>/<LocalID>/run-<n>.log`.
+    pub log_dir: PathBuf,
+    /// The OS account jobs run as (the service's own).
+    pub run_as_user: String,
+}
+
+impl CoreConfig {
+    /// Defaults for a node with `log_dir`: a slot per CPU, 3 re-runs from 1 s up to 5 min,
+    /// a 10 s Terminate timeout.
+    pub fn new(log_dir: PathBuf, run_as_user: &str) -> CoreConfig {
+        CoreConfig {
+            max_running: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_reruns: 3,
+            rerun_backoff: SignedDuration::from_secs(1),
+            rerun_backoff_max: SignedDuration::from_secs(300),
+            default_terminate_timeout: SignedDuration::from_secs(10),
+            log_dir,
+            run_as_user: run_as_user.to_string(),
+        }
+    }
+}
+
+/// Something to do to a process.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Start a run of a job (only once its Starting state is durable).
+    Spawn {
+        /// Which run.
+        key: RunKey,
+        /// What to run.
+        spec: WorkSpec,
+    },
+    /// Signal a run's process group.
+    Signal {
+        /// Which run.
+        key: RunKey,
+        /// Which signal.
+        signal: WorkSignal,
+    },
+    /// Write a line to the work's progress descriptor (the answer to its query).
+    Answer {
+        /// Which run.
+        key: RunKey,
+        /// The answer, without newline.
+        text: String,
+    },
+    /// Kill a process group a previous service instance left behind.
+    KillOrphan(ProcessIdentity),
+}
+
+/// What one call into the core produced.
+#[derive(Debug, Default)]
+pub struct Step {
+    /// Make this durable before anything else below happens (except `now`).
+    pub batch: Batch,
+    /// Announce these once the batch is durable.
+    pub events: Vec<Event>,
+    /// Do these at once (signals and answers: the process state is not the store's).
+    pub now: Vec<Action>,
+    /// Do these once the batch is durable (spawns).
+    pub after_commit: Vec<Action>,
+}
+
+/// The job asked for does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no job CIMJOB:{0}")]
+pub struct NotFound(pub u64);
+
+/// Why a DeleteInstance was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteError {
+    /// No such job.
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// The job has not finished.
+    #[error("job CIMJOB:{id} is {state}; only a finished job (Completed, Terminated, Killed, Exception) can be deleted — terminate it first")]
+    NotFinished {
+        /// The job.
+        id: u64,
+        /// Its JobState name.
+        state: &'static str,
+    },
+}
+
+/// Why a ModifyInstance was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModifyError {
+    /// No such job.
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// A value was refused; nothing changed.
+    #[error(transparent)]
+    Property(#[from] PropertyError),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Rerun,
+    EscalateKill,
+    Removal,
+}
+
+/// The jobs of one node and the rules that move them.
+pub struct Core {
+    config: CoreConfig,
+    jobs: BTreeMap<u64, Arc<Job>>,
+    /// Jobs ready to start: (Priority, LocalID), so the first is the next to run.
+    ready: BTreeSet<(u32, u64)>,
+    /// Slots held by jobs from Starting until their process is reaped.
+    slots_used: usize,
+    timers: BTreeSet<(Timestamp, u64, TimerKind)>,
+    last_local_id: u64,
+    next_sequence: u64,
+    step: Step,
+    touched: BTreeSet<u64>,
+}
+
+impl Core {
+    /// Rebuilds the node from stored jobs after a start or a crash. Jobs that were running
+    /// when the previous service died have lost their process: any orphan is killed and the
+    /// job ends (Terminated/Killed if it was shutting down, else Exception with ErrorCode 4
+    /// and its RecoveryAction). Nothing is left Running.
+    pub fn recover(
+        config: CoreConfig,
+        jobs: Vec<Job>,
+        last_local_id: u64,
+        now: Timestamp,
+    ) -> (Core, Step) {
+        let mut core = Core {
+            config,
+            jobs: BTreeMap::new(),
+            ready: BTreeSet::new(),
+            slots_used: 0,
+            timers: BTreeSet::new(),
+            last_local_id: jobs
+                .iter()
+                .map(|j| j.local_id)
+                .max()
+                .unwrap_or(0)
+                .max(last_local_id),
+            next_sequence: 1,
+            step: Step::default(),
+            touched: BTreeSet::new(),
+        };
+        for job in jobs {
+            core.jobs.insert(job.local_id, Arc::new(job));
+        }
+        let ids: Vec<u64> = core.jobs.keys().copied().collect();
+        for id in ids {
+            let job = core.jobs[&id].clone();
+            if let Some(identity) = job.process {
+                core.step.now.push(Action::KillOrphan(identity));
+            }
+            match job.situation {
+                Situation::Queued => match job.next_run_time {
+                    Some(at) if at > now => {
+                        core.timers.insert((at, id, TimerKind::Rerun));
+                    }
+                    _ => {
+                        core.ready.insert((job.priority, id));
+                    }
+                },
+                Situation::ShuttingDown => {
+                    let goal = job.shutdown.map_or(ShutdownGoal::Kill, |s| s.goal);
+                    core.update(id, now, |j| {
+                        j.process = None;
+                        j.end_time.get_or_insert(now);
+                        end_by_request(j, goal);
+                    });
+                    core.after_final(id, now);
+                }
+                Situation::Starting
+                | Situation::Running
+                | Situation::Suspended
+                | Situation::QueryPending
+                | Situation::InService
+                    if job.process.is_some() || job.situation == Situation::Starting =>
+                {
+                    core.update(id, now, |j| {
+                        j.process = None;
+                        j.end_time.get_or_insert(now);
+                    });
+                    core.fail(
+                        id,
+                        JobErrorCode::ServiceStopped,
+                        "the service stopped while the job was running; its process was ended when the service restarted".into(),
+                        now,
+                    );
+                }
+                s if s.is_final() => {
+                    if let Some(due) = job.removal_due {
+                        core.timers.insert((due, id, TimerKind::Removal));
+                    }
+                }
+                _ => {}
+            }
+        }
+        core.dispatch(now);
+        let step = core.take_step();
+        (core, step)
+    }
+
+    /// The job with this LocalID.
+    pub fn job(&self, id: u64) -> Option<&Arc<Job>> {
+        self.jobs.get(&id)
+    }
+
+    /// Every job, in LocalID (submission) order.
+    pub fn jobs(&self) -> impl Iterator<Item = &Arc<Job>> {
+        self.jobs.values()
+    }
+
+    /// How many slots are in use (jobs from Starting until their process is reaped).
+    pub fn slots_used(&self) -> usize {
+        self.slots_used
+    }
+
+    /// When [`Core::fire_timers`] next has something to do.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        self.timers.first().map(|(at, _, _)| *at)
+    }
+
+    /// A new job from client values (creation-time properties), owned by `owner`. With
+    /// `hold`, it is held (Suspended, Dormant) until a Start request. Nothing is stored and no
+    /// LocalID is used when a value is refused.
+    pub fn submit(
+        &mut self,
+        values: &[(String, Option<CimValue>)],
+        owner: &str,
+        hold: bool,
+        now: Timestamp,
+    ) -> Result<(u64, Step), PropertyError> {
+        let id = self.last_local_id + 1;
+        let blank = Job::new(id, owner, now);
+        let (mut job, _) = apply(&blank, values, WriteMode::Create, &View::local(now))?;
+        self.check_recovery(&job)?;
+        job.run_as_user = Some(self.config.run_as_user.clone());
+        job.situation = if hold {
+            Situation::Held
+        } else {
+            Situation::Queued
+        };
+        self.last_local_id = id;
+        self.step.batch.last_local_id = Some(id);
+        let job = Arc::new(job);
+        self.jobs.insert(id, job.clone());
+        self.touched.insert(id);
+        self.announce(id, now, EventKind::Created, None, Some(job));
+        if !hold {
+            self.ready.insert((self.jobs[&id].priority, id));
+        }
+        self.dispatch(now);
+        Ok((id, self.take_step()))
+    }
+
+    fn check_recovery(&self, job: &Job) -> Result<(), PropertyError> {
+        let refuse = |property: &str, message: String| PropertyError {
+            property: property.to_string(),
+            kind: PropertyErrorKind::InvalidValue,
+            message,
+        };
+        match (job.recovery_action, job.recovery_job) {
+            (RecoveryAction::RunRecoveryJob, None) => Err(refuse(
+                "RecoveryJob",
+                "property RecoveryJob must name an existing job when RecoveryAction is Run Recovery Job (5)".into(),
+            )),
+            (RecoveryAction::RunRecoveryJob, Some(r)) if !self.jobs.contains_key(&r) => Err(refuse(
+                "RecoveryJob",
+                format!("property RecoveryJob: job {} does not exist; a recovery job must already be queued (submit it held)", instance_id(r)),
+            )),
+            (action, Some(_)) if action != RecoveryAction::RunRecoveryJob => Err(refuse(
+                "RecoveryJob",
+                format!("property RecoveryJob is only used with RecoveryAction Run Recovery Job (5), not {action}"),
+            )),
+            (RecoveryAction::Other, _) if job.other_recovery_action.as_deref().is_none_or(str::is_empty) => Err(refuse(
+                "OtherRecoveryAction",
+                "property OtherRecoveryAction must describe the action when RecoveryAction is Other (1)".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// RequestStateChange(RequestedState, TimeoutPeriod). `timeout` is the TimeoutPeriod
+    /// interval; zero or `None` means Terminate waits the configured default before SIGKILL.
+    pub fn request_state_change(
+        &mut self,
+        id: u64,
+        requested: u16,
+        timeout: Option<SignedDuration>,
+        now: Timestamp,
+    ) -> Result<(StateChangeReturn, Step), NotFound> {
+        let situation = self.jobs.get(&id).ok_or(NotFound(id))?.situation;
+        let decision = request_state_change(situation, requested);
+        if let Some(t) = decision.transition {
+            self.carry_out(id, t, requested, timeout, now);
+        }
+        self.dispatch(now);
+        Ok((decision.code, self.take_step()))
+    }
+
+    /// The deprecated KillJob(DeleteOnKill): Kill, and with `delete_on_kill` the job is
+    /// deleted as soon as its processes are gone (overriding DeleteOnCompletion and
+    /// TimeBeforeRemoval, as the caller asked for exactly that).
+    pub fn kill_job(
+        &mut self,
+        id: u64,
+        delete_on_kill: bool,
+        now: Timestamp,
+    ) -> Result<(KillJobReturn, Step), NotFound> {
+        let situation = self.jobs.get(&id).ok_or(NotFound(id))?.situation;
+        if situation.is_final() {
+            return Ok((KillJobReturn::Failed, Step::default()));
+        }
+        if delete_on_kill {
+            self.update(id, now, |j| j.delete_on_kill = true);
+        }
+        let decision = request_state_change(situation, RequestedState::Kill.number());
+        if let Some(t) = decision.transition {
+            self.carry_out(id, t, RequestedState::Kill.number(), None, now);
+        }
+        self.dispatch(now);
+        Ok((KillJobReturn::Success, self.take_step()))
+    }
+
+    /// AnswerQuery(Answer): the answer goes to the work as one line and the job runs on.
+    pub fn answer(
+        &mut self,
+        id: u64,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<(AnswerReturn, Step), NotFound> {
+        let job = self.jobs.get(&id).ok_or(NotFound(id))?;
+        if job.situation != Situation::QueryPending {
+            return Ok((AnswerReturn::NotQueryPending, Step::default()));
+        }
+        if text.contains(['\n', '\r']) || text.len() > 4000 {
+            return Ok((AnswerReturn::InvalidParameter, Step::default()));
+        }
+        let key = run_key(job);
+        self.step.now.push(Action::Answer {
+            key,
+            text: text.to_string(),
+        });
+        self.update(id, now, |j| {
+            j.situation = Situation::Running;
+            j.query = None;
+        });
+        Ok((AnswerReturn::Success, self.take_step()))
+    }
+
+    /// ModifyInstance: only Write properties; a queued job moves in the queue when its
+    /// Priority changes, and a finished job's removal is re-planned when DeleteOnCompletion
+    /// or TimeBeforeRemoval changes.
+    pub fn modify(
+        &mut self,
+        id: u64,
+        values: &[(String, Option<CimValue>)],
+        now: Timestamp,
+    ) -> Result<(Vec<&'static str>, Step), ModifyError> {
+        let job = self.jobs.get(&id).ok_or(NotFound(id))?.clone();
+        let (next, changed) = apply(&job, values, WriteMode::Modify, &View::local(now))?;
+        if changed.is_empty() {
+            return Ok((changed, Step::default()));
+        }
+        if self.ready.remove(&(job.priority, id)) {
+            self.ready.insert((next.priority, id));
+        }
+        self.update(id, now, |j| *j = next);
+        if job.situation.is_final() {
+            self.plan_removal(id, now);
+        }
+        self.dispatch(now);
+        Ok((changed, self.take_step()))
+    }
+
+    /// DeleteInstance: only finished jobs.
+    pub fn delete(&mut self, id: u64, now: Timestamp) -> Result<Step, DeleteError> {
+        let job = self.jobs.get(&id).ok_or(NotFound(id))?;
+        if !job.situation.is_final() {
+            return Err(DeleteError::NotFinished {
+                id,
+                state: job.situation.status().job_state.name(),
+            });
+        }
+        self.remove(id, now);
+        Ok(self.take_step())
+    }
+
+    /// The runner started a run's process.
+    pub fn process_started(
+        &mut self,
+        key: RunKey,
+        identity: ProcessIdentity,
+        now: Timestamp,
+    ) -> Step {
+        if self.current_run(key, &[Situation::Starting]).is_some() {
+            let deferred = self.jobs[&key.job].deferred_request;
+            self.update(key.job, now, |j| {
+                j.process = Some(identity);
+                j.situation = Situation::Running;
+                j.deferred_request = None;
+            });
+            if let Some(DeferredRequest { requested, timeout }) = deferred {
+                if let Some(t) = request_state_change(Situation::Running, requested).transition {
+                    self.carry_out(key.job, t, requested, timeout, now);
+                }
+            }
+        }
+        self.take_step()
+    }
+
+    /// The runner could not start a run: the job fails with ErrorCode 3.
+    pub fn spawn_failed(&mut self, key: RunKey, message: &str, now: Timestamp) -> Step {
+        if self.current_run(key, &[Situation::Starting]).is_some() {
+            self.slots_used -= 1;
+            let goal =
+                self.jobs[&key.job].deferred_request.and_then(
+                    |d| match RequestedState::from_number(d.requested) {
+                        Some(RequestedState::Terminate) => Some(ShutdownGoal::Terminate),
+                        Some(RequestedState::Kill) => Some(ShutdownGoal::Kill),
+                        _ => None,
+                    },
+                );
+            self.update(key.job, now, |j| {
+                j.end_time = Some(now);
+                j.deferred_request = None;
+            });
+            match goal {
+                Some(goal) => {
+                    self.update(key.job, now, |j| end_by_request(j, goal));
+                    self.after_final(key.job, now);
+                }
+                None => self.fail(
+                    key.job,
+                    JobErrorCode::StartFailed,
+                    format!("could not start: {message}"),
+                    now,
+                ),
+            }
+            self.dispatch(now);
+        }
+        self.take_step()
+    }
+
+    /// A `progress N [text]` line from the work.
+    pub fn progress(
+        &mut self,
+        key: RunKey,
+        percent: u16,
+        text: Option<String>,
+        now: Timestamp,
+    ) -> Step {
+        if self.current_run(key, &[]).is_some() {
+            self.update(key.job, now, |j| {
+                j.percent_complete = Some(percent.min(100));
+                if text.is_some() {
+                    j.progress_text = text;
+                }
+            });
+        }
+        self.take_step()
+    }
+
+    /// A `query <text>` line: the job waits in Query Pending for an answer.
+    pub fn query(&mut self, key: RunKey, text: String, now: Timestamp) -> Step {
+        if self.current_run(key, &[Situation::Running]).is_some() {
+            self.update(key.job, now, |j| {
+                j.situation = Situation::QueryPending;
+                j.query = Some(text);
+            });
+        }
+        self.take_step()
+    }
+
+    /// The run's main process ended and was reaped: Completed, Terminated/Killed if asked,
+    /// or a failure handled by RecoveryAction.
+    pub fn exited(&mut self, key: RunKey, outcome: ExitOutcome, now: Timestamp) -> Step {
+        if self.current_run(key, &[]).is_none() || self.jobs[&key.job].process.is_none() {
+            return self.take_step();
+        }
+        self.slots_used -= 1;
+        let shutdown = self.jobs[&key.job].shutdown;
+        self.update(key.job, now, |j| {
+            j.process = None;
+            j.end_time = Some(now);
+            j.query = None;
+            match outcome {
+                ExitOutcome::Exited(code) => j.exit_status = Some(code),
+                ExitOutcome::Signaled(sig) => j.signal = Some(sig),
+            }
+        });
+        if let Some(k) = shutdown.and_then(|s| s.kill_at) {
+            self.timers.remove(&(k, key.job, TimerKind::EscalateKill));
+        }
+        match (shutdown, outcome) {
+            (Some(s), _) => {
+                self.update(key.job, now, |j| end_by_request(j, s.goal));
+                self.after_final(key.job, now);
+            }
+            (None, ExitOutcome::Exited(0)) => {
+                self.update(key.job, now, |j| {
+                    j.situation = Situation::Completed;
+                    j.percent_complete = Some(100);
+                    j.error_code = JobErrorCode::NoError;
+                    j.error_description = None;
+                    j.status_note = None;
+                    j.reruns = 0;
+                });
+                self.after_final(key.job, now);
+            }
+            (None, ExitOutcome::Exited(code)) => self.fail(
+                key.job,
+                JobErrorCode::NonZeroExit,
+                format!("the command exited with status {code}"),
+                now,
+            ),
+            (None, ExitOutcome::Signaled(sig)) => self.fail(
+                key.job,
+                JobErrorCode::EndedBySignal,
+                format!(
+                    "the command was ended by signal {sig} ({})",
+                    signal_name(sig)
+                ),
+                now,
+            ),
+        }
+        self.dispatch(now);
+        self.take_step()
+    }
+
+    /// Does what is due at `now`: re-runs after backoff, SIGKILL after a Terminate's
+    /// timeout, removal after TimeBeforeRemoval.
+    pub fn fire_timers(&mut self, now: Timestamp) -> Step {
+        while let Some(&(at, id, kind)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(job) = self.jobs.get(&id).cloned() else {
+                continue;
+            };
+            match kind {
+                TimerKind::Rerun
+                    if job.situation == Situation::Queued && job.next_run_time == Some(at) =>
+                {
+                    self.update(id, now, |j| j.next_run_time = None);
+                    self.ready.insert((job.priority, id));
+                }
+                TimerKind::EscalateKill if job.shutdown.and_then(|s| s.kill_at) == Some(at) => {
+                    self.step.now.push(Action::Signal {
+                        key: run_key(&job),
+                        signal: WorkSignal::Kill,
+                    });
+                    self.update(id, now, |j| {
+                        j.status_note = Some(
+                            "did not exit within the TimeoutPeriod after SIGTERM; sent SIGKILL"
+                                .into(),
+                        );
+                    });
+                }
+                TimerKind::Removal if job.situation.is_final() && job.removal_due == Some(at) => {
+                    self.remove(id, now)
+                }
+                _ => {}
+            }
+        }
+        self.dispatch(now);
+        self.take_step()
+    }
+
+    // ----- the rules behind the public calls -----
+
+    fn carry_out(
+        &mut self,
+        id: u64,
+        t: Transition,
+        requested: u16,
+        timeout: Option<SignedDuration>,
+        now: Timestamp,
+    ) {
+        let job = self.jobs[&id].clone();
+        let key = run_key(&job);
+        let signal = |core: &mut Core, signal| core.step.now.push(Action::Signal { key, signal });
+        match t {
+            Transition::Hold => {
+                self.ready.remove(&(job.priority, id));
+                self.timers
+                    .retain(|&(_, j, k)| !(j == id && k == TimerKind::Rerun));
+                self.update(id, now, |j| {
+                    j.situation = Situation::Held;
+                    j.next_run_time = None;
+                });
+            }
+            Transition::Release => self.release(id, now),
+            Transition::StopProcess => {
+                signal(self, WorkSignal::Stop);
+                self.update(id, now, |j| j.situation = Situation::Suspended);
+            }
+            Transition::ContinueProcess if job.process.is_none() => self.release(id, now),
+            Transition::ContinueProcess => {
+                signal(self, WorkSignal::Continue);
+                self.update(id, now, |j| j.situation = Situation::Running);
+            }
+            Transition::EnterService => {
+                if job.situation == Situation::Running {
+                    signal(self, WorkSignal::Stop);
+                }
+                self.update(id, now, |j| j.situation = Situation::InService);
+            }
+            Transition::ServiceToSuspended => {
+                let next = if job.process.is_some() {
+                    Situation::Suspended
+                } else {
+                    Situation::Held
+                };
+                self.update(id, now, |j| j.situation = next);
+            }
+            Transition::TerminateNow | Transition::KillNow => {
+                self.ready.remove(&(job.priority, id));
+                let goal = if t == Transition::TerminateNow {
+                    ShutdownGoal::Terminate
+                } else {
+                    ShutdownGoal::Kill
+                };
+                self.update(id, now, |j| {
+                    j.next_run_time = None;
+                    end_by_request(j, goal);
+                });
+                self.after_final(id, now);
+            }
+            Transition::TerminateProcess => {
+                let wait = timeout
+                    .filter(|t| !t.is_zero())
+                    .unwrap_or(self.config.default_terminate_timeout);
+                let kill_at = now.saturating_add(wait).expect("timeouts are bounded");
+                signal(self, WorkSignal::Terminate);
+                self.timers.insert((kill_at, id, TimerKind::EscalateKill));
+                self.update(id, now, |j| {
+                    j.situation = Situation::ShuttingDown;
+                    j.shutdown = Some(Shutdown {
+                        goal: ShutdownGoal::Terminate,
+                        kill_at: Some(kill_at),
+                    });
+                });
+            }
+            Transition::KillProcess => {
+                signal(self, WorkSignal::Kill);
+                if let Some(k) = job.shutdown.and_then(|s| s.kill_at) {
+                    self.timers.remove(&(k, id, TimerKind::EscalateKill));
+                }
+                self.update(id, now, |j| {
+                    j.situation = Situation::ShuttingDown;
+                    j.shutdown = Some(Shutdown {
+                        goal: ShutdownGoal::Kill,
+                        kill_at: None,
+                    });
+                });
+            }
+            Transition::Defer => {
+                self.update(id, now, |j| {
+                    j.deferred_request = Some(DeferredRequest { requested, timeout })
+                });
+            }
+        }
+    }
+
+    fn release(&mut self, id: u64, now: Timestamp) {
+        self.update(id, now, |j| j.situation = Situation::Queued);
+        self.ready.insert((self.jobs[&id].priority, id));
+    }
+
+    /// A run failed: record why, then RecoveryAction decides.
+    fn fail(&mut self, id: u64, code: JobErrorCode, description: String, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        self.update(id, now, |j| {
+            j.error_code = code;
+            j.error_description = Some(description.clone());
+        });
+        match job.recovery_action {
+            RecoveryAction::ReRunJob if job.reruns < self.config.max_reruns => {
+                let attempt = job.reruns + 1;
+                let factor = 1i32 << (attempt - 1).min(20);
+                let delay = self
+                    .config
+                    .rerun_backoff
+                    .saturating_mul(factor)
+                    .min(self.config.rerun_backoff_max);
+                let at = now.saturating_add(delay).expect("bounded backoff");
+                let note = format!(
+                    "re-run {attempt} of {} due at {at:.0} after: {description}",
+                    self.config.max_reruns
+                );
+                self.update(id, now, |j| {
+                    j.reruns = attempt;
+                    j.situation = Situation::Queued;
+                    j.next_run_time = Some(at);
+                    j.status_note = Some(note);
+                });
+                self.timers.insert((at, id, TimerKind::Rerun));
+                self.record_run(id);
+                return;
+            }
+            RecoveryAction::ReRunJob => {
+                let max = self.config.max_reruns;
+                self.update(id, now, |j| {
+                    j.error_description = Some(format!(
+                        "{description}; gave up after {max} re-runs (Re-run Job)"
+                    ));
+                });
+            }
+            RecoveryAction::RunRecoveryJob => {
+                let recovery = job.recovery_job.expect("checked at submission");
+                let outcome = match self.jobs.get(&recovery).map(|r| r.situation) {
+                    Some(Situation::Held) => {
+                        self.update(recovery, now, |r| {
+                            r.status_note = Some(format!(
+                                "started as the recovery job of {}",
+                                instance_id(id)
+                            ));
+                        });
+                        self.release(recovery, now);
+                        format!("recovery job {} started", instance_id(recovery))
+                    }
+                    Some(Situation::Queued) => {
+                        format!("recovery job {} is already queued", instance_id(recovery))
+                    }
+                    Some(s) => format!(
+                        "recovery job {} could not be started: it is {}",
+                        instance_id(recovery),
+                        s.status().job_state
+                    ),
+                    None => format!(
+                        "recovery job {} could not be started: it no longer exists",
+                        instance_id(recovery)
+                    ),
+                };
+                self.update(id, now, |j| {
+                    j.error_description = Some(format!("{description}; {outcome}"))
+                });
+            }
+            RecoveryAction::Other => {
+                let other = job.other_recovery_action.clone().unwrap_or_default();
+                self.update(id, now, |j| {
+                    j.error_description = Some(format!(
+                        "{description}; recovery left to the operator: {other}"
+                    ));
+                });
+            }
+            RecoveryAction::Unknown
+            | RecoveryAction::DoNotContinue
+            | RecoveryAction::ContinueWithNextJob => {}
+        }
+        self.update(id, now, |j| {
+            j.situation = Situation::Failed;
+            j.status_note = None;
+        });
+        self.after_final(id, now);
+    }
+
+    /// A job reached a final state: record the run and plan its removal.
+    fn after_final(&mut self, id: u64, now: Timestamp) {
+        self.update(id, now, |j| {
+            j.finished_at = Some(now);
+            j.shutdown = None;
+        });
+        self.record_run(id);
+        self.plan_removal(id, now);
+    }
+
+    /// TimeBeforeRemoval after the end, if DeleteOnCompletion (at once after
+    /// KillJob(DeleteOnKill)); otherwise the job stays until DeleteInstance.
+    fn plan_removal(&mut self, id: u64, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        if let Some(old) = job.removal_due {
+            self.timers.remove(&(old, id, TimerKind::Removal));
+        }
+        let finished = job.finished_at.unwrap_or(now);
+        let due = if job.delete_on_kill && job.situation == Situation::Killed {
+            Some(finished)
+        } else if job.delete_on_completion {
+            finished.saturating_add(job.time_before_removal).ok()
+        } else {
+            None
+        };
+        if let Some(due) = due {
+            self.timers.insert((due, id, TimerKind::Removal));
+        }
+        self.update(id, now, |j| j.removal_due = due);
+    }
+
+    fn remove(&mut self, id: u64, now: Timestamp) {
+        let Some(job) = self.jobs.remove(&id) else {
+            return;
+        };
+        self.timers.retain(|&(_, j, _)| j != id);
+        self.ready.remove(&(job.priority, id));
+        self.touched.remove(&id);
+        self.step.batch.upserts.retain(|r| r.local_id != id);
+        self.step.batch.deletes.push(id);
+        self.announce(id, now, EventKind::Deleted, Some(job), None);
+    }
+
+    /// Starts ready jobs while slots are free: lowest Priority first, then submission order.
+    fn dispatch(&mut self, now: Timestamp) {
+        while self.slots_used < self.config.max_running {
+            let Some((_, id)) = self.ready.pop_first() else {
+                break;
+            };
+            if self.jobs.get(&id).map(|j| j.situation) != Some(Situation::Queued) {
+                continue;
+            }
+            self.slots_used += 1;
+            let run = self.jobs[&id].run_count + 1;
+            let log_path = self
+                .config
+                .log_dir
+                .join(id.to_string())
+                .join(format!("run-{run}.log"));
+            self.update(id, now, |j| {
+                j.situation = Situation::Starting;
+                j.run_count = run;
+                j.start_time = Some(now);
+                j.end_time = None;
+                j.percent_complete = Some(0);
+                j.progress_text = None;
+                j.exit_status = None;
+                j.signal = None;
+                j.error_code = JobErrorCode::NoError;
+                j.error_description = None;
+                j.next_run_time = None;
+                j.output_path = Some(log_path.display().to_string());
+            });
+            self.record_run(id);
+            let job = &self.jobs[&id];
+            let mut environment: Vec<(String, String)> = job
+                .environment
+                .iter()
+                .filter_map(|e| {
+                    e.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect();
+            environment.push(("CIMJOB_INSTANCE_ID".into(), job.instance_id()));
+            environment.push(("CIMJOB_RUN".into(), run.to_string()));
+            let spec = WorkSpec {
+                argv: job.command_line.clone(),
+                working_directory: job.working_directory.as_ref().map(PathBuf::from),
+                environment,
+                log_path,
+            };
+            self.step.after_commit.push(Action::Spawn {
+                key: RunKey { job: id, run },
+                spec,
+            });
+        }
+    }
+
+    /// The job `key` names, if it is on that run and (when `situations` is not empty) in one
+    /// of them; stale reports from an older run are ignored.
+    fn current_run(&self, key: RunKey, situations: &[Situation]) -> Option<&Arc<Job>> {
+        self.jobs.get(&key.job).filter(|j| {
+            j.run_count == key.run && (situations.is_empty() || situations.contains(&j.situation))
+        })
+    }
+
+    fn record_run(&mut self, id: u64) {
+        let j = &self.jobs[&id];
+        let Some(started_at) = j.start_time else {
+            return;
+        };
+        let record = RunRecord {
+            local_id: id,
+            run_number: j.run_count,
+            started_at,
+            ended_at: j.end_time,
+            exit_status: j.exit_status,
+            signal: j.signal,
+            error_code: j.error_code.number(),
+            error_description: j.error_description.clone(),
+            final_state: j.end_time.map(|_| j.situation.status().job_state.number()),
+        };
+        self.step
+            .batch
+            .runs
+            .retain(|r| (r.local_id, r.run_number) != (id, record.run_number));
+        self.step.batch.runs.push(record);
+    }
+
+    /// Changes one job; bumps Generation, stamps TimeOfLastStateChange when JobState
+    /// changes, and records the event. A change that changes nothing is not one.
+    fn update(&mut self, id: u64, now: Timestamp, f: impl FnOnce(&mut Job)) {
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let previous = entry.clone();
+        let job = Arc::make_mut(entry);
+        f(job);
+        if *job == *previous {
+            return;
+        }
+        let kind = if job.situation != previous.situation {
+            if job.situation.status().job_state != previous.situation.status().job_state {
+                job.time_of_last_state_change = Some(now);
+            }
+            EventKind::StateChanged
+        } else if job.percent_complete != previous.percent_complete
+            || job.progress_text != previous.progress_text
+        {
+            EventKind::Progress
+        } else {
+            EventKind::Modified
+        };
+        job.generation += 1;
+        let current = entry.clone();
+        self.touched.insert(id);
+        self.announce(id, now, kind, Some(previous), Some(current));
+    }
+
+    fn announce(
+        &mut self,
+        job: u64,
+        at: Timestamp,
+        kind: EventKind,
+        previous: Option<Arc<Job>>,
+        current: Option<Arc<Job>>,
+    ) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.step.events.push(Event {
+            sequence,
+            at,
+            job,
+            kind,
+            previous,
+            current,
+        });
+    }
+
+    fn take_step(&mut self) -> Step {
+        let mut step = std::mem::take(&mut self.step);
+        for id in std::mem::take(&mut self.touched) {
+            if let Some(job) = self.jobs.get(&id) {
+                step.batch.upserts.push(record_of(job));
+            }
+        }
+        step
+    }
+}
+
+/// The store's view of a job: indexed columns plus the JSON document.
+pub fn record_of(job: &Job) -> JobRecord {
+    JobRecord {
+        local_id: job.local_id,
+        job_state: job.situation.status().job_state.number(),
+        priority: job.priority,
+        owner: job.owner.clone(),
+        document: serde_json::to_string(job).expect("a job always serializes"),
+    }
+}
+
+/// Reads a stored job document back.
+pub fn job_of(record: &JobRecord) -> Result<Job, serde_json::Error> {
+    serde_json::from_str(&record.document)
+}
+
+fn run_key(job: &Job) -> RunKey {
+    RunKey {
+        job: job.local_id,
+        run: job.run_count,
+    }
+}
+
+fn end_by_request(j: &mut Job, goal: ShutdownGoal) {
+    let (situation, code) = match goal {
+        ShutdownGoal::Terminate => (Situation::Terminated, JobErrorCode::TerminatedByRequest),
+        ShutdownGoal::Kill => (Situation::Killed, JobErrorCode::KilledByRequest),
+    };
+    j.situation = situation;
+    j.error_code = code;
+    j.error_description = Some(code.name().to_string());
+    if j.status_note.is_some()
+        && goal == ShutdownGoal::Terminate
+        && j.shutdown.is_some_and(|s| s.kill_at.is_some())
+    {
+        if let Some(note) = j.status_note.take() {
+            j.error_description = Some(format!("{}; {note}", code.name()));
+        }
+    }
+    j.status_note = None;
+}
+
+/// The conventional name of a Linux signal number, for error descriptions.
+pub fn signal_name(sig: i32) -> &'static str {
+    nix::sys::signal::Signal::try_from(sig).map_or("unknown signal", |s| s.as_str())
+}

@@ -1,0 +1,530 @@
+//! The engine's async shell: one task that owns the [`Core`] and feeds it from clients, the
+//! runner and its timers, makes each [`Step`] durable through the [`Store`], and only then
+//! announces its events, answers the client and starts processes.
+//!
+//! Steps are committed in order and their completions are handled in order (the store
+//! completes batches in submission order), so events reach watchers in the order the core
+//! made them, and many clients' changes share one transaction (group commit) without any
+//! client seeing an acknowledgement before its change is durable.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use cim::CimValue;
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::core::{job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Step};
+use crate::events::Event;
+use crate::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
+use crate::model::{Job, PropertyError};
+use crate::runner::{kill_orphan, RunKey, Runner, RunnerEvent, WorkSignal};
+use crate::store::{CommitTicket, RunRecord, Store, StoreError};
+
+/// Why an engine call failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such job.
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// A property value was refused; nothing changed.
+    #[error(transparent)]
+    Property(#[from] PropertyError),
+    /// DeleteInstance of an unfinished job.
+    #[error("{0}")]
+    NotFinished(String),
+    /// The store could not make the change durable.
+    #[error("the job store failed: {0}")]
+    Store(String),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+impl From<DeleteError> for EngineError {
+    fn from(e: DeleteError) -> Self {
+        match e {
+            DeleteError::NotFound(n) => EngineError::NotFound(n),
+            e @ DeleteError::NotFinished { .. } => EngineError::NotFinished(e.to_string()),
+        }
+    }
+}
+
+impl From<ModifyError> for EngineError {
+    fn from(e: ModifyError) -> Self {
+        match e {
+            ModifyError::NotFound(n) => EngineError::NotFound(n),
+            ModifyError::Property(p) => EngineError::Property(p),
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+enum Command {
+    Submit {
+        values: Vec<(String, Option<CimValue>)>,
+        owner: String,
+        hold: bool,
+        reply: Reply<u64>,
+    },
+    RequestStateChange {
+        id: u64,
+        requested: u16,
+        timeout: Option<SignedDuration>,
+        reply: Reply<StateChangeReturn>,
+    },
+    KillJob {
+        id: u64,
+        delete_on_kill: bool,
+        reply: Reply<KillJobReturn>,
+    },
+    Answer {
+        id: u64,
+        text: String,
+        reply: Reply<AnswerReturn>,
+    },
+    Modify {
+        id: u64,
+        values: Vec<(String, Option<CimValue>)>,
+        reply: Reply<Vec<&'static str>>,
+    },
+    Delete {
+        id: u64,
+        reply: Reply<()>,
+    },
+    Get {
+        id: u64,
+        reply: oneshot::Sender<Option<Arc<Job>>>,
+    },
+    List {
+        reply: oneshot::Sender<Vec<Arc<Job>>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// How clients reach the engine. Cheap to clone; every front end holds one.
+#[derive(Clone)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    store: Arc<dyn Store>,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored job could not be read back.
+    #[error("stored job {local_id} is unreadable: {error}")]
+    BadDocument {
+        /// Which job.
+        local_id: u64,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Starts the engine on `store`: loads every job, resolves the ones a dead service left
+/// running, and begins dispatching. Must be called inside a tokio runtime.
+pub fn start(store: Arc<dyn Store>, config: CoreConfig) -> Result<EngineHandle, StartError> {
+    let loaded = store.load()?;
+    let mut jobs = Vec::with_capacity(loaded.jobs.len());
+    for record in &loaded.jobs {
+        jobs.push(job_of(record).map_err(|e| StartError::BadDocument {
+            local_id: record.local_id,
+            error: e.to_string(),
+        })?);
+    }
+    let (core, first_step) = Core::recover(config, jobs, loaded.last_local_id, Timestamp::now());
+    let (commands, command_rx) = mpsc::channel(1024);
+    let (events, _) = broadcast::channel(16384);
+    let (runner_tx, runner_rx) = mpsc::unbounded_channel();
+    let shell = Shell {
+        core,
+        store: store.clone(),
+        runner: Runner::new(runner_tx),
+        events: events.clone(),
+        pending: VecDeque::new(),
+    };
+    tokio::spawn(shell.run(first_step, command_rx, runner_rx));
+    Ok(EngineHandle {
+        commands,
+        events,
+        store,
+    })
+}
+
+impl EngineHandle {
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Submits a job from creation-time property values; returns its LocalID once durable.
+    pub async fn submit(
+        &self,
+        values: Vec<(String, Option<CimValue>)>,
+        owner: &str,
+        hold: bool,
+    ) -> Result<u64, EngineError> {
+        let owner = owner.to_string();
+        self.call(|reply| Command::Submit {
+            values,
+            owner,
+            hold,
+            reply,
+        })
+        .await
+    }
+
+    /// RequestStateChange(RequestedState, TimeoutPeriod).
+    pub async fn request_state_change(
+        &self,
+        id: u64,
+        requested: u16,
+        timeout: Option<SignedDuration>,
+    ) -> Result<StateChangeReturn, EngineError> {
+        self.call(|reply| Command::RequestStateChange {
+            id,
+            requested,
+            timeout,
+            reply,
+        })
+        .await
+    }
+
+    /// KillJob(DeleteOnKill).
+    pub async fn kill_job(
+        &self,
+        id: u64,
+        delete_on_kill: bool,
+    ) -> Result<KillJobReturn, EngineError> {
+        self.call(|reply| Command::KillJob {
+            id,
+            delete_on_kill,
+            reply,
+        })
+        .await
+    }
+
+    /// AnswerQuery(Answer).
+    pub async fn answer(&self, id: u64, text: &str) -> Result<AnswerReturn, EngineError> {
+        let text = text.to_string();
+        self.call(|reply| Command::Answer { id, text, reply }).await
+    }
+
+    /// ModifyInstance; returns the names of the properties that changed.
+    pub async fn modify(
+        &self,
+        id: u64,
+        values: Vec<(String, Option<CimValue>)>,
+    ) -> Result<Vec<&'static str>, EngineError> {
+        self.call(|reply| Command::Modify { id, values, reply })
+            .await
+    }
+
+    /// DeleteInstance.
+    pub async fn delete(&self, id: u64) -> Result<(), EngineError> {
+        self.call(|reply| Command::Delete { id, reply }).await
+    }
+
+    /// The job as the engine holds it now.
+    pub async fn get(&self, id: u64) -> Result<Arc<Job>, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Get { id, reply: tx })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await
+            .map_err(|_| EngineError::Stopped)?
+            .ok_or(EngineError::NotFound(NotFound(id)))
+    }
+
+    /// Every job, in LocalID order.
+    pub async fn list(&self) -> Result<Vec<Arc<Job>>, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::List { reply: tx })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// A job's run history, from the store.
+    pub async fn runs(&self, id: u64) -> Result<Vec<RunRecord>, EngineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.runs(id))
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?
+            .map_err(|e| EngineError::Store(e.to_string()))
+    }
+
+    /// Every change from now on, after it is durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Stops the engine: flushes the store and kills running process groups (the next start
+    /// records those jobs as ended by the service stopping, and applies RecoveryAction).
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Shutdown { reply: tx })
+            .await
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+    }
+}
+
+type Completion = Box<dyn FnOnce(Result<(), EngineError>) + Send>;
+
+/// A step whose batch is being made durable.
+struct Pending {
+    ticket: Option<CommitTicket>,
+    events: Vec<Event>,
+    after_commit: Vec<Action>,
+    completion: Option<Completion>,
+}
+
+struct Shell {
+    core: Core,
+    store: Arc<dyn Store>,
+    runner: Runner,
+    events: broadcast::Sender<Event>,
+    pending: VecDeque<Pending>,
+}
+
+/// Resolves when the oldest pending step is durable; never while none is pending.
+async fn oldest_durable(pending: &mut VecDeque<Pending>) -> Result<(), StoreError> {
+    match pending.front_mut() {
+        None => std::future::pending().await,
+        Some(Pending {
+            ticket: Some(ticket),
+            ..
+        }) => ticket.await,
+        Some(_) => Ok(()),
+    }
+}
+
+fn reply<T: Send + 'static>(tx: Reply<T>, value: T) -> Completion {
+    Box::new(move |result: Result<(), EngineError>| {
+        let _ = tx.send(result.map(|()| value));
+    })
+}
+
+impl Shell {
+    async fn run(
+        mut self,
+        first_step: Step,
+        mut commands: mpsc::Receiver<Command>,
+        mut runner_events: mpsc::UnboundedReceiver<(RunKey, RunnerEvent)>,
+    ) {
+        self.handle(first_step, None);
+        loop {
+            let timer = self.core.next_timer().map(|at| {
+                let wait = at
+                    .duration_since(Timestamp::now())
+                    .max(SignedDuration::ZERO);
+                tokio::time::Instant::now() + wait.unsigned_abs()
+            });
+            tokio::select! {
+                biased;
+                done = oldest_durable(&mut self.pending) => self.committed(done),
+                Some((key, event)) = runner_events.recv() => self.runner_event(key, event),
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        self.stop().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.command(command),
+                    None => {
+                        self.stop().await;
+                        return;
+                    }
+                },
+                _ = async { tokio::time::sleep_until(timer.expect("guarded")).await }, if timer.is_some() => {
+                    let step = self.core.fire_timers(Timestamp::now());
+                    self.handle(step, None);
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = Timestamp::now();
+        match command {
+            Command::Submit {
+                values,
+                owner,
+                hold,
+                reply: tx,
+            } => match self.core.submit(&values, &owner, hold, now) {
+                Ok((id, step)) => self.handle(step, Some(reply(tx, id))),
+                Err(e) => drop(tx.send(Err(e.into()))),
+            },
+            Command::RequestStateChange {
+                id,
+                requested,
+                timeout,
+                reply: tx,
+            } => match self.core.request_state_change(id, requested, timeout, now) {
+                Ok((code, step)) => self.handle(step, Some(reply(tx, code))),
+                Err(e) => drop(tx.send(Err(e.into()))),
+            },
+            Command::KillJob {
+                id,
+                delete_on_kill,
+                reply: tx,
+            } => match self.core.kill_job(id, delete_on_kill, now) {
+                Ok((code, step)) => self.handle(step, Some(reply(tx, code))),
+                Err(e) => drop(tx.send(Err(e.into()))),
+            },
+            Command::Answer {
+                id,
+                text,
+                reply: tx,
+            } => match self.core.answer(id, &text, now) {
+                Ok((code, step)) => self.handle(step, Some(reply(tx, code))),
+                Err(e) => drop(tx.send(Err(e.into()))),
+            },
+            Command::Modify {
+                id,
+                values,
+                reply: tx,
+            } => match self.core.modify(id, &values, now) {
+                Ok((changed, step)) => self.handle(step, Some(reply(tx, changed))),
+                Err(e) => drop(tx.send(Err(e.into()))),
+            },
+            Command::Delete { id, reply: tx } => match self.core.delete(id, now) {
+                Ok(step) => self.handle(step, Some(reply(tx, ()))),
+                Err(e) => drop(tx.send(Err(e.into()))),
+            },
+            Command::Get { id, reply } => drop(reply.send(self.core.job(id).cloned())),
+            Command::List { reply } => drop(reply.send(self.core.jobs().cloned().collect())),
+            Command::Shutdown { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn runner_event(&mut self, key: RunKey, event: RunnerEvent) {
+        let now = Timestamp::now();
+        let step = match event {
+            RunnerEvent::Progress { percent, text } => self.core.progress(key, percent, text, now),
+            RunnerEvent::Query { text } => self.core.query(key, text, now),
+            RunnerEvent::Exited(outcome) => self.core.exited(key, outcome, now),
+        };
+        self.handle(step, None);
+    }
+
+    /// Carries out a step: immediate actions now, the rest once its batch is durable.
+    fn handle(&mut self, step: Step, completion: Option<Completion>) {
+        for action in step.now {
+            self.act(action);
+        }
+        let ticket = (!step.batch.is_empty()).then(|| self.store.commit(step.batch));
+        let nothing_waits = step.events.is_empty() && step.after_commit.is_empty();
+        if ticket.is_none() && self.pending.is_empty() && nothing_waits {
+            if let Some(c) = completion {
+                c(Ok(()));
+            }
+            return;
+        }
+        self.pending.push_back(Pending {
+            ticket,
+            events: step.events,
+            after_commit: step.after_commit,
+            completion,
+        });
+    }
+
+    /// The oldest pending step is durable (or failed): announce, answer, start processes.
+    fn committed(&mut self, result: Result<(), StoreError>) {
+        let pending = self.pending.pop_front().expect("a pending step completed");
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "a change could not be made durable; the client is told");
+        }
+        let result = result.map_err(|e| EngineError::Store(e.to_string()));
+        if result.is_ok() {
+            for event in pending.events {
+                let _ = self.events.send(event);
+            }
+        }
+        if let Some(c) = pending.completion {
+            c(result.clone());
+        }
+        for action in pending.after_commit {
+            self.act(action);
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Spawn { key, spec } => {
+                let now = Timestamp::now();
+                let step = match self.runner.spawn(key, &spec) {
+                    Ok(identity) => self.core.process_started(key, identity, now),
+                    Err(e) => self.core.spawn_failed(key, &e.to_string(), now),
+                };
+                self.handle(step, None);
+            }
+            Action::Signal { key, signal } => {
+                if let Err(e) = self.runner.signal(key, signal) {
+                    tracing::debug!(job = key.job, run = key.run, error = %e, "signal not delivered");
+                }
+            }
+            Action::Answer { key, text } => {
+                if let Err(e) = self.runner.answer(key, &text) {
+                    tracing::warn!(job = key.job, error = %e, "answer not delivered");
+                }
+            }
+            Action::KillOrphan(identity) => {
+                if kill_orphan(identity) {
+                    tracing::warn!(
+                        pid = identity.pid,
+                        "killed a process group left by a previous service"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Flushes pending steps, then kills every running group.
+    async fn stop(&mut self) {
+        while !self.pending.is_empty() {
+            let done = oldest_durable(&mut self.pending).await;
+            let pending = self.pending.pop_front().expect("non-empty");
+            if done.is_ok() {
+                for event in pending.events {
+                    let _ = self.events.send(event);
+                }
+            }
+            if let Some(c) = pending.completion {
+                c(done.map_err(|e| EngineError::Store(e.to_string())));
+            }
+        }
+        for job in self.core.jobs() {
+            if job.process.is_some() {
+                let _ = self.runner.signal(
+                    RunKey {
+                        job: job.local_id,
+                        run: job.run_count,
+                    },
+                    WorkSignal::Kill,
+                );
+            }
+        }
+        self.store.close();
+    }
+}

@@ -1,0 +1,243 @@
+//! The job: every CIM_ConcreteJob property that is stored (derived ones live in
+//! [`crate::state`]), our CIMJOB extensions, and the engine's own bookkeeping.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::model::value_maps::{JobErrorCode, RecoveryAction};
+use crate::runner::ProcessIdentity;
+use crate::state::Situation;
+
+/// The OrgID of every InstanceID we hand out (`CIMJOB:<LocalID>`).
+pub const ORG_ID: &str = "CIMJOB";
+
+/// The retention the class gives by default: five minutes.
+pub const DEFAULT_TIME_BEFORE_REMOVAL: SignedDuration = SignedDuration::from_secs(300);
+
+/// The priority of a job that names none: CIM_JobQueue.DefaultJobPriority.
+pub const DEFAULT_PRIORITY: u32 = 65535;
+
+/// One CIMJOB_ConcreteJob. Front ends read it through [`crate::model::properties`]; only the
+/// engine changes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// The LocalID part of InstanceID; also the submission order.
+    pub local_id: u64,
+    /// Name (Required).
+    pub name: String,
+    /// Caption (MaxLen 64).
+    pub caption: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// ElementName.
+    pub element_name: Option<String>,
+    /// Owner: who submitted it.
+    pub owner: String,
+    /// Notify: the user told when it ends.
+    pub notify: Option<String>,
+    /// Priority: lower runs first.
+    pub priority: u32,
+    /// DeleteOnCompletion.
+    pub delete_on_completion: bool,
+    /// TimeBeforeRemoval.
+    pub time_before_removal: SignedDuration,
+    /// RecoveryAction.
+    pub recovery_action: RecoveryAction,
+    /// OtherRecoveryAction (when RecoveryAction is Other).
+    pub other_recovery_action: Option<String>,
+    /// CIMJOB extension RecoveryJob: the LocalID of the job Run Recovery Job starts.
+    pub recovery_job: Option<u64>,
+    /// JobRunTimes (1 until calendar scheduling lands).
+    pub job_run_times: u32,
+
+    /// CommandLine: argv of the work.
+    pub command_line: Vec<String>,
+    /// WorkingDirectory of the work.
+    pub working_directory: Option<String>,
+    /// Environment entries `NAME=value` added for the work.
+    pub environment: Vec<String>,
+    /// RunAsUser: the OS account the work runs as (the service's own until security lands).
+    pub run_as_user: Option<String>,
+
+    /// Where the job is; JobState and the status properties derive from it.
+    pub situation: Situation,
+    /// Generation: increases on every change.
+    pub generation: u64,
+    /// TimeSubmitted.
+    pub time_submitted: Timestamp,
+    /// TimeOfLastStateChange; `None` = never changed (reported as a zero interval).
+    pub time_of_last_state_change: Option<Timestamp>,
+    /// StartTime of the last run.
+    pub start_time: Option<Timestamp>,
+    /// When the last run ended (ElapsedTime = end - start).
+    pub end_time: Option<Timestamp>,
+    /// PercentComplete of the current or last run.
+    pub percent_complete: Option<u16>,
+    /// The text of the last progress line.
+    pub progress_text: Option<String>,
+    /// The question the work asked, while Query Pending.
+    pub query: Option<String>,
+    /// A note the engine keeps in JobStatus (e.g. when a re-run is due).
+    pub status_note: Option<String>,
+    /// ErrorCode of the last run.
+    pub error_code: JobErrorCode,
+    /// ErrorDescription of the last run.
+    pub error_description: Option<String>,
+    /// ExitStatus of the last run's main process.
+    pub exit_status: Option<i32>,
+    /// Signal that ended the last run's main process.
+    pub signal: Option<i32>,
+    /// OutputPath: log file of the current or last run.
+    pub output_path: Option<String>,
+    /// RunCount: runs started so far (re-runs included).
+    pub run_count: u32,
+    /// NextRunTime: when the next run is due, if it is waiting for a time.
+    pub next_run_time: Option<Timestamp>,
+    /// JobInParameters (embedded `__JobInParameters` instance), when a method created it.
+    pub job_in_parameters: Option<String>,
+    /// JobOutParameters (embedded `__JobOutParameters` instance), once Completed.
+    pub job_out_parameters: Option<String>,
+
+    /// The live process group, so a restarted service can end an orphan.
+    pub process: Option<ProcessIdentity>,
+    /// A Terminate or Kill in progress.
+    pub shutdown: Option<Shutdown>,
+    /// A request received while the process was starting, applied once it has.
+    pub deferred_request: Option<DeferredRequest>,
+    /// How many re-runs Re-run Job has made since the last success.
+    pub reruns: u32,
+    /// When the job ended (reached a final situation).
+    pub finished_at: Option<Timestamp>,
+    /// When retention deletes it.
+    pub removal_due: Option<Timestamp>,
+    /// KillJob(DeleteOnKill = true) was asked.
+    pub delete_on_kill: bool,
+}
+
+/// A Terminate or Kill that is waiting for the process group to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shutdown {
+    /// Terminated or Killed, once the processes are gone.
+    pub goal: ShutdownGoal,
+    /// When SIGKILL follows SIGTERM (Terminate only).
+    pub kill_at: Option<Timestamp>,
+}
+
+/// Which final state a shutdown ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShutdownGoal {
+    /// A Terminate request.
+    Terminate,
+    /// A Kill request.
+    Kill,
+}
+
+/// A RequestStateChange that arrived while the process was being started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferredRequest {
+    /// The RequestedState value.
+    pub requested: u16,
+    /// The TimeoutPeriod, if one was given.
+    pub timeout: Option<SignedDuration>,
+}
+
+impl Job {
+    /// A job with the class defaults, before the submitted properties are applied.
+    pub fn new(local_id: u64, owner: &str, now: Timestamp) -> Job {
+        Job {
+            local_id,
+            name: String::new(),
+            caption: None,
+            description: None,
+            element_name: None,
+            owner: owner.to_string(),
+            notify: None,
+            priority: DEFAULT_PRIORITY,
+            delete_on_completion: false,
+            time_before_removal: DEFAULT_TIME_BEFORE_REMOVAL,
+            recovery_action: RecoveryAction::Unknown,
+            other_recovery_action: None,
+            recovery_job: None,
+            job_run_times: 1,
+            command_line: Vec::new(),
+            working_directory: None,
+            environment: Vec::new(),
+            run_as_user: None,
+            situation: Situation::Queued,
+            generation: 1,
+            time_submitted: now,
+            time_of_last_state_change: None,
+            start_time: None,
+            end_time: None,
+            percent_complete: None,
+            progress_text: None,
+            query: None,
+            status_note: None,
+            error_code: JobErrorCode::NoError,
+            error_description: None,
+            exit_status: None,
+            signal: None,
+            output_path: None,
+            run_count: 0,
+            next_run_time: None,
+            job_in_parameters: None,
+            job_out_parameters: None,
+            process: None,
+            shutdown: None,
+            deferred_request: None,
+            reruns: 0,
+            finished_at: None,
+            removal_due: None,
+            delete_on_kill: false,
+        }
+    }
+
+    /// `CIMJOB:<LocalID>`.
+    pub fn instance_id(&self) -> String {
+        instance_id(self.local_id)
+    }
+
+    /// JobStatus: the question while Query Pending, else the engine's note, else the last
+    /// progress text.
+    pub fn job_status(&self) -> Option<&str> {
+        if self.situation == Situation::QueryPending {
+            if let Some(q) = &self.query {
+                return Some(q);
+            }
+        }
+        self.status_note
+            .as_deref()
+            .or(self.progress_text.as_deref())
+    }
+}
+
+/// Formats a LocalID as an InstanceID.
+pub fn instance_id(local_id: u64) -> String {
+    format!("{ORG_ID}:{local_id}")
+}
+
+/// Reads a LocalID back from an InstanceID (`CIMJOB:12`) or a bare number (`12`), which is
+/// what CLI users type.
+pub fn parse_instance_id(text: &str) -> Option<u64> {
+    let local = match text.split_once(':') {
+        Some((org, local)) if org.eq_ignore_ascii_case(ORG_ID) => local,
+        Some(_) => return None,
+        None => text,
+    };
+    local.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_ids_round_trip() {
+        assert_eq!(instance_id(7), "CIMJOB:7");
+        assert_eq!(parse_instance_id("CIMJOB:7"), Some(7));
+        assert_eq!(parse_instance_id("cimjob:7"), Some(7));
+        assert_eq!(parse_instance_id("7"), Some(7));
+        assert_eq!(parse_instance_id("OTHER:7"), None);
+        assert_eq!(parse_instance_id("CIMJOB:x"), None);
+    }
+}

@@ -1,0 +1,850 @@
+//! Runs one run of a job as its own process group and reports what it does.
+//!
+//! [`Runner::spawn`] starts the command in a new process group with stdin `/dev/null` and
+//! stdout and stderr appended to the run's log file. One tokio task per run (no thread, no
+//! polling) forwards the work's progress and questions as [`RunnerEvent`]s and, when the
+//! leader ends, reports [`RunnerEvent::Exited`], always the run's last event. Signals
+//! ([`Runner::signal`]) go to the whole group, so Suspend stops a pipeline, not just its shell.
+//!
+//! # The progress descriptor
+//! The work gets a Unix stream socket on file descriptor 3, also named by the environment
+//! variable `CIMJOB_PROGRESS_FD=3`. It writes lines there, and reads answers as lines from the
+//! same descriptor. Lines are UTF-8 and at most [`MAX_LINE`] bytes without the newline; longer
+//! lines, lines that are not UTF-8 and unknown keywords are ignored with a warning (the run
+//! goes on). Blank lines are ignored.
+//!
+//! - `progress N [text]`: N, a whole number from 0 to 100, becomes `PercentComplete`; the
+//!   optional text becomes `JobStatus`.
+//! - `query <text>`: the job goes to Query Pending with the text as its question; the answer
+//!   (`AnswerQuery`, `cimjob answer`) comes back as one line on the same descriptor.
+//!
+//! ```sh
+//! #!/bin/sh
+//! echo "progress 10 Copying files" >&3
+//! cp -r /data /backup
+//! echo "query Insert volume 2, then answer ok" >&3
+//! read answer <&3
+//! [ "$answer" = ok ] || exit 1
+//! echo "progress 100 Done" >&3
+//! ```
+//! Work that has nothing to report can ignore descriptor 3.
+//!
+//! # When the leader ends, the run ends
+//! When the process we started (the group leader) exits, the runner reads the lines already
+//! written to the progress descriptor, then sends SIGKILL to the rest of the group, then reaps
+//! the leader and reports `Exited`. So a background process the work left behind
+//! (`sleep 100 &`) dies with the run and no run leaves anything behind; work that wants a
+//! process to outlive it must move it out of the group (`setsid`), and then it is not the
+//! job's any more. Lines written by leftovers after the leader's exit are lost.
+//!
+//! # Invariants
+//! - Every child is reaped, and only by this module: it watches the leader with a pidfd
+//!   (SIGCHLD where pidfd is missing) and `waitid(WNOWAIT)`, not with `tokio::process`, so the
+//!   group is killed while the leader is still an unreaped zombie. Until then the leader's pid,
+//!   which is the group's id, cannot be recycled, so no signal of ours reaches a stranger.
+//!   This matters: with `pid_max` at 32768 and thousands of runs a second, pids wrap in seconds.
+//! - The service keeps no descriptor of the work's: the work's end of the socket and the log
+//!   file are closed in the service once `spawn` returns, so the socket reports EOF when the
+//!   work's group is gone, and nothing leaks per run.
+//! - A run's memory is bounded: one partial line, one answer being written and at most
+//!   [`ANSWER_QUEUE`] queued answers.
+//! - [`Runner::spawn`] needs a tokio runtime with I/O and signals enabled
+//!   (`#[tokio::main]` and `Builder::enable_all` do). If that runtime shuts down while runs
+//!   are going, their groups are killed and reaped.
+
+mod procfs;
+mod protocol;
+
+use std::collections::hash_map::{Entry, HashMap};
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+use procfs::ExitWatch;
+use protocol::{LineError, LineSplitter};
+
+pub use protocol::MAX_LINE;
+
+/// The descriptor number the work finds its progress socket on.
+pub const PROGRESS_FD: RawFd = 3;
+
+/// The environment variable that names [`PROGRESS_FD`] to the work, so scripts need not
+/// hard-code the number.
+pub const PROGRESS_FD_ENV: &str = "CIMJOB_PROGRESS_FD";
+
+/// How many answers may wait for a work that does not read them before
+/// [`Runner::answer`] refuses more.
+pub const ANSWER_QUEUE: usize = 16;
+
+/// Bytes read per wake-up before giving the run's other duties a turn.
+const READ_BURST: usize = 64 * 1024;
+
+/// Bytes read after the leader exited: what it wrote is at most a socket buffer; the cap
+/// stops a leftover process that keeps writing from delaying the kill for ever.
+const MAX_DRAIN: usize = 1024 * 1024;
+
+/// What to run: one run of one job.
+///
+/// ```
+/// use cimjob_core::runner::WorkSpec;
+/// let spec = WorkSpec {
+///     environment: vec![("TAPE".into(), "/dev/nst0".into())],
+///     working_directory: Some("/var/backups".into()),
+///     ..WorkSpec::new(["tar", "-cf", "/dev/nst0", "."], "/var/log/cimjob/7/1.log")
+/// };
+/// assert_eq!(spec.argv[0], "tar");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkSpec {
+    /// The command and its arguments; `argv[0]` is looked up in `PATH` like `execvp` does
+    /// (the `PATH` in [`WorkSpec::environment`] if it sets one).
+    pub argv: Vec<String>,
+    /// Where the work starts; the service's own working directory if `None`.
+    pub working_directory: Option<PathBuf>,
+    /// Added to (not replacing) the service's environment; a later pair wins over an earlier
+    /// one. [`PROGRESS_FD_ENV`] is always set by the runner.
+    pub environment: Vec<(String, String)>,
+    /// The run's output: stdout and stderr are both appended here. Missing parent
+    /// directories are created; a new file gets mode 0640 (less any umask bits).
+    pub log_path: PathBuf,
+}
+
+impl WorkSpec {
+    /// A spec with no working directory and no extra environment.
+    pub fn new<I, S>(argv: I, log_path: impl Into<PathBuf>) -> WorkSpec
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        WorkSpec {
+            argv: argv.into_iter().map(Into::into).collect(),
+            working_directory: None,
+            environment: Vec::new(),
+            log_path: log_path.into(),
+        }
+    }
+}
+
+/// Identifies one run: the job's local id and the run number, so a recurring job's runs
+/// are never mistaken for each other, even in events that arrive late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunKey {
+    /// The job's LocalID (as in `CIMJOB:<LocalID>`).
+    pub job: u64,
+    /// Which run of the job, counted from 1 (`RunCount`).
+    pub run: u32,
+}
+
+impl fmt::Display for RunKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job {} run {}", self.job, self.run)
+    }
+}
+
+/// The OS identity of a started process group, kept in the store so that a restarted
+/// service can find and kill an orphan (see [`kill_orphan`]). A pid alone is not enough:
+/// pids are recycled, the pair (pid, start time) is not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessIdentity {
+    /// The group leader's pid, which is also the process-group id.
+    pub pid: u32,
+    /// When the leader started, in clock ticks since boot: field 22 (`starttime`) of
+    /// `/proc/<pid>/stat`.
+    pub start_ticks: u64,
+}
+
+/// What a run reports, tagged with its [`RunKey`] on the channel given to [`Runner::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunnerEvent {
+    /// From a line `progress N [text]`: becomes PercentComplete and, with text, JobStatus.
+    Progress {
+        /// 0 to 100.
+        percent: u16,
+        /// The rest of the line, trimmed; `None` if there was none.
+        text: Option<String>,
+    },
+    /// From a line `query <text>`: the work waits for [`Runner::answer`].
+    Query {
+        /// The question, trimmed (may be empty).
+        text: String,
+    },
+    /// The leader ended and was reaped, and the rest of its group was killed. Always the
+    /// last event of a run, after all its `Progress` and `Query` events.
+    Exited(ExitOutcome),
+}
+
+/// How the leader of a run ended, as `waitpid` told it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitOutcome {
+    /// It exited with this status (0 to 255), or with [`ExitOutcome::LOST`].
+    Exited(i32),
+    /// It was killed by this signal number (9 for SIGKILL, 15 for SIGTERM...).
+    Signaled(i32),
+}
+
+impl ExitOutcome {
+    /// Reported when the status was lost because something else in the service reaped our
+    /// child (SIGCHLD set to ignored, or a `waitpid(-1)` elsewhere): -1, which no process
+    /// can exit with, so it reads as a failure and is never mistaken for a real status.
+    pub const LOST: ExitOutcome = ExitOutcome::Exited(-1);
+
+    /// True for exit status 0, the only outcome that completes a job OK.
+    pub fn success(self) -> bool {
+        self == ExitOutcome::Exited(0)
+    }
+}
+
+/// A signal for a run's whole process group: how Suspend, Start (resume), Terminate and Kill
+/// reach the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkSignal {
+    /// SIGSTOP: Suspend. Cannot be caught, so the work is held at once.
+    Stop,
+    /// SIGCONT: resume a suspended run.
+    Continue,
+    /// SIGTERM, then SIGCONT, so that a stopped group can act on the TERM: the polite
+    /// Terminate, which the work may catch to clean up (or ignore; then follow with `Kill`).
+    Terminate,
+    /// SIGKILL: Kill, or the end of Terminate's timeout.
+    Kill,
+}
+
+/// Why a run could not be started. No event is sent for a run that failed to start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// `argv` was empty.
+    #[error("cannot start {key}: its command line is empty")]
+    EmptyCommand {
+        /// The run.
+        key: RunKey,
+    },
+    /// The engine asked for a run that is already going.
+    #[error("cannot start {key}: it is already running")]
+    AlreadyRunning {
+        /// The run.
+        key: RunKey,
+    },
+    /// `spawn` was called outside a tokio runtime.
+    #[error("cannot start {command:?}: Runner::spawn was called outside a tokio runtime")]
+    NoRuntime {
+        /// `argv[0]`.
+        command: String,
+    },
+    /// The log file (or its directory) could not be created or opened.
+    #[error("cannot start {command:?}: cannot open its log file {}: {source}", path.display())]
+    Log {
+        /// `argv[0]`.
+        command: String,
+        /// [`WorkSpec::log_path`].
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The working directory is missing, not a directory or not accessible.
+    #[error("cannot start {command:?} in working directory {}: {source}", path.display())]
+    WorkingDirectory {
+        /// `argv[0]`.
+        command: String,
+        /// [`WorkSpec::working_directory`].
+        path: PathBuf,
+        /// Why: `NotFound`, `PermissionDenied`, or ENOTDIR.
+        source: io::Error,
+    },
+    /// The command could not be executed: not found in `PATH` (ENOENT), not executable
+    /// (EACCES), not a program (ENOEXEC), an argument with a NUL byte...
+    #[error("cannot run {command:?}: {source}")]
+    Command {
+        /// `argv[0]`.
+        command: String,
+        /// Why, from `execvp` (or the fork before it).
+        source: io::Error,
+    },
+    /// The service could not set up what it needs to watch the work (socket, pidfd,
+    /// `/proc`). If the command had started, its group was killed.
+    #[error("cannot start {command:?}: cannot {what}: {source}")]
+    Setup {
+        /// `argv[0]`.
+        command: String,
+        /// What failed.
+        what: &'static str,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// Why a request about a running run was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The run is unknown, has not finished starting, or has ended.
+    #[error("{key} is not running")]
+    NotRunning {
+        /// The run.
+        key: RunKey,
+    },
+    /// `kill(2)` failed for the run's process group.
+    #[error("cannot send {signal:?} to the process group of {key}: {source}")]
+    Signal {
+        /// The run.
+        key: RunKey,
+        /// What was being sent.
+        signal: WorkSignal,
+        /// Why.
+        source: io::Error,
+    },
+    /// An answer must be one line: it would arrive at the work as two.
+    #[error("answer for {key} contains a newline; an answer must be one line")]
+    AnswerHasNewline {
+        /// The run.
+        key: RunKey,
+    },
+    /// An answer longer than the work's line limit.
+    #[error("answer for {key} is {length} bytes; at most {max} are allowed")]
+    AnswerTooLong {
+        /// The run.
+        key: RunKey,
+        /// The answer's length in bytes.
+        length: usize,
+        /// [`MAX_LINE`].
+        max: usize,
+    },
+    /// The work has not read the answers already given.
+    #[error("{key} has not read its last {queued} answers; refusing more")]
+    AnswerBacklog {
+        /// The run.
+        key: RunKey,
+        /// [`ANSWER_QUEUE`].
+        queued: usize,
+    },
+}
+
+/// Starts runs as process groups and reports on them. Cheap to clone (one `Arc`); all clones
+/// share the same runs and event channel.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use cimjob_core::runner::{Runner, RunnerEvent, RunKey, WorkSpec};
+/// let (events, mut reports) = tokio::sync::mpsc::unbounded_channel();
+/// let runner = Runner::new(events);
+/// let key = RunKey { job: 7, run: 1 };
+/// let script = "echo 'progress 50 Half way' >&3; echo hello";
+/// let identity = runner.spawn(key, &WorkSpec::new(["sh", "-c", script], "/tmp/7-1.log"))?;
+/// // Store `identity` durably, so a restarted service can kill an orphan.
+/// while let Some((key, event)) = reports.recv().await {
+///     match event {
+///         RunnerEvent::Progress { percent, text } => println!("{key}: {percent}% {text:?}"),
+///         RunnerEvent::Query { text } => runner.answer(key, "yes")?,
+///         RunnerEvent::Exited(outcome) => break,
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    events: mpsc::UnboundedSender<(RunKey, RunnerEvent)>,
+    runs: Mutex<HashMap<RunKey, Slot>>,
+}
+
+enum Slot {
+    /// Reserved by a `spawn` still in progress.
+    Starting,
+    Running(RunHandle),
+}
+
+struct RunHandle {
+    /// The leader's pid, which is the group's id. Valid while the slot exists: the run's task
+    /// removes the slot before it reaps the leader.
+    group: Pid,
+    answers: mpsc::Sender<Vec<u8>>,
+}
+
+impl Inner {
+    fn runs(&self) -> MutexGuard<'_, HashMap<RunKey, Slot>> {
+        // Nothing panics while holding the lock; if something did, the map is still sound.
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("running", &self.running())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// A runner that reports every run's events, tagged with its [`RunKey`], on `events`.
+    /// If the receiver is dropped, runs still go on and are still reaped; their events are lost.
+    pub fn new(events: mpsc::UnboundedSender<(RunKey, RunnerEvent)>) -> Runner {
+        Runner {
+            inner: Arc::new(Inner {
+                events,
+                runs: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Starts a run. Returns once the command was executed (so a missing command is an
+    /// error here, not an event), with the identity to store for [`kill_orphan`].
+    ///
+    /// Must be called inside a tokio runtime with I/O and signals enabled. It blocks for as
+    /// long as fork and exec take, like `tokio::process::Command::spawn`.
+    pub fn spawn(&self, key: RunKey, spec: &WorkSpec) -> Result<ProcessIdentity, SpawnError> {
+        let Some(program) = spec.argv.first() else {
+            return Err(SpawnError::EmptyCommand { key });
+        };
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime {
+            command: program.clone(),
+        })?;
+        let mut run = Run::reserve(&self.inner, key)?;
+        let started = start(spec, &mut run)?;
+        let (answers, answers_rx) = mpsc::channel(ANSWER_QUEUE);
+        if let Some(slot) = self.inner.runs().get_mut(&key) {
+            *slot = Slot::Running(RunHandle {
+                group: started.leader,
+                answers,
+            });
+        }
+        let identity = started.identity;
+        runtime.spawn(supervise(run, started, answers_rx));
+        Ok(identity)
+    }
+
+    /// Sends `signal` to the run's whole process group.
+    ///
+    /// ```no_run
+    /// # use cimjob_core::runner::{Runner, RunKey, WorkSignal};
+    /// # fn suspend(runner: &Runner) -> Result<(), Box<dyn std::error::Error>> {
+    /// runner.signal(RunKey { job: 7, run: 1 }, WorkSignal::Stop)?; // Suspend
+    /// runner.signal(RunKey { job: 7, run: 1 }, WorkSignal::Continue)?; // Start again
+    /// # Ok(()) }
+    /// ```
+    pub fn signal(&self, key: RunKey, signal: WorkSignal) -> Result<(), RunnerError> {
+        let runs = self.inner.runs();
+        // Signalling under the lock: the run's task cannot reap the leader meanwhile.
+        let Some(Slot::Running(run)) = runs.get(&key) else {
+            return Err(RunnerError::NotRunning { key });
+        };
+        let send = |sig: Signal| {
+            killpg(run.group, sig).map_err(|errno| RunnerError::Signal {
+                key,
+                signal,
+                source: io::Error::from(errno),
+            })
+        };
+        match signal {
+            WorkSignal::Stop => send(Signal::SIGSTOP),
+            WorkSignal::Continue => send(Signal::SIGCONT),
+            WorkSignal::Terminate => {
+                send(Signal::SIGTERM)?;
+                send(Signal::SIGCONT)
+            }
+            WorkSignal::Kill => send(Signal::SIGKILL),
+        }
+    }
+
+    /// Writes `text` and a newline to the run's progress descriptor, where the work reads
+    /// the answer to its `query`. The write itself happens in the run's task, so this never
+    /// blocks; answers are delivered in order.
+    pub fn answer(&self, key: RunKey, text: &str) -> Result<(), RunnerError> {
+        if text.contains('\n') {
+            return Err(RunnerError::AnswerHasNewline { key });
+        }
+        if text.len() > MAX_LINE {
+            return Err(RunnerError::AnswerTooLong {
+                key,
+                length: text.len(),
+                max: MAX_LINE,
+            });
+        }
+        let runs = self.inner.runs();
+        let Some(Slot::Running(run)) = runs.get(&key) else {
+            return Err(RunnerError::NotRunning { key });
+        };
+        let mut line = Vec::with_capacity(text.len() + 1);
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'\n');
+        run.answers.try_send(line).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => RunnerError::AnswerBacklog {
+                key,
+                queued: ANSWER_QUEUE,
+            },
+            mpsc::error::TrySendError::Closed(_) => RunnerError::NotRunning { key },
+        })
+    }
+
+    /// How many runs have started (or are starting) and not yet reported `Exited`.
+    pub fn running(&self) -> usize {
+        self.inner.runs().len()
+    }
+}
+
+/// At start-up, kills (SIGKILL to the group) a process group left by a service that died,
+/// if and only if `/proc/<pid>/stat` still shows the same `start_ticks`, so a recycled pid
+/// is never hit. Returns true if it killed something.
+///
+/// If the leader has already ended, its identity cannot be checked and nothing is killed,
+/// even if other members of its group are left.
+///
+/// ```no_run
+/// # use cimjob_core::runner::{kill_orphan, ProcessIdentity};
+/// # let stored = ProcessIdentity { pid: 4242, start_ticks: 987654 };
+/// if kill_orphan(stored) {
+///     // The run was still going when the service died; RecoveryAction decides what next.
+/// }
+/// ```
+pub fn kill_orphan(identity: ProcessIdentity) -> bool {
+    procfs::kill_orphan(identity)
+}
+
+/// The one-letter state of a process from `/proc/<pid>/stat` (`'R'` running, `'S'`
+/// sleeping, `'T'` stopped, `'Z'` zombie...), `None` if there is no such process. Lets the
+/// engine and tests see that a Suspend really stopped the work.
+pub fn process_state(pid: u32) -> Option<char> {
+    procfs::read_stat(pid).map(|stat| stat.state)
+}
+
+/// The identity of a live process, as [`Runner::spawn`] returns it for the processes it
+/// starts; `None` if there is no such process.
+pub fn process_identity(pid: u32) -> Option<ProcessIdentity> {
+    procfs::read_stat(pid).map(|stat| ProcessIdentity {
+        pid,
+        start_ticks: stat.start_ticks,
+    })
+}
+
+/// One run's claim on its slot in the map and on its leader. Dropping it (an early return in
+/// `spawn`, or the task dropped because the runtime shuts down) frees the slot and kills and
+/// reaps the group, so nothing leaks on any path.
+struct Run {
+    inner: Arc<Inner>,
+    key: RunKey,
+    registered: bool,
+    /// Set once the leader exists and until it is reaped.
+    leader: Option<Pid>,
+}
+
+impl Run {
+    fn reserve(inner: &Arc<Inner>, key: RunKey) -> Result<Run, SpawnError> {
+        match inner.runs().entry(key) {
+            Entry::Occupied(_) => return Err(SpawnError::AlreadyRunning { key }),
+            Entry::Vacant(slot) => {
+                slot.insert(Slot::Starting);
+            }
+        }
+        Ok(Run {
+            inner: Arc::clone(inner),
+            key,
+            registered: true,
+            leader: None,
+        })
+    }
+
+    fn forget(&mut self) {
+        if std::mem::take(&mut self.registered) {
+            self.inner.runs().remove(&self.key);
+        }
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // Slot first: once it is gone nobody else signals the group.
+        self.forget();
+        if let Some(leader) = self.leader.take() {
+            procfs::kill_and_reap_later(leader);
+        }
+    }
+}
+
+/// A started run, handed from `spawn` to its task.
+struct Started {
+    leader: Pid,
+    identity: ProcessIdentity,
+    progress: UnixStream,
+    exit: ExitWatch,
+}
+
+fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
+    let program = &spec.argv[0];
+    let setup = |what: &'static str| {
+        move |source: io::Error| SpawnError::Setup {
+            command: program.clone(),
+            what,
+            source,
+        }
+    };
+    let log_error = |source| SpawnError::Log {
+        command: program.clone(),
+        path: spec.log_path.clone(),
+        source,
+    };
+    let stdout = open_log(&spec.log_path).map_err(log_error)?;
+    let stderr = stdout.try_clone().map_err(log_error)?;
+    if let Some(dir) = &spec.working_directory {
+        // Checked here because exec reports a bad directory and a missing command alike.
+        check_directory(dir).map_err(|source| SpawnError::WorkingDirectory {
+            command: program.clone(),
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let (ours, theirs) =
+        std::os::unix::net::UnixStream::pair().map_err(setup("create the progress socket"))?;
+    // If the service runs with stdin, stdout or stderr closed, the socket may have got one of
+    // those numbers, which the child's own stdio would overwrite: move it to 3 or above.
+    // (Holding both ends also keeps descriptor 3 taken while spawn runs, so std's private
+    // exec-error pipe can never be 3 and be clobbered by our dup2.)
+    let theirs = if theirs.as_raw_fd() <= 2 {
+        theirs
+            .try_clone()
+            .map_err(setup("create the progress socket"))?
+    } else {
+        theirs
+    };
+    let their_fd = theirs.as_raw_fd();
+
+    let mut command = Command::new(program);
+    command
+        .args(&spec.argv[1..])
+        .envs(spec.environment.iter().map(|(name, value)| (name, value)))
+        .env(PROGRESS_FD_ENV, PROGRESS_FD.to_string())
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0);
+    if let Some(dir) = &spec.working_directory {
+        command.current_dir(dir);
+    }
+    // SAFETY: runs in the child between fork and exec; it calls only fcntl and dup2, which
+    // are async-signal-safe, and neither allocates nor takes locks.
+    unsafe {
+        command.pre_exec(move || install_progress_fd(their_fd));
+    }
+    let child = command.spawn().map_err(|source| SpawnError::Command {
+        command: program.clone(),
+        source,
+    })?;
+    let leader_raw = i32::try_from(child.id()).expect("Linux pids fit in i32");
+    let leader = Pid::from_raw(leader_raw);
+    run.leader = Some(leader);
+    // Close the service's copies of the work's socket end and of the log file: the socket
+    // must see EOF when the work's group is gone, and no descriptor may outlive the run.
+    // Dropping a std Child neither waits nor kills; the run's task reaps the leader.
+    drop(command);
+    drop(theirs);
+    drop(child);
+
+    let stat = procfs::read_stat(child_id(leader)).ok_or_else(|| {
+        setup("read the new process's /proc/<pid>/stat")(io::ErrorKind::NotFound.into())
+    })?;
+    let exit = ExitWatch::new(leader).map_err(setup("watch the new process for its exit"))?;
+    ours.set_nonblocking(true)
+        .map_err(setup("register the progress socket"))?;
+    let progress = UnixStream::from_std(ours).map_err(setup("register the progress socket"))?;
+    Ok(Started {
+        leader,
+        identity: ProcessIdentity {
+            pid: child_id(leader),
+            start_ticks: stat.start_ticks,
+        },
+        progress,
+        exit,
+    })
+}
+
+fn child_id(pid: Pid) -> u32 {
+    pid.as_raw().unsigned_abs()
+}
+
+fn open_log(path: &Path) -> io::Result<File> {
+    if let Some(parent) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)
+}
+
+fn check_directory(dir: &Path) -> io::Result<()> {
+    if std::fs::metadata(dir)?.is_dir() {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(nix::libc::ENOTDIR))
+    }
+}
+
+/// In the child, after fork: put the work's socket end on [`PROGRESS_FD`], open across exec.
+fn install_progress_fd(fd: RawFd) -> io::Result<()> {
+    use nix::libc;
+    // SAFETY: plain syscalls on descriptors this process owns; no memory is touched.
+    unsafe {
+        if fd == PROGRESS_FD {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        } else if libc::dup2(fd, PROGRESS_FD) < 0 {
+            // dup2 leaves the new descriptor without FD_CLOEXEC.
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The run's task: forwards lines, writes answers, and when the leader exits drains, kills
+/// the group, reaps the leader and reports `Exited`, in that order.
+async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<Vec<u8>>) {
+    let Started {
+        leader,
+        progress,
+        mut exit,
+        ..
+    } = started;
+    let key = run.key;
+    let mut reader = ProgressReader {
+        key,
+        events: run.inner.events.clone(),
+        lines: LineSplitter::default(),
+        closed: false,
+    };
+    let mut answer: Vec<u8> = Vec::new();
+    let mut written = 0;
+    let mut can_write = true;
+    loop {
+        tokio::select! {
+            () = exit.exited(leader) => break,
+            ready = progress.readable(), if !reader.closed => match ready {
+                Ok(()) => reader.read_available(READ_BURST, |buf| progress.try_read(buf)),
+                Err(error) => reader.fail(&error),
+            },
+            next = answers.recv(), if answer.is_empty() => match next {
+                Some(line) if can_write => {
+                    answer = line;
+                    written = 0;
+                }
+                Some(_) => tracing::warn!(
+                    job = key.job, run = key.run,
+                    "dropped an answer: the work has closed its progress descriptor"
+                ),
+                // Cannot happen while the slot holds the sender; the arm is then off anyway.
+                None => answer.clear(),
+            },
+            ready = progress.writable(), if can_write && !answer.is_empty() => {
+                match ready.and_then(|()| progress.try_write(&answer[written..])) {
+                    Ok(n) => {
+                        written += n;
+                        if written == answer.len() {
+                            answer = Vec::new();
+                        }
+                    }
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => {
+                        tracing::warn!(
+                            job = key.job, run = key.run, %error,
+                            "cannot write an answer to the work; dropping it"
+                        );
+                        can_write = false;
+                        answer = Vec::new();
+                    }
+                }
+            }
+        }
+    }
+    // Read with plain syscalls: tokio's cached readiness may not yet know about the last
+    // bytes the leader wrote.
+    reader.read_available(MAX_DRAIN, |buf| {
+        nix::unistd::read(progress.as_fd(), buf).map_err(io::Error::from)
+    });
+    let _ = killpg(leader, Signal::SIGKILL);
+    run.forget();
+    let outcome = procfs::reap(leader);
+    run.leader = None;
+    // Everything of the run is closed before it is reported over.
+    drop((progress, exit, answers));
+    let _ = run.inner.events.send((key, RunnerEvent::Exited(outcome)));
+}
+
+/// Turns the bytes from the progress socket into events.
+struct ProgressReader {
+    key: RunKey,
+    events: mpsc::UnboundedSender<(RunKey, RunnerEvent)>,
+    lines: LineSplitter,
+    /// EOF or an error: nothing more will come.
+    closed: bool,
+}
+
+impl ProgressReader {
+    /// Reads until the socket would block, is closed, or `limit` bytes were read.
+    fn read_available(
+        &mut self,
+        limit: usize,
+        mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    ) {
+        let mut buf = [0u8; 4096];
+        let mut total = 0;
+        let Self {
+            key,
+            events,
+            lines,
+            closed,
+        } = self;
+        let mut forward = |line: Result<&[u8], LineError>| match line.and_then(protocol::parse_line)
+        {
+            Ok(Some(event)) => {
+                let _ = events.send((*key, event));
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(
+                job = key.job, run = key.run, %error,
+                "ignored a line on the progress descriptor"
+            ),
+        };
+        while !*closed && total < limit {
+            match read(&mut buf) {
+                Ok(0) => {
+                    lines.finish(&mut forward);
+                    *closed = true;
+                }
+                Ok(n) => {
+                    total += n;
+                    lines.push(&buf[..n], &mut forward);
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    tracing::warn!(
+                        job = key.job, run = key.run, %error,
+                        "cannot read the progress descriptor"
+                    );
+                    *closed = true;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, error: &io::Error) {
+        tracing::warn!(
+            job = self.key.job, run = self.key.run, %error,
+            "cannot read the progress descriptor"
+        );
+        self.closed = true;
+    }
+}

@@ -1,0 +1,517 @@
+//! The engine's rules, driven deterministically: explicit times, no processes, no store.
+//! Each test reads like one rule of DESIGN.md.
+
+use cim::{CimArray, CimType, CimValue};
+use cimjob_core::core::{Action, Core, CoreConfig, Step};
+use cimjob_core::events::EventKind;
+use cimjob_core::model::value_maps::{JobErrorCode, KillJobReturn, StateChangeReturn};
+use cimjob_core::runner::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal};
+use cimjob_core::state::Situation;
+use jiff::{SignedDuration, Timestamp};
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + secs).unwrap()
+}
+
+fn config(max_running: usize) -> CoreConfig {
+    let mut c = CoreConfig::new("/tmp/cimjob-test-logs".into(), "tester");
+    c.max_running = max_running;
+    c
+}
+
+fn values(name: &str, extra: &[(&str, CimValue)]) -> Vec<(String, Option<CimValue>)> {
+    let argv = CimArray::new(CimType::String, vec![CimValue::String("true".into())]).unwrap();
+    let mut v = vec![
+        ("Name".to_string(), Some(CimValue::String(name.into()))),
+        ("CommandLine".to_string(), Some(CimValue::Array(argv))),
+    ];
+    v.extend(
+        extra
+            .iter()
+            .map(|(k, val)| (k.to_string(), Some(val.clone()))),
+    );
+    v
+}
+
+fn spawned(step: &Step) -> Vec<RunKey> {
+    step.after_commit
+        .iter()
+        .filter_map(|a| match a {
+            Action::Spawn { key, .. } => Some(*key),
+            _ => None,
+        })
+        .collect()
+}
+
+fn signals(step: &Step) -> Vec<WorkSignal> {
+    step.now
+        .iter()
+        .filter_map(|a| match a {
+            Action::Signal { signal, .. } => Some(*signal),
+            _ => None,
+        })
+        .collect()
+}
+
+fn identity(pid: u32) -> ProcessIdentity {
+    ProcessIdentity {
+        pid,
+        start_ticks: 1,
+    }
+}
+
+fn empty_core(max_running: usize) -> Core {
+    Core::recover(config(max_running), Vec::new(), 0, t(0)).0
+}
+
+/// Submits and starts a job; returns its id and run key.
+fn running(
+    core: &mut Core,
+    name: &str,
+    extra: &[(&str, CimValue)],
+    now: Timestamp,
+) -> (u64, RunKey) {
+    let (id, step) = core
+        .submit(&values(name, extra), "alice", false, now)
+        .unwrap();
+    let key = spawned(&step)[0];
+    core.process_started(key, identity(1000 + id as u32), now);
+    assert_eq!(core.job(id).unwrap().situation, Situation::Running);
+    (id, key)
+}
+
+#[test]
+fn submission_is_one_durable_batch_with_an_event_and_a_spawn_after_commit() {
+    let mut core = empty_core(2);
+    let (id, step) = core
+        .submit(&values("a", &[]), "alice", false, t(0))
+        .unwrap();
+    assert_eq!(id, 1);
+    assert_eq!(step.batch.last_local_id, Some(1));
+    assert_eq!(
+        step.batch.upserts.len(),
+        1,
+        "one row per touched job, however many changes"
+    );
+    assert_eq!(step.batch.upserts[0].job_state, 3, "stored as Starting");
+    assert_eq!(spawned(&step), [RunKey { job: 1, run: 1 }]);
+    assert!(
+        step.now.is_empty(),
+        "nothing starts before the batch is durable"
+    );
+    let kinds: Vec<_> = step.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Created, EventKind::StateChanged]);
+    assert!(step
+        .events
+        .windows(2)
+        .all(|w| w[0].sequence < w[1].sequence));
+    let job = core.job(id).unwrap();
+    assert_eq!(job.owner, "alice");
+    assert_eq!(job.run_as_user.as_deref(), Some("tester"));
+}
+
+#[test]
+fn a_refused_submission_uses_no_local_id() {
+    let mut core = empty_core(1);
+    let bad = values("a", &[("Priority", CimValue::String("high".into()))]);
+    assert!(core.submit(&bad, "alice", false, t(0)).is_err());
+    let (id, _) = core
+        .submit(&values("b", &[]), "alice", false, t(0))
+        .unwrap();
+    assert_eq!(id, 1);
+    assert_eq!(core.jobs().count(), 1);
+}
+
+#[test]
+fn lower_priority_first_then_submission_order_under_the_limit() {
+    let mut core = empty_core(1);
+    let (blocker, key) = running(&mut core, "blocker", &[], t(0));
+    let mut order = Vec::new();
+    for (name, p) in [("a", 10u32), ("b", 5), ("c", 5), ("d", 1)] {
+        let (id, step) = core
+            .submit(
+                &values(name, &[("Priority", CimValue::UInt32(p))]),
+                "alice",
+                false,
+                t(1),
+            )
+            .unwrap();
+        assert!(spawned(&step).is_empty(), "no free slot");
+        order.push((name, id));
+    }
+    let mut started = Vec::new();
+    let mut step = core.exited(key, ExitOutcome::Exited(0), t(2));
+    assert_eq!(core.job(blocker).unwrap().situation, Situation::Completed);
+    for _ in 0..4 {
+        let key = spawned(&step)[0];
+        started.push(core.job(key.job).unwrap().name.clone());
+        core.process_started(key, identity(1), t(3));
+        step = core.exited(key, ExitOutcome::Exited(0), t(4));
+    }
+    assert_eq!(started, ["d", "b", "c", "a"]);
+}
+
+#[test]
+fn completion_sets_percent_100_and_error_code_0() {
+    let mut core = empty_core(1);
+    let (id, key) = running(&mut core, "a", &[], t(0));
+    core.progress(key, 40, Some("reading".into()), t(1));
+    assert_eq!(core.job(id).unwrap().percent_complete, Some(40));
+    assert_eq!(core.job(id).unwrap().job_status(), Some("reading"));
+    let step = core.exited(key, ExitOutcome::Exited(0), t(5));
+    let job = core.job(id).unwrap();
+    assert_eq!(job.situation, Situation::Completed);
+    assert_eq!(job.percent_complete, Some(100));
+    assert_eq!(job.error_code, JobErrorCode::NoError);
+    assert_eq!(job.time_of_last_state_change, Some(t(5)));
+    assert_eq!(step.batch.runs.len(), 1);
+    assert_eq!(step.batch.runs[0].ended_at, Some(t(5)));
+    assert_eq!(step.batch.runs[0].final_state, Some(7));
+}
+
+#[test]
+fn time_of_last_state_change_moves_only_with_job_state() {
+    let mut core = empty_core(1);
+    let (id, key) = running(&mut core, "a", &[], t(0));
+    let before = core.job(id).unwrap().time_of_last_state_change;
+    core.progress(key, 10, None, t(3));
+    assert_eq!(
+        core.job(id).unwrap().time_of_last_state_change,
+        before,
+        "progress is not a state change"
+    );
+    let (code, step) = core.request_state_change(id, 2, None, t(4)).unwrap();
+    assert_eq!(code, StateChangeReturn::InvalidStateTransition);
+    assert!(
+        step.batch.is_empty() && step.events.is_empty(),
+        "a rejected request changes nothing"
+    );
+    assert_eq!(core.job(id).unwrap().time_of_last_state_change, before);
+    core.request_state_change(id, 3, None, t(6)).unwrap();
+    assert_eq!(core.job(id).unwrap().time_of_last_state_change, Some(t(6)));
+}
+
+#[test]
+fn suspend_and_start_signal_the_group() {
+    let mut core = empty_core(1);
+    let (id, _) = running(&mut core, "a", &[], t(0));
+    let (code, step) = core.request_state_change(id, 3, None, t(1)).unwrap();
+    assert_eq!(
+        (code, signals(&step)),
+        (
+            StateChangeReturn::CompletedWithNoError,
+            vec![WorkSignal::Stop]
+        )
+    );
+    assert_eq!(core.job(id).unwrap().situation, Situation::Suspended);
+    let (code, step) = core.request_state_change(id, 2, None, t(2)).unwrap();
+    assert_eq!(
+        (code, signals(&step)),
+        (
+            StateChangeReturn::CompletedWithNoError,
+            vec![WorkSignal::Continue]
+        )
+    );
+}
+
+#[test]
+fn suspending_a_queued_job_holds_it_until_start() {
+    let mut core = empty_core(1);
+    let (_, key) = running(&mut core, "blocker", &[], t(0));
+    let (id, _) = core
+        .submit(&values("queued", &[]), "alice", false, t(1))
+        .unwrap();
+    core.request_state_change(id, 3, None, t(2)).unwrap();
+    assert_eq!(core.job(id).unwrap().situation, Situation::Held);
+    let step = core.exited(key, ExitOutcome::Exited(0), t(3));
+    assert!(spawned(&step).is_empty(), "a held job does not start");
+    let (_, step) = core.request_state_change(id, 2, None, t(4)).unwrap();
+    assert_eq!(spawned(&step), [RunKey { job: id, run: 1 }]);
+}
+
+#[test]
+fn terminate_escalates_to_sigkill_after_the_timeout() {
+    let mut core = empty_core(1);
+    let (id, key) = running(&mut core, "a", &[], t(0));
+    let (code, step) = core
+        .request_state_change(id, 4, Some(SignedDuration::from_secs(3)), t(10))
+        .unwrap();
+    assert_eq!(code, StateChangeReturn::TransitionStarted);
+    assert_eq!(signals(&step), [WorkSignal::Terminate]);
+    assert_eq!(core.job(id).unwrap().situation, Situation::ShuttingDown);
+    assert_eq!(core.next_timer(), Some(t(13)));
+    assert!(signals(&core.fire_timers(t(12))).is_empty());
+    assert_eq!(signals(&core.fire_timers(t(13))), [WorkSignal::Kill]);
+    core.exited(key, ExitOutcome::Signaled(9), t(13));
+    let job = core.job(id).unwrap();
+    assert_eq!(job.situation, Situation::Terminated);
+    assert_eq!(job.error_code, JobErrorCode::TerminatedByRequest);
+    assert!(job
+        .error_description
+        .as_deref()
+        .unwrap()
+        .contains("SIGKILL"));
+}
+
+#[test]
+fn terminate_without_timeout_waits_the_default_ten_seconds() {
+    let mut core = empty_core(1);
+    let (id, _) = running(&mut core, "a", &[], t(0));
+    core.request_state_change(id, 4, None, t(0)).unwrap();
+    assert_eq!(core.next_timer(), Some(t(10)));
+}
+
+#[test]
+fn requests_while_starting_are_applied_once_started() {
+    let mut core = empty_core(1);
+    let (id, step) = core
+        .submit(&values("a", &[]), "alice", false, t(0))
+        .unwrap();
+    let key = spawned(&step)[0];
+    let (code, _) = core.request_state_change(id, 5, None, t(0)).unwrap();
+    assert_eq!(code, StateChangeReturn::TransitionStarted);
+    let step = core.process_started(key, identity(5), t(1));
+    assert_eq!(signals(&step), [WorkSignal::Kill]);
+    core.exited(key, ExitOutcome::Signaled(9), t(1));
+    assert_eq!(core.job(id).unwrap().situation, Situation::Killed);
+}
+
+#[test]
+fn rerun_backs_off_and_gives_up() {
+    let mut cfg = config(1);
+    cfg.max_reruns = 2;
+    cfg.rerun_backoff = SignedDuration::from_secs(1);
+    let mut core = Core::recover(cfg, Vec::new(), 0, t(0)).0;
+    let (id, key) = running(
+        &mut core,
+        "a",
+        &[("RecoveryAction", CimValue::UInt16(4))],
+        t(0),
+    );
+    core.exited(key, ExitOutcome::Exited(1), t(10));
+    let job = core.job(id).unwrap();
+    assert_eq!(job.situation, Situation::Queued);
+    assert_eq!(job.next_run_time, Some(t(11)));
+    assert!(job.job_status().unwrap().starts_with("re-run 1 of 2"));
+    assert!(spawned(&core.fire_timers(t(10))).is_empty());
+    let key = spawned(&core.fire_timers(t(11)))[0];
+    assert_eq!(key.run, 2);
+    core.process_started(key, identity(2), t(11));
+    core.exited(key, ExitOutcome::Exited(1), t(20));
+    assert_eq!(
+        core.job(id).unwrap().next_run_time,
+        Some(t(22)),
+        "backoff doubles"
+    );
+    let key = spawned(&core.fire_timers(t(22)))[0];
+    core.process_started(key, identity(3), t(22));
+    core.exited(key, ExitOutcome::Exited(1), t(30));
+    let job = core.job(id).unwrap();
+    assert_eq!(job.situation, Situation::Failed);
+    assert_eq!(job.run_count, 3);
+    assert!(job
+        .error_description
+        .as_deref()
+        .unwrap()
+        .contains("gave up after 2 re-runs"));
+}
+
+#[test]
+fn other_recovery_actions_end_in_exception() {
+    for action in [0u16, 2, 3] {
+        let mut core = empty_core(1);
+        let (id, key) = running(
+            &mut core,
+            "a",
+            &[("RecoveryAction", CimValue::UInt16(action))],
+            t(0),
+        );
+        core.exited(key, ExitOutcome::Signaled(11), t(1));
+        let job = core.job(id).unwrap();
+        assert_eq!(
+            (job.situation, job.error_code),
+            (Situation::Failed, JobErrorCode::EndedBySignal),
+            "action {action}"
+        );
+        assert!(job
+            .error_description
+            .as_deref()
+            .unwrap()
+            .contains("SIGSEGV"));
+    }
+    let mut core = empty_core(1);
+    let other = [
+        ("RecoveryAction", CimValue::UInt16(1)),
+        (
+            "OtherRecoveryAction",
+            CimValue::String("page the on-call".into()),
+        ),
+    ];
+    let (id, key) = running(&mut core, "a", &other, t(0));
+    core.exited(key, ExitOutcome::Exited(2), t(1));
+    assert!(core
+        .job(id)
+        .unwrap()
+        .error_description
+        .as_deref()
+        .unwrap()
+        .contains("page the on-call"));
+    // Other without its description is refused at submission
+    assert!(core
+        .submit(
+            &values("b", &[("RecoveryAction", CimValue::UInt16(1))]),
+            "alice",
+            false,
+            t(2)
+        )
+        .is_err());
+}
+
+#[test]
+fn run_recovery_job_releases_the_held_recovery_job() {
+    let mut core = empty_core(1);
+    let (recovery, _) = core
+        .submit(&values("cleanup", &[]), "alice", true, t(0))
+        .unwrap();
+    let extra = [
+        ("RecoveryAction", CimValue::UInt16(5)),
+        (
+            "RecoveryJob",
+            CimValue::String(format!("CIMJOB:{recovery}")),
+        ),
+    ];
+    let (id, key) = running(&mut core, "main", &extra, t(1));
+    let step = core.exited(key, ExitOutcome::Exited(1), t(2));
+    assert_eq!(core.job(id).unwrap().situation, Situation::Failed);
+    assert_eq!(
+        spawned(&step),
+        [RunKey {
+            job: recovery,
+            run: 1
+        }]
+    );
+}
+
+#[test]
+fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() {
+    let mut core = empty_core(2);
+    let tbr = CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap());
+    let (gone, k1) = running(
+        &mut core,
+        "gone",
+        &[
+            ("DeleteOnCompletion", CimValue::Boolean(true)),
+            ("TimeBeforeRemoval", tbr.clone()),
+        ],
+        t(0),
+    );
+    let (kept, k2) = running(&mut core, "kept", &[("TimeBeforeRemoval", tbr)], t(0));
+    core.exited(k1, ExitOutcome::Exited(0), t(10));
+    core.exited(k2, ExitOutcome::Exited(0), t(10));
+    assert!(core.fire_timers(t(69)).batch.deletes.is_empty());
+    let step = core.fire_timers(t(70));
+    assert_eq!(step.batch.deletes, [gone]);
+    assert_eq!(step.events.last().unwrap().kind, EventKind::Deleted);
+    assert!(core.job(kept).is_some());
+    // turning DeleteOnCompletion on re-plans the removal from the end time
+    let step = core
+        .modify(
+            kept,
+            &[("DeleteOnCompletion".into(), Some(CimValue::Boolean(true)))],
+            t(80),
+        )
+        .unwrap()
+        .1;
+    assert!(step.batch.deletes.is_empty());
+    assert_eq!(
+        core.fire_timers(t(80)).batch.deletes,
+        [kept],
+        "already past end + TimeBeforeRemoval"
+    );
+}
+
+#[test]
+fn kill_job_answers_with_its_own_map() {
+    let mut core = empty_core(1);
+    let (id, key) = running(&mut core, "a", &[], t(0));
+    let (code, step) = core.kill_job(id, true, t(1)).unwrap();
+    assert_eq!(
+        (code, signals(&step)),
+        (KillJobReturn::Success, vec![WorkSignal::Kill])
+    );
+    let step = core.exited(key, ExitOutcome::Signaled(9), t(2));
+    assert!(step.batch.deletes.is_empty(), "removal is a timer");
+    assert_eq!(
+        core.fire_timers(t(2)).batch.deletes,
+        [id],
+        "DeleteOnKill: deleted once killed"
+    );
+    let (id2, key2) = running(&mut core, "b", &[], t(3));
+    core.exited(key2, ExitOutcome::Exited(0), t(4));
+    assert_eq!(
+        core.kill_job(id2, false, t(5)).unwrap().0,
+        KillJobReturn::Failed
+    );
+    assert!(core.kill_job(99, false, t(5)).is_err());
+}
+
+#[test]
+fn a_restart_ends_jobs_that_lost_their_process() {
+    let mut core = empty_core(3);
+    let (lost, _) = running(&mut core, "lost", &[], t(0));
+    let (rerun, _) = running(
+        &mut core,
+        "rerun",
+        &[("RecoveryAction", CimValue::UInt16(4))],
+        t(0),
+    );
+    let (stopping, _) = running(&mut core, "stopping", &[], t(0));
+    core.request_state_change(stopping, 4, None, t(1)).unwrap();
+    let (held, _) = core
+        .submit(&values("held", &[]), "alice", true, t(1))
+        .unwrap();
+    let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
+
+    let (core, step) = Core::recover(config(3), stored, 4, t(100));
+    let orphans = step
+        .now
+        .iter()
+        .filter(|a| matches!(a, Action::KillOrphan(_)))
+        .count();
+    assert_eq!(orphans, 3, "every recorded process group is killed");
+    let lost = core.job(lost).unwrap();
+    assert_eq!(
+        (lost.situation, lost.error_code),
+        (Situation::Failed, JobErrorCode::ServiceStopped)
+    );
+    assert_eq!(
+        core.job(rerun).unwrap().situation,
+        Situation::Queued,
+        "Re-run Job after backoff"
+    );
+    assert_eq!(
+        core.job(stopping).unwrap().situation,
+        Situation::Terminated,
+        "its Terminate completed"
+    );
+    assert_eq!(core.job(held).unwrap().situation, Situation::Held);
+    for j in core.jobs() {
+        assert!(j.process.is_none());
+    }
+}
+
+#[test]
+fn query_pending_until_answered() {
+    let mut core = empty_core(1);
+    let (id, key) = running(&mut core, "a", &[], t(0));
+    core.query(key, "insert volume 2".into(), t(1));
+    assert_eq!(core.job(id).unwrap().situation, Situation::QueryPending);
+    assert_eq!(core.job(id).unwrap().job_status(), Some("insert volume 2"));
+    let (code, _) = core.answer(id, "two\nlines", t(2)).unwrap();
+    assert_eq!(code.number(), 5);
+    let (code, step) = core.answer(id, "done", t(2)).unwrap();
+    assert_eq!(code.number(), 0);
+    assert!(matches!(&step.now[0], Action::Answer { text, .. } if text == "done"));
+    assert_eq!(core.job(id).unwrap().situation, Situation::Running);
+    assert_eq!(core.answer(id, "again", t(3)).unwrap().0.number(), 4097);
+}

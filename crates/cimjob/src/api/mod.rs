@@ -1,0 +1,287 @@
+//! The JSON API under `/api/v1`: what the CLI (and later the dashboard) needs, as thin
+//! handlers over the engine. Property names and values are the CIM ones (see [`json`]).
+//!
+//! | method and path | engine call |
+//! |---|---|
+//! | `GET /api/v1/jobs` | list |
+//! | `POST /api/v1/jobs` `{"properties": {...}, "hold": false}` | submit (201) |
+//! | `GET /api/v1/jobs/{id}` | get |
+//! | `PATCH /api/v1/jobs/{id}` `{"properties": {...}}` | ModifyInstance |
+//! | `DELETE /api/v1/jobs/{id}` | DeleteInstance (204) |
+//! | `GET /api/v1/jobs/{id}/runs` | run history |
+//! | `GET /api/v1/jobs/{id}/events` | server-sent events: the job now, then after each change |
+//! | `POST /api/v1/jobs/{id}/requeststatechange` `{"RequestedState": 3, "TimeoutPeriod": "…"}` | RequestStateChange |
+//! | `POST /api/v1/jobs/{id}/killjob` `{"DeleteOnKill": false}` | KillJob |
+//! | `POST /api/v1/jobs/{id}/answerquery` `{"Answer": "…"}` | AnswerQuery |
+//!
+//! `{id}` is an InstanceID (`CIMJOB:7`) or its LocalID (`7`).
+
+pub mod json;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cim::CimDateTime;
+use cimjob_core::engine::{EngineError, EngineHandle};
+use cimjob_core::model::job::parse_instance_id;
+use cimjob_core::model::properties::View;
+use futures_util::Stream;
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+/// An API failure: an HTTP status and a JSON body naming what was wrong.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    cim_status: u16,
+    property: Option<String>,
+}
+
+impl ApiError {
+    fn bad_request(message: String) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message,
+            cim_status: 4,
+            property: None,
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let (status, cim_status, property) = match &e {
+            EngineError::NotFound(_) => (StatusCode::NOT_FOUND, 6, None),
+            EngineError::Property(p) => (
+                StatusCode::BAD_REQUEST,
+                p.cim_status(),
+                Some(p.property.clone()),
+            ),
+            EngineError::NotFinished(_) => (StatusCode::CONFLICT, 1, None),
+            EngineError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 1, None),
+            EngineError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, 28, None),
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
+            cim_status,
+            property,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"message": self.message, "cim_status": self.cim_status, "property": self.property}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The API's routes, sharing one engine handle.
+pub fn router(engine: EngineHandle) -> Router {
+    Router::new()
+        .route("/api/v1/jobs", get(list).post(submit))
+        .route("/api/v1/jobs/{id}", get(show).patch(modify).delete(remove))
+        .route("/api/v1/jobs/{id}/runs", get(runs))
+        .route("/api/v1/jobs/{id}/events", get(events))
+        .route(
+            "/api/v1/jobs/{id}/requeststatechange",
+            post(request_state_change),
+        )
+        .route("/api/v1/jobs/{id}/killjob", post(kill_job))
+        .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
+        .with_state(engine)
+}
+
+fn job_id(text: &str) -> ApiResult<u64> {
+    parse_instance_id(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{text:?} is not a job id: use an InstanceID like CIMJOB:7 or its number 7"
+        ))
+    })
+}
+
+fn view() -> View {
+    View::local(Timestamp::now())
+}
+
+async fn list(State(engine): State<EngineHandle>) -> ApiResult<Json<Value>> {
+    let view = view();
+    let jobs: Vec<Value> = engine
+        .list()
+        .await?
+        .iter()
+        .map(|j| json::job_to_json(j, &view))
+        .collect();
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+#[derive(Deserialize)]
+struct SubmitBody {
+    properties: Map<String, Value>,
+    #[serde(default)]
+    hold: bool,
+}
+
+async fn submit(
+    State(engine): State<EngineHandle>,
+    Json(body): Json<SubmitBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let values = json::values_from_json(&body.properties).map_err(EngineError::from)?;
+    let id = engine
+        .submit(values, &crate::service_user(), body.hold)
+        .await?;
+    let job = engine.get(id).await?;
+    Ok((StatusCode::CREATED, Json(json::job_to_json(&job, &view()))))
+}
+
+async fn show(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = engine.get(job_id(&id)?).await?;
+    Ok(Json(json::job_to_json(&job, &view())))
+}
+
+#[derive(Deserialize)]
+struct ModifyBody {
+    properties: Map<String, Value>,
+}
+
+async fn modify(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+    Json(body): Json<ModifyBody>,
+) -> ApiResult<Json<Value>> {
+    let id = job_id(&id)?;
+    let values = json::values_from_json(&body.properties).map_err(EngineError::from)?;
+    let changed = engine.modify(id, values).await?;
+    let job = engine.get(id).await?;
+    Ok(Json(
+        json!({ "changed": changed, "job": json::job_to_json(&job, &view()) }),
+    ))
+}
+
+async fn remove(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    engine.delete(job_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn runs(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = job_id(&id)?;
+    engine.get(id).await?;
+    let runs = engine.runs(id).await?;
+    Ok(Json(json!({ "runs": runs })))
+}
+
+/// The job now, then the job after each durable change, until it is deleted.
+async fn events(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let id = job_id(&id)?;
+    let updates = BroadcastStream::new(engine.subscribe());
+    let now = engine.get(id).await?;
+    let first = futures_util::stream::once(async move { json::job_to_json(&now, &view()) });
+    let later = updates.filter_map(move |e| match e {
+        Ok(event) if event.job == id => Some(match &event.current {
+            Some(job) => json::job_to_json(job, &view()),
+            None => {
+                json!({ "InstanceID": cimjob_core::model::job::instance_id(id), "deleted": true })
+            }
+        }),
+        Ok(_) => None,
+        // a watcher that fell behind gets a marker; it re-reads the job
+        Err(_) => Some(json!({ "lagged": true })),
+    });
+    let stream = first
+        .chain(later)
+        .map(|v| Ok(SseEvent::default().data(v.to_string())));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StateChangeBody {
+    requested_state: u16,
+    #[serde(default)]
+    timeout_period: Option<String>,
+}
+
+fn return_value(number: u32, name: &str) -> Json<Value> {
+    Json(json!({ "ReturnValue": number, "Description": name }))
+}
+
+async fn request_state_change(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+    Json(body): Json<StateChangeBody>,
+) -> ApiResult<Json<Value>> {
+    let id = job_id(&id)?;
+    let timeout = match body.timeout_period.as_deref() {
+        None | Some("") => None,
+        Some(text) => {
+            let parsed = CimDateTime::parse(text)
+                .ok()
+                .filter(CimDateTime::is_interval)
+                .and_then(|d| d.to_duration().ok());
+            match parsed {
+                Some(d) => Some(d),
+                // spec: a TimeoutPeriod that is not an interval is an invalid parameter (5)
+                None => return Ok(return_value(5, "Invalid Parameter: TimeoutPeriod must be a CIM interval like 00000000000010.000000:000")),
+            }
+        }
+    };
+    let code = engine
+        .request_state_change(id, body.requested_state, timeout)
+        .await?;
+    Ok(return_value(code.number(), code.name()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KillJobBody {
+    #[serde(default)]
+    delete_on_kill: bool,
+}
+
+async fn kill_job(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+    Json(body): Json<KillJobBody>,
+) -> ApiResult<Json<Value>> {
+    let code = engine.kill_job(job_id(&id)?, body.delete_on_kill).await?;
+    Ok(return_value(code.number(), code.name()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AnswerBody {
+    answer: String,
+}
+
+async fn answer_query(
+    State(engine): State<EngineHandle>,
+    Path(id): Path<String>,
+    Json(body): Json<AnswerBody>,
+) -> ApiResult<Json<Value>> {
+    let code = engine.answer(job_id(&id)?, &body.answer).await?;
+    Ok(return_value(code.number(), code.name()))
+}

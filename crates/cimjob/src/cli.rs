@@ -1,0 +1,526 @@
+//! The CLI commands: each turns arguments into one or two API calls and prints the result,
+//! with value-map names beside numbers (from the same property table the service uses).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use cim::{CimDateTime, CimValue};
+use cimjob_core::model::job::parse_instance_id;
+use cimjob_core::model::properties::{properties, property};
+use cimjob_core::model::value_maps::{JobState, RecoveryAction};
+use futures_util::StreamExt;
+use jiff::SignedDuration;
+use serde_json::{json, Map, Value};
+
+use crate::client::Client;
+use crate::config::{default_data_dir, service_url};
+use crate::serve::parse_duration;
+
+/// How to reach the service.
+#[derive(clap::Args)]
+pub struct Target {
+    /// The service's URL [default: the address in the local data dir, else http://127.0.0.1:5988]
+    #[arg(long, env = "CIMJOB_URL", global = true)]
+    url: Option<String>,
+    /// The local service's data dir, used to find its address
+    #[arg(long, env = "CIMJOB_DATA_DIR", global = true, hide = true)]
+    data_dir: Option<PathBuf>,
+}
+
+impl Target {
+    fn client(&self) -> Client {
+        let data_dir = self.data_dir.clone().unwrap_or_else(default_data_dir);
+        Client::new(service_url(self.url.as_deref(), &data_dir))
+    }
+}
+
+/// A job, by InstanceID or number.
+#[derive(clap::Args)]
+pub struct JobArg {
+    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    #[arg(value_parser = parse_job)]
+    job: u64,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn parse_job(text: &str) -> Result<u64, String> {
+    parse_instance_id(text).ok_or_else(|| {
+        format!("{text:?} is not a job: give its InstanceID (CIMJOB:7) or its number (7)")
+    })
+}
+
+fn parse_recovery(text: &str) -> Result<RecoveryAction, String> {
+    text.parse::<u16>()
+        .ok()
+        .and_then(RecoveryAction::from_number)
+        .or_else(|| RecoveryAction::from_name(text))
+        .ok_or_else(|| {
+            let names: Vec<String> = RecoveryAction::ALL
+                .iter()
+                .map(|a| format!("{} ({})", a.name(), a.number()))
+                .collect();
+            format!(
+                "{text:?} is not a RecoveryAction; use one of: {}",
+                names.join(", ")
+            )
+        })
+}
+
+/// Options of `cimjob submit`.
+#[derive(clap::Args)]
+pub struct SubmitArgs {
+    /// Name [default: the command's file name]
+    #[arg(long)]
+    name: Option<String>,
+    /// Priority: lower runs first [default: 65535]
+    #[arg(long)]
+    priority: Option<u32>,
+    /// Delete the job automatically once TimeBeforeRemoval has passed after it ends
+    #[arg(long)]
+    delete_on_completion: bool,
+    /// How long the finished job is kept at least, e.g. 30s, 5m [default: 5m]
+    #[arg(long, value_parser = parse_duration)]
+    time_before_removal: Option<SignedDuration>,
+    /// RecoveryAction on failure: re-run, run-recovery-job, continue-with-next-job, do-not-continue, other (or its number)
+    #[arg(long, value_parser = parse_recovery)]
+    recovery: Option<RecoveryAction>,
+    /// OtherRecoveryAction, with --recovery other
+    #[arg(long)]
+    other_recovery: Option<String>,
+    /// The job that --recovery run-recovery-job starts (submit it with --hold first)
+    #[arg(long, value_parser = parse_job)]
+    recovery_job: Option<u64>,
+    /// Notify: the user told when the job ends
+    #[arg(long)]
+    notify: Option<String>,
+    /// Caption (at most 64 characters)
+    #[arg(long)]
+    caption: Option<String>,
+    /// Description
+    #[arg(long)]
+    description: Option<String>,
+    /// The directory to run in (absolute) [default: the service's]
+    #[arg(long)]
+    cwd: Option<String>,
+    /// An environment variable for the work, NAME=value (repeatable)
+    #[arg(long = "env")]
+    environment: Vec<String>,
+    /// Hold the job (Suspended) until `cimjob resume`
+    #[arg(long)]
+    hold: bool,
+    /// Follow the job with a progress bar after submitting it
+    #[arg(long)]
+    watch: bool,
+    /// Print the new job as JSON
+    #[arg(long)]
+    json: bool,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, num_args = 1..)]
+    command: Vec<String>,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn interval(d: SignedDuration) -> anyhow::Result<String> {
+    Ok(CimDateTime::from_duration(d)?.to_string())
+}
+
+/// `cimjob submit`.
+pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
+    let client = args.target.client();
+    let name = args.name.clone().unwrap_or_else(|| {
+        let first = &args.command[0];
+        first.rsplit('/').next().unwrap_or(first).to_string()
+    });
+    let mut p = Map::new();
+    p.insert("Name".into(), json!(name));
+    p.insert("CommandLine".into(), json!(args.command));
+    if let Some(v) = args.priority {
+        p.insert("Priority".into(), json!(v));
+    }
+    if args.delete_on_completion {
+        p.insert("DeleteOnCompletion".into(), json!(true));
+    }
+    if let Some(d) = args.time_before_removal {
+        p.insert("TimeBeforeRemoval".into(), json!(interval(d)?));
+    }
+    if let Some(r) = args.recovery {
+        p.insert("RecoveryAction".into(), json!(r.number()));
+    }
+    if let Some(v) = &args.other_recovery {
+        p.insert("OtherRecoveryAction".into(), json!(v));
+    }
+    if let Some(v) = args.recovery_job {
+        p.insert("RecoveryJob".into(), json!(format!("CIMJOB:{v}")));
+    }
+    for (key, value) in [
+        ("Notify", &args.notify),
+        ("Caption", &args.caption),
+        ("Description", &args.description),
+        ("WorkingDirectory", &args.cwd),
+    ] {
+        if let Some(v) = value {
+            p.insert(key.into(), json!(v));
+        }
+    }
+    if !args.environment.is_empty() {
+        p.insert("Environment".into(), json!(args.environment));
+    }
+    let job = client
+        .post(
+            "/api/v1/jobs",
+            json!({ "properties": p, "hold": args.hold }),
+        )
+        .await?;
+    let id = job["InstanceID"].as_str().unwrap_or("?").to_string();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&job)?);
+    } else {
+        println!("{id} submitted ({})", state_name(&job));
+    }
+    if args.watch {
+        return follow(&client, parse_instance_id(&id).unwrap_or_default()).await;
+    }
+    Ok(0)
+}
+
+fn state_name(job: &Value) -> &'static str {
+    job["JobState"]
+        .as_u64()
+        .and_then(|n| JobState::from_number(n as u16))
+        .map_or("?", JobState::name)
+}
+
+/// Options of `cimjob list`.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// `cimjob list`.
+pub async fn list(args: ListArgs) -> anyhow::Result<u8> {
+    let body = args.target.client().get("/api/v1/jobs").await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&body["jobs"])?);
+        return Ok(0);
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::NOTHING);
+    table.set_header([
+        "InstanceID",
+        "Name",
+        "JobState",
+        "%",
+        "Priority",
+        "Owner",
+        "TimeSubmitted",
+        "ErrorCode",
+    ]);
+    for job in body["jobs"].as_array().into_iter().flatten() {
+        let text = |k: &str| match &job[k] {
+            Value::Null => "-".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        table.add_row([
+            text("InstanceID"),
+            text("Name"),
+            state_name(job).to_string(),
+            text("PercentComplete"),
+            text("Priority"),
+            text("Owner"),
+            readable_time(job["TimeSubmitted"].as_str()),
+            text("ErrorCode"),
+        ]);
+    }
+    println!("{table}");
+    Ok(0)
+}
+
+/// A CIM timestamp as `2026-11-24 12:00:03`, for tables.
+fn readable_time(text: Option<&str>) -> String {
+    text.and_then(|t| CimDateTime::parse(t).ok())
+        .and_then(|d| {
+            let offset =
+                jiff::tz::Offset::from_seconds(i32::from(d.offset_minutes()?) * 60).ok()?;
+            Some(
+                d.to_timestamp()
+                    .ok()?
+                    .to_zoned(offset.to_time_zone())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+            )
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Options of `cimjob show`.
+#[derive(clap::Args)]
+pub struct ShowArgs {
+    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    #[arg(value_parser = parse_job)]
+    job: u64,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// One property value for people: value-map names beside numbers, timestamps also readable.
+fn describe(name: &str, value: &Value) -> String {
+    let Some(prop) = property(name) else {
+        return value.to_string();
+    };
+    let decl = &prop.decl;
+    let one = |v: &Value| -> String {
+        let raw = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => return "NULL".into(),
+            other => other.to_string(),
+        };
+        let named = v
+            .as_i64()
+            .and_then(|n| CimValue::from_integer(decl.ty, i128::from(n)).ok())
+            .and_then(|cv| decl.value_name(&cv));
+        match named {
+            Some(n) => format!("{raw} ({n})"),
+            None if decl.ty == cim::CimType::DateTime && !raw.ends_with(":000") => {
+                format!("{raw} ({})", readable_time(Some(&raw)))
+            }
+            None => raw,
+        }
+    };
+    match value {
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(one).collect::<Vec<_>>().join(", "))
+        }
+        v => one(v),
+    }
+}
+
+/// `cimjob show`.
+pub async fn show(args: ShowArgs) -> anyhow::Result<u8> {
+    let client = args.target.client();
+    let job = client.get(&format!("/api/v1/jobs/{}", args.job)).await?;
+    let runs = client
+        .get(&format!("/api/v1/jobs/{}/runs", args.job))
+        .await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "job": job, "runs": runs["runs"] }))?
+        );
+        return Ok(0);
+    }
+    let width = properties()
+        .iter()
+        .map(|p| p.decl.name.len())
+        .max()
+        .unwrap_or(0);
+    for p in properties() {
+        let value = &job[p.decl.name];
+        println!("{:width$}  {}", p.decl.name, describe(p.decl.name, value));
+    }
+    let runs = runs["runs"].as_array().cloned().unwrap_or_default();
+    if !runs.is_empty() {
+        println!("\nRuns:");
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::NOTHING);
+        table.set_header([
+            "run",
+            "started",
+            "ended",
+            "exit",
+            "signal",
+            "ErrorCode",
+            "state",
+            "error",
+        ]);
+        for r in runs {
+            let text = |k: &str| match &r[k] {
+                Value::Null => "-".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let state = r["final_state"]
+                .as_u64()
+                .and_then(|n| JobState::from_number(n as u16))
+                .map_or("-", JobState::name);
+            table.add_row([
+                text("run_number"),
+                text("started_at"),
+                text("ended_at"),
+                text("exit_status"),
+                text("signal"),
+                text("error_code"),
+                state.into(),
+                text("error_description"),
+            ]);
+        }
+        println!("{table}");
+    }
+    Ok(0)
+}
+
+/// `cimjob watch`.
+pub async fn watch(args: JobArg) -> anyhow::Result<u8> {
+    follow(&args.target.client(), args.job).await
+}
+
+/// Shows a progress bar until the job reaches a final state; exit code 0 only if it
+/// Completed.
+async fn follow(client: &Client, id: u64) -> anyhow::Result<u8> {
+    let bar = indicatif::ProgressBar::new(100);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos:>3}% {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("CIMJOB:{id}"));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut events = Box::pin(client.events(&format!("/api/v1/jobs/{id}/events")).await?);
+    while let Some(event) = events.next().await {
+        let mut job = event?;
+        if job.get("lagged").is_some() {
+            job = client.get(&format!("/api/v1/jobs/{id}")).await?;
+        }
+        if job.get("deleted").is_some() {
+            bar.abandon_with_message("deleted");
+            return Ok(1);
+        }
+        let state = job["JobState"]
+            .as_u64()
+            .and_then(|n| JobState::from_number(n as u16));
+        bar.set_position(job["PercentComplete"].as_u64().unwrap_or(0).min(100));
+        let status = job["JobStatus"].as_str().unwrap_or("");
+        bar.set_message(format!("{} {status}", state.map_or("?", JobState::name)));
+        match state {
+            Some(JobState::Completed) => {
+                bar.finish_with_message("Completed");
+                return Ok(0);
+            }
+            Some(s @ (JobState::Exception | JobState::Terminated | JobState::Killed)) => {
+                let why = job["ErrorDescription"].as_str().unwrap_or("");
+                bar.abandon_with_message(format!("{} {why}", s.name()));
+                return Ok(1);
+            }
+            _ => {}
+        }
+    }
+    bail!("the service closed the event stream before CIMJOB:{id} ended")
+}
+
+/// Prints a method's ReturnValue; non-zero (other than 4096, "transition started") fails.
+fn report(method: &str, id: u64, body: &Value) -> anyhow::Result<u8> {
+    let code = body["ReturnValue"]
+        .as_u64()
+        .context("no ReturnValue in the answer")?;
+    let name = body["Description"].as_str().unwrap_or("");
+    match code {
+        0 | 4096 => {
+            println!("{method} on CIMJOB:{id}: {code} ({name})");
+            Ok(0)
+        }
+        _ => bail!("{method} on CIMJOB:{id} returned {code} ({name})"),
+    }
+}
+
+/// `cimjob suspend` / `cimjob resume`.
+pub async fn state_change(
+    args: JobArg,
+    requested: u16,
+    timeout: Option<SignedDuration>,
+) -> anyhow::Result<u8> {
+    let client = args.target.client();
+    let mut body = json!({ "RequestedState": requested });
+    if let Some(t) = timeout {
+        body["TimeoutPeriod"] = json!(interval(t)?);
+    }
+    let answer = client
+        .post(
+            &format!("/api/v1/jobs/{}/requeststatechange", args.job),
+            body,
+        )
+        .await?;
+    let what = cimjob_core::model::value_maps::RequestedState::from_number(requested)
+        .map_or("?", |r| r.name());
+    report(&format!("RequestStateChange({what})"), args.job, &answer)
+}
+
+/// Options of `cimjob terminate`.
+#[derive(clap::Args)]
+pub struct TerminateArgs {
+    #[command(flatten)]
+    job: JobArg,
+    /// How long to wait after SIGTERM before SIGKILL, e.g. 5s [default: 10s]
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<SignedDuration>,
+}
+
+/// `cimjob terminate`.
+pub async fn terminate(args: TerminateArgs) -> anyhow::Result<u8> {
+    state_change(args.job, 4, args.timeout).await
+}
+
+/// Options of `cimjob kill`.
+#[derive(clap::Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    job: JobArg,
+    /// Delete the job once killed (KillJob's DeleteOnKill)
+    #[arg(long)]
+    delete: bool,
+}
+
+/// `cimjob kill`: RequestStateChange(Kill), or KillJob(DeleteOnKill) with --delete.
+pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
+    if !args.delete {
+        return state_change(args.job, 5, None).await;
+    }
+    let client = args.job.target.client();
+    let answer = client
+        .post(
+            &format!("/api/v1/jobs/{}/killjob", args.job.job),
+            json!({ "DeleteOnKill": true }),
+        )
+        .await?;
+    report("KillJob(DeleteOnKill)", args.job.job, &answer)
+}
+
+/// `cimjob rm`.
+pub async fn remove(args: JobArg) -> anyhow::Result<u8> {
+    args.target
+        .client()
+        .delete(&format!("/api/v1/jobs/{}", args.job))
+        .await?;
+    println!("CIMJOB:{} deleted", args.job);
+    Ok(0)
+}
+
+/// Options of `cimjob answer`.
+#[derive(clap::Args)]
+pub struct AnswerArgs {
+    #[command(flatten)]
+    job: JobArg,
+    /// The answer, one line
+    text: String,
+}
+
+/// `cimjob answer`.
+pub async fn answer(args: AnswerArgs) -> anyhow::Result<u8> {
+    let client = args.job.target.client();
+    let body = client
+        .post(
+            &format!("/api/v1/jobs/{}/answerquery", args.job.job),
+            json!({ "Answer": args.text }),
+        )
+        .await?;
+    report("AnswerQuery", args.job.job, &body)
+}

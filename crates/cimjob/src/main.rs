@@ -1,0 +1,92 @@
+//! `cimjob`: the job service (`cimjob serve`) and the CLI that talks to it over HTTP.
+
+mod api;
+mod cli;
+mod client;
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cimjob",
+    version,
+    about = "A DMTF CIM_ConcreteJob service: run commands as jobs, control them, watch them."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (HTTP on 127.0.0.1:5988, jobs in an embedded SQLite database).
+    Serve(serve::ServeArgs),
+    /// Submit a command as a job.
+    Submit(cli::SubmitArgs),
+    /// List jobs.
+    List(cli::ListArgs),
+    /// Show every property of a job, and its runs.
+    Show(cli::ShowArgs),
+    /// Follow a job with a progress bar until it ends.
+    Watch(cli::JobArg),
+    /// Suspend a job (SIGSTOP to its processes; a job not yet started is held).
+    Suspend(cli::JobArg),
+    /// Resume a suspended or held job (Start: SIGCONT).
+    Resume(cli::JobArg),
+    /// Terminate a job: SIGTERM, then SIGKILL after the timeout.
+    Terminate(cli::TerminateArgs),
+    /// Kill a job: SIGKILL at once.
+    Kill(cli::KillArgs),
+    /// Delete a finished job.
+    Rm(cli::JobArg),
+    /// Answer the question a job is waiting on (Query Pending).
+    Answer(cli::AnswerArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cimjob: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Submit(args) => cli::submit(args).await,
+            Command::List(args) => cli::list(args).await,
+            Command::Show(args) => cli::show(args).await,
+            Command::Watch(args) => cli::watch(args).await,
+            Command::Suspend(args) => cli::state_change(args, 3, None).await,
+            Command::Resume(args) => cli::state_change(args, 2, None).await,
+            Command::Terminate(args) => cli::terminate(args).await,
+            Command::Kill(args) => cli::kill(args).await,
+            Command::Rm(args) => cli::remove(args).await,
+            Command::Answer(args) => cli::answer(args).await,
+        }
+    });
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("cimjob: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The OS account the service runs as: the Owner of jobs until authentication lands, and
+/// the account jobs run as.
+pub fn service_user() -> String {
+    let uid = nix::unistd::geteuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
+}

@@ -1,0 +1,276 @@
+//! Starts the real `cimjob` binary on a temporary data dir and a free loopback port, and
+//! drives it through its CLI and its HTTP API.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cimjob");
+
+/// A running service; killed (and reaped) on drop.
+pub struct Service {
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub url: String,
+    extra: Vec<String>,
+}
+
+impl Service {
+    /// Starts a service with extra `serve` arguments.
+    pub fn start(extra: &[&str]) -> Service {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = Service {
+            dir,
+            child: None,
+            url: String::new(),
+            extra,
+        };
+        s.launch();
+        s
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A scratch directory for the test's jobs.
+    pub fn scratch(&self) -> PathBuf {
+        let p = self.dir.path().join("scratch");
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn launch(&mut self) {
+        let addr_file = self.dir.path().join("cimjob.addr");
+        let _ = std::fs::remove_file(&addr_file);
+        let log = std::fs::File::create(
+            self.dir
+                .path()
+                .join(format!("service-{}.log", std::process::id())),
+        )
+        .unwrap();
+        let child = Command::new(BIN)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(&self.extra)
+            .env("CIMJOB_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start cimjob serve");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
+                if !addr.trim().is_empty() {
+                    self.url = format!("http://{}", addr.trim());
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("cimjob serve exited early: {status}; log:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service did not start; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join(format!("service-{}.log", std::process::id())),
+        )
+        .unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGKILL the service (a crash) and reap it.
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM the service and wait for it to stop.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while c.try_wait().unwrap().is_none() {
+                assert!(Instant::now() < deadline, "service did not stop on SIGTERM");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Starts the service again on the same data dir.
+    pub fn restart(&mut self) {
+        self.crash();
+        self.launch();
+    }
+
+    /// Runs the CLI against this service.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("CIMJOB_URL", &self.url)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run cimjob CLI")
+    }
+
+    /// Runs the CLI and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "cimjob {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Submits through the CLI; returns the LocalID.
+    pub fn submit(&self, args: &[&str]) -> u64 {
+        let mut all = vec!["submit"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        let id = out.split_whitespace().next().unwrap();
+        id.trim_start_matches("CIMJOB:")
+            .parse()
+            .unwrap_or_else(|_| panic!("unexpected submit output {out:?}"))
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        http(reqwest::Method::GET, &format!("{}{}", self.url, path), None)
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        http(
+            reqwest::Method::POST,
+            &format!("{}{}", self.url, path),
+            Some(body),
+        )
+    }
+
+    pub fn job(&self, id: u64) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/jobs/{id}"));
+        assert_eq!(status, 200, "GET job {id}: {body}");
+        body
+    }
+
+    pub fn state(&self, id: u64) -> u64 {
+        self.job(id)["JobState"].as_u64().unwrap()
+    }
+
+    /// Polls the job until `done` holds (bounded: at most `secs` seconds).
+    pub fn wait_job(&self, id: u64, secs: u64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let job = self.job(id);
+            if done(&job) {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} never became {what}; last: {job:#}\nservice log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn wait_state(&self, id: u64, state: u64, secs: u64) -> Value {
+        self.wait_job(id, secs, &format!("JobState {state}"), |j| {
+            j["JobState"] == json!(state)
+        })
+    }
+
+    pub fn request_state(&self, id: u64, requested: u16) -> u64 {
+        let (status, body) = self.post(
+            &format!("/api/v1/jobs/{id}/requeststatechange"),
+            json!({"RequestedState": requested}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["ReturnValue"].as_u64().unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One blocking HTTP request (a fresh current-thread runtime keeps tests synchronous).
+pub fn http(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut req = client.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("HTTP request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    })
+}
+
+/// Reads a pid a job wrote to a file (waits until it is there).
+pub fn read_pid(path: &Path) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Ok(pid) = text.trim().parse() {
+                return pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The one-letter state of a process ('T' = stopped), None once it is gone (or a zombie).
+pub fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.chars().next().filter(|c| *c != 'Z')
+}
+
+/// Waits (bounded) until a process is gone.
+pub fn wait_gone(pid: u32, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while proc_state(pid).is_some() {
+        assert!(Instant::now() < deadline, "process {pid} is still there");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,611 @@
+//! End-to-end: the real binary, real processes and signals, a real SQLite file, HTTP on
+//! loopback, driven through the CLI and the JSON API.
+
+mod common;
+
+use common::{proc_state, read_pid, wait_gone, Service};
+use serde_json::{json, Value};
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["--".into(), "sh".into(), "-c".into(), script.into()]
+}
+
+fn submit_sh(s: &Service, opts: &[&str], script: &str) -> u64 {
+    let mut args: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    args.extend(sh(script));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    s.submit(&refs)
+}
+
+#[test]
+fn a_job_reports_progress_and_completes_with_every_property_right() {
+    let s = Service::start(&[]);
+    // follow the job's events from before it starts, to see its progress
+    let script = "echo out; echo err >&2; sleep 0.3; \
+                  echo 'progress 50 half way' >&$CIMJOB_PROGRESS_FD; sleep 0.3; \
+                  echo 'progress 90 nearly' >&3; sleep 0.3";
+    let id = submit_sh(&s, &["--name", "progress-demo", "--hold"], script);
+    let held = s.job(id);
+    assert_eq!(held["JobState"], json!(5), "held before its first start");
+    assert_eq!(held["OperationalStatus"], json!([15]));
+
+    let events = std::thread::spawn({
+        let url = s.url.clone();
+        move || collect_percentages(&url, id)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    s.ok(&["resume", &id.to_string()]);
+    let watch = s.cli(&["watch", &id.to_string()]);
+    assert!(
+        watch.status.success(),
+        "watch exits 0 on Completed: {}",
+        String::from_utf8_lossy(&watch.stderr)
+    );
+
+    let job = s.job(id);
+    assert_eq!(job["JobState"], json!(7));
+    assert_eq!(job["OperationalStatus"], json!([17, 2]));
+    assert_eq!(job["StatusDescriptions"], json!(["Completed", "OK"]));
+    assert_eq!(job["Status"], json!("OK"));
+    assert_eq!(job["HealthState"], json!(5));
+    assert_eq!(job["PrimaryStatus"], json!(1));
+    assert_eq!(job["PercentComplete"], json!(100));
+    assert_eq!(job["ErrorCode"], json!(0));
+    assert_eq!(job["ErrorDescription"], Value::Null);
+    assert_eq!(job["ExitStatus"], json!(0));
+    assert_eq!(job["JobStatus"], json!("nearly"));
+    assert_eq!(job["Name"], json!("progress-demo"));
+    assert_eq!(job["InstanceID"], json!(format!("CIMJOB:{id}")));
+    assert_eq!(job["RunCount"], json!(1));
+    assert_eq!(job["JobRunTimes"], json!(1));
+    assert_eq!(job["TimeBeforeRemoval"], json!("00000000000500.000000:000"));
+    let elapsed = job["ElapsedTime"].as_str().unwrap();
+    assert!(
+        elapsed.ends_with(":000") && elapsed >= "00000000000000.900000:000",
+        "ElapsedTime {elapsed}"
+    );
+    for t in ["TimeSubmitted", "StartTime", "TimeOfLastStateChange"] {
+        let v = job[t].as_str().unwrap();
+        assert!(
+            !v.ends_with(":000") && v.len() == 25,
+            "{t} is a timestamp: {v}"
+        );
+    }
+    let log = std::fs::read_to_string(job["OutputPath"].as_str().unwrap()).unwrap();
+    assert!(
+        log.contains("out") && log.contains("err"),
+        "stdout and stderr in the run log: {log:?}"
+    );
+
+    let seen = events.join().unwrap();
+    for p in [0, 50, 90, 100] {
+        assert!(
+            seen.contains(&p),
+            "PercentComplete {p} announced; saw {seen:?}"
+        );
+    }
+    let show = s.ok(&["show", &id.to_string()]);
+    assert!(show.contains("7 (Completed)"), "{show}");
+    assert!(show.contains("[17 (Completed), 2 (OK)]"), "{show}");
+}
+
+/// PercentComplete values announced on the job's event stream until it completes.
+fn collect_percentages(url: &str, id: u64) -> Vec<u64> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use futures_util::StreamExt;
+        let resp = reqwest::get(format!("{url}/api/v1/jobs/{id}/events"))
+            .await
+            .unwrap();
+        let mut body = resp.bytes_stream();
+        let mut seen = Vec::new();
+        let mut buffer = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, body.next()).await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                for line in event.lines() {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        let job: Value = serde_json::from_str(data.trim()).unwrap();
+                        if let Some(p) = job["PercentComplete"].as_u64() {
+                            if seen.last() != Some(&p) {
+                                seen.push(p);
+                            }
+                        }
+                        if job["JobState"] == json!(7) {
+                            return seen;
+                        }
+                    }
+                }
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn a_failing_job_ends_in_exception_with_its_exit_status() {
+    let s = Service::start(&[]);
+    let id = submit_sh(&s, &[], "exit 3");
+    let watch = s.cli(&["watch", &id.to_string()]);
+    assert_eq!(
+        watch.status.code(),
+        Some(1),
+        "watch exits 1 when the job failed"
+    );
+    let job = s.job(id);
+    assert_eq!(job["JobState"], json!(10));
+    assert_eq!(job["OperationalStatus"], json!([17, 6]));
+    assert_eq!(job["Status"], json!("Error"));
+    assert_eq!(job["PrimaryStatus"], json!(3));
+    assert_eq!(job["HealthState"], json!(20));
+    assert_eq!(job["ErrorCode"], json!(1));
+    assert_eq!(job["ExitStatus"], json!(3));
+    assert!(job["ErrorDescription"]
+        .as_str()
+        .unwrap()
+        .contains("status 3"));
+    let show = s.ok(&["show", &id.to_string()]);
+    assert!(show.contains("10 (Exception)"), "{show}");
+    assert!(show.contains("Runs:"), "{show}");
+
+    // a command that does not exist fails to start: ErrorCode 3
+    let id = s.submit(&["--", "/nonexistent/command"]);
+    let job = s.wait_state(id, 10, 10);
+    assert_eq!(job["ErrorCode"], json!(3));
+    assert!(
+        job["ErrorDescription"]
+            .as_str()
+            .unwrap()
+            .contains("could not start"),
+        "{job}"
+    );
+}
+
+#[test]
+fn suspend_stops_the_process_group_and_resume_continues_it() {
+    let s = Service::start(&[]);
+    let pid_file = s.scratch().join("pid");
+    let id = submit_sh(
+        &s,
+        &[],
+        &format!("echo $$ > {}; exec sleep 30", pid_file.display()),
+    );
+    s.wait_state(id, 4, 10);
+    let pid = read_pid(&pid_file);
+    assert_ne!(proc_state(pid), Some('T'));
+
+    s.ok(&["suspend", &id.to_string()]);
+    let job = s.job(id);
+    assert_eq!(
+        (job["JobState"].clone(), job["OperationalStatus"].clone()),
+        (json!(5), json!([10]))
+    );
+    assert_eq!(proc_state(pid), Some('T'), "SIGSTOP reached the process");
+    // suspending again is not a valid transition
+    assert_eq!(s.request_state(id, 3), 4097);
+
+    s.ok(&["resume", &id.to_string()]);
+    assert_eq!(s.state(id), 4);
+    assert_ne!(proc_state(pid), Some('T'), "SIGCONT reached the process");
+    assert_eq!(s.request_state(id, 2), 4097, "Start of a running job");
+
+    let out = s.ok(&["kill", &id.to_string()]);
+    assert!(out.contains("4096"), "{out}");
+    let job = s.wait_state(id, 9, 10);
+    assert_eq!(job["OperationalStatus"], json!([14]));
+    assert_eq!(job["ErrorCode"], json!(6));
+    assert_eq!(job["Signal"], json!(9));
+    wait_gone(pid, 5);
+    assert_eq!(
+        s.request_state(id, 2),
+        4097,
+        "no transition out of a final state"
+    );
+}
+
+#[test]
+fn terminate_kills_a_job_that_ignores_sigterm_after_the_timeout() {
+    let s = Service::start(&[]);
+    let pid_file = s.scratch().join("pid");
+    let id = submit_sh(
+        &s,
+        &[],
+        &format!(
+            "trap '' TERM; echo $$ > {}; while true; do sleep 0.1; done",
+            pid_file.display()
+        ),
+    );
+    s.wait_state(id, 4, 10);
+    let pid = read_pid(&pid_file);
+    let started = std::time::Instant::now();
+    let out = s.ok(&["terminate", "--timeout", "1s", &id.to_string()]);
+    assert!(
+        out.contains("4096"),
+        "Terminate of running work has started: {out}"
+    );
+    let job = s.job(id);
+    assert_eq!(
+        (job["JobState"].clone(), job["OperationalStatus"].clone()),
+        (json!(6), json!([9]))
+    );
+    assert!(proc_state(pid).is_some(), "it ignores SIGTERM");
+    let job = s.wait_state(id, 8, 10);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "SIGKILL waited for the TimeoutPeriod"
+    );
+    assert_eq!(job["OperationalStatus"], json!([10]));
+    assert_eq!(job["ErrorCode"], json!(5));
+    assert!(
+        job["ErrorDescription"]
+            .as_str()
+            .unwrap()
+            .contains("SIGKILL"),
+        "{job}"
+    );
+    wait_gone(pid, 5);
+
+    // a job that honours SIGTERM ends Terminated without waiting for the timeout
+    let id = s.submit(&["--", "sleep", "30"]);
+    s.wait_state(id, 4, 10);
+    assert_eq!(s.request_state(id, 4), 4096);
+    let job = s.wait_state(id, 8, 5);
+    assert_eq!(job["Signal"], json!(15));
+}
+
+#[test]
+fn a_query_waits_for_an_answer_that_reaches_the_work() {
+    let s = Service::start(&[]);
+    let id = submit_sh(
+        &s,
+        &[],
+        "echo 'query Load paper, then answer' >&3; read a <&3; echo \"got $a\"",
+    );
+    let job = s.wait_state(id, 12, 10);
+    assert_eq!(job["JobStatus"], json!("Load paper, then answer"));
+    assert_eq!(job["OperationalStatus"], json!([2]));
+    let out = s.ok(&["answer", &id.to_string(), "paper loaded"]);
+    assert!(out.contains("AnswerQuery"), "{out}");
+    let job = s.wait_state(id, 7, 10);
+    let log = std::fs::read_to_string(job["OutputPath"].as_str().unwrap()).unwrap();
+    assert!(log.contains("got paper loaded"), "{log:?}");
+    // answering a job that does not wait is refused
+    let out = s.cli(&["answer", &id.to_string(), "again"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4097"));
+}
+
+#[test]
+fn priority_decides_the_order_then_submission() {
+    let s = Service::start(&["--max-running", "1"]);
+    let order = s.scratch().join("order");
+    let blocker = s.submit(&["--", "sleep", "1"]);
+    s.wait_state(blocker, 4, 10);
+    let mut ids = Vec::new();
+    for (name, priority) in [("a", "10"), ("b", "5"), ("c", "5"), ("d", "1")] {
+        ids.push(submit_sh(
+            &s,
+            &["--priority", priority],
+            &format!("echo {name} >> {}", order.display()),
+        ));
+    }
+    for id in &ids {
+        assert_eq!(s.state(*id), 2, "queued behind the blocker (max-running 1)");
+        assert_eq!(s.job(*id)["OperationalStatus"], json!([15]));
+    }
+    for id in &ids {
+        s.wait_state(*id, 7, 20);
+    }
+    assert_eq!(std::fs::read_to_string(&order).unwrap(), "d\nb\nc\na\n");
+}
+
+#[test]
+fn retention_deletes_only_with_delete_on_completion() {
+    let s = Service::start(&[]);
+    let gone = s.submit(&[
+        "--delete-on-completion",
+        "--time-before-removal",
+        "1s",
+        "--",
+        "true",
+    ]);
+    let kept = s.submit(&["--time-before-removal", "1s", "--", "true"]);
+    s.wait_state(kept, 7, 10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.get(&format!("/api/v1/jobs/{gone}")).0 != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "DeleteOnCompletion job was never removed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(s.state(kept), 7, "without DeleteOnCompletion it stays");
+    s.ok(&["rm", &kept.to_string()]);
+    assert_eq!(s.get(&format!("/api/v1/jobs/{kept}")).0, 404);
+
+    // an unfinished job cannot be deleted
+    let running = s.submit(&["--", "sleep", "30"]);
+    let out = s.cli(&["rm", &running.to_string()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only a finished job"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // KillJob(DeleteOnKill) deletes it once killed
+    s.ok(&["kill", "--delete", &running.to_string()]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.get(&format!("/api/v1/jobs/{running}")).0 != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "KillJob(DeleteOnKill) job was never removed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn modifying_retention_replans_removal() {
+    let s = Service::start(&[]);
+    let id = s.submit(&["--", "true"]);
+    s.wait_state(id, 7, 10);
+    let (status, body) = common::http(
+        reqwest::Method::PATCH,
+        &format!("{}/api/v1/jobs/{id}", s.url),
+        Some(
+            json!({"properties": {"DeleteOnCompletion": true, "TimeBeforeRemoval": "00000000000000.500000:000"}}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["changed"],
+        json!(["DeleteOnCompletion", "TimeBeforeRemoval"])
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.get(&format!("/api/v1/jobs/{id}")).0 != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "modified retention never removed the job"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // read-only properties are refused by name and nothing changes
+    let id = s.submit(&["--priority", "7", "--", "true"]);
+    let (status, body) = common::http(
+        reqwest::Method::PATCH,
+        &format!("{}/api/v1/jobs/{id}", s.url),
+        Some(json!({"properties": {"Priority": 1, "JobState": 9}})),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["property"], json!("JobState"));
+    assert_eq!(body["error"]["cim_status"], json!(1));
+    assert_eq!(s.job(id)["Priority"], json!(7), "nothing changed");
+}
+
+#[test]
+fn recovery_actions_rerun_and_recovery_job() {
+    let s = Service::start(&["--rerun-backoff", "100ms", "--max-reruns", "2"]);
+    let scratch = s.scratch();
+    // fails once, then succeeds on its re-run
+    let marker = scratch.join("marker");
+    let id = submit_sh(
+        &s,
+        &["--recovery", "re-run"],
+        &format!("test -f {0} && exit 0; touch {0}; exit 1", marker.display()),
+    );
+    let job = s.wait_state(id, 7, 20);
+    assert_eq!(job["RunCount"], json!(2));
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    let runs = runs["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (
+            runs[0]["exit_status"].clone(),
+            runs[0]["error_code"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    assert_eq!(runs[1]["final_state"], json!(7));
+
+    // always fails: 1 run + 2 re-runs, then Exception
+    let id = submit_sh(&s, &["--recovery", "4"], "exit 2");
+    let job = s.wait_state(id, 10, 20);
+    assert_eq!(job["RunCount"], json!(3));
+    assert!(
+        job["ErrorDescription"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 2 re-runs"),
+        "{job}"
+    );
+
+    // Run Recovery Job starts the held job it names
+    let done = scratch.join("recovered");
+    let recovery = submit_sh(
+        &s,
+        &["--hold", "--name", "cleanup"],
+        &format!("touch {}", done.display()),
+    );
+    let failing = submit_sh(
+        &s,
+        &[
+            "--recovery",
+            "run-recovery-job",
+            "--recovery-job",
+            &format!("CIMJOB:{recovery}"),
+        ],
+        "exit 1",
+    );
+    let job = s.wait_state(failing, 10, 10);
+    assert!(
+        job["ErrorDescription"]
+            .as_str()
+            .unwrap()
+            .contains("started"),
+        "{job}"
+    );
+    s.wait_state(recovery, 7, 10);
+    assert!(done.exists());
+
+    // a recovery job must already exist
+    let out = s.cli(&[
+        "submit",
+        "--recovery",
+        "run-recovery-job",
+        "--recovery-job",
+        "999",
+        "--",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CIMJOB:999 does not exist"));
+}
+
+#[test]
+fn a_crash_loses_nothing_and_leaves_nothing_running() {
+    let mut s = Service::start(&["--max-running", "3", "--rerun-backoff", "100ms"]);
+    let scratch = s.scratch();
+    let done = s.submit(&["--name", "done", "--", "true"]);
+    s.wait_state(done, 7, 10);
+    let pid_a = scratch.join("a");
+    let a = submit_sh(
+        &s,
+        &["--name", "lost"],
+        &format!("echo $$ > {}; exec sleep 60", pid_a.display()),
+    );
+    let rerun_marker = scratch.join("b-ran-before");
+    let b = submit_sh(
+        &s,
+        &["--name", "rerun", "--recovery", "re-run"],
+        &format!(
+            "test -f {0} && exit 0; touch {0}; exec sleep 60",
+            rerun_marker.display()
+        ),
+    );
+    let held = s.submit(&["--hold", "--name", "held", "--", "true"]);
+    s.wait_state(a, 4, 10);
+    s.wait_state(b, 4, 10);
+    let orphan = read_pid(&pid_a);
+
+    s.crash();
+    assert!(
+        proc_state(orphan).is_some(),
+        "the job's process outlives the crashed service"
+    );
+    s.restart();
+
+    let job = s.wait_state(a, 10, 10);
+    assert_eq!(job["ErrorCode"], json!(4));
+    assert_eq!(job["OperationalStatus"], json!([17, 6]));
+    wait_gone(orphan, 5);
+    let job = s.wait_state(b, 7, 20);
+    assert_eq!(
+        job["RunCount"],
+        json!(2),
+        "Re-run Job ran it again after the restart"
+    );
+    assert_eq!(s.state(done), 7);
+    assert_eq!(s.state(held), 5);
+    let (_, list) = s.get("/api/v1/jobs");
+    let list = list["jobs"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 4, "nothing lost");
+    for job in &list {
+        let state = job["JobState"].as_u64().unwrap();
+        assert!(
+            ![3, 4, 6, 12].contains(&state),
+            "nothing left running: {job}"
+        );
+    }
+
+    // LocalIDs are never reused, even after deleting the newest job and restarting
+    s.ok(&["resume", &held.to_string()]);
+    s.wait_state(held, 7, 10);
+    s.ok(&["rm", &held.to_string()]);
+    s.restart();
+    let next = s.submit(&["--", "true"]);
+    assert_eq!(next, held + 1);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let s = Service::start(&[]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["submit", "--recovery", "bogus", "--", "true"],
+            "\"bogus\" is not a RecoveryAction",
+        ),
+        (&["show", "job-x"], "\"job-x\" is not a job"),
+        (
+            &["submit", "--cwd", "relative", "--", "true"],
+            "WorkingDirectory \"relative\" is not an absolute path",
+        ),
+        (
+            &["submit", "--env", "NOEQUALS", "--", "true"],
+            "Environment entry \"NOEQUALS\"",
+        ),
+        (
+            &["submit", "--caption", &"c".repeat(65), "--", "true"],
+            "Caption",
+        ),
+        (
+            &["submit", "--time-before-removal", "soon", "--", "true"],
+            "\"soon\" is not a duration",
+        ),
+        (&["suspend", "999"], "no job CIMJOB:999"),
+        (&["terminate", "--timeout=-5s", "1"], "is negative"),
+    ];
+    for (args, expected) in cases {
+        let out = s.cli(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr:?}"
+        );
+    }
+    // calendar scheduling is refused until it acts, by name
+    let (status, body) = s.post(
+        "/api/v1/jobs",
+        json!({"properties": {"Name": "x", "CommandLine": ["true"], "RunMonth": 2}}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["property"], json!("RunMonth"));
+    // RequestStateChange parameters: undefined state, TimeoutPeriod that is not an interval
+    let id = s.submit(&["--hold", "--", "true"]);
+    assert_eq!(s.request_state(id, 7), 5);
+    let (_, body) = s.post(
+        &format!("/api/v1/jobs/{id}/requeststatechange"),
+        json!({"RequestedState": 4, "TimeoutPeriod": "20260101000000.000000+000"}),
+    );
+    assert_eq!(body["ReturnValue"], json!(5));
+    assert_eq!(s.state(id), 5, "a refused request changed nothing");
+    let (_, list) = s.get("/api/v1/jobs");
+    assert_eq!(
+        list["jobs"].as_array().unwrap().len(),
+        1,
+        "no refused submission was stored"
+    );
+    let (status, body) = s.get("/");
+    assert_eq!(status, 200);
+    assert!(body.as_str().unwrap().contains("cimjob"));
+}
+
+#[test]
+fn list_shows_a_readable_table_and_json() {
+    let s = Service::start(&[]);
+    let id = s.submit(&["--name", "listed", "--", "true"]);
+    s.wait_state(id, 7, 10);
+    let table = s.ok(&["list"]);
+    assert!(
+        table.contains("InstanceID") && table.contains("listed") && table.contains("Completed"),
+        "{table}"
+    );
+    let json: Value = serde_json::from_str(&s.ok(&["list", "--json"])).unwrap();
+    assert_eq!(json[0]["Name"], json!("listed"));
+}
