@@ -218,11 +218,19 @@ mod tests {
         assert_eq!(j.command_line, ["true"]);
     }
 
+    /// Extra values for a creation, the property the refusal names, its kind, its CIM status.
+    type RefusalCase<'a> = (
+        Vec<(&'a str, Option<CimValue>)>,
+        &'a str,
+        PropertyErrorKind,
+        u16,
+    );
+
     /// One row per refusal: the values, the property named, the kind, the CIM status.
     #[test]
     fn refusals_name_the_property() {
         let base = || vec![("Name", s("x")), ("CommandLine", argv(&["true"]))];
-        let cases: Vec<(Vec<(&str, Option<CimValue>)>, &str, PropertyErrorKind, u16)> = vec![
+        let cases: Vec<RefusalCase> = vec![
             (
                 vec![("Bogus", s("1"))],
                 "Bogus",

@@ -77,9 +77,9 @@ fn scalar(name: &str, ty: CimType, value: &Value) -> Result<CimValue, PropertyEr
         }
         (CimType::Real64, Value::Number(n)) => Ok(CimValue::Real64(n.as_f64().unwrap_or(f64::NAN))),
         (t, Value::String(s)) => CimValue::parse(t, s).map_err(|e| {
-            if t.is_integer() && s.parse::<i128>().is_err() {
-                mismatch(name, ty, false, value)
-            } else if t == CimType::Boolean {
+            let not_that_type =
+                (t.is_integer() && s.parse::<i128>().is_err()) || t == CimType::Boolean;
+            if not_that_type {
                 mismatch(name, ty, false, value)
             } else {
                 invalid(e.to_string())

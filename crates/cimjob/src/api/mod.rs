@@ -10,6 +10,7 @@
 //! | `DELETE /api/v1/jobs/{id}` | DeleteInstance (204) |
 //! | `GET /api/v1/jobs/{id}/runs` | run history |
 //! | `GET /api/v1/jobs/{id}/events` | server-sent events: the job now, then after each change |
+//! | `GET /api/v1/events` | server-sent events: every change to every job, `{"kind", "job"}` |
 //! | `POST /api/v1/jobs/{id}/requeststatechange` `{"RequestedState": 3, "TimeoutPeriod": "…"}` | RequestStateChange |
 //! | `POST /api/v1/jobs/{id}/killjob` `{"DeleteOnKill": false}` | KillJob |
 //! | `POST /api/v1/jobs/{id}/answerquery` `{"Answer": "…"}` | AnswerQuery |
@@ -95,6 +96,7 @@ pub fn router(engine: EngineHandle) -> Router {
         .route("/api/v1/jobs/{id}", get(show).patch(modify).delete(remove))
         .route("/api/v1/jobs/{id}/runs", get(runs))
         .route("/api/v1/jobs/{id}/events", get(events))
+        .route("/api/v1/events", get(all_events))
         .route(
             "/api/v1/jobs/{id}/requeststatechange",
             post(request_state_change),
@@ -215,6 +217,26 @@ async fn events(
         .chain(later)
         .map(|v| Ok(SseEvent::default().data(v.to_string())));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Every durable change to every job, as `{"sequence", "kind", "job"}` (`job` is NULL after a
+/// deletion, with `InstanceID` beside it).
+async fn all_events(
+    State(engine): State<EngineHandle>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = BroadcastStream::new(engine.subscribe()).map(|e| {
+        let body = match e {
+            Ok(event) => json!({
+                "sequence": event.sequence,
+                "kind": event.kind,
+                "InstanceID": cimjob_core::model::job::instance_id(event.job),
+                "job": event.current.as_ref().map(|j| json::job_to_json(j, &view())),
+            }),
+            Err(_) => json!({ "lagged": true }),
+        };
+        Ok(SseEvent::default().data(body.to_string()))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 #[derive(Deserialize)]
