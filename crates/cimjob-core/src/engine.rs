@@ -370,51 +370,55 @@ impl Shell {
                 values,
                 owner,
                 hold,
-                reply: tx,
-            } => match self.core.submit(&values, &owner, hold, now) {
-                Ok((id, step)) => self.handle(step, Some(reply(tx, id))),
-                Err(e) => drop(tx.send(Err(e.into()))),
-            },
+                reply,
+            } => {
+                let result = self.core.submit(&values, &owner, hold, now);
+                self.respond(reply, result);
+            }
             Command::RequestStateChange {
                 id,
                 requested,
                 timeout,
-                reply: tx,
-            } => match self.core.request_state_change(id, requested, timeout, now) {
-                Ok((code, step)) => self.handle(step, Some(reply(tx, code))),
-                Err(e) => drop(tx.send(Err(e.into()))),
-            },
+                reply,
+            } => {
+                let result = self.core.request_state_change(id, requested, timeout, now);
+                self.respond(reply, result);
+            }
             Command::KillJob {
                 id,
                 delete_on_kill,
-                reply: tx,
-            } => match self.core.kill_job(id, delete_on_kill, now) {
-                Ok((code, step)) => self.handle(step, Some(reply(tx, code))),
-                Err(e) => drop(tx.send(Err(e.into()))),
-            },
-            Command::Answer {
-                id,
-                text,
-                reply: tx,
-            } => match self.core.answer(id, &text, now) {
-                Ok((code, step)) => self.handle(step, Some(reply(tx, code))),
-                Err(e) => drop(tx.send(Err(e.into()))),
-            },
-            Command::Modify {
-                id,
-                values,
-                reply: tx,
-            } => match self.core.modify(id, &values, now) {
-                Ok((changed, step)) => self.handle(step, Some(reply(tx, changed))),
-                Err(e) => drop(tx.send(Err(e.into()))),
-            },
-            Command::Delete { id, reply: tx } => match self.core.delete(id, now) {
-                Ok(step) => self.handle(step, Some(reply(tx, ()))),
-                Err(e) => drop(tx.send(Err(e.into()))),
-            },
+                reply,
+            } => {
+                let result = self.core.kill_job(id, delete_on_kill, now);
+                self.respond(reply, result);
+            }
+            Command::Answer { id, text, reply } => {
+                let result = self.core.answer(id, &text, now);
+                self.respond(reply, result);
+            }
+            Command::Modify { id, values, reply } => {
+                let result = self.core.modify(id, &values, now);
+                self.respond(reply, result);
+            }
+            Command::Delete { id, reply } => {
+                let result = self.core.delete(id, now).map(|step| ((), step));
+                self.respond(reply, result);
+            }
             Command::Get { id, reply } => drop(reply.send(self.core.job(id).cloned())),
             Command::List { reply } => drop(reply.send(self.core.jobs().cloned().collect())),
             Command::Shutdown { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    /// Answers a client: a refusal at once, an accepted change once its step is durable.
+    fn respond<T: Send + 'static, E: Into<EngineError>>(
+        &mut self,
+        tx: Reply<T>,
+        result: Result<(T, Step), E>,
+    ) {
+        match result {
+            Ok((value, step)) => self.handle(step, Some(reply(tx, value))),
+            Err(e) => drop(tx.send(Err(e.into()))),
         }
     }
 

@@ -29,11 +29,14 @@ fn a_job_reports_progress_and_completes_with_every_property_right() {
     assert_eq!(held["JobState"], json!(5), "held before its first start");
     assert_eq!(held["OperationalStatus"], json!([15]));
 
+    let (connected_tx, connected) = std::sync::mpsc::channel();
     let events = std::thread::spawn({
         let url = s.url.clone();
-        move || collect_percentages(&url, id)
+        move || collect_percentages(&url, id, connected_tx)
     });
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    connected
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("event stream connected");
     s.ok(&["resume", &id.to_string()]);
     let watch = s.cli(&["watch", &id.to_string()]);
     assert!(
@@ -89,8 +92,9 @@ fn a_job_reports_progress_and_completes_with_every_property_right() {
     assert!(show.contains("[17 (Completed), 2 (OK)]"), "{show}");
 }
 
-/// PercentComplete values announced on the job's event stream until it completes.
-fn collect_percentages(url: &str, id: u64) -> Vec<u64> {
+/// PercentComplete values announced on the job's event stream until it completes; signals
+/// `connected` once the stream has delivered the job's first snapshot.
+fn collect_percentages(url: &str, id: u64, connected: std::sync::mpsc::Sender<()>) -> Vec<u64> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -111,6 +115,7 @@ fn collect_percentages(url: &str, id: u64) -> Vec<u64> {
                 for line in event.lines() {
                     if let Some(data) = line.strip_prefix("data:") {
                         let job: Value = serde_json::from_str(data.trim()).unwrap();
+                        let _ = connected.send(());
                         if let Some(p) = job["PercentComplete"].as_u64() {
                             if seen.last() != Some(&p) {
                                 seen.push(p);
@@ -284,7 +289,12 @@ fn a_query_waits_for_an_answer_that_reaches_the_work() {
 fn priority_decides_the_order_then_submission() {
     let s = Service::start(&["--max-running", "1"]);
     let order = s.scratch().join("order");
-    let blocker = s.submit(&["--", "sleep", "1"]);
+    let go = s.scratch().join("go");
+    let blocker = submit_sh(
+        &s,
+        &[],
+        &format!("while [ ! -f {} ]; do sleep 0.02; done", go.display()),
+    );
     s.wait_state(blocker, 4, 10);
     let mut ids = Vec::new();
     for (name, priority) in [("a", "10"), ("b", "5"), ("c", "5"), ("d", "1")] {
@@ -298,6 +308,7 @@ fn priority_decides_the_order_then_submission() {
         assert_eq!(s.state(*id), 2, "queued behind the blocker (max-running 1)");
         assert_eq!(s.job(*id)["OperationalStatus"], json!([15]));
     }
+    std::fs::write(&go, "").unwrap();
     for id in &ids {
         s.wait_state(*id, 7, 20);
     }
