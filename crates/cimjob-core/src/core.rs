@@ -13,15 +13,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cim::CimValue;
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::events::{Event, EventKind};
 use crate::model::job::{instance_id, DeferredRequest, Shutdown, ShutdownGoal};
 use crate::model::properties::View;
 use crate::model::value_maps::{
-    AnswerReturn, JobErrorCode, KillJobReturn, RecoveryAction, RequestedState, StateChangeReturn,
+    AnswerReturn, JobErrorCode, KillJobReturn, MissedRunPolicy, RecoveryAction, RequestedState,
+    StateChangeReturn,
 };
 use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
+use crate::plan::{Plan, SCHEDULE_PROPERTIES};
 use crate::runner::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal, WorkSpec};
 use crate::state::{request_state_change, Situation, Transition};
 use crate::store::{Batch, JobRecord, RunRecord};
@@ -43,6 +46,8 @@ pub struct CoreConfig {
     pub log_dir: PathBuf,
     /// The OS account jobs run as (the service's own).
     pub run_as_user: String,
+    /// The zone "local" schedule times are read in when a job names none.
+    pub zone: TimeZone,
 }
 
 impl CoreConfig {
@@ -57,6 +62,7 @@ impl CoreConfig {
             default_terminate_timeout: SignedDuration::from_secs(10),
             log_dir,
             run_as_user: run_as_user.to_string(),
+            zone: TimeZone::system(),
         }
     }
 }
@@ -136,6 +142,9 @@ pub enum ModifyError {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
+    /// A scheduled occurrence (the job's NextRunTime).
+    Due,
+    /// A re-run after backoff (the job's `retry_at`).
     Rerun,
     EscalateKill,
     Removal,
@@ -193,14 +202,7 @@ impl Core {
                 core.step.now.push(Action::KillOrphan(identity));
             }
             match job.situation {
-                Situation::Queued => match job.next_run_time {
-                    Some(at) if at > now => {
-                        core.timers.insert((at, id, TimerKind::Rerun));
-                    }
-                    _ => {
-                        core.ready.insert((job.priority, id));
-                    }
-                },
+                Situation::Queued | Situation::BetweenRuns => core.resume_waiting(id, now),
                 Situation::ShuttingDown => {
                     let goal = job.shutdown.map_or(ShutdownGoal::Kill, |s| s.goal);
                     core.update(id, now, |j| {
@@ -275,6 +277,7 @@ impl Core {
         let blank = Job::new(id, owner, now);
         let (mut job, _) = apply(&blank, values, WriteMode::Create, &View::local(now))?;
         self.check_recovery(&job)?;
+        Plan::checked(&job, &self.config.zone, now)?;
         job.run_as_user = Some(self.config.run_as_user.clone());
         job.situation = if hold {
             Situation::Held
@@ -288,7 +291,7 @@ impl Core {
         self.touched.insert(id);
         self.announce(id, now, EventKind::Created, None, Some(job));
         if !hold {
-            self.ready.insert((self.jobs[&id].priority, id));
+            self.release(id, now);
         }
         self.dispatch(now);
         Ok((id, self.take_step()))
@@ -403,12 +406,18 @@ impl Core {
         if changed.is_empty() {
             return Ok((changed, Step::default()));
         }
+        let replan = changed.iter().any(|p| SCHEDULE_PROPERTIES.contains(p));
+        if replan {
+            Plan::checked(&next, &self.config.zone, now)?;
+        }
         if self.ready.remove(&(job.priority, id)) {
             self.ready.insert((next.priority, id));
         }
         self.update(id, now, |j| *j = next);
         if job.situation.is_final() {
             self.plan_removal(id, now);
+        } else if replan {
+            self.replan(id, now);
         }
         self.dispatch(now);
         Ok((changed, self.take_step()))
@@ -540,14 +549,13 @@ impl Core {
             }
             (None, ExitOutcome::Exited(0)) => {
                 self.update(key.job, now, |j| {
-                    j.situation = Situation::Completed;
                     j.percent_complete = Some(100);
                     j.error_code = JobErrorCode::NoError;
                     j.error_description = None;
-                    j.status_note = None;
                     j.reruns = 0;
                 });
-                self.after_final(key.job, now);
+                self.record_run(key.job);
+                self.next_or_finish(key.job, now, Situation::Completed);
             }
             (None, ExitOutcome::Exited(code)) => self.fail(
                 key.job,
@@ -581,10 +589,12 @@ impl Core {
                 continue;
             };
             match kind {
+                TimerKind::Due if job.next_run_time == Some(at) => self.occurrence_due(id, at, now),
                 TimerKind::Rerun
-                    if job.situation == Situation::Queued && job.next_run_time == Some(at) =>
+                    if job.retry_at == Some(at)
+                        && matches!(job.situation, Situation::Queued | Situation::BetweenRuns) =>
                 {
-                    self.update(id, now, |j| j.next_run_time = None);
+                    self.update(id, now, |j| j.retry_at = None);
                     self.ready.insert((job.priority, id));
                 }
                 TimerKind::EscalateKill if job.shutdown.and_then(|s| s.kill_at) == Some(at) => {
@@ -625,11 +635,11 @@ impl Core {
         match t {
             Transition::Hold => {
                 self.ready.remove(&(job.priority, id));
-                self.timers
-                    .retain(|&(_, j, k)| !(j == id && k == TimerKind::Rerun));
+                self.set_next(id, None, now);
                 self.update(id, now, |j| {
                     j.situation = Situation::Held;
-                    j.next_run_time = None;
+                    j.retry_at = None;
+                    j.status_note = None;
                 });
             }
             Transition::Release => self.release(id, now),
@@ -705,9 +715,210 @@ impl Core {
         }
     }
 
+    /// Puts a job that is not running on its way to its next run: at once, at its next
+    /// time, or — when no run is left (JobRunTimes, UntilTime) — to the end of its series.
     fn release(&mut self, id: u64, now: Timestamp) {
-        self.update(id, now, |j| j.situation = Situation::Queued);
-        self.ready.insert((self.jobs[&id].priority, id));
+        let job = self.jobs[&id].clone();
+        let waiting = if job.occurrences == 0 {
+            Situation::Queued
+        } else {
+            Situation::BetweenRuns
+        };
+        if job.retrying {
+            self.update(id, now, |j| j.situation = waiting);
+            self.ready.insert((job.priority, id));
+            return;
+        }
+        let plan = self.plan(&job);
+        let next = if job.occurrences == 0 {
+            plan.first_run(now)
+        } else if plan.is_recurring() && plan.runs_left(job.occurrences) {
+            plan.next_run(now)
+        } else {
+            None
+        };
+        match next {
+            Some(at) if at <= now => {
+                self.set_next(id, None, now);
+                self.update(id, now, |j| {
+                    j.situation = waiting;
+                    j.status_note = None;
+                });
+                self.ready.insert((job.priority, id));
+            }
+            Some(at) => {
+                self.update(id, now, |j| j.situation = waiting);
+                self.set_next(id, Some(at), now);
+            }
+            None => {
+                if job.occurrences == 0 {
+                    self.update(id, now, |j| {
+                        j.status_note = Some("UntilTime passed before the job could run".into())
+                    });
+                }
+                let last = if job.error_code == JobErrorCode::NoError {
+                    Situation::Completed
+                } else {
+                    Situation::Failed
+                };
+                self.finish_series(id, now, last);
+            }
+        }
+    }
+
+    /// Re-plans a job whose schedule was modified.
+    fn replan(&mut self, id: u64, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        match job.situation {
+            Situation::Queued | Situation::BetweenRuns if !job.retrying => {
+                self.ready.remove(&(job.priority, id));
+                self.release(id, now);
+            }
+            s if !s.is_final() && s != Situation::Held => {
+                let plan = self.plan(&job);
+                let next = if plan.runs_left(job.occurrences) && plan.rule.is_some() {
+                    plan.next_run(now)
+                } else {
+                    None
+                };
+                self.set_next(id, next, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets NextRunTime (the next scheduled occurrence) and its timer, and says it in JobStatus
+    /// while the job waits.
+    fn set_next(&mut self, id: u64, at: Option<Timestamp>, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        if let Some(old) = job.next_run_time {
+            self.timers.remove(&(old, id, TimerKind::Due));
+        }
+        if let Some(at) = at {
+            self.timers.insert((at, id, TimerKind::Due));
+        }
+        let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns);
+        self.update(id, now, |j| {
+            j.next_run_time = at;
+            if waiting {
+                j.status_note = at.map(|at| {
+                    let verb = if j.occurrences == 0 {
+                        "waits until"
+                    } else {
+                        "next run at"
+                    };
+                    format!("{verb} {at:.0}")
+                });
+            }
+        });
+    }
+
+    /// A scheduled occurrence came: run it, or — if the previous run is still going — skip it
+    /// and record that, so two runs of one job never overlap.
+    fn occurrence_due(&mut self, id: u64, at: Timestamp, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        match job.situation {
+            Situation::Queued | Situation::BetweenRuns => {
+                // a pending re-run gives way to the new occurrence
+                if let Some(r) = job.retry_at {
+                    self.timers.remove(&(r, id, TimerKind::Rerun));
+                }
+                self.update(id, now, |j| {
+                    j.retry_at = None;
+                    j.retrying = false;
+                });
+                self.ready.insert((job.priority, id));
+            }
+            Situation::Held => {}
+            s if s.is_final() => {}
+            _ => {
+                let next = self.plan(&job).next_run(at);
+                tracing::info!(job = id, due = %at, "skipped a scheduled run: the previous run is still going");
+                self.update(id, now, |j| j.skipped_runs += 1);
+                self.set_next(id, next, now);
+            }
+        }
+    }
+
+    /// After a restart: a re-run or occurrence that came while the service was down runs once
+    /// now, or — under MissedRunPolicy Skip, for a calendar job — is skipped and counted.
+    fn resume_waiting(&mut self, id: u64, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        if let Some(at) = job.retry_at {
+            self.timers.insert((at, id, TimerKind::Rerun));
+        }
+        let plan = self.plan(&job);
+        match job.next_run_time {
+            Some(at)
+                if at <= now
+                    && job.missed_run_policy == Some(MissedRunPolicy::Skip)
+                    && plan.rule.is_some() =>
+            {
+                let mut missed = 0u32;
+                let mut next = Some(at);
+                while let Some(t) = next.filter(|t| *t <= now && missed < 100_000) {
+                    missed += 1;
+                    next = plan.next_run(t);
+                }
+                self.update(id, now, |j| j.skipped_runs += missed);
+                match next {
+                    Some(_) => self.set_next(id, next, now),
+                    None => self.finish_series(id, now, Situation::Completed),
+                }
+            }
+            Some(at) => {
+                // a past time fires at once: the missed run runs once
+                self.timers.insert((at, id, TimerKind::Due));
+            }
+            None if job.retry_at.is_none() => {
+                self.ready.insert((job.priority, id));
+            }
+            None => {}
+        }
+    }
+
+    /// After a run that ended OK (or failed under Continue With Next Job): the next
+    /// occurrence, or the end of the series in `last`.
+    fn next_or_finish(&mut self, id: u64, now: Timestamp, last: Situation) {
+        let job = self.jobs[&id].clone();
+        let plan = self.plan(&job);
+        if plan.is_recurring() && plan.runs_left(job.occurrences) {
+            let next = if plan.rule.is_some() {
+                job.next_run_time
+            } else {
+                plan.next_run(now)
+            };
+            if let Some(at) = next {
+                self.update(id, now, |j| j.situation = Situation::BetweenRuns);
+                if plan.rule.is_some() {
+                    self.set_next(id, Some(at), now);
+                } else {
+                    self.ready.insert((job.priority, id));
+                }
+                return;
+            }
+        }
+        self.finish_series(id, now, last);
+    }
+
+    /// The job will run no more: it ends in `last` (Completed or Exception).
+    fn finish_series(&mut self, id: u64, now: Timestamp, last: Situation) {
+        self.set_next(id, None, now);
+        self.update(id, now, |j| {
+            j.situation = last;
+            j.retry_at = None;
+            j.retrying = false;
+        });
+        self.after_final(id, now);
+    }
+
+    /// The job's plan; a stored plan that no longer reads (a zone gone from the tz database)
+    /// runs the job once, at once, and says so in the log.
+    fn plan(&self, job: &Job) -> Plan {
+        Plan::of(job, &self.config.zone).unwrap_or_else(|e| {
+            tracing::warn!(job = job.local_id, error = %e, "the job's schedule no longer reads; it runs once");
+            Plan { rule: None, earliest: None, until: None, runs: 1 }
+        })
     }
 
     /// A run failed: record why, then RecoveryAction decides.
@@ -731,10 +942,16 @@ impl Core {
                     "re-run {attempt} of {} due at {at:.0} after: {description}",
                     self.config.max_reruns
                 );
+                let waiting = if job.occurrences > 1 {
+                    Situation::BetweenRuns
+                } else {
+                    Situation::Queued
+                };
                 self.update(id, now, |j| {
                     j.reruns = attempt;
-                    j.situation = Situation::Queued;
-                    j.next_run_time = Some(at);
+                    j.situation = waiting;
+                    j.retrying = true;
+                    j.retry_at = Some(at);
                     j.status_note = Some(note);
                 });
                 self.timers.insert((at, id, TimerKind::Rerun));
@@ -787,15 +1004,17 @@ impl Core {
                     ));
                 });
             }
-            RecoveryAction::Unknown
-            | RecoveryAction::DoNotContinue
-            | RecoveryAction::ContinueWithNextJob => {}
+            RecoveryAction::ContinueWithNextJob => {
+                // a recurring job goes on with its next run; the error describes the last run
+                self.update(id, now, |j| j.reruns = 0);
+                self.record_run(id);
+                self.next_or_finish(id, now, Situation::Failed);
+                return;
+            }
+            RecoveryAction::Unknown | RecoveryAction::DoNotContinue => {}
         }
-        self.update(id, now, |j| {
-            j.situation = Situation::Failed;
-            j.status_note = None;
-        });
-        self.after_final(id, now);
+        self.update(id, now, |j| j.status_note = None);
+        self.finish_series(id, now, Situation::Failed);
     }
 
     /// A job reached a final state: record the run and plan its removal.
@@ -847,11 +1066,15 @@ impl Core {
             let Some((_, id)) = self.ready.pop_first() else {
                 break;
             };
-            if self.jobs.get(&id).map(|j| j.situation) != Some(Situation::Queued) {
+            let waiting = self.jobs.get(&id).map(|j| j.situation);
+            if !matches!(waiting, Some(Situation::Queued | Situation::BetweenRuns)) {
                 continue;
             }
             self.slots_used += 1;
-            let run = self.jobs[&id].run_count + 1;
+            let job = self.jobs[&id].clone();
+            let new_occurrence = !job.retrying;
+            let due = job.next_run_time.unwrap_or(now).max(now);
+            let run = job.run_count + 1;
             let log_path = self
                 .config
                 .log_dir
@@ -868,9 +1091,26 @@ impl Core {
                 j.signal = None;
                 j.error_code = JobErrorCode::NoError;
                 j.error_description = None;
-                j.next_run_time = None;
+                j.retry_at = None;
+                j.retrying = false;
+                j.status_note = None;
+                if new_occurrence {
+                    j.occurrences += 1;
+                }
                 j.output_path = Some(log_path.display().to_string());
             });
+            // the next occurrence is planned now, so one that comes during this run is seen
+            // and skipped rather than run on top of it
+            let plan = self.plan(&job);
+            let next =
+                if new_occurrence && plan.rule.is_some() && plan.runs_left(job.occurrences + 1) {
+                    plan.next_run(due)
+                } else if new_occurrence {
+                    None
+                } else {
+                    job.next_run_time
+                };
+            self.set_next(id, next, now);
             self.record_run(id);
             let job = &self.jobs[&id];
             let mut environment: Vec<(String, String)> = job

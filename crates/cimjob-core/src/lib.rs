@@ -1,6 +1,8 @@
 //! The job side of cimjob: everything that knows what a `CIM_ConcreteJob` is and does.
 //!
 //! - [`model`]: the job's properties, their qualifiers and value maps, typed, in one table.
+//! - [`schedule`]: the calendar rule of CIM_Job and its next run (pure).
+//! - [`plan`]: when a job runs: its schedule, ScheduledStartTime, UntilTime, JobRunTimes (pure).
 //! - [`state`]: the JobState machine and the status that goes with each situation (pure).
 //! - [`core`]: the engine's rules as a sans-IO state machine: inputs and the time go in,
 //!   store batches, process actions and events come out.
@@ -14,6 +16,8 @@ pub mod core;
 pub mod engine;
 pub mod events;
 pub mod model;
+pub mod plan;
 pub mod runner;
+pub mod schedule;
 pub mod state;
 pub mod store;

@@ -291,7 +291,7 @@ fn rerun_backs_off_and_gives_up() {
     core.exited(key, ExitOutcome::Exited(1), t(10));
     let job = core.job(id).unwrap();
     assert_eq!(job.situation, Situation::Queued);
-    assert_eq!(job.next_run_time, Some(t(11)));
+    assert_eq!(job.next_start(), Some(t(11)));
     assert!(job.job_status().unwrap().starts_with("re-run 1 of 2"));
     assert!(spawned(&core.fire_timers(t(10))).is_empty());
     let key = spawned(&core.fire_timers(t(11)))[0];
@@ -299,7 +299,7 @@ fn rerun_backs_off_and_gives_up() {
     core.process_started(key, identity(2), t(11));
     core.exited(key, ExitOutcome::Exited(1), t(20));
     assert_eq!(
-        core.job(id).unwrap().next_run_time,
+        core.job(id).unwrap().next_start(),
         Some(t(22)),
         "backoff doubles"
     );
@@ -514,4 +514,321 @@ fn query_pending_until_answered() {
     assert!(matches!(&step.now[0], Action::Answer { text, .. } if text == "done"));
     assert_eq!(core.job(id).unwrap().situation, Situation::Running);
     assert_eq!(core.answer(id, "again", t(3)).unwrap().0.number(), 4097);
+}
+
+// ----- calendar scheduling, recurrence and their ends -----
+
+fn dt(text: &str) -> CimValue {
+    CimValue::DateTime(cim::CimDateTime::parse(text).unwrap())
+}
+
+/// 2027-01-15T08:00:00Z is t(0); days from there, at `hh:mm` UTC.
+fn day(d: i64, hh: i64, mm: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 - 8 * 3600 + d * 86_400 + hh * 3600 + mm * 60).unwrap()
+}
+
+fn utc_config(max_running: usize) -> CoreConfig {
+    let mut c = config(max_running);
+    c.zone = jiff::tz::TimeZone::UTC;
+    c
+}
+
+/// Starts the due job and ends its run with `outcome`; returns the run key.
+fn run_once(core: &mut Core, step: &Step, at: Timestamp, outcome: ExitOutcome) -> RunKey {
+    let key = spawned(step)[0];
+    core.process_started(key, identity(key.run), at);
+    core.exited(key, outcome, at + SignedDuration::from_secs(60));
+    key
+}
+
+#[test]
+fn scheduled_start_time_as_an_interval_from_submission() {
+    let mut core = empty_core(1);
+    let (id, step) = core
+        .submit(
+            &values(
+                "later",
+                &[("ScheduledStartTime", dt("00000000000005.000000:000"))],
+            ),
+            "alice",
+            false,
+            t(0),
+        )
+        .unwrap();
+    assert!(spawned(&step).is_empty());
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.next_run_time),
+        (Situation::Queued, Some(t(5)))
+    );
+    assert!(job.job_status().unwrap().starts_with("waits until"));
+    assert!(spawned(&core.fire_timers(t(4))).is_empty());
+    assert_eq!(
+        spawned(&core.fire_timers(t(5))),
+        [RunKey { job: id, run: 1 }]
+    );
+}
+
+#[test]
+fn daily_at_two_runs_job_run_times_times_then_completes() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let rule = [
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(3)),
+    ];
+    let (id, _) = core
+        .submit(&values("nightly", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(0, 2, 0)));
+    for n in 0..3 {
+        let step = core.fire_timers(day(n, 2, 0));
+        run_once(&mut core, &step, day(n, 2, 0), ExitOutcome::Exited(0));
+        let job = core.job(id).unwrap();
+        if n < 2 {
+            assert_eq!(job.situation, Situation::BetweenRuns, "run {n}");
+            assert_eq!(
+                job.situation.status().job_state.number(),
+                4,
+                "Running between runs"
+            );
+            assert_eq!(job.next_run_time, Some(day(n + 1, 2, 0)));
+            assert!(job.job_status().unwrap().starts_with("next run at"));
+        }
+    }
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.occurrences, job.run_count),
+        (Situation::Completed, 3, 3)
+    );
+    assert_eq!(job.next_run_time, None);
+}
+
+#[test]
+fn an_occurrence_during_a_run_is_skipped_and_counted() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let rule = [
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(0)),
+    ];
+    let (id, _) = core
+        .submit(&values("slow", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    let key = spawned(&core.fire_timers(day(0, 2, 0)))[0];
+    core.process_started(key, identity(1), day(0, 2, 0));
+    let step = core.fire_timers(day(1, 2, 0));
+    assert!(spawned(&step).is_empty(), "never two runs at once");
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.skipped_runs, job.next_run_time),
+        (1, Some(day(2, 2, 0)))
+    );
+    core.exited(key, ExitOutcome::Exited(0), day(1, 5, 0));
+    assert_eq!(core.job(id).unwrap().situation, Situation::BetweenRuns);
+}
+
+#[test]
+fn until_time_ends_the_series() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let until = CimValue::DateTime(cim::CimDateTime::from_timestamp(day(1, 3, 0), 0).unwrap());
+    let rule = [
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(0)),
+        ("UntilTime", until),
+    ];
+    let (id, _) = core
+        .submit(&values("until", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    for n in 0..2 {
+        let step = core.fire_timers(day(n, 2, 0));
+        run_once(&mut core, &step, day(n, 2, 0), ExitOutcome::Exited(0));
+    }
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.occurrences),
+        (Situation::Completed, 2),
+        "no run after UntilTime"
+    );
+}
+
+#[test]
+fn until_time_before_submission_is_refused_naming_it() {
+    let mut core = empty_core(1);
+    let past = CimValue::DateTime(cim::CimDateTime::from_timestamp(t(-10), 0).unwrap());
+    let e = core
+        .submit(&values("x", &[("UntilTime", past)]), "alice", false, t(0))
+        .unwrap_err();
+    assert_eq!(e.property, "UntilTime");
+    let e = core
+        .submit(
+            &values(
+                "x",
+                &[
+                    ("RunDay", CimValue::SInt8(0)),
+                    ("RunDayOfWeek", CimValue::SInt8(0)),
+                ],
+            ),
+            "alice",
+            false,
+            t(0),
+        )
+        .unwrap_err();
+    assert_eq!(e.property, "RunDay", "{}", e.message);
+    assert_eq!(core.jobs().count(), 0);
+}
+
+#[test]
+fn recurring_without_a_calendar_runs_back_to_back() {
+    let mut core = empty_core(1);
+    let (id, mut step) = core
+        .submit(
+            &values("thrice", &[("JobRunTimes", CimValue::UInt32(3))]),
+            "alice",
+            false,
+            t(0),
+        )
+        .unwrap();
+    for n in 0..3 {
+        let key = spawned(&step)[0];
+        assert_eq!(key.run, n + 1);
+        core.process_started(key, identity(1), t(n as i64));
+        step = core.exited(key, ExitOutcome::Exited(0), t(n as i64));
+    }
+    assert!(spawned(&step).is_empty());
+    assert_eq!(core.job(id).unwrap().situation, Situation::Completed);
+}
+
+#[test]
+fn suspend_holds_future_runs_and_terminate_ends_the_series() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let rule = [
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(0)),
+    ];
+    let (id, _) = core
+        .submit(&values("nightly", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    let step = core.fire_timers(day(0, 2, 0));
+    run_once(&mut core, &step, day(0, 2, 0), ExitOutcome::Exited(0));
+    let (code, _) = core
+        .request_state_change(id, 3, None, day(0, 4, 0))
+        .unwrap();
+    assert_eq!(code, StateChangeReturn::CompletedWithNoError);
+    assert_eq!(
+        (
+            core.job(id).unwrap().situation,
+            core.job(id).unwrap().next_run_time
+        ),
+        (Situation::Held, None)
+    );
+    assert!(
+        spawned(&core.fire_timers(day(1, 2, 0))).is_empty(),
+        "held: no run"
+    );
+    core.request_state_change(id, 2, None, day(3, 12, 0))
+        .unwrap();
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.next_run_time),
+        (Situation::BetweenRuns, Some(day(4, 2, 0))),
+        "replanned from now"
+    );
+    core.request_state_change(id, 4, None, day(3, 13, 0))
+        .unwrap();
+    assert_eq!(core.job(id).unwrap().situation, Situation::Terminated);
+    assert!(spawned(&core.fire_timers(day(4, 2, 0))).is_empty());
+}
+
+#[test]
+fn modifying_the_schedule_of_a_waiting_job_replans_it() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let (id, _) = core
+        .submit(
+            &values(
+                "n",
+                &[("RunStartInterval", dt("00000000020000.000000:000"))],
+            ),
+            "alice",
+            false,
+            day(0, 1, 0),
+        )
+        .unwrap();
+    core.modify(
+        id,
+        &[(
+            "RunStartInterval".into(),
+            Some(dt("00000000033000.000000:000")),
+        )],
+        day(0, 1, 30),
+    )
+    .unwrap();
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(0, 3, 30)));
+    assert!(
+        spawned(&core.fire_timers(day(0, 2, 0))).is_empty(),
+        "the old time no longer fires"
+    );
+    assert_eq!(spawned(&core.fire_timers(day(0, 3, 30))).len(), 1);
+    let e = core
+        .modify(
+            id,
+            &[("RunMonth".into(), Some(CimValue::UInt8(13)))],
+            day(0, 4, 0),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("RunMonth"));
+}
+
+#[test]
+fn missed_runs_run_once_at_restart_or_are_skipped() {
+    for (policy, expect_run, expect_skipped) in [(None, true, 0u32), (Some(3u16), false, 3)] {
+        let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+        let mut rule = vec![
+            ("RunStartInterval", dt("00000000020000.000000:000")),
+            ("JobRunTimes", CimValue::UInt32(0)),
+        ];
+        if let Some(p) = policy {
+            rule.push(("MissedRunPolicy", CimValue::UInt16(p)));
+        }
+        let (id, _) = core
+            .submit(&values("n", &rule), "alice", false, day(0, 1, 0))
+            .unwrap();
+        let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
+        // down from day 0 01:00 until day 2 12:00: the runs of days 0, 1 and 2 were missed
+        let (mut core, _) = Core::recover(utc_config(1), stored, 1, day(2, 12, 0));
+        let step = core.fire_timers(day(2, 12, 0));
+        assert_eq!(!spawned(&step).is_empty(), expect_run, "policy {policy:?}");
+        let job = core.job(id).unwrap();
+        assert_eq!(job.skipped_runs, expect_skipped);
+        assert_eq!(
+            job.next_run_time,
+            Some(day(3, 2, 0)),
+            "then back on schedule"
+        );
+    }
+}
+
+#[test]
+fn continue_with_next_job_goes_on_after_a_failed_run() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let rule = [
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(2)),
+        ("RecoveryAction", CimValue::UInt16(3)),
+    ];
+    let (id, _) = core
+        .submit(&values("n", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    let step = core.fire_timers(day(0, 2, 0));
+    run_once(&mut core, &step, day(0, 2, 0), ExitOutcome::Exited(4));
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.error_code),
+        (Situation::BetweenRuns, JobErrorCode::NonZeroExit)
+    );
+    let step = core.fire_timers(day(1, 2, 0));
+    run_once(&mut core, &step, day(1, 2, 0), ExitOutcome::Exited(4));
+    assert_eq!(
+        core.job(id).unwrap().situation,
+        Situation::Failed,
+        "the last run failed"
+    );
 }

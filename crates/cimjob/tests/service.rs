@@ -580,10 +580,10 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
             "{args:?}: expected {expected:?} in {stderr:?}"
         );
     }
-    // calendar scheduling is refused until it acts, by name
+    // a schedule value out of range is refused by name
     let (status, body) = s.post(
         "/api/v1/jobs",
-        json!({"properties": {"Name": "x", "CommandLine": ["true"], "RunMonth": 2}}),
+        json!({"properties": {"Name": "x", "CommandLine": ["true"], "RunMonth": 12}}),
     );
     assert_eq!(status, 400);
     assert_eq!(body["error"]["property"], json!("RunMonth"));

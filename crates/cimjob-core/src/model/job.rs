@@ -4,7 +4,9 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::model::value_maps::{JobErrorCode, RecoveryAction};
+use cim::CimDateTime;
+
+use crate::model::value_maps::{JobErrorCode, LocalOrUtcTime, MissedRunPolicy, RecoveryAction};
 use crate::runner::ProcessIdentity;
 use crate::state::Situation;
 
@@ -47,8 +49,35 @@ pub struct Job {
     pub other_recovery_action: Option<String>,
     /// CIMJOB extension RecoveryJob: the LocalID of the job Run Recovery Job starts.
     pub recovery_job: Option<u64>,
-    /// JobRunTimes (1 until calendar scheduling lands).
+    /// JobRunTimes: how many runs in all; 0 = unlimited.
     pub job_run_times: u32,
+    /// ScheduledStartTime (deprecated): the earliest start, absolute or from submission.
+    #[serde(default)]
+    pub scheduled_start_time: Option<CimDateTime>,
+    /// RunMonth (0 = January).
+    #[serde(default)]
+    pub run_month: Option<u8>,
+    /// RunDay.
+    #[serde(default)]
+    pub run_day: Option<i8>,
+    /// RunDayOfWeek.
+    #[serde(default)]
+    pub run_day_of_week: Option<i8>,
+    /// RunStartInterval: the time after midnight.
+    #[serde(default)]
+    pub run_start_interval: Option<CimDateTime>,
+    /// LocalOrUtcTime.
+    #[serde(default)]
+    pub local_or_utc_time: Option<LocalOrUtcTime>,
+    /// UntilTime: absolute or from submission; no runs after it.
+    #[serde(default)]
+    pub until_time: Option<CimDateTime>,
+    /// CIMJOB extension TimeZone: the IANA zone local times are read in.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// CIMJOB extension MissedRunPolicy: what a restart does with a run it missed.
+    #[serde(default)]
+    pub missed_run_policy: Option<MissedRunPolicy>,
 
     /// CommandLine: argv of the work.
     pub command_line: Vec<String>,
@@ -93,6 +122,20 @@ pub struct Job {
     pub run_count: u32,
     /// NextRunTime: when the next run is due, if it is waiting for a time.
     pub next_run_time: Option<Timestamp>,
+    /// Scheduled occurrences started so far (re-runs of one occurrence count once): what
+    /// JobRunTimes limits.
+    #[serde(default)]
+    pub occurrences: u32,
+    /// CIMJOB extension SkippedRuns: occurrences skipped because the previous run was still
+    /// going, or missed while the service was down under MissedRunPolicy Skip.
+    #[serde(default)]
+    pub skipped_runs: u32,
+    /// The next start is a re-run of the last occurrence, not a new one.
+    #[serde(default)]
+    pub retrying: bool,
+    /// When a re-run after backoff is due (Re-run Job).
+    #[serde(default)]
+    pub retry_at: Option<Timestamp>,
     /// JobInParameters (embedded `__JobInParameters` instance), when a method created it.
     pub job_in_parameters: Option<String>,
     /// JobOutParameters (embedded `__JobOutParameters` instance), once Completed.
@@ -159,6 +202,15 @@ impl Job {
             other_recovery_action: None,
             recovery_job: None,
             job_run_times: 1,
+            scheduled_start_time: None,
+            run_month: None,
+            run_day: None,
+            run_day_of_week: None,
+            run_start_interval: None,
+            local_or_utc_time: None,
+            until_time: None,
+            time_zone: None,
+            missed_run_policy: None,
             command_line: Vec::new(),
             working_directory: None,
             environment: Vec::new(),
@@ -180,6 +232,10 @@ impl Job {
             output_path: None,
             run_count: 0,
             next_run_time: None,
+            occurrences: 0,
+            skipped_runs: 0,
+            retrying: false,
+            retry_at: None,
             job_in_parameters: None,
             job_out_parameters: None,
             process: None,
@@ -189,6 +245,14 @@ impl Job {
             finished_at: None,
             removal_due: None,
             delete_on_kill: false,
+        }
+    }
+
+    /// NextRunTime: the earlier of the next scheduled occurrence and a pending re-run.
+    pub fn next_start(&self) -> Option<Timestamp> {
+        match (self.next_run_time, self.retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 

@@ -50,8 +50,6 @@ pub enum PropertyErrorKind {
     InvalidValue,
     /// A Required property is missing.
     Missing,
-    /// The service does not act on this property yet.
-    NotSupported,
 }
 
 impl PropertyError {
@@ -64,13 +62,11 @@ impl PropertyError {
     }
 
     /// The CIM status code for this refusal (DSP0200): read-only → 1 CIM_ERR_FAILED (as
-    /// DESIGN.md reads ModifyInstance), bad value → 4, no such property → 12, wrong type → 13,
-    /// not supported → 7.
+    /// DESIGN.md reads ModifyInstance), bad value → 4, no such property → 12, wrong type → 13.
     pub fn cim_status(&self) -> u16 {
         match self.kind {
             PropertyErrorKind::ReadOnly => 1,
             PropertyErrorKind::InvalidValue | PropertyErrorKind::Missing => 4,
-            PropertyErrorKind::NotSupported => 7,
             PropertyErrorKind::NoSuchProperty => 12,
             PropertyErrorKind::TypeMismatch => 13,
         }
@@ -128,17 +124,12 @@ pub fn apply(
             PropertyError::new(pname, kind, e.to_string())
         })?;
         let set = prop.set.expect("allowed properties have a setter");
-        set(&mut next, value.as_ref()).map_err(|e| match e {
-            SetError::Invalid(m) => PropertyError::new(
+        set(&mut next, value.as_ref()).map_err(|SetError(m)| {
+            PropertyError::new(
                 pname,
                 PropertyErrorKind::InvalidValue,
                 format!("property {pname}: {m}"),
-            ),
-            SetError::NotSupported(m) => PropertyError::new(
-                pname,
-                PropertyErrorKind::NotSupported,
-                format!("property {m}"),
-            ),
+            )
         })?;
         if (prop.get)(&next, view) != before && !changed.contains(&pname) {
             changed.push(pname);
@@ -262,16 +253,22 @@ mod tests {
                 4,
             ),
             (
-                vec![("RunMonth", Some(CimValue::UInt8(2)))],
+                vec![("RunMonth", Some(CimValue::UInt8(12)))],
                 "RunMonth",
-                PropertyErrorKind::NotSupported,
-                7,
+                PropertyErrorKind::InvalidValue,
+                4,
             ),
             (
-                vec![("JobRunTimes", Some(CimValue::UInt32(3)))],
-                "JobRunTimes",
-                PropertyErrorKind::NotSupported,
-                7,
+                vec![("RunDay", Some(CimValue::SInt8(-32)))],
+                "RunDay",
+                PropertyErrorKind::InvalidValue,
+                4,
+            ),
+            (
+                vec![("TimeZone", s("Mars/Olympus_Mons"))],
+                "TimeZone",
+                PropertyErrorKind::InvalidValue,
+                4,
             ),
             (
                 vec![("WorkingDirectory", s("relative/dir"))],

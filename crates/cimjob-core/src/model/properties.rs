@@ -42,14 +42,9 @@ pub type Getter = fn(&Job, &View) -> Option<CimValue>;
 /// says what the value means that the qualifiers cannot check.
 pub type Setter = fn(&mut Job, Option<&CimValue>) -> Result<(), SetError>;
 
-/// Why a setter refused a value that passed the qualifier checks.
+/// Why a setter refused a value that passed the qualifier checks: the text says why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SetError {
-    /// The value is not acceptable; the text says why.
-    Invalid(String),
-    /// The service does not act on this property yet.
-    NotSupported(String),
-}
+pub struct SetError(pub String);
 
 /// One property: its declaration and how the job reads and writes it.
 pub struct JobProperty {
@@ -196,27 +191,12 @@ fn texts_of(v: Option<&CimValue>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn not_yet(property: &str) -> SetError {
-    SetError::NotSupported(format!(
-        "{property}: calendar scheduling is not available in this version; \
-         leave it unset to run the job as soon as a slot is free"
-    ))
+fn datetime(v: Option<&CimValue>) -> Option<CimDateTime> {
+    v.and_then(|v| v.as_datetime()).cloned()
 }
 
-/// Refuses any non-NULL value of a scheduling property until the scheduler acts on it.
-fn schedule_not_yet(name: &'static str) -> Setter {
-    match name {
-        "ScheduledStartTime" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("ScheduledStartTime"))),
-        "RunMonth" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("RunMonth"))),
-        "RunDay" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("RunDay"))),
-        "RunDayOfWeek" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("RunDayOfWeek"))),
-        "RunStartInterval" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("RunStartInterval"))),
-        "LocalOrUtcTime" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("LocalOrUtcTime"))),
-        "UntilTime" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("UntilTime"))),
-        "TimeZone" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("TimeZone"))),
-        "MissedRunPolicy" => |_, v| v.map_or(Ok(()), |_| Err(not_yet("MissedRunPolicy"))),
-        _ => unreachable!("not a scheduling property: {name}"),
-    }
+fn small<T: TryFrom<i64>>(v: Option<&CimValue>) -> Option<T> {
+    v.and_then(|v| v.as_i64()).and_then(|n| T::try_from(n).ok())
 }
 
 /// Every property of CIMJOB_ConcreteJob, inherited ones first, in MOF order.
@@ -284,7 +264,7 @@ fn build_table() -> Vec<JobProperty> {
             |j, v| {
                 let name = text_of(v).unwrap_or_default();
                 if name.trim().is_empty() {
-                    return Err(SetError::Invalid("Name must not be empty".into()));
+                    return Err(SetError("Name must not be empty".into()));
                 }
                 j.name = name;
                 Ok(())
@@ -357,9 +337,9 @@ fn build_table() -> Vec<JobProperty> {
         writable(
             decl("ScheduledStartTime", T::DateTime, JOB,
                 Qualifiers { write: true, deprecated: &["CIM_Job.RunMonth", "CIM_Job.RunDay", "CIM_Job.RunDayOfWeek", "CIM_Job.RunStartInterval"], ..Q },
-                "Deprecated: when the job is to start. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("ScheduledStartTime"),
+                "Deprecated: the earliest start, an absolute time or an interval from submission; all zeros = at once."),
+            |j, _| j.scheduled_start_time.clone().map(CimValue::DateTime),
+            |j, v| { j.scheduled_start_time = datetime(v); Ok(()) },
         ),
         read_only(
             "StartTime",
@@ -378,49 +358,45 @@ fn build_table() -> Vec<JobProperty> {
         ),
         writable(
             with_default(decl("JobRunTimes", T::UInt32, JOB, W,
-                "How many times the job runs; 1 = once. Recurrence arrives with calendar scheduling."), "1"),
+                "How many times the job runs; 1 = once, 0 = until UntilTime or a Terminate. Without a calendar rule the runs follow one another."), "1"),
             |j, _| Some(CimValue::UInt32(j.job_run_times)),
-            |j, v| match v.and_then(|v| v.as_u64()) {
-                None | Some(1) => { j.job_run_times = 1; Ok(()) }
-                Some(_) => Err(SetError::NotSupported(
-                    "JobRunTimes: recurring jobs are not available in this version; only 1 is accepted".into())),
-            },
+            |j, v| { j.job_run_times = small(v).unwrap_or(1); Ok(()) },
         ),
         writable(
             decl("RunMonth", T::UInt8, JOB, mapped(RunMonth::VALUE_MAP, RunMonth::VALUES, W),
-                "The month in which the job runs (0 = January). Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("RunMonth"),
+                "The month in which the job runs (0 = January); NULL = every month."),
+            |j, _| j.run_month.map(CimValue::UInt8),
+            |j, v| { j.run_month = small(v); Ok(()) },
         ),
         writable(
             decl("RunDay", T::SInt8, JOB, Qualifiers { min_value: Some(-31), max_value: Some(31), ..W },
-                "The day of the month on which the job runs. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("RunDay"),
+                "The day of the month: positive from its start, negative from its end (-1 = last day)."),
+            |j, _| j.run_day.map(CimValue::SInt8),
+            |j, v| { j.run_day = small(v); Ok(()) },
         ),
         writable(
             decl("RunDayOfWeek", T::SInt8, JOB, mapped(RunDayOfWeek::VALUE_MAP, RunDayOfWeek::VALUES, W),
-                "The day of the week on which the job runs, with RunDay. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("RunDayOfWeek"),
+                "The weekday, on or after (positive) or on or before (negative) RunDay; without RunDay the first or last such weekday of the month."),
+            |j, _| j.run_day_of_week.map(CimValue::SInt8),
+            |j, v| { j.run_day_of_week = small(v); Ok(()) },
         ),
         writable(
             decl("RunStartInterval", T::DateTime, JOB, interval(W),
-                "The time after midnight at which the job runs. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("RunStartInterval"),
+                "The time after midnight at which the job runs; NULL = midnight."),
+            |j, _| j.run_start_interval.clone().map(CimValue::DateTime),
+            |j, v| { j.run_start_interval = datetime(v); Ok(()) },
         ),
         writable(
             decl("LocalOrUtcTime", T::UInt16, JOB, mapped(LocalOrUtcTime::VALUE_MAP, LocalOrUtcTime::VALUES, W),
-                "Whether RunStartInterval and UntilTime are local or UTC. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("LocalOrUtcTime"),
+                "Whether RunStartInterval and UntilTime are local (the job's TimeZone, else the service's) or UTC."),
+            |j, _| j.local_or_utc_time.map(|l| CimValue::UInt16(l.number())),
+            |j, v| { j.local_or_utc_time = small(v).and_then(LocalOrUtcTime::from_number); Ok(()) },
         ),
         writable(
             decl("UntilTime", T::DateTime, JOB, W,
-                "After this time the job no longer runs. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("UntilTime"),
+                "No run starts after this time; an absolute time, an interval from submission, or a for-ever value."),
+            |j, _| j.until_time.clone().map(CimValue::DateTime),
+            |j, v| { j.until_time = datetime(v); Ok(()) },
         ),
         writable(
             decl("Notify", T::String, JOB, W, "The user to notify when the job ends."),
@@ -503,8 +479,8 @@ fn build_table() -> Vec<JobProperty> {
                 let d = v.and_then(|v| v.as_datetime()).map(|d| d.to_duration());
                 match d {
                     Some(Ok(d)) => { j.time_before_removal = d; Ok(()) }
-                    Some(Err(e)) => Err(SetError::Invalid(format!("TimeBeforeRemoval: {e}"))),
-                    None => Err(SetError::Invalid("TimeBeforeRemoval is Required and cannot be NULL".into())),
+                    Some(Err(e)) => Err(SetError(format!("TimeBeforeRemoval: {e}"))),
+                    None => Err(SetError("TimeBeforeRemoval is Required and cannot be NULL".into())),
                 }
             },
         ),
@@ -527,7 +503,7 @@ fn build_table() -> Vec<JobProperty> {
             |j, v| {
                 let argv = texts_of(v);
                 if argv.first().is_none_or(|a| a.is_empty()) {
-                    return Err(SetError::Invalid("CommandLine must name a command (argv[0] is empty)".into()));
+                    return Err(SetError("CommandLine must name a command (argv[0] is empty)".into()));
                 }
                 j.command_line = argv;
                 Ok(())
@@ -541,7 +517,7 @@ fn build_table() -> Vec<JobProperty> {
                 let dir = text_of(v);
                 if let Some(d) = &dir {
                     if !d.starts_with('/') {
-                        return Err(SetError::Invalid(format!("WorkingDirectory {d:?} is not an absolute path")));
+                        return Err(SetError(format!("WorkingDirectory {d:?} is not an absolute path")));
                     }
                 }
                 j.working_directory = dir;
@@ -557,7 +533,7 @@ fn build_table() -> Vec<JobProperty> {
                 for e in &entries {
                     match e.split_once('=') {
                         Some((name, _)) if !name.is_empty() => {}
-                        _ => return Err(SetError::Invalid(format!("Environment entry {e:?} is not NAME=value"))),
+                        _ => return Err(SetError(format!("Environment entry {e:?} is not NAME=value"))),
                     }
                 }
                 j.environment = entries;
@@ -591,20 +567,34 @@ fn build_table() -> Vec<JobProperty> {
         ),
         read_only(
             "NextRunTime",
-            decl("NextRunTime", T::DateTime, CLASS_NAME, Q, "When the job next runs, if it waits for a time (a re-run after backoff)."),
-            |j, v| timestamp(v, j.next_run_time),
+            decl("NextRunTime", T::DateTime, CLASS_NAME, Q, "When the job next runs, if it waits for a time (its schedule, or a re-run after backoff)."),
+            |j, v| timestamp(v, j.next_start()),
+        ),
+        read_only(
+            "SkippedRuns",
+            decl("SkippedRuns", T::UInt32, CLASS_NAME, Q,
+                "Scheduled runs skipped because the previous run was still going, or missed while the service was down under MissedRunPolicy Skip."),
+            |j, _| Some(CimValue::UInt32(j.skipped_runs)),
         ),
         writable(
             decl("TimeZone", T::String, CLASS_NAME, W,
-                "The IANA zone that local schedule times are read in. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("TimeZone"),
+                "The IANA zone that local schedule times are read in; the service's zone when NULL."),
+            |j, _| string(&j.time_zone),
+            |j, v| {
+                let zone = text_of(v);
+                if let Some(name) = &zone {
+                    jiff::tz::TimeZone::get(name)
+                        .map_err(|_| SetError(format!("TimeZone {name:?} is not an IANA time zone (e.g. Europe/Berlin)")))?;
+                }
+                j.time_zone = zone;
+                Ok(())
+            },
         ),
         writable(
             decl("MissedRunPolicy", T::UInt16, CLASS_NAME, mapped(MissedRunPolicy::VALUE_MAP, MissedRunPolicy::VALUES, W),
-                "What a restart does with a run missed while the service was down. Not yet acted on: refused when set."),
-            |_, _| None,
-            schedule_not_yet("MissedRunPolicy"),
+                "What a restart does with runs missed while the service was down: Run Once (default) or Skip."),
+            |j, _| j.missed_run_policy.map(|m| CimValue::UInt16(m.number())),
+            |j, v| { j.missed_run_policy = small(v).and_then(MissedRunPolicy::from_number); Ok(()) },
         ),
         create_only(
             decl("RecoveryJob", T::String, CLASS_NAME, Q,
@@ -614,7 +604,7 @@ fn build_table() -> Vec<JobProperty> {
                 j.recovery_job = match text_of(v) {
                     None => None,
                     Some(text) => Some(parse_instance_id(&text).ok_or_else(|| {
-                        SetError::Invalid(format!("RecoveryJob {text:?} is not an InstanceID like CIMJOB:12"))
+                        SetError(format!("RecoveryJob {text:?} is not an InstanceID like CIMJOB:12"))
                     })?),
                 };
                 Ok(())
@@ -685,6 +675,7 @@ mod tests {
             "OutputPath",
             "RunCount",
             "NextRunTime",
+            "SkippedRuns",
             "TimeZone",
             "MissedRunPolicy",
             "RecoveryJob",
