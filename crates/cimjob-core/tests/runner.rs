@@ -25,7 +25,11 @@ static FD_TABLE: RwLock<()> = RwLock::new(());
 /// Runs a test body on its own current-thread runtime, alongside the other tests.
 fn run<F: Future>(body: F) -> F::Output {
     let _shared = FD_TABLE.read().unwrap_or_else(PoisonError::into_inner);
-    runtime(&mut tokio::runtime::Builder::new_current_thread()).block_on(body)
+    // A local, so the runtime (and its descriptors) is gone before the guard is released.
+    let runtime = runtime(&mut tokio::runtime::Builder::new_current_thread());
+    let output = runtime.block_on(body);
+    drop(runtime);
+    output
 }
 
 fn runtime(builder: &mut tokio::runtime::Builder) -> tokio::runtime::Runtime {
@@ -142,7 +146,10 @@ fn is_dead(pid: u32) -> bool {
     matches!(process_state(pid), None | Some('Z'))
 }
 
-const WAIT_FOREVER: &str = "while :; do sleep 1; done";
+/// Reports `progress 1 ready`, then waits (for ever) in the shell's `wait`, which a trapped
+/// signal interrupts. The child is forked before "ready": a group SIGSTOP that lands while
+/// dash is vfork-ing a child leaves the leader in state 'D' (in vfork), not 'T'.
+const READY_THEN_WAIT: &str = "sleep 100 & echo 'progress 1 ready' >&3; wait";
 
 #[test]
 fn progress_lines_become_events_in_order_with_their_text() {
@@ -210,7 +217,7 @@ fn kill_ends_the_run_with_signal_9() {
     run(async {
         let mut h = Harness::new();
         let run = key(1);
-        let identity = h.start(run, &format!("echo 'progress 1 ready' >&3; {WAIT_FOREVER}"));
+        let identity = h.start(run, READY_THEN_WAIT);
         h.ready(run).await;
         h.runner.signal(run, WorkSignal::Kill).expect("kill");
         assert_eq!(h.outcome(run).await, ExitOutcome::Signaled(9));
@@ -252,18 +259,10 @@ fn terminate_lets_a_work_that_traps_it_exit_cleanly_even_when_stopped() {
     run(async {
         let mut h = Harness::new();
         let run = key(1);
-        let identity = h.start(
-            run,
-            &format!("trap 'exit 0' TERM; echo 'progress 1 ready' >&3; {WAIT_FOREVER}"),
-        );
+        let identity = h.start(run, &format!("trap 'exit 0' TERM; {READY_THEN_WAIT}"));
         h.ready(run).await;
         // A suspended run can still be terminated: Terminate sends SIGCONT after SIGTERM.
         h.runner.signal(run, WorkSignal::Stop).expect("stop");
-        for _ in 0..4 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let out = std::process::Command::new("ps").args(["-o", "pid,ppid,pgid,stat,wchan:20,comm", "-g", &identity.pid.to_string()]).output().unwrap();
-            eprintln!("DEBUG {}", String::from_utf8_lossy(&out.stdout));
-        }
         eventually("the leader is stopped", || {
             process_state(identity.pid) == Some('T')
         })
@@ -281,10 +280,7 @@ fn terminate_is_not_enough_for_a_work_that_ignores_it() {
     run(async {
         let mut h = Harness::new();
         let run = key(1);
-        let identity = h.start(
-            run,
-            &format!("trap '' TERM; echo 'progress 1 ready' >&3; {WAIT_FOREVER}"),
-        );
+        let identity = h.start(run, &format!("trap '' TERM; {READY_THEN_WAIT}"));
         h.ready(run).await;
         h.runner
             .signal(run, WorkSignal::Terminate)
@@ -333,7 +329,7 @@ fn answers_that_cannot_be_delivered_are_refused() {
             h.runner.answer(run, "yes"),
             Err(RunnerError::NotRunning { .. })
         ));
-        h.start(run, &format!("echo 'progress 1 ready' >&3; {WAIT_FOREVER}"));
+        h.start(run, READY_THEN_WAIT);
         h.ready(run).await;
         assert!(matches!(
             h.runner.answer(run, "two\nlines"),
@@ -478,7 +474,7 @@ fn the_same_run_cannot_be_started_twice_at_once() {
     run(async {
         let mut h = Harness::new();
         let run = key(1);
-        h.start(run, &format!("echo 'progress 1 ready' >&3; {WAIT_FOREVER}"));
+        h.start(run, READY_THEN_WAIT);
         assert!(matches!(
             h.runner.spawn(run, &h.sh(run, "true")),
             Err(SpawnError::AlreadyRunning { key }) if key == run
@@ -619,6 +615,7 @@ fn a_runner_can_be_shared_between_tasks_and_threads() {
 
 #[test]
 fn spawn_outside_a_runtime_is_an_error() {
+    let _shared = FD_TABLE.read().unwrap_or_else(PoisonError::into_inner);
     let (sender, _events) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner::new(sender);
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,9 @@ use anyhow::{bail, Context};
 use cim::{CimDateTime, CimValue};
 use cimjob_core::model::job::parse_instance_id;
 use cimjob_core::model::properties::{properties, property};
-use cimjob_core::model::value_maps::{JobState, RecoveryAction};
+use cimjob_core::model::value_maps::{
+    JobState, LocalOrUtcTime, MissedRunPolicy, RecoveryAction, RunDayOfWeek, RunMonth,
+};
 use futures_util::StreamExt;
 use jiff::SignedDuration;
 use serde_json::{json, Map, Value};
@@ -68,6 +70,84 @@ fn parse_recovery(text: &str) -> Result<RecoveryAction, String> {
         })
 }
 
+/// RunMonth from `mar`, `March` or a calendar month number 1..12 (CIM counts from 0).
+fn parse_month(text: &str) -> Result<RunMonth, String> {
+    match text.parse::<u8>() {
+        Ok(n @ 1..=12) => Ok(RunMonth::from_number(n - 1).expect("0..=11")),
+        Ok(n) => Err(format!("month {n} is not 1..12 (or a name like mar)")),
+        Err(_) => RunMonth::from_name(text)
+            .ok_or_else(|| format!("{text:?} is not a month: use jan…dec or 1..12")),
+    }
+}
+
+/// RunDayOfWeek from `sun`, `-sunday` (on or before) or its CIM number -7..7.
+fn parse_weekday(text: &str) -> Result<RunDayOfWeek, String> {
+    text.parse::<i8>()
+        .ok()
+        .and_then(RunDayOfWeek::from_number)
+        .or_else(|| RunDayOfWeek::from_name(text))
+        .ok_or_else(|| {
+            format!("{text:?} is not a weekday: use sun…sat, -sun…-sat (on or before), or -7..7")
+        })
+}
+
+/// RunDay: -31..31 (negative counts from the end of the month).
+fn parse_day(text: &str) -> Result<i8, String> {
+    match text.parse::<i8>() {
+        Ok(d) if (-31..=31).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{text:?} is not a day of the month: use 1..31, or -1..-31 from the end"
+        )),
+    }
+}
+
+/// RunStartInterval from `HH:MM[:SS]`.
+fn parse_clock(text: &str) -> Result<CimDateTime, String> {
+    let bad = || format!("{text:?} is not a time of day: use HH:MM or HH:MM:SS (00:00..23:59:59)");
+    let parts: Vec<&str> = text.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(bad());
+    }
+    let num = |p: &str, max: i64| {
+        p.parse::<i64>()
+            .ok()
+            .filter(|n| (0..=max).contains(n) && p.len() == 2)
+    };
+    let h = num(parts[0], 23).ok_or_else(bad)?;
+    let m = num(parts[1], 59).ok_or_else(bad)?;
+    let sec = parts
+        .get(2)
+        .map_or(Some(0), |p| num(p, 59))
+        .ok_or_else(bad)?;
+    CimDateTime::from_duration(SignedDuration::from_secs(h * 3600 + m * 60 + sec))
+        .map_err(|e| e.to_string())
+}
+
+fn parse_missed(text: &str) -> Result<MissedRunPolicy, String> {
+    MissedRunPolicy::from_name(text)
+        .ok_or_else(|| format!("{text:?} is not a MissedRunPolicy: use run-once or skip"))
+}
+
+/// A point in time for --at/--until: a CIM datetime, a duration from submission (`90s`,
+/// `2h`), an RFC 3339 instant, or a local date and time (`2026-12-01 02:00`) read in `zone`.
+fn parse_when(text: &str, zone: &jiff::tz::TimeZone) -> anyhow::Result<CimDateTime> {
+    if let Ok(d) = CimDateTime::parse(text) {
+        return Ok(d);
+    }
+    if let Ok(d) = parse_duration(text.trim_start_matches('+')) {
+        return Ok(CimDateTime::from_duration(d)?);
+    }
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        let offset = zone.to_offset(ts).seconds() / 60;
+        return Ok(CimDateTime::from_timestamp(ts, offset as i16)?);
+    }
+    if let Ok(civil) = text.replace(' ', "T").parse::<jiff::civil::DateTime>() {
+        let zoned = civil.to_zoned(zone.clone())?;
+        return Ok(CimDateTime::from_zoned(&zoned)?);
+    }
+    bail!("{text:?} is not a time: use e.g. \"2026-12-01 02:00\", 2026-12-01T02:00:00Z, 90s, 2h, or a CIM datetime")
+}
+
 /// Options of `cimjob submit`.
 #[derive(clap::Args)]
 pub struct SubmitArgs {
@@ -110,6 +190,36 @@ pub struct SubmitArgs {
     /// Hold the job (Suspended) until `cimjob resume`
     #[arg(long)]
     hold: bool,
+    /// Start no earlier than TIME (ScheduledStartTime): "2026-12-01 02:00", an RFC 3339 instant, or 90s / 2h from now
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// RunMonth: jan…dec or 1..12 [default: every month]
+    #[arg(long, value_parser = parse_month)]
+    month: Option<RunMonth>,
+    /// RunDay: 1..31, or -1..-31 counted from the end of the month
+    #[arg(long, value_parser = parse_day, allow_hyphen_values = true)]
+    day: Option<i8>,
+    /// RunDayOfWeek: sun…sat = on or after --day (the first such day without --day), -sun…-sat = on or before (the last)
+    #[arg(long, value_parser = parse_weekday, allow_hyphen_values = true)]
+    weekday: Option<RunDayOfWeek>,
+    /// RunStartInterval: the time of day, HH:MM[:SS] [default: midnight]
+    #[arg(long, value_parser = parse_clock, value_name = "HH:MM[:SS]")]
+    time: Option<CimDateTime>,
+    /// JobRunTimes: how many runs; 0 = until --until or a terminate [default: 1]
+    #[arg(long)]
+    times: Option<u32>,
+    /// UntilTime: no run after TIME (same forms as --at)
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// TimeZone: the IANA zone the schedule is read in [default: the service's]
+    #[arg(long)]
+    tz: Option<String>,
+    /// Read the schedule in UTC (LocalOrUtcTime 2)
+    #[arg(long, conflicts_with = "tz")]
+    utc: bool,
+    /// MissedRunPolicy: run-once (default) or skip, for runs missed while the service was down
+    #[arg(long, value_parser = parse_missed)]
+    missed: Option<MissedRunPolicy>,
     /// Follow the job with a progress bar after submitting it
     #[arg(long)]
     watch: bool,
@@ -168,6 +278,8 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
     if !args.environment.is_empty() {
         p.insert("Environment".into(), json!(args.environment));
     }
+    let schedule = schedule_values(&args)?;
+    p.extend(schedule.iter().map(|(k, v)| (k.to_string(), v.clone())));
     let job = client
         .post(
             "/api/v1/jobs",
@@ -178,12 +290,73 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&job)?);
     } else {
-        println!("{id} submitted ({})", state_name(&job));
+        let next = job["NextRunTime"]
+            .as_str()
+            .map(|t| format!(", next run {}", readable_time(Some(t))))
+            .unwrap_or_default();
+        println!("{id} submitted ({}{next})", state_name(&job));
+        for (name, value) in &schedule {
+            println!("  {name} = {}", describe(name, value));
+        }
     }
     if args.watch {
         return follow(&client, parse_instance_id(&id).unwrap_or_default()).await;
     }
     Ok(0)
+}
+
+/// The CIM scheduling properties the human options map to.
+fn schedule_values(args: &SubmitArgs) -> anyhow::Result<Vec<(&'static str, Value)>> {
+    let zone = match &args.tz {
+        Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
+            anyhow::anyhow!("--tz {name:?} is not an IANA time zone (e.g. Europe/Berlin)")
+        })?,
+        None if args.utc => jiff::tz::TimeZone::UTC,
+        None => jiff::tz::TimeZone::system(),
+    };
+    let mut v = Vec::new();
+    if let Some(at) = &args.at {
+        v.push((
+            "ScheduledStartTime",
+            json!(parse_when(at, &zone).with_context(|| "--at")?.to_string()),
+        ));
+    }
+    if let Some(m) = args.month {
+        v.push(("RunMonth", json!(m.number())));
+    }
+    if let Some(d) = args.day {
+        v.push(("RunDay", json!(d)));
+    }
+    if let Some(w) = args.weekday {
+        v.push(("RunDayOfWeek", json!(w.number())));
+    }
+    if let Some(t) = &args.time {
+        v.push(("RunStartInterval", json!(t.to_string())));
+    }
+    let calendar = !v.iter().all(|(k, _)| *k == "ScheduledStartTime");
+    if args.utc {
+        v.push(("LocalOrUtcTime", json!(LocalOrUtcTime::UtcTime.number())));
+    } else if calendar {
+        v.push(("LocalOrUtcTime", json!(LocalOrUtcTime::LocalTime.number())));
+    }
+    if let Some(tz) = &args.tz {
+        v.push(("TimeZone", json!(tz)));
+    }
+    if let Some(n) = args.times {
+        v.push(("JobRunTimes", json!(n)));
+    }
+    if let Some(until) = &args.until {
+        v.push((
+            "UntilTime",
+            json!(parse_when(until, &zone)
+                .with_context(|| "--until")?
+                .to_string()),
+        ));
+    }
+    if let Some(m) = args.missed {
+        v.push(("MissedRunPolicy", json!(m.number())));
+    }
+    Ok(v)
 }
 
 fn state_name(job: &Value) -> &'static str {
@@ -327,6 +500,13 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<u8> {
     for p in properties() {
         let value = &job[p.decl.name];
         println!("{:width$}  {}", p.decl.name, describe(p.decl.name, value));
+    }
+    let upcoming = runs["upcoming"].as_array().cloned().unwrap_or_default();
+    if !upcoming.is_empty() {
+        println!("\nNext runs:");
+        for t in upcoming {
+            println!("  {}", readable_time(t.as_str()));
+        }
     }
     let runs = runs["runs"].as_array().cloned().unwrap_or_default();
     if !runs.is_empty() {

@@ -35,7 +35,8 @@
 //! the leader and reports `Exited`. So a background process the work left behind
 //! (`sleep 100 &`) dies with the run and no run leaves anything behind; work that wants a
 //! process to outlive it must move it out of the group (`setsid`), and then it is not the
-//! job's any more. Lines written by leftovers after the leader's exit are lost.
+//! job's any more. A last line without a newline still counts; lines written by leftovers
+//! after the leader's exit are lost.
 //!
 //! # Invariants
 //! - Every child is reaped, and only by this module: it watches the leader with a pidfd
@@ -515,6 +516,10 @@ pub fn kill_orphan(identity: ProcessIdentity) -> bool {
 /// The one-letter state of a process from `/proc/<pid>/stat` (`'R'` running, `'S'`
 /// sleeping, `'T'` stopped, `'Z'` zombie...), `None` if there is no such process. Lets the
 /// engine and tests see that a Suspend really stopped the work.
+///
+/// A stopped group's leader is not always `'T'`: if the SIGSTOP caught it starting a child
+/// (shells such as dash use vfork), the child is `'T'` before its exec and the leader waits
+/// for it in `'D'` until the group is continued.
 pub fn process_state(pid: u32) -> Option<char> {
     procfs::read_stat(pid).map(|stat| stat.state)
 }
@@ -728,6 +733,7 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
     let mut answer: Vec<u8> = Vec::new();
     let mut written = 0;
     let mut can_write = true;
+    let mut answers_open = true;
     loop {
         tokio::select! {
             () = exit.exited(leader) => break,
@@ -735,7 +741,7 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
                 Ok(()) => reader.read_available(READ_BURST, |buf| progress.try_read(buf)),
                 Err(error) => reader.fail(&error),
             },
-            next = answers.recv(), if answer.is_empty() => match next {
+            next = answers.recv(), if answers_open && answer.is_empty() => match next {
                 Some(line) if can_write => {
                     answer = line;
                     written = 0;
@@ -744,8 +750,8 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
                     job = key.job, run = key.run,
                     "dropped an answer: the work has closed its progress descriptor"
                 ),
-                // Cannot happen while the slot holds the sender; the arm is then off anyway.
-                None => answer.clear(),
+                // Not while the slot holds the sender; if it ever did, the arm must not spin.
+                None => answers_open = false,
             },
             ready = progress.writable(), if can_write && !answer.is_empty() => {
                 match ready.and_then(|()| progress.try_write(&answer[written..])) {
@@ -774,6 +780,9 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
         nix::unistd::read(progress.as_fd(), buf).map_err(io::Error::from)
     });
     let _ = killpg(leader, Signal::SIGKILL);
+    // Nothing in the group can finish a partial line now. (EOF may still be far off: a
+    // fork in another thread of the service briefly holds a copy of the work's end.)
+    reader.finish();
     run.forget();
     let outcome = procfs::reap(leader);
     run.leader = None;
@@ -800,43 +809,27 @@ impl ProgressReader {
     ) {
         let mut buf = [0u8; 4096];
         let mut total = 0;
-        let Self {
-            key,
-            events,
-            lines,
-            closed,
-        } = self;
-        let mut forward = |line: Result<&[u8], LineError>| match line.and_then(protocol::parse_line)
-        {
-            Ok(Some(event)) => {
-                let _ = events.send((*key, event));
-            }
-            Ok(None) => {}
-            Err(error) => tracing::warn!(
-                job = key.job, run = key.run, %error,
-                "ignored a line on the progress descriptor"
-            ),
-        };
-        while !*closed && total < limit {
+        while !self.closed && total < limit {
             match read(&mut buf) {
-                Ok(0) => {
-                    lines.finish(&mut forward);
-                    *closed = true;
-                }
+                Ok(0) => self.finish(),
                 Ok(n) => {
                     total += n;
-                    lines.push(&buf[..n], &mut forward);
+                    let (key, events) = (self.key, &self.events);
+                    self.lines
+                        .push(&buf[..n], &mut |line| forward(key, events, line));
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    tracing::warn!(
-                        job = key.job, run = key.run, %error,
-                        "cannot read the progress descriptor"
-                    );
-                    *closed = true;
-                }
+                Err(error) => self.fail(&error),
             }
+        }
+    }
+
+    /// No more bytes will be read: a last line without a newline still counts.
+    fn finish(&mut self) {
+        if !std::mem::replace(&mut self.closed, true) {
+            let (key, events) = (self.key, &self.events);
+            self.lines.finish(&mut |line| forward(key, events, line));
         }
     }
 
@@ -846,5 +839,23 @@ impl ProgressReader {
             "cannot read the progress descriptor"
         );
         self.closed = true;
+    }
+}
+
+/// Sends the event a line stands for, or says why the line was ignored.
+fn forward(
+    key: RunKey,
+    events: &mpsc::UnboundedSender<(RunKey, RunnerEvent)>,
+    line: Result<&[u8], LineError>,
+) {
+    match line.and_then(protocol::parse_line) {
+        Ok(Some(event)) => {
+            let _ = events.send((key, event));
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(
+            job = key.job, run = key.run, %error,
+            "ignored a line on the progress descriptor"
+        ),
     }
 }

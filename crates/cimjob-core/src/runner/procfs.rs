@@ -206,6 +206,36 @@ mod tests {
         assert!(read_stat(0).is_none());
     }
 
+    /// Both ways of watching see the exit, leave the child unreaped, and reap gives its status.
+    #[tokio::test]
+    async fn an_exit_is_seen_by_pidfd_and_by_sigchld_without_reaping() {
+        for (code, sigchld) in [(3, false), (4, true)] {
+            // Reaped below with waitpid, as the runner does, not through std's Child.
+            let started = std::process::Command::new("sh")
+                .args(["-c", &format!("exit {code}")])
+                .spawn()
+                .unwrap()
+                .id();
+            let pid = Pid::from_raw(i32::try_from(started).unwrap());
+            let mut watch = if sigchld {
+                ExitWatch::sigchld().unwrap()
+            } else {
+                ExitWatch::new(pid).unwrap()
+            };
+            assert_eq!(matches!(watch, ExitWatch::Sigchld(_)), sigchld);
+            tokio::time::timeout(std::time::Duration::from_secs(10), watch.exited(pid))
+                .await
+                .expect("the exit is seen");
+            assert_eq!(read_stat(child_id(pid)).map(|stat| stat.state), Some('Z'));
+            assert_eq!(reap(pid), ExitOutcome::Exited(code));
+            assert_eq!(read_stat(child_id(pid)), None);
+        }
+    }
+
+    fn child_id(pid: Pid) -> u32 {
+        pid.as_raw().unsigned_abs()
+    }
+
     #[test]
     fn kill_orphan_never_hits_ourselves() {
         let me = read_stat(std::process::id()).unwrap();

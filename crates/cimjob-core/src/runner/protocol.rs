@@ -57,7 +57,8 @@ impl LineSplitter {
         }
     }
 
-    /// The work closed its end: a last line without a newline still counts.
+    /// No more bytes will come (EOF, or the work's group is dead): a last line without a
+    /// newline still counts.
     pub(super) fn finish(&mut self, line: &mut impl FnMut(Result<&[u8], LineError>)) {
         if !self.partial.is_empty() || self.overflow.is_some() {
             self.end_line(line);

@@ -32,6 +32,7 @@ use cim::CimDateTime;
 use cimjob_core::engine::{EngineError, EngineHandle};
 use cimjob_core::model::job::parse_instance_id;
 use cimjob_core::model::properties::View;
+use cimjob_core::plan::Plan;
 use futures_util::Stream;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -188,9 +189,30 @@ async fn runs(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = job_id(&id)?;
-    engine.get(id).await?;
+    let job = engine.get(id).await?;
     let runs = engine.runs(id).await?;
-    Ok(Json(json!({ "runs": runs })))
+    let now = Timestamp::now();
+    let view = View::local(now);
+    // the coming runs of a job that is still to run, as CIM timestamps
+    let upcoming: Vec<String> = match (job.situation.is_final(), job.situation) {
+        (false, cimjob_core::state::Situation::Held) | (true, _) => Vec::new(),
+        _ => match Plan::of(&job, &jiff::tz::TimeZone::system()) {
+            Ok(plan) if plan.rule.is_some() => {
+                let left = if plan.runs == 0 {
+                    5
+                } else {
+                    plan.runs.saturating_sub(job.occurrences) as usize
+                };
+                plan.upcoming(now, left.min(5))
+            }
+            _ => job.next_start().into_iter().collect(),
+        }
+        .into_iter()
+        .filter_map(|t| CimDateTime::from_timestamp(t, view.offset_minutes).ok())
+        .map(|d| d.to_string())
+        .collect(),
+    };
+    Ok(Json(json!({ "runs": runs, "upcoming": upcoming })))
 }
 
 /// The job now, then the job after each durable change, until it is deleted.

@@ -1,0 +1,290 @@
+//! Calendar scheduling end to end: the real binary, the CLI's human forms, restarts.
+
+mod common;
+
+use common::Service;
+use serde_json::{json, Value};
+
+fn timestamp(v: &Value) -> jiff::Timestamp {
+    cim::CimDateTime::parse(v.as_str().unwrap())
+        .unwrap()
+        .to_timestamp()
+        .unwrap()
+}
+
+#[test]
+fn a_job_scheduled_seconds_ahead_waits_then_runs_when_due() {
+    let s = Service::start(&[]);
+    let out = s.ok(&["submit", "--at", "2s", "--", "true"]);
+    let id: u64 = out
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    assert!(
+        out.contains("ScheduledStartTime = 00000000000002.000000:000"),
+        "{out}"
+    );
+    let waiting = s.job(id);
+    assert_eq!(
+        (
+            waiting["JobState"].clone(),
+            waiting["OperationalStatus"].clone()
+        ),
+        (json!(2), json!([15]))
+    );
+    let planned = timestamp(&waiting["NextRunTime"]);
+    assert!(
+        waiting["JobStatus"]
+            .as_str()
+            .unwrap()
+            .starts_with("waits until"),
+        "{waiting}"
+    );
+    let done = s.wait_state(id, 7, 15);
+    let started = timestamp(&done["StartTime"]);
+    assert!(
+        started >= planned,
+        "not before its time: started {started}, planned {planned}"
+    );
+    assert!(
+        started.duration_since(planned) < jiff::SignedDuration::from_secs(3),
+        "started {started}, planned {planned}"
+    );
+}
+
+#[test]
+fn a_recurring_job_runs_job_run_times_times_and_a_crash_keeps_its_count() {
+    let mut s = Service::start(&["--rerun-backoff", "100ms"]);
+    let log = s.scratch().join("runs");
+    let script = format!("echo run >> {}; sleep 0.5", log.display());
+    let out = s.ok(&[
+        "submit",
+        "--times",
+        "3",
+        "--recovery",
+        "re-run",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let id: u64 = out
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    // crash while the second run is going
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    s.crash();
+    s.restart();
+    let job = s.wait_state(id, 7, 20);
+    // runs 1 and 2 (lost in the crash), run 2 again (Re-run Job), run 3
+    assert_eq!(job["RunCount"], json!(4), "{job}");
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 4);
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    let errors: Vec<u64> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error_code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [0, 4, 0, 0],
+        "the lost run is recorded with ErrorCode 4"
+    );
+}
+
+#[test]
+fn a_calendar_job_waits_between_runs_and_a_restart_keeps_its_place() {
+    let mut s = Service::start(&[]);
+    // the next whole minute, in UTC, so the first run comes within a minute
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let soon = now.checked_add(jiff::SignedDuration::from_secs(3)).unwrap();
+    let clock = soon.strftime("%H:%M:%S").to_string();
+    let out = s.ok(&[
+        "submit", "--utc", "--time", &clock, "--times", "2", "--", "true",
+    ]);
+    let id: u64 = out
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    assert!(out.contains("LocalOrUtcTime = 2 (UTC Time)"), "{out}");
+    let job = s.wait_job(id, 15, "between runs", |j| {
+        j["RunCount"] == json!(1) && j["OperationalStatus"] == json!([15])
+    });
+    assert_eq!(
+        job["JobState"],
+        json!(4),
+        "Running while it waits for its next run"
+    );
+    let next = timestamp(&job["NextRunTime"]);
+    assert_eq!(
+        next.duration_since(timestamp(&job["StartTime"])).as_secs() / 3600,
+        23,
+        "tomorrow at the same time"
+    );
+    assert!(
+        job["JobStatus"]
+            .as_str()
+            .unwrap()
+            .starts_with("next run at"),
+        "{job}"
+    );
+    s.restart();
+    let again = s.job(id);
+    assert_eq!(
+        (
+            again["RunCount"].clone(),
+            again["NextRunTime"].clone(),
+            again["JobState"].clone()
+        ),
+        (json!(1), job["NextRunTime"].clone(), json!(4))
+    );
+    let show = s.ok(&["show", &id.to_string()]);
+    assert!(show.contains("Next runs:"), "{show}");
+    // Terminate ends the series
+    assert_eq!(s.request_state(id, 4), 0);
+    assert_eq!(s.state(id), 8);
+}
+
+#[test]
+fn human_forms_map_to_cim_values_and_show_lists_the_next_runs() {
+    let s = Service::start(&[]);
+    // last Sunday of March at 02:00 in Berlin: in 2027 that is the spring-forward gap
+    let out = s.ok(&[
+        "submit",
+        "--month",
+        "mar",
+        "--day",
+        "-1",
+        "--weekday",
+        "-sun",
+        "--time",
+        "02:00",
+        "--tz",
+        "Europe/Berlin",
+        "--times",
+        "0",
+        "--",
+        "true",
+    ]);
+    for expected in [
+        "RunMonth = 2 (March)",
+        "RunDay = -1",
+        "RunDayOfWeek = -1 (-Sunday)",
+        "RunStartInterval = 00000000020000.000000:000",
+        "LocalOrUtcTime = 1 (Local Time)",
+        "TimeZone = Europe/Berlin",
+        "JobRunTimes = 0",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in {out}");
+    }
+    let id: u64 = out
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    let job = s.job(id);
+    // 02:00 does not exist on 2027-03-28 in Berlin: shifted forward by the gap to 03:00 CEST = 01:00Z
+    assert_eq!(
+        timestamp(&job["NextRunTime"]),
+        "2027-03-28T01:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    let upcoming: Vec<jiff::Timestamp> = runs["upcoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(timestamp)
+        .collect();
+    assert_eq!(upcoming.len(), 5);
+    assert_eq!(
+        upcoming[1],
+        "2028-03-26T01:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
+    let show = s.ok(&["show", &id.to_string()]);
+    assert!(
+        show.contains("Next runs:") && show.contains("2027-03-"),
+        "{show}"
+    );
+}
+
+#[test]
+fn bad_schedules_get_errors_that_name_the_value() {
+    let s = Service::start(&[]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["submit", "--month", "13", "--", "true"],
+            "month 13 is not 1..12",
+        ),
+        (
+            &["submit", "--month", "ju", "--", "true"],
+            "\"ju\" is not a month",
+        ),
+        (
+            &["submit", "--weekday", "funday", "--", "true"],
+            "\"funday\" is not a weekday",
+        ),
+        (
+            &["submit", "--time", "25:00", "--", "true"],
+            "\"25:00\" is not a time of day",
+        ),
+        (
+            &["submit", "--day", "32", "--", "true"],
+            "\"32\" is not a day of the month",
+        ),
+        (
+            &[
+                "submit",
+                "--tz",
+                "Mars/Olympus",
+                "--time",
+                "01:00",
+                "--",
+                "true",
+            ],
+            "\"Mars/Olympus\" is not an IANA time zone",
+        ),
+        (
+            &["submit", "--until", "2001-01-01 00:00", "--", "true"],
+            "UntilTime",
+        ),
+        (
+            &["submit", "--month", "feb", "--day", "30", "--", "true"],
+            "RunDay",
+        ),
+        (
+            &["submit", "--at", "someday", "--", "true"],
+            "\"someday\" is not a time",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = s.cli(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr:?}"
+        );
+    }
+    let (_, list) = s.get("/api/v1/jobs");
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 0, "nothing stored");
+}
