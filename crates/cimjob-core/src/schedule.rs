@@ -189,7 +189,7 @@ impl CalendarRule {
                 let run = self
                     .zone
                     .to_ambiguous_timestamp(date.to_datetime(start))
-                    .later()
+                    .compatible()
                     .ok()?;
                 if run > after {
                     return Some(run);

@@ -299,9 +299,12 @@ fn next_runs_follow_the_rule() {
     }
 }
 
+/// (rule, words, (year, month 1..=12), the day it runs on).
+type MonthCase = (&'static str, Words, (i16, i8), Option<i8>);
+
 #[test]
 fn day_in_month_names_the_day_or_none() {
-    let cases: &[(&str, Words, (i16, i8), Option<i8>)] = &[
+    let cases: &[MonthCase] = &[
         ("31st: April has none", MONTH_DAY_31, (2027, 4), None),
         ("31st: February has none", MONTH_DAY_31, (2027, 2), None),
         ("31st: May has one", MONTH_DAY_31, (2027, 5), Some(31)),
@@ -912,7 +915,7 @@ fn words_pick(w: &Words, date: Date) -> bool {
 /// under test uses) and restate RFC 5545's rule ourselves:
 /// - S exists once: the run is S at that offset;
 /// - S is skipped (spring-forward gap): read S with the offset in force *before* the gap,
-///   which lands the gap's length later on the wall clock (02:30 EST-style → 03:30 EDT);
+///   which lands the gap's length later on the wall clock (02:30 → 03:30 EDT);
 /// - S happens twice (fall-back fold): read S with the offset *before* the transition,
 ///   which is the earlier of the two instants, so the later one is not a run.
 ///

@@ -24,7 +24,7 @@ enum Command {
     /// Run the service (HTTP on 127.0.0.1:5988, jobs in an embedded SQLite database).
     Serve(serve::ServeArgs),
     /// Submit a command as a job.
-    Submit(cli::SubmitArgs),
+    Submit(Box<cli::SubmitArgs>),
     /// List jobs.
     List(cli::ListArgs),
     /// Show every property of a job, and its runs.
@@ -60,7 +60,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await.map(|()| 0),
-            Command::Submit(args) => cli::submit(args).await,
+            Command::Submit(args) => cli::submit(*args).await,
             Command::List(args) => cli::list(args).await,
             Command::Show(args) => cli::show(args).await,
             Command::Watch(args) => cli::watch(args).await,

@@ -192,7 +192,7 @@ fn texts_of(v: Option<&CimValue>) -> Vec<String> {
 }
 
 fn datetime(v: Option<&CimValue>) -> Option<CimDateTime> {
-    v.and_then(|v| v.as_datetime()).cloned()
+    v.and_then(|v| v.as_datetime()).copied()
 }
 
 fn small<T: TryFrom<i64>>(v: Option<&CimValue>) -> Option<T> {
@@ -338,7 +338,7 @@ fn build_table() -> Vec<JobProperty> {
             decl("ScheduledStartTime", T::DateTime, JOB,
                 Qualifiers { write: true, deprecated: &["CIM_Job.RunMonth", "CIM_Job.RunDay", "CIM_Job.RunDayOfWeek", "CIM_Job.RunStartInterval"], ..Q },
                 "Deprecated: the earliest start, an absolute time or an interval from submission; all zeros = at once."),
-            |j, _| j.scheduled_start_time.clone().map(CimValue::DateTime),
+            |j, _| j.scheduled_start_time.map(CimValue::DateTime),
             |j, v| { j.scheduled_start_time = datetime(v); Ok(()) },
         ),
         read_only(
@@ -383,7 +383,7 @@ fn build_table() -> Vec<JobProperty> {
         writable(
             decl("RunStartInterval", T::DateTime, JOB, interval(W),
                 "The time after midnight at which the job runs; NULL = midnight."),
-            |j, _| j.run_start_interval.clone().map(CimValue::DateTime),
+            |j, _| j.run_start_interval.map(CimValue::DateTime),
             |j, v| { j.run_start_interval = datetime(v); Ok(()) },
         ),
         writable(
@@ -395,7 +395,7 @@ fn build_table() -> Vec<JobProperty> {
         writable(
             decl("UntilTime", T::DateTime, JOB, W,
                 "No run starts after this time; an absolute time, an interval from submission, or a for-ever value."),
-            |j, _| j.until_time.clone().map(CimValue::DateTime),
+            |j, _| j.until_time.map(CimValue::DateTime),
             |j, v| { j.until_time = datetime(v); Ok(()) },
         ),
         writable(
