@@ -55,6 +55,7 @@
 
 mod procfs;
 mod protocol;
+mod spawn;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
@@ -62,9 +63,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use nix::sys::signal::{killpg, Signal};
@@ -404,7 +403,7 @@ impl Runner {
     /// error here, not an event), with the identity to store for [`kill_orphan`].
     ///
     /// Must be called inside a tokio runtime with I/O and signals enabled. It blocks for as
-    /// long as fork and exec take, like `tokio::process::Command::spawn`.
+    /// long as `posix_spawnp` takes (no fork: see the `spawn` module).
     pub fn spawn(&self, key: RunKey, spec: &WorkSpec) -> Result<ProcessIdentity, SpawnError> {
         let Some(program) = spec.argv.first() else {
             return Err(SpawnError::EmptyCommand { key });
@@ -615,7 +614,9 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
     // those numbers, which the child's own stdio would overwrite: move it to 3 or above.
     // (Holding both ends also keeps descriptor 3 taken while spawn runs, so std's private
     // exec-error pipe can never be 3 and be clobbered by our dup2.)
-    let theirs = if theirs.as_raw_fd() <= 2 {
+    // (It must not be 3 itself either: the spawn copies it onto 3, and a copy onto itself
+    // would keep its close-on-exec flag.)
+    let theirs = if theirs.as_raw_fd() <= 2 || theirs.as_raw_fd() == PROGRESS_FD {
         theirs
             .try_clone()
             .map_err(setup("create the progress socket"))?
@@ -624,36 +625,31 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
     };
     let their_fd = theirs.as_raw_fd();
 
-    let mut command = Command::new(program);
-    command
-        .args(&spec.argv[1..])
-        .envs(spec.environment.iter().map(|(name, value)| (name, value)))
-        .env(PROGRESS_FD_ENV, PROGRESS_FD.to_string())
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .process_group(0);
-    if let Some(dir) = &spec.working_directory {
-        command.current_dir(dir);
-    }
-    // SAFETY: runs in the child between fork and exec; it calls only fcntl and dup2, which
-    // are async-signal-safe, and neither allocates nor takes locks.
-    unsafe {
-        command.pre_exec(move || install_progress_fd(their_fd));
-    }
-    let child = command.spawn().map_err(|source| SpawnError::Command {
+    let environment: Vec<(std::ffi::OsString, std::ffi::OsString)> = spec
+        .environment
+        .iter()
+        .map(|(name, value)| (name.into(), value.into()))
+        .chain([(PROGRESS_FD_ENV.into(), PROGRESS_FD.to_string().into())])
+        .collect();
+    let leader = spawn::spawn(&spawn::SpawnRequest {
+        argv: &spec.argv,
+        environment,
+        working_directory: spec.working_directory.as_deref(),
+        output: stdout.as_raw_fd(),
+        progress: their_fd,
+        progress_target: PROGRESS_FD,
+    })
+    .map_err(|source| SpawnError::Command {
         command: program.clone(),
         source,
     })?;
-    let leader_raw = i32::try_from(child.id()).expect("Linux pids fit in i32");
-    let leader = Pid::from_raw(leader_raw);
     run.leader = Some(leader);
     // Close the service's copies of the work's socket end and of the log file: the socket
-    // must see EOF when the work's group is gone, and no descriptor may outlive the run.
-    // Dropping a std Child neither waits nor kills; the run's task reaps the leader.
-    drop(command);
+    // must see EOF when the work's group is gone, and no descriptor may outlive the run. The
+    // run's task reaps the leader.
     drop(theirs);
-    drop(child);
+    drop(stdout);
+    drop(stderr);
 
     let stat = procfs::read_stat(child_id(leader)).ok_or_else(|| {
         setup("read the new process's /proc/<pid>/stat")(io::ErrorKind::NotFound.into())
@@ -694,24 +690,6 @@ fn check_directory(dir: &Path) -> io::Result<()> {
     } else {
         Err(io::Error::from_raw_os_error(nix::libc::ENOTDIR))
     }
-}
-
-/// In the child, after fork: put the work's socket end on [`PROGRESS_FD`], open across exec.
-fn install_progress_fd(fd: RawFd) -> io::Result<()> {
-    use nix::libc;
-    // SAFETY: plain syscalls on descriptors this process owns; no memory is touched.
-    unsafe {
-        if fd == PROGRESS_FD {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        } else if libc::dup2(fd, PROGRESS_FD) < 0 {
-            // dup2 leaves the new descriptor without FD_CLOEXEC.
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// The run's task: forwards lines, writes answers, and when the leader exits drains, kills
