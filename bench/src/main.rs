@@ -186,21 +186,35 @@ async fn service_jobs(n: usize, clients: usize, max_running: usize) -> anyhow::R
 }
 
 /// Submits `n` jobs from `clients` concurrent HTTP clients; `body(i)` is job i's properties.
-async fn submit_all(url: &str, n: usize, clients: usize, body: impl Fn(usize) -> Value + Send + Sync + 'static) -> anyhow::Result<()> {
+async fn submit_all(
+    url: &str,
+    n: usize,
+    clients: usize,
+    body: impl Fn(usize) -> Value + Send + Sync + 'static,
+) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let next = Arc::new(AtomicUsize::new(0));
     let body = Arc::new(body);
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (http, url, next, body) = (http.clone(), url.to_string(), next.clone(), body.clone());
+            let (http, url, next, body) =
+                (http.clone(), url.to_string(), next.clone(), body.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
                         return anyhow::Ok(());
                     }
-                    let resp = http.post(format!("{url}/api/v1/jobs")).json(&json!({ "properties": body(i) })).send().await?;
-                    anyhow::ensure!(resp.status().as_u16() == 201, "submission refused: {}", resp.text().await?);
+                    let resp = http
+                        .post(format!("{url}/api/v1/jobs"))
+                        .json(&json!({ "properties": body(i) }))
+                        .send()
+                        .await?;
+                    anyhow::ensure!(
+                        resp.status().as_u16() == 201,
+                        "submission refused: {}",
+                        resp.text().await?
+                    );
                 }
             })
         })
@@ -212,7 +226,9 @@ async fn submit_all(url: &str, n: usize, clients: usize, body: impl Fn(usize) ->
 }
 
 fn cim_time(t: jiff::Timestamp) -> String {
-    cim::CimDateTime::from_timestamp(t, 0).expect("a time in range").to_string()
+    cim::CimDateTime::from_timestamp(t, 0)
+        .expect("a time in range")
+        .to_string()
 }
 
 fn parse_cim_time(text: &str) -> Option<jiff::Timestamp> {
@@ -232,26 +248,42 @@ fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
 async fn service_lateness(n: usize, clients: usize) -> anyhow::Result<Vec<f64>> {
     let service = Service::start(n)?;
     let http = reqwest::Client::new();
-    let events = http.get(format!("{}/api/v1/events", service.url)).send().await?;
+    let events = http
+        .get(format!("{}/api/v1/events", service.url))
+        .send()
+        .await?;
     let mut events = eventsource_stream::Eventsource::eventsource(events.bytes_stream());
     let base = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
-    let planned: Vec<jiff::Timestamp> = (0..n).map(|i| base + jiff::SignedDuration::from_micros((i * 1_000_000 / n) as i64)).collect();
+    let planned: Vec<jiff::Timestamp> = (0..n)
+        .map(|i| base + jiff::SignedDuration::from_micros((i * 1_000_000 / n) as i64))
+        .collect();
     let plan = planned.clone();
     submit_all(&service.url, n, clients, move |i| {
         json!({"Name": format!("p{i}"), "CommandLine": ["/bin/true"], "ScheduledStartTime": cim_time(plan[i])})
     })
     .await?;
-    anyhow::ensure!(jiff::Timestamp::now() < base, "submissions took longer than the 5 s lead");
+    anyhow::ensure!(
+        jiff::Timestamp::now() < base,
+        "submissions took longer than the 5 s lead"
+    );
     let mut late = Vec::with_capacity(n);
     let mut seen = HashSet::new();
     while late.len() < n {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.next()).await?.context("events ended")??;
+        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
+            .await?
+            .context("events ended")??;
         let value: Value = serde_json::from_str(&event.data)?;
         let job = &value["job"];
         if job["JobState"].as_u64() == Some(4) {
-            let i: usize = job["Name"].as_str().unwrap_or_default().trim_start_matches('p').parse()?;
+            let i: usize = job["Name"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches('p')
+                .parse()?;
             if seen.insert(i) {
-                let started = parse_cim_time(job["TimeOfLastStateChange"].as_str().unwrap_or_default()).context("bad time")?;
+                let started =
+                    parse_cim_time(job["TimeOfLastStateChange"].as_str().unwrap_or_default())
+                        .context("bad time")?;
                 late.push(started.duration_since(planned[i]).as_secs_f64() * 1000.0);
             }
         }
@@ -287,11 +319,19 @@ async fn baseline_lateness(n: usize) -> anyhow::Result<Vec<f64>> {
 async fn idle_cpu(waiting: usize, clients: usize, secs: u64) -> anyhow::Result<f64> {
     let service = Service::start(2)?;
     let at = cim_time(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600));
-    submit_all(&service.url, waiting, clients, move |_| json!({"Name": "later", "CommandLine": ["/bin/true"], "ScheduledStartTime": at})).await?;
+    submit_all(
+        &service.url,
+        waiting,
+        clients,
+        move |_| json!({"Name": "later", "CommandLine": ["/bin/true"], "ScheduledStartTime": at}),
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let ticks = || -> anyhow::Result<u64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", service.child.id()))?;
-        let fields: Vec<&str> = stat[stat.rfind(')').context("stat")? + 2..].split(' ').collect();
+        let fields: Vec<&str> = stat[stat.rfind(')').context("stat")? + 2..]
+            .split(' ')
+            .collect();
         Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
     };
     let before = ticks()?;
@@ -313,8 +353,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let max_running = args.max_running.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let max_running = args
+        .max_running
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let mut rows = Vec::new();
     let wants = |name: &str| args.only.iter().any(|o| o == name);
     if wants("jobs") {
@@ -339,7 +383,11 @@ fn main() -> anyhow::Result<()> {
     if wants("lateness") {
         let ours = percentiles(rt.block_on(service_lateness(1000, args.clients))?);
         let base = percentiles(rt.block_on(baseline_lateness(1000))?);
-        for (name, o, b) in [("p50", ours.0, base.0), ("p99", ours.1, base.1), ("max", ours.2, base.2)] {
+        for (name, o, b) in [
+            ("p50", ours.0, base.0),
+            ("p99", ours.1, base.1),
+            ("max", ours.2, base.2),
+        ] {
             rows.push(format!("| start lateness {name}, 1,000 jobs due within one second (planned → process started) vs tokio timers spawning /bin/true | {o:.2} ms | {b:.2} ms | {:.2}× |", o / b.max(0.001)));
         }
     }

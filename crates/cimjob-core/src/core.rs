@@ -42,7 +42,7 @@ pub struct CoreConfig {
     pub rerun_backoff_max: SignedDuration,
     /// Terminate's wait before SIGKILL when the request gives no TimeoutPeriod.
     pub default_terminate_timeout: SignedDuration,
-    /// Where per-run log files go: `<log_dir>/<LocalID>/run-<n>.log`.
+    /// Where per-run log files go: `<log_dir>/<LocalID>-run-<n>.log`.
     pub log_dir: PathBuf,
     /// The OS account jobs run as (the service's own).
     pub run_as_user: String,
@@ -1075,11 +1075,8 @@ impl Core {
             let new_occurrence = !job.retrying;
             let due = job.next_run_time.unwrap_or(now).max(now);
             let run = job.run_count + 1;
-            let log_path = self
-                .config
-                .log_dir
-                .join(id.to_string())
-                .join(format!("run-{run}.log"));
+            // one flat directory: a directory per job would cost an inode per job start
+            let log_path = self.config.log_dir.join(format!("{id}-run-{run}.log"));
             self.update(id, now, |j| {
                 j.situation = Situation::Starting;
                 j.run_count = run;

@@ -511,10 +511,7 @@ fn dropping_the_store_flushes_queued_batches() {
     }
     let wal = path.with_extension("db-wal");
     let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
-    assert_eq!(
-        wal_len, 0,
-        "a clean shutdown leaves no WAL to replay"
-    );
+    assert_eq!(wal_len, 0, "a clean shutdown leaves no WAL to replay");
     let reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(reopened.load().unwrap().jobs.len(), 50);
 }
