@@ -674,6 +674,61 @@ pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
     report("KillJob(DeleteOnKill)", args.job.job, &answer)
 }
 
+/// Options of `cimjob set`.
+#[derive(clap::Args)]
+pub struct SetArgs {
+    #[command(flatten)]
+    job: JobArg,
+    /// NAME=VALUE in CIM form (e.g. Priority=5, RunStartInterval=00000000030000.000000:000,
+    /// DeleteOnCompletion=true), or NAME alone to set it to NULL; only Write properties
+    #[arg(required = true, num_args = 1.., value_name = "NAME=VALUE")]
+    values: Vec<String>,
+}
+
+/// `cimjob set`: ModifyInstance through the API; the service types each value by the
+/// property table and refuses read-only properties by name.
+pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
+    let mut p = Map::new();
+    for item in &args.values {
+        let (name, value) = match item.split_once('=') {
+            Some((name, value)) => (name, json!(value)),
+            None => (item.as_str(), Value::Null),
+        };
+        let prop = property(name)
+            .with_context(|| format!("CIMJOB_ConcreteJob has no property {name:?}"))?;
+        let value = match (&value, prop.decl.is_array) {
+            (Value::String(text), true) => {
+                json!(text.split(',').map(str::trim).collect::<Vec<_>>())
+            }
+            _ => value,
+        };
+        p.insert(prop.decl.name.to_string(), value);
+    }
+    let client = args.job.target.client();
+    let body = client
+        .request_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/jobs/{}", args.job.job),
+            json!({ "properties": p }),
+        )
+        .await?;
+    let changed: Vec<&str> = body["changed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if changed.is_empty() {
+        println!("CIMJOB:{}: nothing changed", args.job.job);
+    } else {
+        println!("CIMJOB:{}: changed {}", args.job.job, changed.join(", "));
+        for name in changed {
+            println!("  {name} = {}", describe(name, &body["job"][name]));
+        }
+    }
+    Ok(0)
+}
+
 /// `cimjob rm`.
 pub async fn remove(args: JobArg) -> anyhow::Result<u8> {
     args.target

@@ -64,6 +64,16 @@ impl Client {
         Ok(self.request(Method::POST, path, Some(body)).await?.1)
     }
 
+    /// Any request with a JSON body, answered with JSON.
+    pub async fn request_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        Ok(self.request(method, path, Some(body)).await?.1)
+    }
+
     /// DELETE a resource.
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.request(Method::DELETE, path, None).await.map(|_| ())

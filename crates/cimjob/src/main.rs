@@ -39,6 +39,8 @@ enum Command {
     Terminate(cli::TerminateArgs),
     /// Kill a job: SIGKILL at once.
     Kill(cli::KillArgs),
+    /// Change writable properties of a job (ModifyInstance): NAME=VALUE, or NAME alone for NULL.
+    Set(cli::SetArgs),
     /// Delete a finished job.
     Rm(cli::JobArg),
     /// Answer the question a job is waiting on (Query Pending).
@@ -68,6 +70,7 @@ fn main() -> std::process::ExitCode {
             Command::Resume(args) => cli::state_change(args, 2, None).await,
             Command::Terminate(args) => cli::terminate(args).await,
             Command::Kill(args) => cli::kill(args).await,
+            Command::Set(args) => cli::set(args).await,
             Command::Rm(args) => cli::remove(args).await,
             Command::Answer(args) => cli::answer(args).await,
         }

@@ -288,3 +288,46 @@ fn bad_schedules_get_errors_that_name_the_value() {
     let (_, list) = s.get("/api/v1/jobs");
     assert_eq!(list["jobs"].as_array().unwrap().len(), 0, "nothing stored");
 }
+
+#[test]
+fn set_changes_the_schedule_of_a_waiting_job_and_refuses_read_only_ones() {
+    let s = Service::start(&[]);
+    let out = s.ok(&["submit", "--utc", "--time", "02:00", "--", "true"]);
+    let id: u64 = out
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    let before = timestamp(&s.job(id)["NextRunTime"]);
+    let out = s.ok(&[
+        "set",
+        &id.to_string(),
+        "RunStartInterval=00000000033000.000000:000",
+        "Priority=7",
+    ]);
+    assert!(out.contains("changed Priority, RunStartInterval"), "{out}");
+    let after = timestamp(&s.job(id)["NextRunTime"]);
+    assert_eq!(
+        after.duration_since(before),
+        jiff::SignedDuration::from_secs(90 * 60),
+        "02:00 -> 03:30 the same day"
+    );
+    assert_eq!(s.job(id)["Priority"], json!(7));
+    let out = s.cli(&["set", &id.to_string(), "Name=renamed"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("property Name can only be set when the job is created"));
+    let out = s.cli(&["set", &id.to_string(), "RunDayOfWeek=9"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("RunDayOfWeek"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        timestamp(&s.job(id)["NextRunTime"]),
+        after,
+        "a refused change changes nothing"
+    );
+}
