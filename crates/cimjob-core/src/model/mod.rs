@@ -7,6 +7,7 @@
 //! [`apply`] is the only way a client's values reach a job, at creation and at modification,
 //! so every write path checks the same qualifiers.
 
+pub mod errors;
 pub mod job;
 pub mod properties;
 pub mod value_maps;
