@@ -17,6 +17,7 @@
 //!     qualifiers: Qualifiers { write: true, min_value: Some(-31), max_value: Some(31), ..Qualifiers::NONE },
 //!     description: "The day in the month on which the job should run.",
 //!     default: None,
+//!     reference_class: None,
 //! };
 //!
 //! assert!(RUN_DAY.check(Some(&CimValue::SInt8(-1))).is_ok());
@@ -128,6 +129,7 @@ impl Default for Qualifiers {
 ///     },
 ///     description: "The operational state of the job.",
 ///     default: None,
+///     reference_class: None,
 /// };
 ///
 /// assert_eq!(JOB_STATE.value_name(&CimValue::UInt16(4)), Some("Running"));
@@ -150,6 +152,12 @@ pub struct PropertyDecl {
     /// The default value in CIM-XML `VALUE` text form (for arrays: the
     /// elements separated by `,`); `None` for NULL.
     pub default: Option<&'static str>,
+    /// For a `reference` property (`ty` is [`CimType::Reference`]): the
+    /// class it points to, as the MOF's `CIM_Job REF OwnedElement` says
+    /// (CIM-XML `REFERENCECLASS`). `None` for every other type. A value's
+    /// path may name this class or any subclass; [`PropertyDecl::check`]
+    /// checks only the type, since it cannot know the class hierarchy.
+    pub reference_class: Option<&'static str>,
 }
 
 /// What rule a value broke; see [`DeclError`] for the property and value.
@@ -160,7 +168,7 @@ pub struct PropertyDecl {
 /// static NAME: PropertyDecl = PropertyDecl {
 ///     name: "Name", ty: CimType::String, is_array: false, class_origin: "CIM_ConcreteJob",
 ///     qualifiers: Qualifiers { required: true, ..Qualifiers::NONE },
-///     description: "", default: None,
+///     description: "", default: None, reference_class: None,
 /// };
 /// assert_eq!(NAME.check(None).unwrap_err().kind(), &DeclErrorKind::RequiredMissing);
 /// ```
@@ -202,7 +210,7 @@ pub enum DeclErrorKind {
 /// static CAPTION: PropertyDecl = PropertyDecl {
 ///     name: "Caption", ty: CimType::String, is_array: false, class_origin: "CIM_ManagedElement",
 ///     qualifiers: Qualifiers { max_len: Some(3), ..Qualifiers::NONE },
-///     description: "", default: None,
+///     description: "", default: None, reference_class: None,
 /// };
 /// let err = CAPTION.check(Some(&CimValue::from("abcd"))).unwrap_err();
 /// assert_eq!(err.property(), "Caption");
@@ -256,7 +264,7 @@ impl DeclError {
     /// use cim::{CimStatusCode, CimType, CimValue, PropertyDecl, Qualifiers};
     ///
     /// let d = PropertyDecl { name: "Priority", ty: CimType::UInt32, is_array: false,
-    ///     class_origin: "CIM_Job", qualifiers: Qualifiers::NONE, description: "", default: None };
+    ///     class_origin: "CIM_Job", qualifiers: Qualifiers::NONE, description: "", default: None, reference_class: None };
     /// let err = d.check(Some(&CimValue::from("high"))).unwrap_err();
     /// assert_eq!(err.status_code(), CimStatusCode::TypeMismatch);
     /// ```
@@ -392,7 +400,7 @@ impl PropertyDecl {
     /// use cim::{CimType, PropertyDecl, Qualifiers, ValueType};
     ///
     /// let d = PropertyDecl { name: "OperationalStatus", ty: CimType::UInt16, is_array: true,
-    ///     class_origin: "CIM_ManagedSystemElement", qualifiers: Qualifiers::NONE, description: "", default: None };
+    ///     class_origin: "CIM_ManagedSystemElement", qualifiers: Qualifiers::NONE, description: "", default: None, reference_class: None };
     /// assert_eq!(d.value_type().to_string(), "uint16[]");
     /// ```
     pub fn value_type(&self) -> ValueType {
@@ -425,7 +433,7 @@ impl PropertyDecl {
     /// static HEALTH: PropertyDecl = PropertyDecl {
     ///     name: "HealthState", ty: CimType::UInt16, is_array: false, class_origin: "CIM_ManagedSystemElement",
     ///     qualifiers: Qualifiers { value_map: &["0", "5", "..", "32768..65535"], ..Qualifiers::NONE },
-    ///     description: "", default: None,
+    ///     description: "", default: None, reference_class: None,
     /// };
     /// assert!(HEALTH.check(Some(&CimValue::UInt16(5))).is_ok());
     /// assert!(HEALTH.check(Some(&CimValue::UInt16(40_000))).is_ok());
@@ -535,7 +543,7 @@ impl PropertyDecl {
     ///         values: &["Running", "DMTF Reserved", "Vendor Reserved"],
     ///         ..Qualifiers::NONE
     ///     },
-    ///     description: "", default: None,
+    ///     description: "", default: None, reference_class: None,
     /// };
     /// assert_eq!(STATE.value_name(&CimValue::UInt16(4)), Some("Running"));
     /// assert_eq!(STATE.value_name(&CimValue::UInt16(40_000)), Some("Vendor Reserved"));
@@ -583,7 +591,7 @@ impl PropertyDecl {
     /// static TBR: PropertyDecl = PropertyDecl {
     ///     name: "TimeBeforeRemoval", ty: CimType::DateTime, is_array: false, class_origin: "CIM_ConcreteJob",
     ///     qualifiers: Qualifiers { required: true, write: true, interval: true, ..Qualifiers::NONE },
-    ///     description: "", default: Some("00000000000500.000000:000"),
+    ///     description: "", default: Some("00000000000500.000000:000"), reference_class: None,
     /// };
     /// let d = TBR.default_value().unwrap();
     /// assert_eq!(d.as_datetime().unwrap().to_duration()?, jiff::SignedDuration::from_mins(5));
@@ -601,7 +609,7 @@ impl PropertyDecl {
     /// use cim::{CimType, PropertyDecl, Qualifiers};
     ///
     /// let bad = PropertyDecl { name: "JobRunTimes", ty: CimType::UInt32, is_array: false,
-    ///     class_origin: "CIM_Job", qualifiers: Qualifiers::NONE, description: "", default: Some("-1") };
+    ///     class_origin: "CIM_Job", qualifiers: Qualifiers::NONE, description: "", default: Some("-1"), reference_class: None };
     /// assert!(bad.try_default_value().is_err());
     /// ```
     pub fn try_default_value(&self) -> Result<Option<CimValue>, ValueError> {
@@ -634,7 +642,7 @@ impl PropertyDecl {
     ///
     /// let d = PropertyDecl { name: "JobState", ty: CimType::UInt16, is_array: false, class_origin: "CIM_ConcreteJob",
     ///     qualifiers: Qualifiers { value_map: &["2", "3"], values: &["New"], ..Qualifiers::NONE },
-    ///     description: "", default: None };
+    ///     description: "", default: None, reference_class: None };
     /// assert_eq!(d.defects().len(), 1);
     /// ```
     pub fn defects(&self) -> Vec<String> {

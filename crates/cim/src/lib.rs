@@ -13,8 +13,17 @@
 //! - [`decl`]: [`PropertyDecl`] and [`Qualifiers`], `static` property tables
 //!   and the checks a value must pass against them (Required, MaxLen,
 //!   MinValue/MaxValue, ValueMap, SubType("interval")).
+//! - [`class_decl`]: [`ClassDecl`], [`MethodDecl`], [`ParameterDecl`]: whole
+//!   classes with their methods, the same checks for method parameters, and
+//!   DSP0004 inheritance (class origin, propagated, overrides).
+//! - [`query`]: [`Query`], the WQL / DMTF:CQL subset of ExecQuery, pull
+//!   FilterQuery and indication filters: parse, then test objects through
+//!   the [`Subject`] trait with three-valued logic.
 //! - [`status`]: [`CimStatusCode`], the DSP0200 `CIM_ERR_*` codes, which the
 //!   errors above map to.
+//! - [`xml`]: CIM-XML (DSP0201/DSP0200): instances, classes and the
+//!   messages of CIM operations and indication delivery, read within
+//!   limits and written exactly, plus the HTTP header rules.
 //!
 //! What must stay true: no job logic, no I/O, no async runtime. Errors name
 //! the bad value and the rule, so a provider can pass them on to a client
@@ -40,14 +49,19 @@
 
 #![warn(missing_docs)]
 
+pub mod class_decl;
 pub mod datetime;
 pub mod decl;
 pub mod path;
+pub mod query;
 pub mod status;
 pub mod value;
+pub mod xml;
 
+pub use class_decl::{ClassDecl, MethodDecl, ParameterDecl, ParameterError};
 pub use datetime::{CimDateTime, CimInterval, CimTimestamp, DateTimeError};
 pub use decl::{DeclError, DeclErrorKind, PropertyDecl, Qualifiers};
 pub use path::{KeyValue, ObjectPath, PathError};
+pub use query::{Query, QueryError, QueryLanguage, Subject};
 pub use status::CimStatusCode;
 pub use value::{CimArray, CimType, CimValue, ValueError, ValueType};

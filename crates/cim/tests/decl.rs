@@ -19,6 +19,7 @@ const fn decl(
         qualifiers,
         description: "A property for tests.",
         default: None,
+        reference_class: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn check_errors_map_to_status_codes() {
         },
         description: "",
         default: None,
+        reference_class: None,
     };
     let mismatch = PERCENT.check(Some(&CimValue::UInt32(5))).unwrap_err();
     assert!(matches!(

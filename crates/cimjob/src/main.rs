@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod config;
 mod serve;
+mod wbem;
 
 use clap::{Parser, Subcommand};
 

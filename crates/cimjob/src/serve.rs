@@ -87,7 +87,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 )
             }),
         )
-        .merge(crate::api::router(engine.clone()));
+        .merge(crate::api::router(engine.clone()))
+        .merge(crate::wbem::router(engine.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -61,8 +61,10 @@ fn classification(code: JobErrorCode) -> (u16, u16, &'static str, u16, Option<&'
 /// The errors of a job's last run: one for a job that failed (Exception) or was terminated
 /// or killed by a client, none while it runs or after it completed without error (spec §2).
 pub fn job_errors(job: &Job) -> Vec<JobError> {
-    let reports = matches!(job.situation, Situation::Failed | Situation::Terminated | Situation::Killed)
-        || (job.error_code != JobErrorCode::NoError && !job.situation.is_final());
+    let reports = matches!(
+        job.situation,
+        Situation::Failed | Situation::Terminated | Situation::Killed
+    ) || (job.error_code != JobErrorCode::NoError && !job.situation.is_final());
     if !reports || job.error_code == JobErrorCode::NoError {
         return Vec::new();
     }
@@ -77,7 +79,10 @@ pub fn job_errors(job: &Job) -> Vec<JobError> {
     }
     vec![JobError {
         message_id: format!("{OWNING_ENTITY}{:04}", code.number()),
-        message: job.error_description.clone().unwrap_or_else(|| code.name().to_string()),
+        message: job
+            .error_description
+            .clone()
+            .unwrap_or_else(|| code.name().to_string()),
         message_arguments: arguments,
         perceived_severity: severity,
         probable_cause: cause,
@@ -110,15 +115,33 @@ mod tests {
         let e = &errors[0];
         assert_eq!(e.message_id, "CIMJOB0001");
         assert_eq!(e.message, "the command exited with status 3");
-        assert_eq!((e.perceived_severity, e.probable_cause, e.error_type, e.cim_status_code), (5, 48, 4, 1));
+        assert_eq!(
+            (
+                e.perceived_severity,
+                e.probable_cause,
+                e.error_type,
+                e.cim_status_code
+            ),
+            (5, 48, 4, 1)
+        );
         assert_eq!(e.message_arguments, ["3"]);
         assert_eq!(e.error_source, "CIMJOB:3");
     }
 
     #[test]
     fn terminated_and_killed_jobs_report_and_completed_ones_do_not() {
-        assert_eq!(job_errors(&job(Situation::Terminated, JobErrorCode::TerminatedByRequest))[0].error_type, 1);
-        assert_eq!(job_errors(&job(Situation::Killed, JobErrorCode::KilledByRequest))[0].message_id, "CIMJOB0006");
+        assert_eq!(
+            job_errors(&job(
+                Situation::Terminated,
+                JobErrorCode::TerminatedByRequest
+            ))[0]
+                .error_type,
+            1
+        );
+        assert_eq!(
+            job_errors(&job(Situation::Killed, JobErrorCode::KilledByRequest))[0].message_id,
+            "CIMJOB0006"
+        );
         assert!(job_errors(&job(Situation::Completed, JobErrorCode::NoError)).is_empty());
         assert!(job_errors(&job(Situation::Running, JobErrorCode::NoError)).is_empty());
     }
@@ -127,7 +150,10 @@ mod tests {
     fn every_code_has_a_classification_in_the_cim_error_maps() {
         for code in JobErrorCode::ALL {
             let (severity, cause, _, error_type, _) = classification(*code);
-            assert!(severity <= 7 && cause <= 130 && error_type <= 10, "{code:?}");
+            assert!(
+                severity <= 7 && cause <= 130 && error_type <= 10,
+                "{code:?}"
+            );
         }
     }
 }

@@ -93,6 +93,7 @@ const fn decl(
         qualifiers,
         description,
         default: None,
+        reference_class: None,
     }
 }
 

@@ -1,0 +1,558 @@
+//! What the WBEM server can list and get: jobs (rendered on demand from the engine's
+//! snapshots), the job service and its capabilities, the interop objects, and the
+//! association instances between them. Fixed objects are typed by their class declarations,
+//! so an instance never carries a property its class does not declare.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cim::xml::{CimError, Instance, InstanceWithPath, Property};
+use cim::{CimArray, CimStatusCode, CimType, CimValue, KeyValue, ObjectPath};
+use cimjob_core::engine::EngineHandle;
+use cimjob_core::model::properties::View;
+use cimjob_core::model::Job;
+
+use super::classes::{repository, CIMV2, INTEROP};
+use super::jobs::{job_id_of, job_instance, job_path};
+
+/// Who we are, for the keys of the service and interop instances.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The host name (SystemName keys).
+    pub host: String,
+}
+
+impl Identity {
+    /// This machine.
+    pub fn local() -> Identity {
+        let host = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into());
+        Identity { host }
+    }
+
+    /// The one CIMJOB_JobService.
+    pub fn service_path(&self) -> ObjectPath {
+        ObjectPath::new(Some(CIMV2), "CIMJOB_JobService")
+            .with_key("CreationClassName", KeyValue::from("CIMJOB_JobService"))
+            .with_key("Name", KeyValue::from("cimjob"))
+            .with_key(
+                "SystemCreationClassName",
+                KeyValue::from("CIM_ComputerSystem"),
+            )
+            .with_key("SystemName", KeyValue::from(self.host.as_str()))
+    }
+
+    /// The one CIM_JobCapabilities.
+    pub fn capabilities_path(&self) -> ObjectPath {
+        ObjectPath::new(Some(CIMV2), "CIM_JobCapabilities")
+            .with_key("InstanceID", KeyValue::from("CIMJOB:capabilities"))
+    }
+
+    /// The one CIM_ObjectManager.
+    pub fn object_manager_path(&self) -> ObjectPath {
+        ObjectPath::new(Some(INTEROP), "CIM_ObjectManager")
+            .with_key("CreationClassName", KeyValue::from("CIM_ObjectManager"))
+            .with_key("Name", KeyValue::from("cimjob"))
+            .with_key(
+                "SystemCreationClassName",
+                KeyValue::from("CIM_ComputerSystem"),
+            )
+            .with_key("SystemName", KeyValue::from(self.host.as_str()))
+    }
+
+    fn namespace_path(&self, name: &str) -> ObjectPath {
+        ObjectPath::new(Some(INTEROP), "CIM_Namespace")
+            .with_key("CreationClassName", KeyValue::from("CIM_Namespace"))
+            .with_key("Name", KeyValue::from(name))
+            .with_key(
+                "ObjectManagerCreationClassName",
+                KeyValue::from("CIM_ObjectManager"),
+            )
+            .with_key("ObjectManagerName", KeyValue::from("cimjob"))
+            .with_key(
+                "SystemCreationClassName",
+                KeyValue::from("CIM_ComputerSystem"),
+            )
+            .with_key("SystemName", KeyValue::from(self.host.as_str()))
+    }
+
+    fn profile_path(id: &str) -> ObjectPath {
+        ObjectPath::new(Some(INTEROP), "CIM_RegisteredProfile")
+            .with_key("InstanceID", KeyValue::from(id))
+    }
+}
+
+/// An instance built from `(property, value)` pairs, each typed by the class's declaration.
+/// Panics in debug builds on a property the class does not declare: the fixed objects and
+/// the class declarations must agree.
+pub(super) fn fixed(namespace: &str, class: &str, values: Vec<(String, CimValue)>) -> Instance {
+    let repo = repository();
+    let mut instance = Instance::new(class);
+    for (name, value) in values {
+        match repo.property(namespace, class, &name) {
+            Some(decl) => {
+                let mut p = Property::from_decl(decl, Some(value));
+                p.reference_class = decl.reference_class.map(str::to_string);
+                instance.properties.push(p);
+            }
+            None => debug_assert!(false, "{class} declares no property {name}"),
+        }
+    }
+    instance
+}
+
+fn strings(items: &[&str]) -> CimValue {
+    CimValue::Array(
+        CimArray::new(
+            CimType::String,
+            items
+                .iter()
+                .map(|s| CimValue::String(s.to_string()))
+                .collect(),
+        )
+        .expect("strings"),
+    )
+}
+
+fn u16s(items: &[u16]) -> CimValue {
+    CimValue::Array(
+        CimArray::new(
+            CimType::UInt16,
+            items.iter().map(|n| CimValue::UInt16(*n)).collect(),
+        )
+        .expect("uint16"),
+    )
+}
+
+fn interval(text: &str) -> CimValue {
+    CimValue::DateTime(cim::CimDateTime::parse(text).expect("a valid interval"))
+}
+
+/// The instance of a fixed object with its path's keys as properties too.
+fn with_keys(path: &ObjectPath, values: Vec<(&str, CimValue)>) -> Vec<(String, CimValue)> {
+    let keys = path.keys.iter().filter_map(|(name, key)| {
+        let value = match key {
+            KeyValue::String(s) => CimValue::String(s.clone()),
+            KeyValue::Reference(p) => CimValue::Reference((**p).clone()),
+            KeyValue::Boolean(b) => CimValue::Boolean(*b),
+            KeyValue::Integer(_) => return None,
+        };
+        Some((name.clone(), value))
+    });
+    keys.chain(values.into_iter().map(|(n, v)| (n.to_string(), v)))
+        .collect()
+}
+
+/// Every fixed instance of a namespace, with its path.
+pub fn fixed_instances(identity: &Identity, namespace: &str) -> Vec<InstanceWithPath> {
+    let mut out = Vec::new();
+    let mut add = |ns: &str, path: ObjectPath, values: Vec<(&str, CimValue)>| {
+        let instance = fixed(ns, &path.class_name, with_keys(&path, values));
+        out.push(InstanceWithPath::new(path, instance));
+    };
+    let service = identity.service_path();
+    let capabilities = identity.capabilities_path();
+    let job_control = Identity::profile_path("CIMJOB:profile:job-control");
+    let registration = Identity::profile_path("CIMJOB:profile:profile-registration");
+    let conforms = |profile: &ObjectPath, element: &ObjectPath, ns: &str| {
+        ObjectPath::new(Some(ns), "CIM_ElementConformsToProfile")
+            .with_key(
+                "ConformantStandard",
+                KeyValue::Reference(Box::new(profile.clone())),
+            )
+            .with_key(
+                "ManagedElement",
+                KeyValue::Reference(Box::new(element.clone())),
+            )
+    };
+    if namespace == CIMV2 {
+        add(
+            CIMV2,
+            service.clone(),
+            vec![
+                ("ElementName", "cimjob job service".into()),
+                (
+                    "Description",
+                    "Runs commands as CIM_ConcreteJob jobs: SubmitJob creates one.".into(),
+                ),
+                ("Started", true.into()),
+                ("EnabledState", CimValue::UInt16(2)),
+            ],
+        );
+        add(
+            CIMV2,
+            capabilities.clone(),
+            vec![
+                ("ElementName", "cimjob job capabilities".into()),
+                ("RequestedStatesSupported", u16s(&[2, 3, 4, 5, 6])),
+                ("DeleteJobSupported", true.into()),
+                (
+                    "TimeBeforeRemovalMin",
+                    interval("00000000000000.000000:000"),
+                ),
+                (
+                    "TimeBeforeRemovalMax",
+                    interval("99999999235959.000000:000"),
+                ),
+            ],
+        );
+        let ec = ObjectPath::new(Some(CIMV2), "CIM_ElementCapabilities")
+            .with_key(
+                "Capabilities",
+                KeyValue::Reference(Box::new(capabilities.clone())),
+            )
+            .with_key(
+                "ManagedElement",
+                KeyValue::Reference(Box::new(service.clone())),
+            );
+        add(CIMV2, ec, vec![("Characteristics", u16s(&[2]))]);
+    } else if namespace == INTEROP {
+        let om = identity.object_manager_path();
+        add(
+            INTEROP,
+            om.clone(),
+            vec![
+                ("ElementName", "cimjob".into()),
+                (
+                    "Description",
+                    format!("cimjob {}", env!("CARGO_PKG_VERSION")).into(),
+                ),
+                ("Started", true.into()),
+                ("EnabledState", CimValue::UInt16(2)),
+                ("GatherStatisticalData", false.into()),
+            ],
+        );
+        for ns in [CIMV2, INTEROP] {
+            let path = identity.namespace_path(ns);
+            add(
+                INTEROP,
+                path.clone(),
+                vec![("ClassInfo", CimValue::UInt16(0))],
+            );
+            let inm = ObjectPath::new(Some(INTEROP), "CIM_NamespaceInManager")
+                .with_key("Antecedent", KeyValue::Reference(Box::new(om.clone())))
+                .with_key("Dependent", KeyValue::Reference(Box::new(path)));
+            add(INTEROP, inm, vec![]);
+        }
+        for (path, name) in [
+            (&job_control, "Job Control"),
+            (&registration, "Profile Registration"),
+        ] {
+            add(
+                INTEROP,
+                path.clone(),
+                vec![
+                    ("RegisteredOrganization", CimValue::UInt16(2)),
+                    ("RegisteredName", name.into()),
+                    ("RegisteredVersion", "1.0.0".into()),
+                    ("AdvertiseTypes", u16s(&[2])),
+                    ("AdvertiseTypeDescriptions", strings(&["Not Advertised"])),
+                ],
+            );
+        }
+        add(INTEROP, conforms(&job_control, &service, INTEROP), vec![]);
+        add(INTEROP, conforms(&registration, &om, INTEROP), vec![]);
+    }
+    out
+}
+
+/// Something an enumeration returns, rendered when it is sent: a job snapshot (cheap to
+/// hold while a pull enumeration waits), the CIM_OwningJobElement of a job, or a fixed
+/// instance.
+#[derive(Clone)]
+pub enum Item {
+    /// A job.
+    Job(Arc<Job>),
+    /// The association from the job service to this job.
+    Owning(u64, Arc<ObjectPath>),
+    /// A fixed instance.
+    Fixed(Arc<InstanceWithPath>),
+}
+
+impl Item {
+    /// The class of the instance.
+    pub fn class_name(&self) -> &str {
+        match self {
+            Item::Job(_) => cimjob_core::model::properties::CLASS_NAME,
+            Item::Owning(..) => "CIM_OwningJobElement",
+            Item::Fixed(f) => &f.instance.class_name,
+        }
+    }
+
+    /// The path.
+    pub fn path(&self) -> ObjectPath {
+        match self {
+            Item::Job(job) => job_path(job.local_id),
+            Item::Owning(id, service) => owning_path(service, *id),
+            Item::Fixed(f) => f.path.clone(),
+        }
+    }
+
+    /// The instance with every property.
+    pub fn instance(&self, view: &View) -> Instance {
+        match self {
+            Item::Job(job) => job_instance(job, view),
+            Item::Owning(id, service) => {
+                let path = owning_path(service, *id);
+                fixed(CIMV2, "CIM_OwningJobElement", with_keys(&path, vec![]))
+            }
+            Item::Fixed(f) => f.instance.clone(),
+        }
+    }
+}
+
+fn owning_path(service: &ObjectPath, id: u64) -> ObjectPath {
+    ObjectPath::new(Some(CIMV2), "CIM_OwningJobElement")
+        .with_key("OwnedElement", KeyValue::Reference(Box::new(job_path(id))))
+        .with_key(
+            "OwningElement",
+            KeyValue::Reference(Box::new(service.clone())),
+        )
+}
+
+/// Which properties an instance in an answer carries: PropertyList, DeepInheritance (only
+/// the requested class's properties), LocalOnly (only those it defines), IncludeClassOrigin.
+pub struct Projection {
+    namespace: &'static str,
+    property_list: Option<Vec<String>>,
+    requested_class: Option<String>,
+    deep: bool,
+    local_only: bool,
+    include_class_origin: bool,
+    origins: Mutex<HashMap<String, HashMap<String, &'static str>>>,
+}
+
+impl Projection {
+    /// Every property, no class origin.
+    pub fn all(namespace: &'static str) -> Projection {
+        Projection::new(namespace, None, None, true, false, false)
+    }
+
+    /// A projection as the operation's parameters ask.
+    pub fn new(
+        namespace: &'static str,
+        property_list: Option<Vec<String>>,
+        requested_class: Option<&str>,
+        deep: bool,
+        local_only: bool,
+        include_class_origin: bool,
+    ) -> Projection {
+        Projection {
+            namespace,
+            property_list,
+            requested_class: requested_class.map(str::to_string),
+            deep,
+            local_only,
+            include_class_origin,
+            origins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps the selected properties of `instance` and sets or clears their CLASSORIGIN.
+    pub fn apply(&self, mut instance: Instance) -> Instance {
+        let repo = repository();
+        let class = instance.class_name.to_ascii_lowercase();
+        let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        let origins = origins.entry(class).or_insert_with(|| {
+            repo.all_properties(self.namespace, &instance.class_name)
+                .into_iter()
+                .map(|(decl, origin, _)| (decl.name.to_ascii_lowercase(), origin))
+                .collect()
+        });
+        let requested = self
+            .requested_class
+            .as_deref()
+            .unwrap_or(&instance.class_name)
+            .to_string();
+        instance.properties.retain_mut(|p| {
+            let origin = origins
+                .get(&p.name.to_ascii_lowercase())
+                .copied()
+                .unwrap_or("");
+            let listed = self
+                .property_list
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|n| n.eq_ignore_ascii_case(&p.name)));
+            let inherited_ok = if self.local_only {
+                origin.eq_ignore_ascii_case(&requested)
+            } else if !self.deep {
+                repo.is_subclass_of(self.namespace, &requested, origin)
+            } else {
+                true
+            };
+            p.class_origin = self
+                .include_class_origin
+                .then(|| origin.to_string())
+                .filter(|o| !o.is_empty());
+            listed && inherited_ok
+        });
+        instance
+    }
+}
+
+/// Whether two paths name the same object: equal keys (names ignoring case, references
+/// compared the same way) and classes related by ISA, since a client may name a job by
+/// CIM_ConcreteJob.
+pub fn same_object(a: &ObjectPath, b: &ObjectPath) -> bool {
+    if a.keys.len() != b.keys.len() {
+        return false;
+    }
+    let repo = repository();
+    let ns = a
+        .namespace
+        .as_deref()
+        .or(b.namespace.as_deref())
+        .unwrap_or(CIMV2);
+    let related = a.class_name.eq_ignore_ascii_case(&b.class_name)
+        || repo.is_subclass_of(ns, &a.class_name, &b.class_name)
+        || repo.is_subclass_of(ns, &b.class_name, &a.class_name);
+    related
+        && a.keys.iter().all(|(name, va)| match (va, b.key(name)) {
+            (KeyValue::Reference(pa), Some(KeyValue::Reference(pb))) => same_object(pa, pb),
+            (va, Some(vb)) => va == vb,
+            (_, None) => false,
+        })
+}
+
+/// Everything the server holds for one request: the jobs snapshot is taken once.
+pub struct Catalog {
+    /// Our identity.
+    pub identity: Identity,
+    jobs: Option<Vec<Arc<Job>>>,
+    engine: EngineHandle,
+}
+
+fn engine_failed(e: cimjob_core::engine::EngineError) -> CimError {
+    CimError::new(CimStatusCode::Failed, e.to_string())
+}
+
+impl Catalog {
+    /// A catalog over the engine.
+    pub fn new(identity: Identity, engine: EngineHandle) -> Catalog {
+        Catalog {
+            identity,
+            jobs: None,
+            engine,
+        }
+    }
+
+    async fn jobs(&mut self) -> Result<&[Arc<Job>], CimError> {
+        if self.jobs.is_none() {
+            self.jobs = Some(self.engine.list().await.map_err(engine_failed)?);
+        }
+        Ok(self.jobs.as_deref().unwrap_or_default())
+    }
+
+    /// Every instance in `namespace` whose class ISA `class` (polymorphic enumeration).
+    pub async fn items(
+        &mut self,
+        namespace: &'static str,
+        class: &str,
+    ) -> Result<Vec<Item>, CimError> {
+        let repo = repository();
+        let mut out = Vec::new();
+        if namespace == CIMV2 {
+            let service = Arc::new(self.identity.service_path());
+            let want_jobs =
+                repo.is_subclass_of(namespace, cimjob_core::model::properties::CLASS_NAME, class);
+            let want_owning = repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
+            if want_jobs || want_owning {
+                for job in self.jobs().await? {
+                    if want_jobs {
+                        out.push(Item::Job(job.clone()));
+                    }
+                    if want_owning {
+                        out.push(Item::Owning(job.local_id, service.clone()));
+                    }
+                }
+            }
+        }
+        for f in fixed_instances(&self.identity, namespace) {
+            if repo.is_subclass_of(namespace, &f.instance.class_name, class) {
+                out.push(Item::Fixed(Arc::new(f)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The object a path names, or CIM_ERR_NOT_FOUND.
+    pub async fn get(&mut self, path: &ObjectPath) -> Result<Item, CimError> {
+        let not_found = || CimError::new(CimStatusCode::NotFound, format!("no instance {path}"));
+        let namespace = path
+            .namespace
+            .as_deref()
+            .and_then(super::classes::canonical_namespace)
+            .unwrap_or(CIMV2);
+        let repo = repository();
+        if namespace == CIMV2
+            && repo.is_subclass_of(
+                namespace,
+                cimjob_core::model::properties::CLASS_NAME,
+                &path.class_name,
+            )
+        {
+            if let Some(id) = job_id_of(path).filter(|_| path.keys.len() == 1) {
+                return match self.engine.get(id).await {
+                    Ok(job) => Ok(Item::Job(job)),
+                    Err(_) => Err(not_found()),
+                };
+            }
+        }
+        if namespace == CIMV2
+            && repo.is_subclass_of(namespace, "CIM_OwningJobElement", &path.class_name)
+        {
+            let owned = path.key("OwnedElement");
+            let owning = path.key("OwningElement");
+            if let (Some(KeyValue::Reference(job)), Some(KeyValue::Reference(service))) =
+                (owned, owning)
+            {
+                let our_service = self.identity.service_path();
+                if let Some(id) = job_id_of(job).filter(|_| same_object(service, &our_service)) {
+                    if self.engine.get(id).await.is_ok() {
+                        return Ok(Item::Owning(id, Arc::new(our_service)));
+                    }
+                }
+            }
+            return Err(not_found());
+        }
+        fixed_instances(&self.identity, namespace)
+            .into_iter()
+            .find(|f| same_object(&f.path, path))
+            .map(|f| Item::Fixed(Arc::new(f)))
+            .ok_or_else(not_found)
+    }
+
+    /// Every association instance in `namespace` (the ones Associators and References walk).
+    pub async fn associations(&mut self, namespace: &'static str) -> Result<Vec<Item>, CimError> {
+        let repo = repository();
+        let classes: Vec<&str> = repo
+            .subclasses(namespace, None, true)
+            .into_iter()
+            .filter(|c| {
+                c.is_association
+                    && c.superclass
+                        .is_none_or(|s| repo.class(namespace, s).is_none_or(|p| !p.is_association))
+            })
+            .map(|c| c.name)
+            .collect();
+        let mut out = Vec::new();
+        for class in classes {
+            out.extend(self.items(namespace, class).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// The reference properties of an association instance: (role, path).
+pub fn references_of(instance: &Instance) -> Vec<(String, ObjectPath)> {
+    instance
+        .properties
+        .iter()
+        .filter_map(|p| match p.cim_value() {
+            Some(CimValue::Reference(path)) => Some((p.name.clone(), path.clone())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,617 @@
+//! The WBEM server's dispatch: one CIM-XML request in, one response out. Intrinsic
+//! operations read the class repository, the catalog of instances and the engine; extrinsic
+//! methods go to [`super::methods`]. Every failure is a CIM status code with a description
+//! that names the problem.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cim::xml::{
+    CimError, IReturnValue, Object, ObjectName, ObjectWithPath, ParamValue, Request, Response,
+};
+use cim::{CimStatusCode, ObjectPath};
+use cimjob_core::engine::{EngineError, EngineHandle};
+use cimjob_core::model::properties::{View, CLASS_NAME};
+use jiff::Timestamp;
+
+use super::class_ops;
+use super::classes::{canonical_namespace, repository, CIMV2};
+use super::enumeration::{EnumerationContexts, PullKind};
+use super::jobs::{job_id_of, values_of};
+use super::objects::{references_of, same_object, Catalog, Identity, Item, Projection};
+use super::query::{filter, parse_filter, Selected};
+
+/// How many enumeration contexts may be open at once.
+pub const MAX_OPEN_ENUMERATIONS: usize = 256;
+
+/// One entry of an open pull enumeration: the object and how to show it.
+#[derive(Clone)]
+pub struct Entry {
+    item: Item,
+    shape: Arc<Shape>,
+}
+
+/// How the objects of one enumeration are shown.
+pub struct Shape {
+    projection: Projection,
+    selected: Option<Selected>,
+}
+
+/// The WBEM server: the engine, who we are, and the open enumerations.
+pub struct Wbem {
+    pub(super) engine: EngineHandle,
+    pub(super) identity: Identity,
+    contexts: Mutex<EnumerationContexts<Entry>>,
+}
+
+/// A CIM error with a status code and a description.
+pub fn error(code: CimStatusCode, description: impl Into<String>) -> CimError {
+    CimError::new(code, description)
+}
+
+/// The CIM error for an engine failure.
+pub fn engine_error(e: EngineError) -> CimError {
+    match e {
+        EngineError::NotFound(n) => error(CimStatusCode::NotFound, n.to_string()),
+        EngineError::Property(p) => {
+            let code = CimStatusCode::from_code(p.cim_status()).unwrap_or(CimStatusCode::Failed);
+            error(code, p.message)
+        }
+        EngineError::NotFinished(m) => error(CimStatusCode::Failed, m),
+        EngineError::Store(m) => error(CimStatusCode::Failed, m),
+        EngineError::Stopped => error(
+            CimStatusCode::ServerIsShuttingDown,
+            "the service is stopping",
+        ),
+    }
+}
+
+/// The parameters of one call, read with DSP0200's types and defaults.
+pub struct Params<'a>(pub &'a [(String, ParamValue)]);
+
+impl<'a> Params<'a> {
+    /// The parameter, if given and not NULL.
+    pub fn get(&self, name: &str) -> Option<&'a ParamValue> {
+        self.0
+            .iter()
+            .find(|(n, v)| n.eq_ignore_ascii_case(name) && !v.is_null())
+            .map(|(_, v)| v)
+    }
+
+    fn wrong(name: &str, what: &str) -> CimError {
+        error(
+            CimStatusCode::InvalidParameter,
+            format!("parameter {name} must be {what}"),
+        )
+    }
+
+    /// A boolean, or `default` when absent.
+    pub fn bool(&self, name: &str, default: bool) -> Result<bool, CimError> {
+        self.get(name).map_or(Ok(default), |v| {
+            v.as_bool().ok_or_else(|| Self::wrong(name, "a boolean"))
+        })
+    }
+
+    /// A uint32, if given.
+    pub fn u32(&self, name: &str) -> Result<Option<u32>, CimError> {
+        self.get(name)
+            .map(|v| v.as_u32().ok_or_else(|| Self::wrong(name, "a uint32")))
+            .transpose()
+    }
+
+    /// A string, if given.
+    pub fn str(&self, name: &str) -> Result<Option<&'a str>, CimError> {
+        self.get(name)
+            .map(|v| v.as_str().ok_or_else(|| Self::wrong(name, "a string")))
+            .transpose()
+    }
+
+    /// A class name, if given.
+    pub fn class_name(&self, name: &str) -> Result<Option<&'a str>, CimError> {
+        self.get(name)
+            .map(|v| {
+                v.as_class_name()
+                    .or_else(|| v.as_str())
+                    .ok_or_else(|| Self::wrong(name, "a class name"))
+            })
+            .transpose()
+    }
+
+    /// A class name that must be given.
+    pub fn required_class_name(&self, name: &str) -> Result<&'a str, CimError> {
+        self.class_name(name)?
+            .ok_or_else(|| Self::wrong(name, "given (a class name)"))
+    }
+
+    /// An instance name that must be given.
+    pub fn instance_name(&self, name: &str) -> Result<&'a ObjectPath, CimError> {
+        self.get(name)
+            .and_then(ParamValue::as_instance_name)
+            .ok_or_else(|| Self::wrong(name, "an instance name"))
+    }
+
+    /// PropertyList: `None` = all properties.
+    pub fn property_list(&self) -> Result<Option<Vec<String>>, CimError> {
+        self.get("PropertyList")
+            .map(|v| {
+                v.as_string_list()
+                    .map(|l| l.into_iter().map(str::to_string).collect())
+                    .ok_or_else(|| Self::wrong("PropertyList", "an array of property names"))
+            })
+            .transpose()
+    }
+}
+
+fn namespace_of(name: &str) -> Result<&'static str, CimError> {
+    canonical_namespace(name).ok_or_else(|| {
+        error(
+            CimStatusCode::InvalidNamespace,
+            format!("namespace {name:?} does not exist here: use root/cimv2, or root/interop (alias interop)"),
+        )
+    })
+}
+
+fn known_class(namespace: &'static str, class: &str, code: CimStatusCode) -> Result<(), CimError> {
+    match repository().class(namespace, class) {
+        Some(_) => Ok(()),
+        None => Err(error(
+            code,
+            format!("class {class:?} does not exist in {namespace}"),
+        )),
+    }
+}
+
+/// What an intrinsic operation answers.
+enum Answer {
+    Value(Option<IReturnValue>),
+    Pull {
+        value: IReturnValue,
+        context: Option<String>,
+    },
+}
+
+impl Wbem {
+    /// A server over the engine.
+    pub fn new(engine: EngineHandle) -> Wbem {
+        Wbem {
+            engine,
+            identity: Identity::local(),
+            contexts: Mutex::new(EnumerationContexts::new(MAX_OPEN_ENUMERATIONS)),
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, request: &Request) -> Response {
+        let id = &request.message_id;
+        match &request.call {
+            cim::xml::Call::Intrinsic {
+                namespace,
+                name,
+                params,
+            } => match self.intrinsic(namespace, name, Params(params)).await {
+                Ok(Answer::Value(v)) => Response::intrinsic(id, name, v),
+                Ok(Answer::Pull { value, context }) => {
+                    let end = context.is_none();
+                    Response::pull(id, name, value, context.as_deref().unwrap_or(""), end)
+                }
+                Err(e) => Response::intrinsic_error(id, name, e),
+            },
+            cim::xml::Call::Extrinsic {
+                target,
+                target_is_class,
+                method,
+                params,
+            } => {
+                match super::methods::invoke(self, target, *target_is_class, method, Params(params))
+                    .await
+                {
+                    Ok((code, out)) => Response::extrinsic(id, method, code, out),
+                    Err(e) => Response::extrinsic_error(id, method, e),
+                }
+            }
+        }
+    }
+
+    fn catalog(&self) -> Catalog {
+        Catalog::new(self.identity.clone(), self.engine.clone())
+    }
+
+    async fn intrinsic(
+        &self,
+        namespace: &str,
+        name: &str,
+        p: Params<'_>,
+    ) -> Result<Answer, CimError> {
+        let ns = namespace_of(namespace)?;
+        let view = View::local(Timestamp::now());
+        let value = |v: IReturnValue| Ok(Answer::Value(Some(v)));
+        match cim::xml::intrinsic_operation(name).unwrap_or(name) {
+            "GetClass" => {
+                let class = p.required_class_name("ClassName")?;
+                let options = class_ops::ClassOptions {
+                    local_only: p.bool("LocalOnly", true)?,
+                    include_qualifiers: p.bool("IncludeQualifiers", true)?,
+                    include_class_origin: p.bool("IncludeClassOrigin", false)?,
+                    property_list: p.property_list()?,
+                };
+                let decl = repository()
+                    .class(ns, class)
+                    .ok_or_else(|| error(CimStatusCode::NotFound, format!("class {class:?} does not exist in {ns}")))?;
+                value(IReturnValue::Classes(vec![class_ops::wire_class(ns, decl, &options)]))
+            }
+            "EnumerateClasses" | "EnumerateClassNames" => {
+                let class = p.class_name("ClassName")?;
+                if let Some(c) = class {
+                    known_class(ns, c, CimStatusCode::InvalidClass)?;
+                }
+                let deep = p.bool("DeepInheritance", false)?;
+                let classes = repository().subclasses(ns, class, deep);
+                if name.eq_ignore_ascii_case("EnumerateClassNames") {
+                    return value(IReturnValue::ClassNames(classes.iter().map(|c| c.name.to_string()).collect()));
+                }
+                let options = class_ops::ClassOptions {
+                    local_only: p.bool("LocalOnly", true)?,
+                    include_qualifiers: p.bool("IncludeQualifiers", true)?,
+                    include_class_origin: p.bool("IncludeClassOrigin", false)?,
+                    property_list: None,
+                };
+                value(IReturnValue::Classes(classes.iter().map(|c| class_ops::wire_class(ns, c, &options)).collect()))
+            }
+            "GetInstance" => {
+                let path = with_namespace(p.instance_name("InstanceName")?, ns);
+                known_class(ns, &path.class_name, CimStatusCode::InvalidClass)?;
+                let item = self.catalog().get(&path).await?;
+                let projection = Projection::new(ns, p.property_list()?, None, true, p.bool("LocalOnly", false)?, p.bool("IncludeClassOrigin", false)?);
+                value(IReturnValue::Instances(vec![projection.apply(item.instance(&view))]))
+            }
+            "EnumerateInstances" | "EnumerateInstanceNames" => {
+                let class = p.required_class_name("ClassName")?;
+                known_class(ns, class, CimStatusCode::InvalidClass)?;
+                let items = self.catalog().items(ns, class).await?;
+                if name.eq_ignore_ascii_case("EnumerateInstanceNames") {
+                    return value(IReturnValue::InstanceNames(items.iter().map(|i| without_namespace(i.path())).collect()));
+                }
+                let projection = Projection::new(
+                    ns,
+                    p.property_list()?,
+                    Some(class),
+                    p.bool("DeepInheritance", true)?,
+                    p.bool("LocalOnly", false)?,
+                    p.bool("IncludeClassOrigin", false)?,
+                );
+                let named = items
+                    .iter()
+                    .map(|i| cim::xml::InstanceWithPath::new(without_namespace(i.path()), projection.apply(i.instance(&view))))
+                    .collect();
+                value(IReturnValue::NamedInstances(named))
+            }
+            "CreateInstance" => {
+                let instance = p.get("NewInstance").and_then(ParamValue::as_instance).ok_or_else(|| Params::wrong("NewInstance", "an instance"))?;
+                known_class(ns, &instance.class_name, CimStatusCode::InvalidClass)?;
+                if ns != CIMV2 || !instance.class_name.eq_ignore_ascii_case(CLASS_NAME) {
+                    return Err(error(
+                        CimStatusCode::NotSupported,
+                        format!("CreateInstance of {} is not supported: create jobs as {CLASS_NAME} in root/cimv2", instance.class_name),
+                    ));
+                }
+                let values = values_of(instance, None).map_err(|e| engine_error(e.into()))?;
+                let id = self.engine.submit(values, &crate::service_user(), false).await.map_err(engine_error)?;
+                value(IReturnValue::InstanceNames(vec![without_namespace(super::jobs::job_path(id))]))
+            }
+            "ModifyInstance" => {
+                let named = p.get("ModifiedInstance").and_then(ParamValue::as_named_instance).ok_or_else(|| Params::wrong("ModifiedInstance", "a named instance"))?;
+                let path = with_namespace(&named.path, ns);
+                known_class(ns, &path.class_name, CimStatusCode::InvalidClass)?;
+                let Some(id) = job_id_of(&path).filter(|_| ns == CIMV2) else {
+                    self.catalog().get(&path).await?;
+                    return Err(error(CimStatusCode::NotSupported, format!("instances of {} cannot be modified", path.class_name)));
+                };
+                let list = p.property_list()?;
+                let values = values_of(&named.instance, list.as_deref()).map_err(|e| engine_error(e.into()))?;
+                self.engine.modify(id, values).await.map_err(engine_error)?;
+                Ok(Answer::Value(None))
+            }
+            "DeleteInstance" => {
+                let path = with_namespace(p.instance_name("InstanceName")?, ns);
+                known_class(ns, &path.class_name, CimStatusCode::InvalidClass)?;
+                let Some(id) = job_id_of(&path).filter(|_| ns == CIMV2) else {
+                    self.catalog().get(&path).await?;
+                    return Err(error(CimStatusCode::NotSupported, format!("instances of {} cannot be deleted", path.class_name)));
+                };
+                self.engine.delete(id).await.map_err(engine_error)?;
+                Ok(Answer::Value(None))
+            }
+            "ExecQuery" => {
+                let language = p.str("QueryLanguage")?.ok_or_else(|| Params::wrong("QueryLanguage", "given"))?;
+                let text = p.str("Query")?.ok_or_else(|| Params::wrong("Query", "given"))?;
+                let query = parse_filter(ns, language, text)?;
+                let items = self.catalog().items(ns, &query.from_class).await?;
+                let selected = Selected::of(&query);
+                let mut out = Vec::new();
+                for item in items {
+                    let instance = item.instance(&view);
+                    if filter(ns, &query, &instance)? {
+                        let object = Object::Instance(selected.apply(instance));
+                        out.push(ObjectWithPath { path: item.path(), object });
+                    }
+                }
+                value(IReturnValue::ObjectsWithPath(out))
+            }
+            "Associators" | "AssociatorNames" | "References" | "ReferenceNames" => {
+                let names = name.ends_with("Names");
+                let associators = name.starts_with("Associator");
+                let (items, _) = self.walk(ns, &p, associators).await?;
+                if names {
+                    return value(IReturnValue::ObjectPaths(items.iter().map(|i| ObjectName::Instance(i.path())).collect()));
+                }
+                let projection = Projection::new(ns, p.property_list()?, None, true, false, p.bool("IncludeClassOrigin", false)?);
+                let objects = items
+                    .iter()
+                    .map(|i| ObjectWithPath { path: i.path(), object: Object::Instance(projection.apply(i.instance(&view))) })
+                    .collect();
+                value(IReturnValue::ObjectsWithPath(objects))
+            }
+            "OpenEnumerateInstances" | "OpenEnumerateInstancePaths" => {
+                let class = p.required_class_name("ClassName")?;
+                known_class(ns, class, CimStatusCode::InvalidClass)?;
+                let items = self.catalog().items(ns, class).await?;
+                let projection = Projection::new(ns, p.property_list()?, Some(class), p.bool("DeepInheritance", true)?, false, p.bool("IncludeClassOrigin", false)?);
+                let kind = if name.ends_with("Paths") { PullKind::Paths } else { PullKind::InstancesWithPath };
+                self.open(ns, &p, items, projection, None, kind, &view)
+            }
+            "OpenAssociatorInstances" | "OpenAssociatorInstancePaths" | "OpenReferenceInstances" | "OpenReferenceInstancePaths" => {
+                let associators = name.starts_with("OpenAssociator");
+                let (items, _) = self.walk(ns, &p, associators).await?;
+                let projection = Projection::new(ns, p.property_list()?, None, true, false, p.bool("IncludeClassOrigin", false)?);
+                let kind = if name.ends_with("Paths") { PullKind::Paths } else { PullKind::InstancesWithPath };
+                self.open(ns, &p, items, projection, None, kind, &view)
+            }
+            "OpenQueryInstances" => {
+                let language = p.str("FilterQueryLanguage")?.ok_or_else(|| Params::wrong("FilterQueryLanguage", "given"))?;
+                let text = p.str("FilterQuery")?.ok_or_else(|| Params::wrong("FilterQuery", "given"))?;
+                let query = parse_filter(ns, language, text)?;
+                let mut items = Vec::new();
+                for item in self.catalog().items(ns, &query.from_class).await? {
+                    if filter(ns, &query, &item.instance(&view))? {
+                        items.push(item);
+                    }
+                }
+                let selected = Some(Selected::of(&query));
+                self.open_filtered(ns, &p, items, Projection::all(ns), selected, PullKind::Instances, &view)
+            }
+            "PullInstancesWithPath" | "PullInstancePaths" | "PullInstances" => {
+                let kind = match name {
+                    "PullInstancesWithPath" => PullKind::InstancesWithPath,
+                    "PullInstancePaths" => PullKind::Paths,
+                    _ => PullKind::Instances,
+                };
+                let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
+                let max = p.u32("MaxObjectCount")?.ok_or_else(|| Params::wrong("MaxObjectCount", "given"))?;
+                let batch = self.lock().pull(id, kind, ns, max, Instant::now()).map_err(pull_error)?;
+                Ok(Answer::Pull { value: render(kind, &batch.items, &view), context: batch.context })
+            }
+            "CloseEnumeration" => {
+                let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
+                self.lock().close(id, ns, Instant::now()).map_err(pull_error)?;
+                Ok(Answer::Value(None))
+            }
+            "EnumerationCount" => {
+                let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
+                let n = self.lock().count(id, ns, Instant::now()).map_err(pull_error)?;
+                value(IReturnValue::Value(ParamValue::Value(cim::CimValue::UInt64(n))))
+            }
+            other => Err(error(
+                CimStatusCode::NotSupported,
+                format!("operation {other} is not supported: this server's classes are fixed and its instances are jobs"),
+            )),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, EnumerationContexts<Entry>> {
+        self.contexts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &self,
+        ns: &'static str,
+        p: &Params<'_>,
+        items: Vec<Item>,
+        projection: Projection,
+        selected: Option<Selected>,
+        kind: PullKind,
+        view: &View,
+    ) -> Result<Answer, CimError> {
+        // FilterQuery on an Open of instances: keep only what it matches
+        let filtered = match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
+            (Some(language), Some(text)) => {
+                let query = parse_filter(ns, language, text)?;
+                let mut kept = Vec::new();
+                for item in items {
+                    if filter(ns, &query, &item.instance(view))? {
+                        kept.push(item);
+                    }
+                }
+                kept
+            }
+            (None, None) => items,
+            _ => {
+                return Err(Params::wrong(
+                    "FilterQueryLanguage",
+                    "given together with FilterQuery",
+                ))
+            }
+        };
+        self.open_filtered(ns, p, filtered, projection, selected, kind, view)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_filtered(
+        &self,
+        ns: &'static str,
+        p: &Params<'_>,
+        items: Vec<Item>,
+        projection: Projection,
+        selected: Option<Selected>,
+        kind: PullKind,
+        view: &View,
+    ) -> Result<Answer, CimError> {
+        if p.bool("ContinueOnError", false)? {
+            return Err(error(
+                CimStatusCode::ContinuationOnErrorNotSupported,
+                "ContinueOnError is not supported",
+            ));
+        }
+        let max = p.u32("MaxObjectCount")?.unwrap_or(0);
+        let timeout = p.u32("OperationTimeout")?;
+        let shape = Arc::new(Shape {
+            projection,
+            selected,
+        });
+        let entries = items
+            .into_iter()
+            .map(|item| Entry {
+                item,
+                shape: shape.clone(),
+            })
+            .collect();
+        let batch = self
+            .lock()
+            .open(entries, kind, ns, max, timeout, Instant::now())
+            .map_err(pull_error)?;
+        Ok(Answer::Pull {
+            value: render(kind, &batch.items, view),
+            context: batch.context,
+        })
+    }
+
+    /// Associators/References: the objects associated with ObjectName (or the association
+    /// instances that reference it), filtered by AssocClass/ResultClass/Role/ResultRole.
+    async fn walk(
+        &self,
+        ns: &'static str,
+        p: &Params<'_>,
+        associators: bool,
+    ) -> Result<(Vec<Item>, ()), CimError> {
+        let object = match p.get("ObjectName") {
+            Some(ParamValue::InstanceName(path)) => with_namespace(path, ns),
+            Some(v) if v.as_class_name().is_some() => return Ok((Vec::new(), ())),
+            _ => return Err(Params::wrong("ObjectName", "an instance name")),
+        };
+        let assoc_class = if associators {
+            p.class_name("AssocClass")?
+        } else {
+            p.class_name("ResultClass")?
+        };
+        let result_class = if associators {
+            p.class_name("ResultClass")?
+        } else {
+            None
+        };
+        let role = p.str("Role")?;
+        let result_role = if associators {
+            p.str("ResultRole")?
+        } else {
+            None
+        };
+        for c in [assoc_class, result_class].into_iter().flatten() {
+            known_class(ns, c, CimStatusCode::InvalidParameter)?;
+        }
+        let repo = repository();
+        let mut catalog = self.catalog();
+        catalog.get(&object).await?;
+        let view = View::local(Timestamp::now());
+        let mut out: Vec<Item> = Vec::new();
+        for association in catalog.associations(ns).await? {
+            if assoc_class.is_some_and(|c| !repo.is_subclass_of(ns, association.class_name(), c)) {
+                continue;
+            }
+            let refs = references_of(&association.instance(&view));
+            let Some((near_role, _)) = refs.iter().find(|(r, path)| {
+                same_object(path, &object) && role.is_none_or(|want| want.eq_ignore_ascii_case(r))
+            }) else {
+                continue;
+            };
+            if !associators {
+                out.push(association.clone());
+                continue;
+            }
+            for (far_role, far) in &refs {
+                if far_role == near_role
+                    || result_role.is_some_and(|want| !want.eq_ignore_ascii_case(far_role))
+                {
+                    continue;
+                }
+                let Ok(target) = catalog.get(far).await else {
+                    continue;
+                };
+                let target_ns = far
+                    .namespace
+                    .as_deref()
+                    .and_then(canonical_namespace)
+                    .unwrap_or(ns);
+                if result_class
+                    .is_some_and(|c| !repo.is_subclass_of(target_ns, target.class_name(), c))
+                {
+                    continue;
+                }
+                if !out.iter().any(|o| same_object(&o.path(), &target.path())) {
+                    out.push(target);
+                }
+            }
+        }
+        Ok((out, ()))
+    }
+}
+
+fn pull_error(e: super::enumeration::PullError) -> CimError {
+    let code = CimStatusCode::from_code(e.status_code()).unwrap_or(CimStatusCode::Failed);
+    error(code, e.to_string())
+}
+
+fn render(kind: PullKind, entries: &[Entry], view: &View) -> IReturnValue {
+    match kind {
+        PullKind::Paths => {
+            IReturnValue::InstancePaths(entries.iter().map(|e| e.item.path()).collect())
+        }
+        PullKind::InstancesWithPath => IReturnValue::InstancesWithPath(
+            entries
+                .iter()
+                .map(|e| {
+                    cim::xml::InstanceWithPath::new(
+                        e.item.path(),
+                        e.shape.projection.apply(e.item.instance(view)),
+                    )
+                })
+                .collect(),
+        ),
+        PullKind::Instances => IReturnValue::Instances(
+            entries
+                .iter()
+                .map(|e| {
+                    let instance = e.shape.projection.apply(e.item.instance(view));
+                    match &e.shape.selected {
+                        Some(s) => s.apply(instance),
+                        None => instance,
+                    }
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A path from a request, with the request's namespace when it names none.
+fn with_namespace(path: &ObjectPath, ns: &str) -> ObjectPath {
+    let mut p = path.clone();
+    if p.namespace.is_none() {
+        p.namespace = Some(ns.to_string());
+    }
+    p
+}
+
+/// A path as INSTANCENAME carries it (no host, no namespace).
+fn without_namespace(mut path: ObjectPath) -> ObjectPath {
+    path.namespace = None;
+    path.host = None;
+    path
+}

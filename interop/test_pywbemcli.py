@@ -1,0 +1,131 @@
+"""pywbemcli (pywbemtools) against the service, as an operator would run it:
+`pywbemcli -s URL --no-verify [-d NAMESPACE] COMMAND ...`.
+
+pywbemtools 1.x renamed the old `server namespaces|profiles|interop` commands: they are
+`namespace list`, `profile list` and `namespace interop` now (`server brand` and `server info`
+remain); these tests use the current names."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import RUNNING, SUSPENDED, crate_version
+
+PYWBEMCLI = Path(sys.executable).with_name("pywbemcli")
+
+
+@pytest.fixture
+def cli(url, tmp_path):
+    """Runs pywbemcli against the service; asserts exit 0; returns stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWBEMCLI_")}
+    env["PYWBEMCLI_CONNECTIONS_FILE"] = str(tmp_path / "connections.yaml")
+    env["PYWBEMTOOLS_TERMWIDTH"] = "200"
+
+    def run(*args, expect_rc=0):
+        cmd = [str(PYWBEMCLI), "-s", url, "--no-verify", *args]
+        out = subprocess.run(cmd, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == expect_rc, (
+            f"{' '.join(cmd)} exited {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}")
+        return out.stdout
+
+    return run
+
+
+def test_pywbemcli_is_the_pinned_version():
+    out = subprocess.run([str(PYWBEMCLI), "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    pinned = (Path(__file__).parent / "requirements.txt").read_text()
+    version = re.search(r"^pywbemtools==(\S+)", pinned, re.M).group(1)
+    assert version in out.stdout
+
+
+def test_class_get_shows_the_class_in_mof(cli):
+    out = cli("class", "get", "CIMJOB_ConcreteJob")
+    assert re.search(r"class CIMJOB_ConcreteJob\s*:\s*CIM_ConcreteJob", out), out
+    assert "CommandLine" in out and "AnswerQuery(" in out
+
+
+def test_class_tree_shows_our_class_under_cim_job(cli):
+    out = cli("class", "tree", "CIM_Job")
+    assert "CIM_ConcreteJob" in out and "CIMJOB_ConcreteJob" in out
+
+
+def test_instance_enumerate_lists_the_jobs(cli, jobs):
+    job = jobs.submit(["true"])
+    out = cli("instance", "enumerate", "CIM_ConcreteJob")
+    assert "instance of CIMJOB_ConcreteJob" in out
+    assert f'Name = "{job.name}";' in out
+
+
+def test_instance_enumerate_with_pull_operations(cli, jobs):
+    job = jobs.submit(["true"])
+    out = cli("--use-pull", "yes", "--pull-max-cnt", "3", "instance", "enumerate", "CIM_ConcreteJob")
+    assert f'Name = "{job.name}";' in out
+
+
+def test_instance_get_by_its_path(cli, jobs):
+    job = jobs.submit(["true"])
+    jobs.wait_final(job)
+    out = cli("instance", "get", f'CIMJOB_ConcreteJob.InstanceID="{job.instance_id}"')
+    assert f'InstanceID = "{job.instance_id}";' in out
+    assert "JobState = 7;" in out
+
+
+def test_instance_count_counts_our_class(cli, jobs):
+    """`instance count` counts per class, not including subclasses: so our class by name."""
+    jobs.submit(["true"])
+    out = cli("-o", "plain", "instance", "count", "CIMJOB_*")
+    m = re.search(r"root/cimv2\s+CIMJOB_ConcreteJob\s+(\d+)", out)
+    assert m and int(m.group(1)) >= 1, out
+
+
+def test_instance_query(cli, jobs):
+    job = jobs.submit(["true"])
+    out = cli("instance", "query", f"SELECT * FROM CIM_ConcreteJob WHERE Name = '{job.name}'")
+    assert f'Name = "{job.name}";' in out
+
+
+def test_instance_invokemethod_requeststatechange_suspends(cli, jobs):
+    job = jobs.submit(["sleep", "30"])
+    jobs.wait_state(job, RUNNING)
+    out = cli("instance", "invokemethod", f'CIMJOB_ConcreteJob.InstanceID="{job.instance_id}"',
+              "RequestStateChange", "-p", "RequestedState=3")
+    assert "ReturnValue=0" in out
+    assert jobs.get(job)["JobState"] == SUSPENDED
+
+
+def test_server_brand(cli):
+    assert "cimjob" in cli("server", "brand").lower()
+
+
+def test_server_info_shows_brand_version_and_interop_namespace(cli):
+    out = cli("-o", "plain", "server", "info")
+    assert "cimjob" in out.lower()
+    assert crate_version() in out
+    assert "interop" in out
+
+
+def test_namespace_list(cli):
+    out = cli("-o", "plain", "namespace", "list")
+    assert "root/cimv2" in out and "root/interop" in out
+
+
+def test_namespace_interop(cli):
+    out = cli("namespace", "interop")
+    assert out.strip() in ("interop", "root/interop"), out
+
+
+def test_profile_list(cli):
+    out = cli("-o", "plain", "profile", "list")
+    assert re.search(r"DMTF\s+Job Control\s+1\.0\.0", out), out
+    assert "Profile Registration" in out
+
+
+def test_profile_centralinsts_of_job_control(cli):
+    out = cli("-o", "plain", "profile", "centralinsts", "--organization", "DMTF", "--profile", "Job Control")
+    assert "CIMJOB_JobService" in out
