@@ -8,9 +8,11 @@ import uuid
 from xml.sax.saxutils import escape
 
 import pytest
+import pywbem
 
 from harness import (
     CIM_ERR_INVALID_CLASS, CIM_ERR_INVALID_ENUMERATION_CONTEXT, CIM_ERR_NOT_SUPPORTED,
+    CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
     COMPLETED, FINAL_STATES, JOB_CLASS, NAMESPACE, Jobs, cim_error, names, raw_imethodcall,
     service_path,
 )
@@ -109,12 +111,14 @@ def test_open_enumerate_instances_of_an_unknown_class_is_invalid_class(conn):
 
 
 def test_open_enumerate_instances_with_a_filter_query_filters_or_says_not_supported(conn, many):
-    """DSP0200: a server without filtered enumerations answers 25; one with them filters."""
+    """DSP0200: a server without filtered enumerations answers 25, one that does not know the
+    filter language (DSP0212 DMTF:FQL) 14; one that filters returns only what matches."""
     try:
         first = conn.OpenEnumerateInstances("CIM_ConcreteJob", FilterQueryLanguage="DMTF:FQL",
                                             FilterQuery="JobState = 7", MaxObjectCount=CHUNK)
-    except Exception as e:  # noqa: BLE001 - asserted just below
-        assert getattr(e, "status_code", None) == CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED, e
+    except pywbem.CIMError as e:
+        assert e.status_code in (CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED,
+                                 CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED), e
         return
     items = drain(first, conn.PullInstancesWithPath, "instances")
     assert all(i["JobState"] == COMPLETED for i in items)

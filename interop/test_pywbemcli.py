@@ -26,9 +26,12 @@ def cli(url, tmp_path):
     env["PYWBEMTOOLS_TERMWIDTH"] = "200"
 
     def run(*args, expect_rc=0):
+        """expect_rc=None: no check, returns the CompletedProcess."""
         cmd = [str(PYWBEMCLI), "-s", url, "--no-verify", *args]
         out = subprocess.run(cmd, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=120)
+        if expect_rc is None:
+            return out
         assert out.returncode == expect_rc, (
             f"{' '.join(cmd)} exited {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}")
         return out.stdout
@@ -86,8 +89,14 @@ def test_instance_count_counts_our_class(cli, jobs):
 
 def test_instance_query(cli, jobs):
     job = jobs.submit(["true"])
-    out = cli("instance", "query", f"SELECT * FROM CIM_ConcreteJob WHERE Name = '{job.name}'")
-    assert f'Name = "{job.name}";' in out
+    query = f"SELECT * FROM CIM_ConcreteJob WHERE Name = '{job.name}'"
+    out = cli("instance", "query", query, expect_rc=None)
+    if out.returncode != 0 and "'IterQueryInstancesReturn' object is not iterable" in out.stderr:
+        # pywbemtools 1.4.1 does list(IterQueryInstances(...)) but pywbem 1.9.1's
+        # IterQueryInstancesReturn is not iterable: a client bug, whatever the server answers
+        pytest.xfail("pywbemcli 1.4.1 `instance query` is broken with pywbem 1.9.1 (client TypeError)")
+    assert out.returncode == 0, out.stderr
+    assert f'Name = "{job.name}";' in out.stdout
 
 
 def test_instance_invokemethod_requeststatechange_suspends(cli, jobs):

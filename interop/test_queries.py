@@ -79,11 +79,15 @@ def test_cql_is_null_and_is_not_null(conn, three):
 
 
 def test_cql_isa_selects_by_class_from_cim_managedelement(conn, three):
+    """DSP0202 ISA on the class path of the FROM class (written without a class alias: whether
+    aliases are required is left open here)."""
     ok, bad, held = three
-    found = conn.ExecQuery("DMTF:CQL", "SELECT * FROM CIM_ManagedElement AS M WHERE M ISA CIM_ConcreteJob")
+    found = conn.ExecQuery("DMTF:CQL",
+                           "SELECT * FROM CIM_ManagedElement WHERE CIM_ManagedElement ISA CIM_ConcreteJob")
     assert found and all(i.classname == JOB_CLASS for i in found)
     assert {ok.name, bad.name, held.name} <= {i["Name"] for i in found}
-    services = conn.ExecQuery("DMTF:CQL", "SELECT * FROM CIM_ManagedElement AS M WHERE M ISA CIM_Service")
+    services = conn.ExecQuery("DMTF:CQL",
+                              "SELECT * FROM CIM_ManagedElement WHERE CIM_ManagedElement ISA CIM_Service")
     assert [i.classname for i in services] == [SERVICE_CLASS]
 
 

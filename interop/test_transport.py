@@ -2,6 +2,8 @@
 headers and envelope, the request forms real clients send, and the HTTP-level error for a body
 that is not XML."""
 
+import pytest
+
 from harness import header, namespace_xml, raw_imethodcall, raw_post
 
 ENUM_CLASS_NAMES = '<IPARAMVALUE NAME="DeepInheritance"><VALUE>FALSE</VALUE></IPARAMVALUE>'
@@ -53,10 +55,12 @@ def test_cim_error_is_an_error_element_in_a_200_response(url):
     assert "CIMJOB_NoSuchClass" in error.get("DESCRIPTION", "")
 
 
-def test_not_well_formed_xml_is_http_400_with_a_cimerror_header(url):
+@pytest.mark.parametrize("damage", ["truncated", "not-xml"])
+def test_not_well_formed_xml_is_http_400_with_a_cimerror_header(url, damage):
     """DSP0200: a request that is not well-formed XML gets 400 and CIMError:
-    request-not-well-formed."""
-    _, headers = request("EnumerateClassNames", "root/cimv2", "")
-    status, resp_headers, _ = raw_post(url, b"<CIM><MESSAGE", headers)
+    request-not-well-formed. The bodies are valid CIM-XML up to where they stop being XML."""
+    body, headers = request("EnumerateClassNames", "root/cimv2", ENUM_CLASS_NAMES)
+    body = body[:-1] if damage == "truncated" else b"this is not XML"
+    status, resp_headers, _ = raw_post(url, body, headers)
     assert status == 400
     assert header(resp_headers, "CIMError") == "request-not-well-formed"

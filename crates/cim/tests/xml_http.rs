@@ -40,9 +40,22 @@ fn answer(e: &HeaderError) -> (u16, &'static str) {
 
 const MISMATCH: (u16, &str) = (400, "header-mismatch");
 
+type HeaderList = Vec<(&'static str, &'static str)>;
+/// (rule, HTTP method, headers, body).
+type Accepted = (&'static str, &'static str, HeaderList, Request);
+/// (rule, HTTP method, headers, body, kind, (status, CIMError)).
+type Refused = (
+    &'static str,
+    &'static str,
+    HeaderList,
+    Request,
+    HeaderErrorKind,
+    (u16, &'static str),
+);
+
 #[test]
 fn accepted_operation_headers() {
-    let rows: Vec<(&str, &str, Vec<(&str, &str)>, Request)> = vec![
+    let rows: Vec<Accepted> = vec![
         (
             "escaped namespace (OpenPegasus)",
             "POST",
@@ -198,7 +211,7 @@ fn refused_operation_headers() {
             h.extend_from_slice(extra);
             h
         };
-    let rows: Vec<(&str, &str, Vec<(&str, &str)>, Request, K, (u16, &str))> = vec![
+    let rows: Vec<Refused> = vec![
         (
             "CIMOperation missing",
             "POST",

@@ -277,7 +277,9 @@ fn find_param<'p>(params: &'p [(String, ParamValue)], name: &str) -> Option<&'p 
 pub enum Call {
     /// An intrinsic operation (`IMETHODCALL`): GetInstance, OpenEnumerateInstances, ...
     Intrinsic {
-        /// The target namespace, e.g. `"root/cimv2"` (from `LOCALNAMESPACEPATH`).
+        /// The target namespace, e.g. `"root/cimv2"` (from
+        /// `LOCALNAMESPACEPATH`; empty if that names no `NAMESPACE`, which a
+        /// server answers with `CIM_ERR_INVALID_NAMESPACE`).
         namespace: String,
         /// The operation name, e.g. `"GetInstance"`.
         name: String,
@@ -503,7 +505,9 @@ pub enum IReturnValue {
     /// `INSTANCENAME*`: EnumerateInstanceNames; CreateInstance (one).
     InstanceNames(Vec<ObjectPath>),
     /// `VALUE?` / `VALUE.ARRAY?` / `VALUE.REFERENCE?`: GetProperty,
-    /// EnumerationCount.
+    /// EnumerationCount. Only the value forms of [`ParamValue`] belong
+    /// here (`Null`, `Value`, `Text`, `TextArray`, and `InstanceName`,
+    /// written as a reference); the writer writes nothing for the others.
     Value(ParamValue),
     /// `VALUE.OBJECTWITHPATH*`: Associators, References, ExecQuery.
     ObjectsWithPath(Vec<ObjectWithPath>),

@@ -16,6 +16,8 @@
 //! that would change meaning: values that do not parse as their type,
 //! unknown elements, duplicate parameters, versions it does not speak.
 
+use std::collections::HashSet;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -769,7 +771,7 @@ impl<'a> Parser<'a> {
     fn imethodcall(&mut self, mut tag: Tag) -> Result<Call> {
         let name = tag.req("NAME")?;
         let mut namespace = None;
-        let mut params = Vec::new();
+        let mut params = Params::default();
         while let Some(child) = self.next_child(&mut tag)? {
             match child.name.as_str() {
                 "LOCALNAMESPACEPATH" if namespace.is_none() => {
@@ -778,7 +780,7 @@ impl<'a> Parser<'a> {
                 "IPARAMVALUE" => {
                     let pos = child.pos;
                     let (n, v) = self.named_param(child, &name)?;
-                    push_param(&mut params, n, v, pos)?;
+                    params.push(n, v, pos)?;
                 }
                 _ => return Err(child.unexpected_in("IMETHODCALL")),
             }
@@ -787,14 +789,14 @@ impl<'a> Parser<'a> {
         Ok(Call::Intrinsic {
             namespace,
             name,
-            params,
+            params: params.list,
         })
     }
 
     fn methodcall(&mut self, mut tag: Tag) -> Result<Call> {
         let method = tag.req("NAME")?;
         let mut target = None;
-        let mut params = Vec::new();
+        let mut params = Params::default();
         while let Some(child) = self.next_child(&mut tag)? {
             match child.name.as_str() {
                 "LOCALINSTANCEPATH" if target.is_none() => {
@@ -806,7 +808,7 @@ impl<'a> Parser<'a> {
                 "PARAMVALUE" => {
                     let pos = child.pos;
                     let (n, v) = self.named_param(child, &method)?;
-                    push_param(&mut params, n, v, pos)?;
+                    params.push(n, v, pos)?;
                 }
                 _ => return Err(child.unexpected_in("METHODCALL")),
             }
@@ -817,7 +819,7 @@ impl<'a> Parser<'a> {
             target,
             target_is_class,
             method,
-            params,
+            params: params.list,
         })
     }
 
@@ -838,7 +840,7 @@ impl<'a> Parser<'a> {
         let name = tag.req("NAME")?;
         let mut error = None;
         let mut value = None;
-        let mut params = Vec::new();
+        let mut params = Params::default();
         while let Some(child) = self.next_child(&mut tag)? {
             match child.name.as_str() {
                 "ERROR" if error.is_none() => error = Some(self.error(child)?),
@@ -848,13 +850,13 @@ impl<'a> Parser<'a> {
                 "PARAMVALUE" => {
                     let pos = child.pos;
                     let (n, v) = self.named_param(child, &name)?;
-                    push_param(&mut params, n, v, pos)?;
+                    params.push(n, v, pos)?;
                 }
                 _ => return Err(child.unexpected_in("IMETHODRESPONSE")),
             }
         }
         let result = match error {
-            Some(e) if value.is_none() && params.is_empty() => Err(e),
+            Some(e) if value.is_none() && params.list.is_empty() => Err(e),
             Some(_) => {
                 return Err(tag.err(
                     K::UnexpectedElement,
@@ -863,7 +865,7 @@ impl<'a> Parser<'a> {
             }
             None => Ok(IntrinsicResult {
                 value: value.flatten(),
-                params,
+                params: params.list,
             }),
         };
         Ok(Reply::Intrinsic { name, result })
@@ -873,7 +875,7 @@ impl<'a> Parser<'a> {
         let name = tag.req("NAME")?;
         let mut error = None;
         let mut return_value = None;
-        let mut params = Vec::new();
+        let mut params = Params::default();
         while let Some(mut child) = self.next_child(&mut tag)? {
             match child.name.as_str() {
                 "ERROR" if error.is_none() => error = Some(self.error(child)?),
@@ -884,13 +886,13 @@ impl<'a> Parser<'a> {
                 "PARAMVALUE" => {
                     let pos = child.pos;
                     let (n, v) = self.named_param(child, &name)?;
-                    push_param(&mut params, n, v, pos)?;
+                    params.push(n, v, pos)?;
                 }
                 _ => return Err(child.unexpected_in("METHODRESPONSE")),
             }
         }
         let result = match error {
-            Some(e) if return_value.is_none() && params.is_empty() => Err(e),
+            Some(e) if return_value.is_none() && params.list.is_empty() => Err(e),
             Some(_) => {
                 return Err(tag.err(
                     K::UnexpectedElement,
@@ -899,7 +901,7 @@ impl<'a> Parser<'a> {
             }
             None => Ok(ExtrinsicResult {
                 return_value,
-                params,
+                params: params.list,
             }),
         };
         Ok(Reply::Extrinsic { name, result })
@@ -912,18 +914,18 @@ impl<'a> Parser<'a> {
                 "CORRELATOR" => self.skip(&mut child)?,
                 "EXPMETHODCALL" if call.is_none() => {
                     let method = child.req("NAME")?;
-                    let mut params = Vec::new();
+                    let mut params = Params::default();
                     while let Some(p) = self.next_child(&mut child)? {
                         match p.name.as_str() {
                             "EXPPARAMVALUE" => {
                                 let pos = p.pos;
                                 let (n, v) = self.named_param(p, &method)?;
-                                push_param(&mut params, n, v, pos)?;
+                                params.push(n, v, pos)?;
                             }
                             _ => return Err(p.unexpected_in("EXPMETHODCALL")),
                         }
                     }
-                    call = Some((method, params));
+                    call = Some((method, params.list));
                 }
                 _ => return Err(child.unexpected_in("SIMPLEEXPREQ")),
             }
@@ -1336,12 +1338,13 @@ impl<'a> Parser<'a> {
             class_name,
             keys: Vec::new(),
         };
+        let mut seen = HashSet::new();
         while let Some(child) = self.next_child(&mut tag)? {
             match child.name.as_str() {
                 "KEYBINDING" => {
                     let pos = child.pos;
                     let (name, value) = self.key_binding(child)?;
-                    if path.key(&name).is_some() {
+                    if !seen.insert(name.to_ascii_lowercase()) {
                         return Err(XmlError::new(
                             K::InvalidValue,
                             format!("INSTANCENAME of {}: key {name} is bound twice", path.class_name),
@@ -1856,20 +1859,24 @@ fn major_is(version: &str, major: &str) -> bool {
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Appends a parameter, refusing a second one of the same name.
-fn push_param(
-    params: &mut Vec<(String, ParamValue)>,
-    name: String,
-    value: ParamValue,
-    pos: u64,
-) -> Result<()> {
-    if params.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-        return Err(XmlError::new(
-            K::InvalidValue,
-            format!("parameter {name} is given more than once"),
-            Some(pos),
-        ));
+/// Parameters as they are read, refusing a second one of the same name
+/// (ASCII case ignored) without a quadratic scan.
+#[derive(Default)]
+struct Params {
+    list: Vec<(String, ParamValue)>,
+    seen: HashSet<String>,
+}
+
+impl Params {
+    fn push(&mut self, name: String, value: ParamValue, pos: u64) -> Result<()> {
+        if !self.seen.insert(name.to_ascii_lowercase()) {
+            return Err(XmlError::new(
+                K::InvalidValue,
+                format!("parameter {name} is given more than once"),
+                Some(pos),
+            ));
+        }
+        self.list.push((name, value));
+        Ok(())
     }
-    params.push((name, value));
-    Ok(())
 }

@@ -208,6 +208,7 @@ pub fn fixed_instances(identity: &Identity, namespace: &str) -> Vec<InstanceWith
                 KeyValue::Reference(Box::new(service.clone())),
             );
         add(CIMV2, ec, vec![("Characteristics", u16s(&[2]))]);
+        add(CIMV2, conforms(&job_control, &service, CIMV2), vec![]);
     } else if namespace == INTEROP {
         let om = identity.object_manager_path();
         add(
@@ -217,7 +218,7 @@ pub fn fixed_instances(identity: &Identity, namespace: &str) -> Vec<InstanceWith
                 ("ElementName", "cimjob".into()),
                 (
                     "Description",
-                    format!("cimjob {}", env!("CARGO_PKG_VERSION")).into(),
+                    format!("cimjob CIM job service version {}", env!("CARGO_PKG_VERSION")).into(),
                 ),
                 ("Started", true.into()),
                 ("EnabledState", CimValue::UInt16(2)),

@@ -327,12 +327,13 @@ impl Wbem {
                 let query = parse_filter(ns, language, text)?;
                 let items = self.catalog().items(ns, &query.from_class).await?;
                 let selected = Selected::of(&query);
+                let projection = Projection::all(ns);
                 let mut out = Vec::new();
                 for item in items {
                     let instance = item.instance(&view);
                     if filter(ns, &query, &instance)? {
-                        let object = Object::Instance(selected.apply(instance));
-                        out.push(ObjectWithPath { path: item.path(), object });
+                        let object = Object::Instance(selected.apply(projection.apply(instance)));
+                        out.push(ObjectWithPath { path: self.full_path(item.path()), object });
                     }
                 }
                 value(IReturnValue::ObjectsWithPath(out))
@@ -342,12 +343,12 @@ impl Wbem {
                 let associators = name.starts_with("Associator");
                 let (items, _) = self.walk(ns, &p, associators).await?;
                 if names {
-                    return value(IReturnValue::ObjectPaths(items.iter().map(|i| ObjectName::Instance(i.path())).collect()));
+                    return value(IReturnValue::ObjectPaths(items.iter().map(|i| ObjectName::Instance(self.full_path(i.path()))).collect()));
                 }
                 let projection = Projection::new(ns, p.property_list()?, None, true, false, p.bool("IncludeClassOrigin", false)?);
                 let objects = items
                     .iter()
-                    .map(|i| ObjectWithPath { path: i.path(), object: Object::Instance(projection.apply(i.instance(&view))) })
+                    .map(|i| ObjectWithPath { path: self.full_path(i.path()), object: Object::Instance(projection.apply(i.instance(&view))) })
                     .collect();
                 value(IReturnValue::ObjectsWithPath(objects))
             }
@@ -388,7 +389,7 @@ impl Wbem {
                 let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
                 let max = p.u32("MaxObjectCount")?.ok_or_else(|| Params::wrong("MaxObjectCount", "given"))?;
                 let batch = self.lock().pull(id, kind, ns, max, Instant::now()).map_err(pull_error)?;
-                Ok(Answer::Pull { value: render(kind, &batch.items, &view), context: batch.context })
+                Ok(Answer::Pull { value: render(kind, &batch.items, &view, &self.identity.host), context: batch.context })
             }
             "CloseEnumeration" => {
                 let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
@@ -405,6 +406,12 @@ impl Wbem {
                 format!("operation {other} is not supported: this server's classes are fixed and its instances are jobs"),
             )),
         }
+    }
+
+    /// A path as INSTANCEPATH carries it: with our host and its namespace.
+    fn full_path(&self, mut path: ObjectPath) -> ObjectPath {
+        path.host = Some(self.identity.host.clone());
+        path
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, EnumerationContexts<Entry>> {
@@ -480,7 +487,7 @@ impl Wbem {
             .open(entries, kind, ns, max, timeout, Instant::now())
             .map_err(pull_error)?;
         Ok(Answer::Pull {
-            value: render(kind, &batch.items, view),
+            value: render(kind, &batch.items, view, &self.identity.host),
             context: batch.context,
         })
     }
@@ -493,7 +500,8 @@ impl Wbem {
         p: &Params<'_>,
         associators: bool,
     ) -> Result<(Vec<Item>, ()), CimError> {
-        let object = match p.get("ObjectName") {
+        // the classic operations name it ObjectName, the Open* ones InstanceName (DSP0200)
+        let object = match p.get("ObjectName").or_else(|| p.get("InstanceName")) {
             Some(ParamValue::InstanceName(path)) => with_namespace(path, ns),
             Some(v) if v.as_class_name().is_some() => return Ok((Vec::new(), ())),
             _ => return Err(Params::wrong("ObjectName", "an instance name")),
@@ -569,17 +577,20 @@ fn pull_error(e: super::enumeration::PullError) -> CimError {
     error(code, e.to_string())
 }
 
-fn render(kind: PullKind, entries: &[Entry], view: &View) -> IReturnValue {
+fn render(kind: PullKind, entries: &[Entry], view: &View, host: &str) -> IReturnValue {
+    let path = |e: &Entry| {
+        let mut p = e.item.path();
+        p.host = Some(host.to_string());
+        p
+    };
     match kind {
-        PullKind::Paths => {
-            IReturnValue::InstancePaths(entries.iter().map(|e| e.item.path()).collect())
-        }
+        PullKind::Paths => IReturnValue::InstancePaths(entries.iter().map(path).collect()),
         PullKind::InstancesWithPath => IReturnValue::InstancesWithPath(
             entries
                 .iter()
                 .map(|e| {
                     cim::xml::InstanceWithPath::new(
-                        e.item.path(),
+                        path(e),
                         e.shape.projection.apply(e.item.instance(view)),
                     )
                 })

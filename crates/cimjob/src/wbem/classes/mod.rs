@@ -81,6 +81,11 @@ pub const CIMV2_CLASSES: &[&str] = &[
     "CIM_JobCapabilities",
     "CIM_OwningJobElement",
     "CIM_ElementCapabilities",
+    // the job service's conformance to Job Control is visible from here too (DSP1033 allows
+    // the implementation namespace, the interop namespace, or both)
+    "CIM_RegisteredSpecification",
+    "CIM_RegisteredProfile",
+    "CIM_ElementConformsToProfile",
     "CIM_Error",
     "CIM_Indication",
     "CIM_InstIndication",
