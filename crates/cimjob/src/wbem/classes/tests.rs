@@ -383,6 +383,7 @@ fn subclasses_shallow_and_deep() {
             "CIM_ManagedElement",
             "CIM_OwningJobElement",
             "CIM_ElementCapabilities",
+            "CIM_ElementConformsToProfile",
             "CIM_Error",
             "CIM_Indication"
         ]
