@@ -18,6 +18,8 @@ _started: list[Service] = []
 def pytest_terminal_summary(terminalreporter):
     """Where the service's log is, and the panics it records (one line each, deduplicated)."""
     for svc in _started:
+        if not svc.log_path.exists():
+            continue
         terminalreporter.section("cimjob serve")
         terminalreporter.write_line(f"service log: {svc.log_path}")
         try:

@@ -94,6 +94,16 @@ def test_job_control_conforming_element_is_the_job_service(conn):
     assert mine[0].namespace == NAMESPACE, "a reference across namespaces carries its namespace"
 
 
+def test_the_job_service_conforms_to_job_control_seen_from_root_cimv2(conn):
+    """Our choice, not a DSP1033 must (it allows the association in the implementation
+    namespace, the interop namespace or both): both, so a client can start from the service."""
+    paths = conn.AssociatorNames(service_path(conn), AssocClass="CIM_ElementConformsToProfile",
+                                 ResultRole="ConformantStandard")
+    assert len(paths) == 1, paths
+    assert paths[0].namespace in INTEROP_NAMESPACES
+    assert conn.GetInstance(paths[0])["RegisteredName"] == "Job Control"
+
+
 # --- pywbem.WBEMServer --------------------------------------------------------------------
 
 def test_wbemserver_finds_the_interop_namespace(wbem_server):

@@ -32,8 +32,8 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, lateness, idle (comma-separated) [default: all]
-    #[arg(long, value_delimiter = ',', default_values_t = ["jobs".to_string(), "lateness".to_string(), "idle".to_string()])]
+    /// Which figures: jobs, lateness, idle, wbem (comma-separated) [default: all]
+    #[arg(long, value_delimiter = ',', default_values_t = ["jobs".to_string(), "lateness".to_string(), "idle".to_string(), "wbem".to_string()])]
     only: Vec<String>,
 }
 
@@ -346,6 +346,161 @@ fn nix_clock_ticks() -> f64 {
     100.0
 }
 
+const GET_INSTANCE: &str = r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="GetInstance"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="CIMJOB_ConcreteJob"><KEYBINDING NAME="InstanceID"><KEYVALUE VALUETYPE="string">CIMJOB:1</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#;
+const ENUMERATE: &str = r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="2" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="CIM_ConcreteJob"/></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#;
+
+/// One CIM-XML operation: the answer's size.
+async fn cim_call(
+    http: &reqwest::Client,
+    url: &str,
+    method: &str,
+    body: &'static str,
+) -> anyhow::Result<usize> {
+    let resp = http
+        .post(format!("{url}/cimom"))
+        .header("Content-Type", "application/xml; charset=\"utf-8\"")
+        .header("CIMOperation", "MethodCall")
+        .header("CIMMethod", method)
+        .header("CIMObject", "root%2Fcimv2")
+        .body(body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        resp.status().is_success(),
+        "{method} failed: {}",
+        resp.status()
+    );
+    let bytes = resp.bytes().await?;
+    anyhow::ensure!(
+        !bytes.windows(7).any(|w| w == b"<ERROR "),
+        "{method} answered an ERROR"
+    );
+    Ok(bytes.len())
+}
+
+/// `n` requests from `clients` concurrent clients: requests per second.
+async fn load(
+    url: &str,
+    n: usize,
+    clients: usize,
+    method: &'static str,
+    body: &'static str,
+) -> anyhow::Result<f64> {
+    let http = reqwest::Client::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, url, next) = (http.clone(), url.to_string(), next.clone());
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < n {
+                    cim_call(&http, &url, method, body).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// A static server answering every POST with `body`: the baseline for the same load.
+async fn static_server(body: Vec<u8>) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let body = axum::body::Bytes::from(body);
+    let app = axum::Router::new().route(
+        "/cimom",
+        axum::routing::post(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [
+                        ("Content-Type", "application/xml; charset=\"utf-8\""),
+                        ("CIMOperation", "MethodResponse"),
+                    ],
+                    body,
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}"))
+}
+
+fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM value")?
+        .parse()?)
+}
+
+/// Resets the peak RSS so the next reading is the peak of what follows (Linux clear_refs 5).
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+/// CIM-XML figures against a static server returning bodies of the same size.
+async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
+    let service = Service::start(2)?;
+    // held jobs: stored and listed, nothing runs
+    let next = Arc::new(AtomicUsize::new(0));
+    let http = reqwest::Client::new();
+    let submitters: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, url, next) = (http.clone(), service.url.clone(), next.clone());
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < jobs {
+                    let body = json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true});
+                    let resp = http.post(format!("{url}/api/v1/jobs")).json(&body).send().await?;
+                    anyhow::ensure!(resp.status().as_u16() == 201, "submission refused");
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for s in submitters {
+        s.await??;
+    }
+    let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE).await?;
+    let ours_get = load(&service.url, 5000, clients, "GetInstance", GET_INSTANCE).await?;
+    let pid = service.child.id();
+    reset_peak_rss(pid);
+    let mut times = Vec::new();
+    let mut enum_size = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        enum_size = cim_call(&http, &service.url, "EnumerateInstances", ENUMERATE).await?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let ours_enum = median(times);
+    let ours_rss = peak_rss_kib(pid)?;
+
+    let static_get = static_server(vec![b' '; get_size]).await?;
+    let base_get = load(&static_get, 5000, clients, "GetInstance", GET_INSTANCE).await?;
+    let static_enum = static_server(vec![b' '; enum_size]).await?;
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        cim_call(&http, &static_enum, "EnumerateInstances", ENUMERATE).await?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let base_enum = median(times);
+    Ok(vec![
+        format!("| CIM-XML GetInstance per second ({clients} clients, {get_size} B answers) vs a static hyper server returning the same bytes | {ours_get:.0}/s | {base_get:.0}/s | {:.2}× |", ours_get / base_get),
+        format!("| CIM-XML EnumerateInstances of {jobs} jobs ({:.1} MB answer), median of 3 vs the same bytes from a static server | {ours_enum:.0} ms | {base_enum:.0} ms | {:.1}× |", enum_size as f64 / 1e6, ours_enum / base_enum),
+        format!("| service peak RSS during those enumerations | {:.0} MiB | – | – |", ours_rss as f64 / 1024.0),
+    ])
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
     xs[xs.len() / 2]
@@ -395,6 +550,9 @@ fn main() -> anyhow::Result<()> {
         let ours = rt.block_on(idle_cpu(10_000, args.clients, 10))?;
         let empty = rt.block_on(idle_cpu(0, args.clients, 10))?;
         rows.push(format!("| idle CPU with 10,000 jobs scheduled an hour ahead vs an empty service (CPU s per s, over 10 s) | {ours:.4} | {empty:.4} | – |"));
+    }
+    if wants("wbem") {
+        rows.extend(rt.block_on(wbem_figures(10_000, 8))?);
     }
     println!("\n| figure | ours | baseline | ratio |");
     println!("|---|---|---|---|");

@@ -457,15 +457,17 @@ fn classes_with_qualifiers_properties_methods_and_parameters_round_trip() {
     let xml = write_class(&c);
     assert_eq!(read_class(&xml, &LIMITS).unwrap(), c, "{xml}");
     assert!(
-        xml.contains(r#"<PARAMETER.REFERENCE NAME="Job" REFERENCECLASS="CIM_ConcreteJob"/>"#),
+        xml.contains(r#"<PARAMETER.REFERENCE NAME="Job" REFERENCECLASS="CIM_ConcreteJob"></PARAMETER.REFERENCE>"#),
         "{xml}"
     );
     assert!(
-        xml.contains(r#"<PARAMETER.REFARRAY NAME="Jobs"/>"#),
+        xml.contains(r#"<PARAMETER.REFARRAY NAME="Jobs"></PARAMETER.REFARRAY>"#),
         "{xml}"
     );
     assert!(
-        xml.contains(r#"<PARAMETER.ARRAY NAME="Names" TYPE="string" ARRAYSIZE="2"/>"#),
+        xml.contains(
+            r#"<PARAMETER.ARRAY NAME="Names" TYPE="string" ARRAYSIZE="2"></PARAMETER.ARRAY>"#
+        ),
         "{xml}"
     );
     assert!(xml.contains(r#"<QUALIFIER NAME="Key" TYPE="boolean" OVERRIDABLE="false"><VALUE>TRUE</VALUE></QUALIFIER>"#), "{xml}");
@@ -644,7 +646,7 @@ fn class_from_decls_answers_get_class_from_the_one_definition() {
     assert_eq!(read_class(&xml, &LIMITS).unwrap(), c, "{xml}");
     assert!(xml.contains(r#"<PROPERTY NAME="InstanceID" TYPE="string" CLASSORIGIN="CIM_ManagedElement" PROPAGATED="true">"#), "{xml}");
     assert!(xml.contains(r#"<PROPERTY NAME="LastError" TYPE="string" CLASSORIGIN="CIMJOB_ConcreteJob" EmbeddedObject="instance">"#), "{xml}");
-    assert!(xml.contains(r#"<PROPERTY.REFERENCE NAME="Owner" REFERENCECLASS="CIM_Job" CLASSORIGIN="CIMJOB_ConcreteJob"/>"#), "{xml}");
+    assert!(xml.contains(r#"<PROPERTY.REFERENCE NAME="Owner" REFERENCECLASS="CIM_Job" CLASSORIGIN="CIMJOB_ConcreteJob"></PROPERTY.REFERENCE>"#), "{xml}");
 }
 
 #[test]
@@ -857,9 +859,11 @@ fn empty_answers_read_back_as_the_operations_empty_list() {
         let r = Response::intrinsic("10", op, IReturnValue::empty_for(op));
         let xml = rt_response(&r);
         match IReturnValue::empty_for(op) {
-            Some(_) => assert!(xml.contains("<IRETURNVALUE/>"), "{op}: {xml}"),
+            Some(_) => assert!(xml.contains("<IRETURNVALUE></IRETURNVALUE>"), "{op}: {xml}"),
             None => assert!(
-                xml.contains(&format!("<IMETHODRESPONSE NAME=\"{op}\"/>")),
+                xml.contains(&format!(
+                    "<IMETHODRESPONSE NAME=\"{op}\"></IMETHODRESPONSE>"
+                )),
                 "{op}: {xml}"
             ),
         }
@@ -1436,7 +1440,7 @@ fn extrinsic_calls_round_trip() {
         },
     };
     let xml = write_request(&singleton);
-    assert!(xml.contains(r#"<LOCALINSTANCEPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="interop"/></LOCALNAMESPACEPATH><INSTANCENAME CLASSNAME="CIM_ObjectManager"/></LOCALINSTANCEPATH>"#), "{xml}");
+    assert!(xml.contains(r#"<LOCALINSTANCEPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="interop"/></LOCALNAMESPACEPATH><INSTANCENAME CLASSNAME="CIM_ObjectManager"></INSTANCENAME></LOCALINSTANCEPATH>"#), "{xml}");
     rt_request(&singleton);
 }
 

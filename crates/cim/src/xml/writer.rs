@@ -164,7 +164,7 @@ pub fn write_response(response: &Response) -> String {
 /// use cim::xml::{write_export_request, ExportRequest, Instance};
 ///
 /// let xml = write_export_request(&ExportRequest::export_indication("5", Instance::new("CIM_InstModification")));
-/// assert!(xml.contains(r#"<EXPMETHODCALL NAME="ExportIndication"><EXPPARAMVALUE NAME="NewIndication"><INSTANCE CLASSNAME="CIM_InstModification"/></EXPPARAMVALUE></EXPMETHODCALL>"#));
+/// assert!(xml.contains(r#"<EXPMETHODCALL NAME="ExportIndication"><EXPPARAMVALUE NAME="NewIndication"><INSTANCE CLASSNAME="CIM_InstModification"></INSTANCE></EXPPARAMVALUE></EXPMETHODCALL>"#));
 /// ```
 pub fn write_export_request(request: &ExportRequest) -> String {
     let mut w = Writer::document();
@@ -192,7 +192,7 @@ pub fn write_export_request(request: &ExportRequest) -> String {
 /// use cim::xml::{write_export_response, ExportRequest, Instance};
 ///
 /// let ok = ExportRequest::export_indication("5", Instance::new("CIM_Alert")).ok_response();
-/// assert!(write_export_response(&ok).contains(r#"<EXPMETHODRESPONSE NAME="ExportIndication"><IRETURNVALUE/></EXPMETHODRESPONSE>"#));
+/// assert!(write_export_response(&ok).contains(r#"<EXPMETHODRESPONSE NAME="ExportIndication"><IRETURNVALUE></IRETURNVALUE></EXPMETHODRESPONSE>"#));
 /// ```
 pub fn write_export_response(response: &ExportResponse) -> String {
     let mut w = Writer::document();
@@ -242,7 +242,7 @@ pub fn write_instance(instance: &Instance) -> String {
 /// ```
 /// use cim::xml::{write_class, Class};
 ///
-/// assert_eq!(write_class(&Class::new("CIM_Foo", Some("CIM_Bar"))), r#"<CLASS NAME="CIM_Foo" SUPERCLASS="CIM_Bar"/>"#);
+/// assert_eq!(write_class(&Class::new("CIM_Foo", Some("CIM_Bar"))), r#"<CLASS NAME="CIM_Foo" SUPERCLASS="CIM_Bar"></CLASS>"#);
 /// ```
 pub fn write_class(class: &Class) -> String {
     let mut w = Writer::fragment();
@@ -294,24 +294,37 @@ enum Form {
 /// pieces: `start` + `attr`s + `gt`/`slash_gt`.
 struct Writer {
     buf: String,
+    /// The element whose start tag is being written, so an empty one can be ended right.
+    tag: String,
 }
+
+/// Elements the CIM DTD declares EMPTY (plus ERROR without instances, as OpenPegasus writes
+/// it): only these are written as `<X/>`. Every other element without content gets an end
+/// tag, because sblim's wbemcli parser does not accept `<PROPERTY .../>` or `<IRETURNVALUE/>`.
+const SELF_CLOSING: &[&str] = &["NAMESPACE", "CLASSNAME", "VALUE.NULL", "ERROR"];
 
 impl Writer {
     fn document() -> Writer {
         let mut buf = String::with_capacity(1024);
         buf.push_str(XML_DECL);
-        Writer { buf }
+        Writer {
+            buf,
+            tag: String::new(),
+        }
     }
 
     fn fragment() -> Writer {
         Writer {
             buf: String::with_capacity(256),
+            tag: String::new(),
         }
     }
 
     fn start(&mut self, name: &str) {
         self.buf.push('<');
         self.buf.push_str(name);
+        self.tag.clear();
+        self.tag.push_str(name);
     }
 
     fn attr(&mut self, name: &str, value: &str) {
@@ -339,8 +352,15 @@ impl Writer {
         self.buf.push('>');
     }
 
+    /// Ends the started element with no content.
     fn slash_gt(&mut self) {
-        self.buf.push_str("/>");
+        if SELF_CLOSING.contains(&self.tag.as_str()) {
+            self.buf.push_str("/>");
+        } else {
+            self.buf.push_str("></");
+            self.buf.push_str(&self.tag);
+            self.buf.push('>');
+        }
     }
 
     fn open(&mut self, name: &str) {

@@ -50,19 +50,20 @@ pub fn values_of(
         if property_list.is_some_and(|list| !list.iter().any(|n| n.eq_ignore_ascii_case(&p.name))) {
             continue;
         }
-        let value =
-            match &p.value {
-                None => None,
-                Some(PropertyValue::Cim(v)) => Some(v.clone()),
-                Some(_) => return Err(PropertyError {
+        let value = match &p.value {
+            None => None,
+            Some(PropertyValue::Cim(v)) => Some(v.clone()),
+            Some(_) => {
+                return Err(PropertyError {
                     property: p.name.clone(),
                     kind: PropertyErrorKind::TypeMismatch,
                     message: format!(
                         "property {}: an embedded instance is not a value this property can hold",
                         p.name
                     ),
-                }),
-            };
+                })
+            }
+        };
         values.push((p.name.clone(), value));
     }
     Ok(values)

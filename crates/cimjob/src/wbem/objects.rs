@@ -218,7 +218,11 @@ pub fn fixed_instances(identity: &Identity, namespace: &str) -> Vec<InstanceWith
                 ("ElementName", "cimjob".into()),
                 (
                     "Description",
-                    format!("cimjob CIM job service version {}", env!("CARGO_PKG_VERSION")).into(),
+                    format!(
+                        "cimjob CIM job service version {}",
+                        env!("CARGO_PKG_VERSION")
+                    )
+                    .into(),
                 ),
                 ("Started", true.into()),
                 ("EnabledState", CimValue::UInt16(2)),

@@ -366,7 +366,11 @@ fn subclasses_shallow_and_deep() {
     );
     assert_eq!(
         names(&r.subclasses(CIMV2, Some("CIM_ManagedElement"), false)),
-        ["CIM_ManagedSystemElement", "CIM_Capabilities", "CIM_RegisteredSpecification"]
+        [
+            "CIM_ManagedSystemElement",
+            "CIM_Capabilities",
+            "CIM_RegisteredSpecification"
+        ]
     );
     assert_eq!(
         names(&r.subclasses(CIMV2, Some("CIM_InstIndication"), false)),
