@@ -131,8 +131,7 @@ pub fn wire_class(namespace: &str, decl: &ClassDecl, options: &ClassOptions) -> 
         Vec::new()
     };
     let mut class = Class::from_decls(decl.name, decl.superclass, &decls, qualifiers);
-    for (wire, (p, origin, propagated)) in class.properties.iter_mut().zip(&properties) {
-        wire.reference_class = p.reference_class.map(str::to_string);
+    for (wire, (_, origin, propagated)) in class.properties.iter_mut().zip(&properties) {
         wire.propagated = *propagated;
         wire.class_origin = options.include_class_origin.then(|| origin.to_string());
         if !options.include_qualifiers {

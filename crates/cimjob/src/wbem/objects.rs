@@ -92,11 +92,9 @@ pub(super) fn fixed(namespace: &str, class: &str, values: Vec<(String, CimValue)
     let mut instance = Instance::new(class);
     for (name, value) in values {
         match repo.property(namespace, class, &name) {
-            Some(decl) => {
-                let mut p = Property::from_decl(decl, Some(value));
-                p.reference_class = decl.reference_class.map(str::to_string);
-                instance.properties.push(p);
-            }
+            Some(decl) => instance
+                .properties
+                .push(Property::from_decl(decl, Some(value))),
             None => debug_assert!(false, "{class} declares no property {name}"),
         }
     }
