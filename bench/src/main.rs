@@ -126,37 +126,15 @@ fn baseline_spawn_loop(n: usize, workers: usize) -> f64 {
 /// submissions/s acknowledged).
 async fn service_jobs(n: usize, clients: usize, max_running: usize) -> anyhow::Result<(f64, f64)> {
     let service = Service::start(max_running)?;
-    let http = reqwest::Client::new();
-    let events = http
-        .get(format!("{}/api/v1/events", service.url))
-        .send()
-        .await?;
-    let mut events = eventsource_stream::Eventsource::eventsource(events.bytes_stream());
+    let mut events = Box::pin(event_stream(&service.url).await?);
 
     let start = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let submitters: Vec<_> = (0..clients)
-        .map(|_| {
-            let (http, url, next) = (http.clone(), service.url.clone(), next.clone());
-            tokio::spawn(async move {
-                while next.fetch_add(1, Ordering::Relaxed) < n {
-                    let body =
-                        json!({"properties": {"Name": "true", "CommandLine": ["/bin/true"]}});
-                    let resp = http
-                        .post(format!("{url}/api/v1/jobs"))
-                        .json(&body)
-                        .send()
-                        .await?;
-                    anyhow::ensure!(
-                        resp.status().as_u16() == 201,
-                        "submission refused: {}",
-                        resp.text().await?
-                    );
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
+    let submitting = tokio::spawn(submit_all(
+        service.url.clone(),
+        n,
+        clients,
+        |_| json!({"properties": {"Name": "true", "CommandLine": ["/bin/true"]}}),
+    ));
     let waiter = tokio::spawn(async move {
         let mut completed = HashSet::new();
         while completed.len() < n {
@@ -173,9 +151,7 @@ async fn service_jobs(n: usize, clients: usize, max_running: usize) -> anyhow::R
         }
         anyhow::Ok(Instant::now())
     });
-    for s in submitters {
-        s.await??;
-    }
+    submitting.await??;
     let submitted = start.elapsed();
     let done = tokio::time::timeout(Duration::from_secs(600), waiter).await???;
     let total = done.duration_since(start);
@@ -185,9 +161,27 @@ async fn service_jobs(n: usize, clients: usize, max_running: usize) -> anyhow::R
     ))
 }
 
-/// Submits `n` jobs from `clients` concurrent HTTP clients; `body(i)` is job i's properties.
-async fn submit_all(
+/// Every durable change the service announces, as server-sent events.
+async fn event_stream(
     url: &str,
+) -> anyhow::Result<
+    impl futures_util::Stream<
+        Item = Result<
+            eventsource_stream::Event,
+            eventsource_stream::EventStreamError<reqwest::Error>,
+        >,
+    >,
+> {
+    let response = reqwest::get(format!("{url}/api/v1/events")).await?;
+    Ok(eventsource_stream::Eventsource::eventsource(
+        response.bytes_stream(),
+    ))
+}
+
+/// Submits `n` jobs from `clients` concurrent HTTP clients; `body(i)` is job i's submission
+/// (`{"properties": …, "hold": …}`).
+async fn submit_all(
+    url: String,
     n: usize,
     clients: usize,
     body: impl Fn(usize) -> Value + Send + Sync + 'static,
@@ -207,7 +201,7 @@ async fn submit_all(
                     }
                     let resp = http
                         .post(format!("{url}/api/v1/jobs"))
-                        .json(&json!({ "properties": body(i) }))
+                        .json(&body(i))
                         .send()
                         .await?;
                     anyhow::ensure!(
@@ -247,19 +241,14 @@ fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
 /// (TimeOfLastStateChange of its Running event) minus the planned instant.
 async fn service_lateness(n: usize, clients: usize) -> anyhow::Result<Vec<f64>> {
     let service = Service::start(n)?;
-    let http = reqwest::Client::new();
-    let events = http
-        .get(format!("{}/api/v1/events", service.url))
-        .send()
-        .await?;
-    let mut events = eventsource_stream::Eventsource::eventsource(events.bytes_stream());
+    let mut events = Box::pin(event_stream(&service.url).await?);
     let base = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
     let planned: Vec<jiff::Timestamp> = (0..n)
         .map(|i| base + jiff::SignedDuration::from_micros((i * 1_000_000 / n) as i64))
         .collect();
     let plan = planned.clone();
-    submit_all(&service.url, n, clients, move |i| {
-        json!({"Name": format!("p{i}"), "CommandLine": ["/bin/true"], "ScheduledStartTime": cim_time(plan[i])})
+    submit_all(service.url.clone(), n, clients, move |i| {
+        json!({"properties": {"Name": format!("p{i}"), "CommandLine": ["/bin/true"], "ScheduledStartTime": cim_time(plan[i])}})
     })
     .await?;
     anyhow::ensure!(
@@ -320,10 +309,10 @@ async fn idle_cpu(waiting: usize, clients: usize, secs: u64) -> anyhow::Result<f
     let service = Service::start(2)?;
     let at = cim_time(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600));
     submit_all(
-        &service.url,
+        service.url.clone(),
         waiting,
         clients,
-        move |_| json!({"Name": "later", "CommandLine": ["/bin/true"], "ScheduledStartTime": at}),
+        move |_| json!({"properties": {"Name": "later", "CommandLine": ["/bin/true"], "ScheduledStartTime": at}}),
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -452,24 +441,14 @@ fn reset_peak_rss(pid: u32) {
 async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
     let service = Service::start(2)?;
     // held jobs: stored and listed, nothing runs
-    let next = Arc::new(AtomicUsize::new(0));
+    submit_all(
+        service.url.clone(),
+        jobs,
+        clients,
+        |_| json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true}),
+    )
+    .await?;
     let http = reqwest::Client::new();
-    let submitters: Vec<_> = (0..clients)
-        .map(|_| {
-            let (http, url, next) = (http.clone(), service.url.clone(), next.clone());
-            tokio::spawn(async move {
-                while next.fetch_add(1, Ordering::Relaxed) < jobs {
-                    let body = json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true});
-                    let resp = http.post(format!("{url}/api/v1/jobs")).json(&body).send().await?;
-                    anyhow::ensure!(resp.status().as_u16() == 201, "submission refused");
-                }
-                anyhow::Ok(())
-            })
-        })
-        .collect();
-    for s in submitters {
-        s.await??;
-    }
     let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE).await?;
     let ours_get = load(&service.url, 5000, clients, "GetInstance", GET_INSTANCE).await?;
     let pid = service.child.id();

@@ -341,7 +341,7 @@ impl Wbem {
             "Associators" | "AssociatorNames" | "References" | "ReferenceNames" => {
                 let names = name.ends_with("Names");
                 let associators = name.starts_with("Associator");
-                let (items, _) = self.walk(ns, &p, associators).await?;
+                let items = self.walk(ns, &p, associators).await?;
                 if names {
                     return value(IReturnValue::ObjectPaths(items.iter().map(|i| ObjectName::Instance(self.full_path(i.path()))).collect()));
                 }
@@ -355,14 +355,14 @@ impl Wbem {
             "OpenEnumerateInstances" | "OpenEnumerateInstancePaths" => {
                 let class = p.required_class_name("ClassName")?;
                 known_class(ns, class, CimStatusCode::InvalidClass)?;
-                let items = self.catalog().items(ns, class).await?;
+                let items = self.filter_items(ns, &p, self.catalog().items(ns, class).await?, &view)?;
                 let projection = Projection::new(ns, p.property_list()?, Some(class), p.bool("DeepInheritance", true)?, false, p.bool("IncludeClassOrigin", false)?);
                 let kind = if name.ends_with("Paths") { PullKind::Paths } else { PullKind::InstancesWithPath };
                 self.open(ns, &p, items, projection, None, kind, &view)
             }
             "OpenAssociatorInstances" | "OpenAssociatorInstancePaths" | "OpenReferenceInstances" | "OpenReferenceInstancePaths" => {
                 let associators = name.starts_with("OpenAssociator");
-                let (items, _) = self.walk(ns, &p, associators).await?;
+                let items = self.filter_items(ns, &p, self.walk(ns, &p, associators).await?, &view)?;
                 let projection = Projection::new(ns, p.property_list()?, None, true, false, p.bool("IncludeClassOrigin", false)?);
                 let kind = if name.ends_with("Paths") { PullKind::Paths } else { PullKind::InstancesWithPath };
                 self.open(ns, &p, items, projection, None, kind, &view)
@@ -378,7 +378,7 @@ impl Wbem {
                     }
                 }
                 let selected = Some(Selected::of(&query));
-                self.open_filtered(ns, &p, items, Projection::all(ns), selected, PullKind::Instances, &view)
+                self.open(ns, &p, items, Projection::all(ns), selected, PullKind::Instances, &view)
             }
             "PullInstancesWithPath" | "PullInstancePaths" | "PullInstances" => {
                 let kind = match name {
@@ -418,19 +418,15 @@ impl Wbem {
         self.contexts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn open(
+    /// Keeps the items a FilterQuery (given with the Open*) matches.
+    fn filter_items(
         &self,
         ns: &'static str,
         p: &Params<'_>,
         items: Vec<Item>,
-        projection: Projection,
-        selected: Option<Selected>,
-        kind: PullKind,
         view: &View,
-    ) -> Result<Answer, CimError> {
-        // FilterQuery on an Open of instances: keep only what it matches
-        let filtered = match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
+    ) -> Result<Vec<Item>, CimError> {
+        match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
             (Some(language), Some(text)) => {
                 let query = parse_filter(ns, language, text)?;
                 let mut kept = Vec::new();
@@ -439,21 +435,18 @@ impl Wbem {
                         kept.push(item);
                     }
                 }
-                kept
+                Ok(kept)
             }
-            (None, None) => items,
-            _ => {
-                return Err(Params::wrong(
-                    "FilterQueryLanguage",
-                    "given together with FilterQuery",
-                ))
-            }
-        };
-        self.open_filtered(ns, p, filtered, projection, selected, kind, view)
+            (None, None) => Ok(items),
+            _ => Err(Params::wrong(
+                "FilterQueryLanguage",
+                "given together with FilterQuery",
+            )),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn open_filtered(
+    fn open(
         &self,
         ns: &'static str,
         p: &Params<'_>,
@@ -499,11 +492,11 @@ impl Wbem {
         ns: &'static str,
         p: &Params<'_>,
         associators: bool,
-    ) -> Result<(Vec<Item>, ()), CimError> {
+    ) -> Result<Vec<Item>, CimError> {
         // the classic operations name it ObjectName, the Open* ones InstanceName (DSP0200)
         let object = match p.get("ObjectName").or_else(|| p.get("InstanceName")) {
             Some(ParamValue::InstanceName(path)) => with_namespace(path, ns),
-            Some(v) if v.as_class_name().is_some() => return Ok((Vec::new(), ())),
+            Some(v) if v.as_class_name().is_some() => return Ok(Vec::new()),
             _ => return Err(Params::wrong("ObjectName", "an instance name")),
         };
         let assoc_class = if associators {
@@ -568,7 +561,7 @@ impl Wbem {
                 }
             }
         }
-        Ok((out, ()))
+        Ok(out)
     }
 }
 
