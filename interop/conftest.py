@@ -10,7 +10,7 @@ import uuid
 import pytest
 import pywbem
 
-from harness import NAMESPACE, Jobs, Service, cimjob_bin
+from harness import CREDENTIALS, NAMESPACE, Jobs, Service, cimjob_bin
 
 _started: list[Service] = []
 
@@ -67,8 +67,8 @@ def _service_stays_up(request):
 
 @pytest.fixture
 def conn(url):
-    """A pywbem connection as a real client makes it: root/cimv2, no credentials (yet)."""
-    c = pywbem.WBEMConnection(url, default_namespace=NAMESPACE, no_verification=True, timeout=30)
+    """A pywbem connection as a real client makes it: root/cimv2, the admin's credentials."""
+    c = pywbem.WBEMConnection(url, creds=CREDENTIALS, default_namespace=NAMESPACE, no_verification=True, timeout=30)
     try:
         yield c
     finally:
@@ -78,7 +78,7 @@ def conn(url):
 @pytest.fixture
 def pull_conn(url):
     """A connection whose Iter* operations must use the pull operations."""
-    c = pywbem.WBEMConnection(url, default_namespace=NAMESPACE, no_verification=True,
+    c = pywbem.WBEMConnection(url, creds=CREDENTIALS, default_namespace=NAMESPACE, no_verification=True,
                               timeout=30, use_pull_operations=True)
     try:
         yield c

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import time
+import base64
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -22,6 +23,17 @@ from pathlib import Path
 
 import pytest
 import pywbem
+
+# The service authenticates every request (HTTP Basic): the suite is its admin.
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "interop-admin-password"
+CREDENTIALS = (ADMIN_USER, ADMIN_PASSWORD)
+
+
+def basic_authorization(user: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> str:
+    """The Authorization header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "root/cimv2"
@@ -84,7 +96,7 @@ class Service:
         addr_file = self.data_dir / "cimjob.addr"
         with contextlib.suppress(FileNotFoundError):
             addr_file.unlink()
-        env = dict(os.environ)
+        env = dict(os.environ, CIMJOB_ADMIN_PASSWORD=ADMIN_PASSWORD)
         env.setdefault("CIMJOB_LOG", "info")
         env.setdefault("NO_COLOR", "1")  # a plain-text log file
         env.pop("CIMJOB_URL", None)
@@ -144,7 +156,7 @@ class Service:
     # --- the service's own front ends (used to set up and to wait) ----------------------
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        env = dict(os.environ, CIMJOB_URL=self.url)
+        env = dict(os.environ, CIMJOB_URL=self.url, CIMJOB_USER=ADMIN_USER, CIMJOB_PASSWORD=ADMIN_PASSWORD)
         return subprocess.run(
             [str(self.binary), *args], env=env, stdin=subprocess.DEVNULL,
             capture_output=True, text=True, timeout=timeout,
@@ -153,7 +165,7 @@ class Service:
     def http(self, method: str, path: str, body=None, timeout: float = 30) -> tuple[int, object]:
         """One JSON request to the service; returns (status, decoded body or text)."""
         data = None
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", "Authorization": basic_authorization()}
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
@@ -359,6 +371,7 @@ def namespace_xml(namespace: str) -> str:
 
 def raw_post(url: str, body: bytes, headers: dict, timeout: float = 30) -> tuple[int, dict, bytes]:
     """POSTs to /cimom; returns (HTTP status, headers, body)."""
+    headers = {"Authorization": basic_authorization(), **headers}
     req = urllib.request.Request(url + "/cimom", data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import RUNNING, SUSPENDED, crate_version
+from harness import ADMIN_PASSWORD, ADMIN_USER, RUNNING, SUSPENDED, crate_version
 
 PYWBEMCLI = Path(sys.executable).with_name("pywbemcli")
 
@@ -27,7 +27,7 @@ def cli(url, tmp_path):
 
     def run(*args, expect_rc=0):
         """expect_rc=None: no check, returns the CompletedProcess."""
-        cmd = [str(PYWBEMCLI), "-s", url, "--no-verify", *args]
+        cmd = [str(PYWBEMCLI), "-s", url, "-u", ADMIN_USER, "-p", ADMIN_PASSWORD, "--no-verify", *args]
         out = subprocess.run(cmd, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=120)
         if expect_rc is None:

@@ -19,14 +19,17 @@ import pytest
 
 import pywbem
 
-from harness import COMPLETED, JOB_CLASS, NAMESPACE, RUNNING, SERVICE_CLASS, SUSPENDED
+from harness import (ADMIN_PASSWORD, ADMIN_USER, COMPLETED, CREDENTIALS, JOB_CLASS, NAMESPACE, RUNNING,
+                     SERVICE_CLASS, SUSPENDED)
 
 WBEMCLI = shutil.which("wbemcli") or "/usr/bin/wbemcli"
 
 
 @pytest.fixture
 def wbemcli(url):
+    # wbemcli takes the credentials in the URL, and prints paths without them
     base = url.removeprefix("http://")
+    url = f"http://{ADMIN_USER}:{ADMIN_PASSWORD}@{base}"
 
     def run(*args, expect_rc=0):
         cmd = [WBEMCLI, *args]
@@ -36,6 +39,7 @@ def wbemcli(url):
         return out.stdout, out.stderr
 
     run.base = base
+    run.url = url
     run.cls = lambda classname, ns="root/cimv2": f"{url}/{ns}:{classname}"
     run.inst = lambda job: f'{url}/root/cimv2:CIMJOB_ConcreteJob.InstanceID="{job.instance_id}"'
     return run
@@ -106,7 +110,7 @@ def test_gc_shows_the_class(wbemcli):
 
 
 def test_gi_of_a_missing_job_reports_not_found(wbemcli):
-    missing = f'http://{wbemcli.base}/root/cimv2:CIMJOB_ConcreteJob.InstanceID="CIMJOB:987654321"'
+    missing = f'{wbemcli.url}/root/cimv2:CIMJOB_ConcreteJob.InstanceID="CIMJOB:987654321"'
     _, err = wbemcli("gi", missing, expect_rc=16)
     assert "(6) CIM_ERR_NOT_FOUND" in err
 
@@ -119,14 +123,14 @@ def test_ain_with_no_associated_object_prints_nothing(wbemcli, jobs):
 
 
 def test_cm_submitjob_returns_4096_and_the_job_reference(wbemcli, url, jobs):
-    conn = pywbem.WBEMConnection(url, default_namespace=NAMESPACE, no_verification=True, timeout=30)
+    conn = pywbem.WBEMConnection(url, creds=CREDENTIALS, default_namespace=NAMESPACE, no_verification=True, timeout=30)
     try:
         (svc,) = conn.EnumerateInstanceNames(SERVICE_CLASS)
     finally:
         conn.close()
     keys = ",".join(f'{k}="{v}"' for k, v in svc.keybindings.items())
     name = jobs.name("wbemcli")
-    out, _ = wbemcli("cm", f"{url}/root/cimv2:{SERVICE_CLASS}.{keys}",
+    out, _ = wbemcli("cm", f"{wbemcli.url}/root/cimv2:{SERVICE_CLASS}.{keys}",
                      f'SubmitJob.Name="{name}",CommandLine="true"')
     m = re.search(r'SubmitJob: 4096, Job \(reference\): [^ ]*' + JOB_CLASS + r'\.InstanceID="(CIMJOB:\d+)"', out)
     assert m, out

@@ -37,6 +37,25 @@ struct Args {
     only: Vec<String>,
 }
 
+/// The admin password of the services the bench starts.
+const BENCH_PASSWORD: &str = "bench-admin-password";
+
+/// An HTTP client that authenticates as the bench service's admin (the same cost any real
+/// client pays; the static baselines ignore the header).
+fn http_client() -> reqwest::Client {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("admin:{BENCH_PASSWORD}"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Basic {token}").parse().expect("a valid header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// A service on a fresh data dir; killed and reaped on drop.
 struct Service {
     child: Child,
@@ -63,6 +82,7 @@ impl Service {
             ])
             .arg(dir.path())
             .env("CIMJOB_LOG", "warn")
+            .env("CIMJOB_ADMIN_PASSWORD", BENCH_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -172,7 +192,10 @@ async fn event_stream(
         >,
     >,
 > {
-    let response = reqwest::get(format!("{url}/api/v1/events")).await?;
+    let response = http_client()
+        .get(format!("{url}/api/v1/events"))
+        .send()
+        .await?;
     Ok(eventsource_stream::Eventsource::eventsource(
         response.bytes_stream(),
     ))
@@ -186,7 +209,7 @@ async fn submit_all(
     clients: usize,
     body: impl Fn(usize) -> Value + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let next = Arc::new(AtomicUsize::new(0));
     let body = Arc::new(body);
     let tasks: Vec<_> = (0..clients)
@@ -375,7 +398,7 @@ async fn load(
     method: &'static str,
     body: &'static str,
 ) -> anyhow::Result<f64> {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
@@ -448,7 +471,7 @@ async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>
         |_| json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true}),
     )
     .await?;
-    let http = reqwest::Client::new();
+    let http = http_client();
     let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE).await?;
     let ours_get = load(&service.url, 5000, clients, "GetInstance", GET_INSTANCE).await?;
     let pid = service.child.id();

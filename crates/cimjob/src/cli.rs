@@ -25,15 +25,25 @@ pub struct Target {
     /// The service's URL [default: the address in the local data dir, else http://127.0.0.1:5988]
     #[arg(long, env = "CIMJOB_URL", global = true)]
     url: Option<String>,
-    /// The local service's data dir, used to find its address
+    /// The local service's data dir, used to find its address and (for the CLI on its
+    /// machine) the admin password
     #[arg(long, env = "CIMJOB_DATA_DIR", global = true, hide = true)]
     data_dir: Option<PathBuf>,
+    /// The user to authenticate as [default: from ~/.config/cimjob/credentials, else admin
+    /// with the password in the local data dir]
+    #[arg(long, env = "CIMJOB_USER", global = true)]
+    user: Option<String>,
+    /// Its password
+    #[arg(long, env = "CIMJOB_PASSWORD", global = true, hide_env_values = true)]
+    password: Option<String>,
 }
 
 impl Target {
     fn client(&self) -> Client {
         let data_dir = self.data_dir.clone().unwrap_or_else(default_data_dir);
-        Client::new(service_url(self.url.as_deref(), &data_dir))
+        let credentials =
+            crate::config::credentials(self.user.as_deref(), self.password.as_deref(), &data_dir);
+        Client::new(service_url(self.url.as_deref(), &data_dir), credentials)
     }
 }
 
@@ -758,4 +768,101 @@ pub async fn answer(args: AnswerArgs) -> anyhow::Result<u8> {
         )
         .await?;
     report("AnswerQuery", args.job.job, &body)
+}
+
+/// `cimjob user …`: the users of a data dir.
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a user; its password is read from standard input (one line).
+    Add {
+        /// The user name
+        name: String,
+        /// admin (controls every job) or user (controls its own)
+        #[arg(long, default_value = "user")]
+        role: crate::auth::Role,
+        /// The OS account its jobs run as [default: the same name]
+        #[arg(long)]
+        os_user: Option<String>,
+        /// The data dir [default: $CIMJOB_DATA_DIR, else ~/.local/share/cimjob]
+        #[arg(long, env = "CIMJOB_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Set a user's password, read from standard input (one line).
+    Passwd {
+        /// The user name
+        name: String,
+        /// The data dir
+        #[arg(long, env = "CIMJOB_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Remove a user.
+    Del {
+        /// The user name
+        name: String,
+        /// The data dir
+        #[arg(long, env = "CIMJOB_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// List the users.
+    List {
+        /// The data dir
+        #[arg(long, env = "CIMJOB_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input: pipe it in, e.g. `echo 's3cret-pass' | cimjob user add alice`");
+    Ok(password)
+}
+
+/// `cimjob user`.
+pub fn user(command: UserCommand) -> anyhow::Result<u8> {
+    use crate::auth::Users;
+    let dir = |d: Option<PathBuf>| d.unwrap_or_else(default_data_dir);
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            os_user,
+            data_dir,
+        } => {
+            let data_dir = dir(data_dir);
+            std::fs::create_dir_all(&data_dir)?;
+            let mut users = Users::load(&data_dir)?;
+            let password = read_password()?;
+            users.add(&name, role, os_user.as_deref().unwrap_or(&name), &password)?;
+            users.save()?;
+            println!("user {name} added ({role})");
+        }
+        UserCommand::Passwd { name, data_dir } => {
+            let mut users = Users::load(&dir(data_dir))?;
+            let password = read_password()?;
+            users.set_password(&name, &password)?;
+            users.save()?;
+            println!("password of {name} changed");
+        }
+        UserCommand::Del { name, data_dir } => {
+            let mut users = Users::load(&dir(data_dir))?;
+            users.remove(&name)?;
+            users.save()?;
+            println!("user {name} removed");
+        }
+        UserCommand::List { data_dir } => {
+            let users = Users::load(&dir(data_dir))?;
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::NOTHING);
+            table.set_header(["user", "role", "OS account"]);
+            for u in users.list() {
+                table.add_row([u.name.clone(), u.role.to_string(), u.os_user.clone()]);
+            }
+            println!("{table}");
+        }
+    }
+    Ok(0)
 }

@@ -9,14 +9,23 @@ use serde_json::Value;
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    credentials: Option<(String, String)>,
 }
 
 impl Client {
     /// A client for the service at `base` (e.g. `http://127.0.0.1:5988`).
-    pub fn new(base: String) -> Client {
+    pub fn new(base: String, credentials: Option<(String, String)>) -> Client {
         Client {
             http: reqwest::Client::new(),
             base,
+            credentials,
+        }
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.credentials {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
         }
     }
 
@@ -27,7 +36,7 @@ impl Client {
         body: Option<Value>,
     ) -> anyhow::Result<(StatusCode, Value)> {
         let url = format!("{}{}", self.base, path);
-        let mut request = self.http.request(method, &url);
+        let mut request = self.authorized(self.http.request(method, &url));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -38,6 +47,12 @@ impl Client {
             )
         })?;
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            bail!(
+                "the service at {} needs credentials: give --user and --password, or set CIMJOB_USER and CIMJOB_PASSWORD (on the service's machine the admin password file in its data dir is read)",
+                self.base
+            );
+        }
         let text = response.text().await?;
         let value = if text.is_empty() {
             Value::Null
@@ -87,8 +102,7 @@ impl Client {
         use eventsource_stream::Eventsource;
         let url = format!("{}{}", self.base, path);
         let response = self
-            .http
-            .get(&url)
+            .authorized(self.http.get(&url))
             .send()
             .await
             .with_context(|| format!("cannot reach the cimjob service at {}", self.base))?;

@@ -29,3 +29,35 @@ pub fn service_url(explicit: Option<&str>, data_dir: &Path) -> String {
         _ => format!("http://{DEFAULT_LISTEN}"),
     }
 }
+
+/// The credentials the CLI sends: `--user`/`--password` (or `$CIMJOB_USER`/`$CIMJOB_PASSWORD`);
+/// else the `USER:PASSWORD` line of `~/.config/cimjob/credentials`; else, on the service's
+/// machine, `admin` with the password the service wrote to its data dir on first start.
+pub fn credentials(
+    user: Option<&str>,
+    password: Option<&str>,
+    data_dir: &Path,
+) -> Option<(String, String)> {
+    if let (Some(u), Some(p)) = (user, password) {
+        return Some((u.to_string(), p.to_string()));
+    }
+    let from_config = dirs::config_dir()
+        .and_then(|d| std::fs::read_to_string(d.join("cimjob").join("credentials")).ok())
+        .and_then(|text| {
+            text.lines()
+                .next()
+                .and_then(|l| l.split_once(':'))
+                .map(|(u, p)| (u.trim().to_string(), p.trim().to_string()))
+        });
+    if let Some((u, p)) = from_config {
+        if user.is_none_or(|wanted| wanted == u) {
+            return Some((u, p));
+        }
+    }
+    if user.is_some_and(|u| u != "admin") {
+        return None;
+    }
+    let admin =
+        std::fs::read_to_string(data_dir.join(crate::auth::users::ADMIN_PASSWORD_FILE)).ok()?;
+    Some(("admin".to_string(), admin.trim().to_string()))
+}

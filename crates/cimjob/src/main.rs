@@ -1,10 +1,12 @@
 //! `cimjob`: the job service (`cimjob serve`) and the CLI that talks to it over HTTP.
 
 mod api;
+mod auth;
 mod cli;
 mod client;
 mod config;
 mod serve;
+mod tls;
 mod wbem;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +48,9 @@ enum Command {
     Rm(cli::JobArg),
     /// Answer the question a job is waiting on (Query Pending).
     Answer(cli::AnswerArgs),
+    /// Manage the service's users (in its data dir; a running service picks changes up).
+    #[command(subcommand)]
+    User(cli::UserCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -74,6 +79,7 @@ fn main() -> std::process::ExitCode {
             Command::Set(args) => cli::set(args).await,
             Command::Rm(args) => cli::remove(args).await,
             Command::Answer(args) => cli::answer(args).await,
+            Command::User(command) => cli::user(command),
         }
     });
     match result {

@@ -1,4 +1,5 @@
-//! `cimjob serve`: opens the store, starts the engine, and serves HTTP on one listener.
+//! `cimjob serve`: opens the store, starts the engine, and serves one Router over HTTP and over
+//! HTTPS (the TLS listener and certificate are in `crate::tls`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub struct ServeArgs {
     /// The wait before the first re-run (doubles each time, at most 5 minutes), e.g. 1s, 500ms
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     rerun_backoff: SignedDuration,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Parses `10s`, `1m 30s`, `500ms`, ISO 8601 `PT10S`, or a CIM interval.
@@ -62,6 +65,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    // refuses remote plain HTTP and loads (or makes) the certificate before anything starts
+    let https = crate::tls::prepare(&args.tls, args.listen, &data_dir)?;
     let db_path = data_dir.join("cimjob.db");
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&db_path)
@@ -75,6 +80,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.max_reruns = args.max_reruns;
     config.rerun_backoff = args.rerun_backoff;
     let engine = cimjob_core::engine::start(store, config).context("cannot start the engine")?;
+    if let Some(password) = crate::auth::users::ensure_admin(&data_dir, &crate::service_user())? {
+        eprintln!(
+            "cimjob: created the user admin; its password (shown once) is {password}\n        it is also in {} (mode 0600), which the CLI on this machine reads",
+            data_dir.join(crate::auth::users::ADMIN_PASSWORD_FILE).display()
+        );
+    }
+    let authenticator = Arc::new(crate::auth::Authenticator::new(&data_dir)?);
 
     let app = Router::new()
         .route(
@@ -83,24 +95,57 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 concat!(
                     "cimjob ",
                     env!("CARGO_PKG_VERSION"),
-                    ": the JSON API is under /api/v1\n"
+                    ": CIM-XML (WBEM) at /cimom, the JSON API under /api/v1\n"
                 )
             }),
         )
         .merge(crate::api::router(engine.clone()))
-        .merge(crate::wbem::router(engine.clone()));
+        .merge(crate::wbem::router(engine.clone()))
+        .layer(axum::middleware::from_fn_with_state(authenticator, crate::auth::require_authentication));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
+    // cimjob-https.addr is written before cimjob.addr: whoever sees the one finds the other
+    let https = match https {
+        Some(https) => Some(https.bind(&data_dir).await?),
+        None => None,
+    };
     std::fs::write(data_dir.join(ADDRESS_FILE), local.to_string())?;
     tracing::info!(address = %local, data_dir = %data_dir.display(), "cimjob is serving http://{local}/");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // HTTPS serves the same app; one signal stops both listeners
+    let stop = futures_util::FutureExt::shared(Box::pin(shutdown_signal()));
+    let https_server = {
+        let (app, stop) = (app.clone(), stop.clone());
+        async move {
+            match https {
+                Some(listener) => {
+                    axum::serve(
+                        listener,
+                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(stop)
+                    .await
+                }
+                None => Ok(()),
+            }
+        }
+    };
+    let http_server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop);
+    let (http, https) = tokio::join!(
+        std::future::IntoFuture::into_future(http_server),
+        https_server
+    );
+    http?;
+    https?;
     engine.shutdown().await;
     let _ = std::fs::remove_file(data_dir.join(ADDRESS_FILE));
+    crate::tls::remove_address_file(&data_dir);
     Ok(())
 }
 

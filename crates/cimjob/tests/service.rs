@@ -101,7 +101,10 @@ fn collect_percentages(url: &str, id: u64, connected: std::sync::mpsc::Sender<()
         .unwrap();
     rt.block_on(async {
         use futures_util::StreamExt;
-        let resp = reqwest::get(format!("{url}/api/v1/jobs/{id}/events"))
+        let resp = reqwest::Client::new()
+            .get(format!("{url}/api/v1/jobs/{id}/events"))
+            .basic_auth("admin", Some(common::ADMIN_PASSWORD))
+            .send()
             .await
             .unwrap();
         let mut body = resp.bytes_stream();

@@ -27,7 +27,9 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+
+use crate::auth::Principal;
 use cim::CimDateTime;
 use cimjob_core::engine::{EngineError, EngineHandle};
 use cimjob_core::model::job::parse_instance_id;
@@ -49,6 +51,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    fn forbidden(message: String) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            message,
+            cim_status: 2,
+            property: None,
+        }
+    }
+
     fn bad_request(message: String) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -115,6 +126,18 @@ fn job_id(text: &str) -> ApiResult<u64> {
     })
 }
 
+/// Refuses (403) a change of a job its requester does not own, unless an admin asks.
+async fn authorize(engine: &EngineHandle, principal: &Principal, id: u64) -> ApiResult<()> {
+    let job = engine.get(id).await?;
+    if principal.may_control(&job.owner) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            principal.refusal(&job.instance_id(), &job.owner),
+        ))
+    }
+}
+
 fn view() -> View {
     View::local(Timestamp::now())
 }
@@ -139,12 +162,11 @@ struct SubmitBody {
 
 async fn submit(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Json(body): Json<SubmitBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let values = json::values_from_json(&body.properties).map_err(EngineError::from)?;
-    let id = engine
-        .submit(values, &crate::service_user(), body.hold)
-        .await?;
+    let id = engine.submit(values, &principal.name, body.hold).await?;
     let job = engine.get(id).await?;
     Ok((StatusCode::CREATED, Json(json::job_to_json(&job, &view()))))
 }
@@ -164,10 +186,12 @@ struct ModifyBody {
 
 async fn modify(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     Json(body): Json<ModifyBody>,
 ) -> ApiResult<Json<Value>> {
     let id = job_id(&id)?;
+    authorize(&engine, &principal, id).await?;
     let values = json::values_from_json(&body.properties).map_err(EngineError::from)?;
     let changed = engine.modify(id, values).await?;
     let job = engine.get(id).await?;
@@ -178,9 +202,12 @@ async fn modify(
 
 async fn remove(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    engine.delete(job_id(&id)?).await?;
+    let id = job_id(&id)?;
+    authorize(&engine, &principal, id).await?;
+    engine.delete(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -275,10 +302,12 @@ fn return_value(number: u32, name: &str) -> Json<Value> {
 
 async fn request_state_change(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     Json(body): Json<StateChangeBody>,
 ) -> ApiResult<Json<Value>> {
     let id = job_id(&id)?;
+    authorize(&engine, &principal, id).await?;
     let timeout = match body.timeout_period.as_deref() {
         None | Some("") => None,
         Some(text) => {
@@ -308,10 +337,13 @@ struct KillJobBody {
 
 async fn kill_job(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     Json(body): Json<KillJobBody>,
 ) -> ApiResult<Json<Value>> {
-    let code = engine.kill_job(job_id(&id)?, body.delete_on_kill).await?;
+    let id = job_id(&id)?;
+    authorize(&engine, &principal, id).await?;
+    let code = engine.kill_job(id, body.delete_on_kill).await?;
     Ok(return_value(code.number(), code.name()))
 }
 
@@ -323,9 +355,12 @@ struct AnswerBody {
 
 async fn answer_query(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     Json(body): Json<AnswerBody>,
 ) -> ApiResult<Json<Value>> {
-    let code = engine.answer(job_id(&id)?, &body.answer).await?;
+    let id = job_id(&id)?;
+    authorize(&engine, &principal, id).await?;
+    let code = engine.answer(id, &body.answer).await?;
     Ok(return_value(code.number(), code.name()))
 }

@@ -10,6 +10,7 @@ use super::classes::{canonical_namespace, repository, CIMV2};
 use super::jobs::{job_id_of, job_path, values_of};
 use super::objects::{fixed, same_object};
 use super::server::{engine_error, error, Params, Wbem};
+use crate::auth::Principal;
 
 type Outcome = Result<(CimValue, Vec<(String, ParamValue)>), CimError>;
 
@@ -76,6 +77,7 @@ fn read_arguments(method: &cim::MethodDecl, p: &Params<'_>) -> Result<Arguments,
 /// Calls `method` on `target`.
 pub async fn invoke(
     w: &Wbem,
+    principal: &Principal,
     target: &ObjectPath,
     target_is_class: bool,
     method: &str,
@@ -109,7 +111,7 @@ pub async fn invoke(
                 format!("no instance {target}"),
             ));
         }
-        return submit_job(w, args).await;
+        return submit_job(w, principal, args).await;
     }
     let id = job_id_of(target)
         .filter(|_| !target_is_class)
@@ -120,6 +122,10 @@ pub async fn invoke(
             )
         })?;
     let job = w.engine.get(id).await.map_err(engine_error)?;
+    // GetError and GetErrors read; every other method changes the job
+    if !matches!(decl.name, "GetError" | "GetErrors") {
+        w.authorize(principal, id).await?;
+    }
     match decl.name {
         "RequestStateChange" => {
             let Some(requested) = args.value("RequestedState").and_then(CimValue::as_u64) else {
@@ -182,7 +188,7 @@ pub async fn invoke(
 
 /// SubmitJob: a job from Name, CommandLine and the writable properties of Template; answers
 /// 4096 (job started) and the Job reference, the DMTF way of returning a job.
-async fn submit_job(w: &Wbem, args: Arguments) -> Outcome {
+async fn submit_job(w: &Wbem, principal: &Principal, args: Arguments) -> Outcome {
     let mut values = match &args.template {
         Some(template) => {
             if !repository().is_subclass_of(CIMV2, &template.class_name, "CIM_ConcreteJob") {
@@ -206,7 +212,7 @@ async fn submit_job(w: &Wbem, args: Arguments) -> Outcome {
     }
     let id = w
         .engine
-        .submit(values, &crate::service_user(), false)
+        .submit(values, &principal.name, false)
         .await
         .map_err(engine_error)?;
     Ok((

@@ -31,12 +31,13 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::Router;
+use axum::{Extension, Router};
 use cim::xml::{
     check_request, read_operation_headers, read_request, response_headers, write_response, Limits,
 };
 use cimjob_core::engine::EngineHandle;
 
+use crate::auth::Principal;
 use server::Wbem;
 
 /// The CIM-XML endpoint, as a router to merge into the service's.
@@ -59,6 +60,7 @@ fn protocol_error(status: u16, cim_error: &str, message: &str) -> Response {
 
 async fn cimom(
     State(wbem): State<Arc<Wbem>>,
+    Extension(principal): Extension<Principal>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -92,7 +94,7 @@ async fn cimom(
     if let Err(e) = check_request(&operation, &request) {
         return protocol_error(e.http_status(), e.cim_error_header().as_str(), e.message());
     }
-    let answer = wbem.handle(&request).await;
+    let answer = wbem.handle(&request, &principal).await;
     let mut response = write_response(&answer).into_response();
     let prefix = operation.prefix.as_deref().unwrap_or("");
     for (name, value) in response_headers() {

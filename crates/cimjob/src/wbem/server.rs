@@ -20,6 +20,7 @@ use super::enumeration::{EnumerationContexts, PullKind};
 use super::jobs::{job_id_of, values_of};
 use super::objects::{references_of, same_object, Catalog, Identity, Item, Projection};
 use super::query::{filter, parse_filter, Selected};
+use crate::auth::Principal;
 
 /// How many enumeration contexts may be open at once.
 pub const MAX_OPEN_ENUMERATIONS: usize = 256;
@@ -181,14 +182,17 @@ impl Wbem {
     }
 
     /// Answers one request.
-    pub async fn handle(&self, request: &Request) -> Response {
+    pub async fn handle(&self, request: &Request, principal: &Principal) -> Response {
         let id = &request.message_id;
         match &request.call {
             cim::xml::Call::Intrinsic {
                 namespace,
                 name,
                 params,
-            } => match self.intrinsic(namespace, name, Params(params)).await {
+            } => match self
+                .intrinsic(namespace, name, Params(params), principal)
+                .await
+            {
                 Ok(Answer::Value(v)) => Response::intrinsic(id, name, v),
                 Ok(Answer::Pull { value, context }) => {
                     let end = context.is_none();
@@ -202,8 +206,15 @@ impl Wbem {
                 method,
                 params,
             } => {
-                match super::methods::invoke(self, target, *target_is_class, method, Params(params))
-                    .await
+                match super::methods::invoke(
+                    self,
+                    principal,
+                    target,
+                    *target_is_class,
+                    method,
+                    Params(params),
+                )
+                .await
                 {
                     Ok((code, out)) => Response::extrinsic(id, method, code, out),
                     Err(e) => Response::extrinsic_error(id, method, e),
@@ -216,11 +227,26 @@ impl Wbem {
         Catalog::new(self.identity.clone(), self.engine.clone())
     }
 
+    /// Refuses (CIM_ERR_ACCESS_DENIED) a change of a job its requester does not own, unless
+    /// an admin asks.
+    pub(super) async fn authorize(&self, principal: &Principal, id: u64) -> Result<(), CimError> {
+        let job = self.engine.get(id).await.map_err(engine_error)?;
+        if principal.may_control(&job.owner) {
+            Ok(())
+        } else {
+            Err(error(
+                CimStatusCode::AccessDenied,
+                principal.refusal(&job.instance_id(), &job.owner),
+            ))
+        }
+    }
+
     async fn intrinsic(
         &self,
         namespace: &str,
         name: &str,
         p: Params<'_>,
+        principal: &Principal,
     ) -> Result<Answer, CimError> {
         let ns = namespace_of(namespace)?;
         let view = View::local(Timestamp::now());
@@ -295,7 +321,7 @@ impl Wbem {
                     ));
                 }
                 let values = values_of(instance, None).map_err(|e| engine_error(e.into()))?;
-                let id = self.engine.submit(values, &crate::service_user(), false).await.map_err(engine_error)?;
+                let id = self.engine.submit(values, &principal.name, false).await.map_err(engine_error)?;
                 value(IReturnValue::InstanceNames(vec![without_namespace(super::jobs::job_path(id))]))
             }
             "ModifyInstance" => {
@@ -307,6 +333,7 @@ impl Wbem {
                     return Err(error(CimStatusCode::NotSupported, format!("instances of {} cannot be modified", path.class_name)));
                 };
                 let list = p.property_list()?;
+                self.authorize(principal, id).await?;
                 let values = values_of(&named.instance, list.as_deref()).map_err(|e| engine_error(e.into()))?;
                 self.engine.modify(id, values).await.map_err(engine_error)?;
                 Ok(Answer::Value(None))
@@ -318,6 +345,7 @@ impl Wbem {
                     self.catalog().get(&path).await?;
                     return Err(error(CimStatusCode::NotSupported, format!("instances of {} cannot be deleted", path.class_name)));
                 };
+                self.authorize(principal, id).await?;
                 self.engine.delete(id).await.map_err(engine_error)?;
                 Ok(Answer::Value(None))
             }

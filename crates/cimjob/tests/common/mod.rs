@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cimjob");
 
+/// The admin password every test service is started with.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
 /// A running service; killed (and reaped) on drop.
 pub struct Service {
     pub dir: tempfile::TempDir,
@@ -62,6 +65,7 @@ impl Service {
             .arg("127.0.0.1:0")
             .args(&self.extra)
             .env("CIMJOB_LOG", "debug")
+            .env("CIMJOB_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -136,6 +140,8 @@ impl Service {
         Command::new(BIN)
             .args(args)
             .env("CIMJOB_URL", &self.url)
+            .env("CIMJOB_USER", "admin")
+            .env("CIMJOB_PASSWORD", ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .output()
             .expect("run cimjob CLI")
@@ -225,8 +231,19 @@ impl Drop for Service {
     }
 }
 
-/// One blocking HTTP request (a fresh current-thread runtime keeps tests synchronous).
+/// One blocking HTTP request as the admin.
 pub fn http(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
+    http_as(Some(("admin", ADMIN_PASSWORD)), method, url, body)
+}
+
+/// One blocking HTTP request with these credentials, or none (a fresh current-thread
+/// runtime keeps tests synchronous).
+pub fn http_as(
+    credentials: Option<(&str, &str)>,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -234,6 +251,9 @@ pub fn http(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Va
     rt.block_on(async {
         let client = reqwest::Client::new();
         let mut req = client.request(method, url);
+        if let Some((user, password)) = credentials {
+            req = req.basic_auth(user, Some(password));
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }

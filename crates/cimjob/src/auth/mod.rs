@@ -1,0 +1,322 @@
+//! Who is asking, and whether they may: HTTP Basic authentication for every front end (one
+//! axum layer), and the one rule of who may change a job.
+//!
+//! Passwords are verified against argon2id hashes, which is deliberately slow, so a verified
+//! `Authorization` header is cached for a minute (and forgotten when the users file changes).
+//! Failed attempts are counted per client address: after [`MAX_FAILURES`] within a minute the
+//! client is refused for [`BLOCK_FOR`] with 429, and every failure is logged.
+
+pub mod users;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+
+pub use users::{Role, Users};
+
+/// How many failed attempts a client may make within [`FAILURE_WINDOW`].
+pub const MAX_FAILURES: u32 = 5;
+/// The window failures are counted in.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// How long a client that failed too often is refused.
+pub const BLOCK_FOR: Duration = Duration::from_secs(30);
+const CACHE_TTL: Duration = Duration::from_secs(60);
+const MAX_CACHED: usize = 4096;
+
+/// An authenticated user, attached to each request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The user name: the Owner of the jobs it submits.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+impl Principal {
+    /// Whether this user may change (state, modify, delete, answer) a job owned by `owner`:
+    /// its own jobs, or every job for an admin. Reading is open to every user.
+    pub fn may_control(&self, owner: &str) -> bool {
+        self.role == Role::Admin || self.name == owner
+    }
+
+    /// The refusal to show when [`Principal::may_control`] says no.
+    pub fn refusal(&self, job: &str, owner: &str) -> String {
+        format!("user {} may not change {job}, which belongs to {owner}; only its owner or an admin may", self.name)
+    }
+}
+
+/// Why a request was not let in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No (usable) credentials.
+    Missing,
+    /// Wrong user or password.
+    Wrong,
+    /// Too many failures from this client lately.
+    Blocked(Duration),
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+    blocked_until: Option<Instant>,
+}
+
+/// Checks credentials against the users file, with a cache and per-client failure limits.
+pub struct Authenticator {
+    users: Mutex<Users>,
+    cache: Mutex<HashMap<String, (Principal, Instant)>>,
+    failures: Mutex<HashMap<Option<IpAddr>, Failures>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The user and password of a Basic `Authorization` header.
+pub fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("Basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+impl Authenticator {
+    /// Checks credentials against the users of `data_dir`.
+    pub fn new(data_dir: &Path) -> anyhow::Result<Authenticator> {
+        Ok(Authenticator {
+            users: Mutex::new(Users::load(data_dir)?),
+            cache: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn blocked(&self, client: Option<IpAddr>, now: Instant) -> Option<Duration> {
+        let failures = lock(&self.failures);
+        let until = failures.get(&client)?.blocked_until?;
+        (until > now).then(|| until - now)
+    }
+
+    fn failed(&self, client: Option<IpAddr>, user: Option<&str>, now: Instant) {
+        let mut failures = lock(&self.failures);
+        if failures.len() > 10_000 {
+            failures.retain(|_, f| {
+                now.duration_since(f.since) < FAILURE_WINDOW
+                    || f.blocked_until.is_some_and(|u| u > now)
+            });
+        }
+        let entry = failures.entry(client).or_insert(Failures {
+            count: 0,
+            since: now,
+            blocked_until: None,
+        });
+        if now.duration_since(entry.since) > FAILURE_WINDOW {
+            *entry = Failures {
+                count: 0,
+                since: now,
+                blocked_until: None,
+            };
+        }
+        entry.count += 1;
+        let client_text = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+        tracing::warn!(client = %client_text, user = user.unwrap_or("-"), failures = entry.count, "authentication failed");
+        if entry.count >= MAX_FAILURES {
+            entry.blocked_until = Some(now + BLOCK_FOR);
+            tracing::warn!(client = %client_text, "too many failed attempts: refusing this client for {} s", BLOCK_FOR.as_secs());
+        }
+    }
+
+    /// The principal of an `Authorization` header, verifying the password when it is not
+    /// cached (slow: call it off the async threads).
+    pub fn authenticate(
+        &self,
+        header: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Refusal> {
+        let now = Instant::now();
+        if let Some(wait) = self.blocked(client, now) {
+            return Err(Refusal::Blocked(wait));
+        }
+        {
+            let mut users = lock(&self.users);
+            if users.reload_if_changed().unwrap_or(false) {
+                lock(&self.cache).clear();
+            }
+        }
+        let Some(header) = header else {
+            return Err(Refusal::Missing);
+        };
+        if let Some((principal, at)) = lock(&self.cache).get(header) {
+            if now.duration_since(*at) < CACHE_TTL {
+                return Ok(principal.clone());
+            }
+        }
+        let Some((name, password)) = basic_credentials(header) else {
+            self.failed(client, None, now);
+            return Err(Refusal::Missing);
+        };
+        let verified = lock(&self.users)
+            .verify(&name, &password)
+            .map(|u| Principal {
+                name: u.name.clone(),
+                role: u.role,
+            });
+        match verified {
+            Some(principal) => {
+                let mut cache = lock(&self.cache);
+                if cache.len() >= MAX_CACHED {
+                    cache.clear();
+                }
+                cache.insert(header.to_string(), (principal.clone(), now));
+                Ok(principal)
+            }
+            None => {
+                self.failed(client, Some(&name), now);
+                Err(Refusal::Wrong)
+            }
+        }
+    }
+}
+
+/// The axum layer: lets in authenticated requests (with their [`Principal`] as an
+/// extension) and the banner at `GET /`; answers 401 with a Basic challenge, or 429.
+pub async fn require_authentication(
+    State(auth): State<Arc<Authenticator>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::GET && request.uri().path() == "/" {
+        return next.run(request).await;
+    }
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let checker = auth.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || checker.authenticate(header.as_deref(), client)).await;
+    match outcome {
+        Ok(Ok(principal)) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Ok(Err(Refusal::Blocked(wait))) => {
+            let mut r = (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed authentication attempts from this client; try again later\n",
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+            r
+        }
+        Ok(Err(refusal)) => {
+            let why = if refusal == Refusal::Wrong {
+                "wrong user name or password"
+            } else {
+                "authentication required (HTTP Basic)"
+            };
+            let mut r = (StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"cimjob\""),
+            );
+            r
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user: &str, password: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    }
+
+    #[test]
+    fn owners_control_their_jobs_and_admins_all() {
+        let alice = Principal {
+            name: "alice".into(),
+            role: Role::User,
+        };
+        let root = Principal {
+            name: "root".into(),
+            role: Role::Admin,
+        };
+        assert!(alice.may_control("alice"));
+        assert!(!alice.may_control("bob"));
+        assert!(root.may_control("bob"));
+        assert!(alice
+            .refusal("CIMJOB:3", "bob")
+            .contains("user alice may not change CIMJOB:3, which belongs to bob"));
+    }
+
+    #[test]
+    fn credentials_are_checked_cached_and_failures_block_the_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut users = Users::load(dir.path()).unwrap();
+        users
+            .add("alice", Role::User, "alice", "correct horse")
+            .unwrap();
+        users.save().unwrap();
+        let auth = Authenticator::new(dir.path()).unwrap();
+        let good = basic("alice", "correct horse");
+        assert_eq!(auth.authenticate(Some(&good), None).unwrap().name, "alice");
+        assert_eq!(
+            auth.authenticate(Some(&good), None).unwrap().role,
+            Role::User,
+            "cached"
+        );
+        assert_eq!(auth.authenticate(None, None), Err(Refusal::Missing));
+        let client = Some("127.0.0.9".parse().unwrap());
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(
+                auth.authenticate(Some(&basic("alice", "wrong")), client),
+                Err(Refusal::Wrong)
+            );
+        }
+        assert!(
+            matches!(
+                auth.authenticate(Some(&good), client),
+                Err(Refusal::Blocked(_))
+            ),
+            "blocked even with the right password"
+        );
+        assert!(
+            auth.authenticate(Some(&good), None).is_ok(),
+            "other clients are not blocked"
+        );
+        assert_eq!(basic_credentials("Basic !!!"), None);
+        assert_eq!(
+            basic_credentials(&basic("a", "b:c")),
+            Some(("a".into(), "b:c".into()))
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! Who may do what: authentication on every front end, per-client limits on failures, users
+//! managed with the CLI, and the owner rule through the JSON API, the CLI and CIM-XML.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{http_as, Service, ADMIN_PASSWORD, BIN};
+use reqwest::Method;
+use serde_json::json;
+
+fn add_user(s: &Service, name: &str, role: &str, password: &str) {
+    let mut child = Command::new(BIN)
+        .args(["user", "add", name, "--role", role, "--data-dir"])
+        .arg(s.data_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "user add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn cli_as(s: &Service, user: &str, password: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("CIMJOB_URL", &s.url)
+        .env("CIMJOB_USER", user)
+        .env("CIMJOB_PASSWORD", password)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A raw CIM-XML InvokeMethod(RequestStateChange) as `user`; returns (HTTP status, body).
+fn cim_suspend(s: &Service, user: &str, password: &str, id: u64) -> (u16, String) {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="7" PROTOCOLVERSION="1.0"><SIMPLEREQ><METHODCALL NAME="RequestStateChange"><LOCALINSTANCEPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><INSTANCENAME CLASSNAME="CIMJOB_ConcreteJob"><KEYBINDING NAME="InstanceID"><KEYVALUE VALUETYPE="string">CIMJOB:{id}</KEYVALUE></KEYBINDING></INSTANCENAME></LOCALINSTANCEPATH><PARAMVALUE NAME="RequestedState" PARAMTYPE="uint16"><VALUE>3</VALUE></PARAMVALUE></METHODCALL></SIMPLEREQ></MESSAGE></CIM>"#
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/cimom", s.url))
+            .basic_auth(user, Some(password))
+            .header("CIMOperation", "MethodCall")
+            .header("CIMMethod", "RequestStateChange")
+            .header(
+                "CIMObject",
+                format!("root%2Fcimv2%3ACIMJOB_ConcreteJob.InstanceID%3D%22CIMJOB%3A{id}%22"),
+            )
+            .header("Content-Type", "application/xml; charset=\"utf-8\"")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
+}
+
+#[test]
+fn every_front_end_requires_credentials_and_says_so() {
+    let s = Service::start(&[]);
+    for path in ["/api/v1/jobs", "/cimom"] {
+        let method = if path == "/cimom" {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (status, challenge) = rt.block_on(async {
+            let r = reqwest::Client::new()
+                .request(method.clone(), format!("{}{path}", s.url))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.headers()
+                    .get("WWW-Authenticate")
+                    .map(|v| v.to_str().unwrap().to_string()),
+            )
+        });
+        assert_eq!(status, 401, "{path}");
+        assert_eq!(
+            challenge.as_deref(),
+            Some("Basic realm=\"cimjob\""),
+            "{path}"
+        );
+    }
+    let (status, _) = http_as(
+        Some(("admin", "wrong password")),
+        Method::GET,
+        &format!("{}/api/v1/jobs", s.url),
+        None,
+    );
+    assert_eq!(status, 401);
+    let (status, _) = http_as(None, Method::GET, &format!("{}/", s.url), None);
+    assert_eq!(status, 200, "the banner stays open");
+    let out = cli_as(&s, "admin", "wrong password", &["list"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs credentials"));
+}
+
+#[test]
+fn repeated_failures_block_the_client_for_a_while() {
+    let s = Service::start(&[]);
+    let url = format!("{}/api/v1/jobs", s.url);
+    for _ in 0..5 {
+        assert_eq!(
+            http_as(Some(("admin", "guess")), Method::GET, &url, None).0,
+            401
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, retry) = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(&url)
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.headers().get("Retry-After").is_some(),
+        )
+    });
+    assert_eq!(
+        (status, retry),
+        (429, true),
+        "blocked even with the right password"
+    );
+    assert!(
+        s.log().contains("authentication failed"),
+        "failures are logged"
+    );
+}
+
+#[test]
+fn users_control_their_own_jobs_and_admins_all() {
+    let s = Service::start(&[]);
+    add_user(&s, "alice", "user", "alice-password");
+    add_user(&s, "bob", "user", "bob-password");
+    let listed = s.ok(&["user", "list", "--data-dir", s.data_dir().to_str().unwrap()]);
+    assert!(
+        listed.contains("alice") && listed.contains("bob") && listed.contains("admin"),
+        "{listed}"
+    );
+
+    let out = cli_as(
+        &s,
+        "alice",
+        "alice-password",
+        &["submit", "--", "sleep", "30"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id: u64 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    let job = s.wait_state(id, 4, 10);
+    assert_eq!(
+        job["Owner"],
+        json!("alice"),
+        "Owner is the authenticated user"
+    );
+
+    // bob reads it, but may not change it: JSON API, CLI and CIM-XML all refuse
+    let (status, _) = http_as(
+        Some(("bob", "bob-password")),
+        Method::GET,
+        &format!("{}/api/v1/jobs/{id}", s.url),
+        None,
+    );
+    assert_eq!(status, 200);
+    let (status, body) = http_as(
+        Some(("bob", "bob-password")),
+        Method::POST,
+        &format!("{}/api/v1/jobs/{id}/requeststatechange", s.url),
+        Some(json!({"RequestedState": 3})),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["cim_status"], json!(2));
+    let out = cli_as(&s, "bob", "bob-password", &["kill", &id.to_string()]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("user bob may not change CIMJOB:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, body) = cim_suspend(&s, "bob", "bob-password", id);
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"<ERROR CODE="2""#),
+        "CIM_ERR_ACCESS_DENIED: {body}"
+    );
+    assert_eq!(s.state(id), 4, "nothing changed");
+
+    // alice may, and so may an admin
+    let (_, body) = cim_suspend(&s, "alice", "alice-password", id);
+    assert!(body.contains("<VALUE>0</VALUE>"), "{body}");
+    assert_eq!(s.state(id), 5);
+    s.ok(&["kill", &id.to_string()]);
+    s.wait_state(id, 9, 10);
+
+    // a changed password takes effect at once, a removed user is refused
+    let mut child = Command::new(BIN)
+        .args(["user", "passwd", "alice", "--data-dir"])
+        .arg(s.data_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "alice-new-password").unwrap();
+    assert!(child.wait().unwrap().success());
+    let url = format!("{}/api/v1/jobs", s.url);
+    assert_eq!(
+        http_as(Some(("alice", "alice-password")), Method::GET, &url, None).0,
+        401
+    );
+    assert_eq!(
+        http_as(
+            Some(("alice", "alice-new-password")),
+            Method::GET,
+            &url,
+            None
+        )
+        .0,
+        200
+    );
+    s.ok(&[
+        "user",
+        "del",
+        "bob",
+        "--data-dir",
+        s.data_dir().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        http_as(Some(("bob", "bob-password")), Method::GET, &url, None).0,
+        401
+    );
+}
+
+#[test]
+fn the_first_admin_password_is_generated_private_and_found_by_the_local_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("CIMJOB_ADMIN_PASSWORD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr_file = dir.path().join("cimjob.addr");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&addr_file).map_or(true, |a| a.trim().is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "service did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let password_file = dir.path().join("admin-password");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&password_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let out = Command::new(BIN)
+        .args(["list"])
+        .env("CIMJOB_DATA_DIR", dir.path())
+        .env_remove("CIMJOB_URL")
+        .env_remove("CIMJOB_USER")
+        .env_remove("CIMJOB_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the local CLI finds the admin password: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stderr);
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    assert!(
+        printed.contains(password.trim()),
+        "the generated password is printed once"
+    );
+}
