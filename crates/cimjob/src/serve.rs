@@ -33,6 +33,12 @@ pub struct ServeArgs {
     /// The wait before the first re-run (doubles each time, at most 5 minutes), e.g. 1s, 500ms
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     rerun_backoff: SignedDuration,
+    /// The largest request body accepted (bigger ones get 413), in bytes
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// How long one request may take, its body included, before it gets 408 (slow clients are cut off)
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    request_timeout: SignedDuration,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
 }
@@ -100,8 +106,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }),
         )
         .merge(crate::api::router(engine.clone()))
-        .merge(crate::wbem::router(engine.clone()))
-        .layer(axum::middleware::from_fn_with_state(authenticator, crate::auth::require_authentication));
+        .merge(crate::wbem::router(engine.clone(), args.max_body_bytes))
+        // inner to outer: the time limit covers reading the body and answering (not the
+        // password check, which is ours), the body limit every route, authentication all
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            args.request_timeout.unsigned_abs(),
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(args.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            authenticator,
+            crate::auth::require_authentication,
+        ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -135,7 +135,7 @@ pub fn prepare(
     let fingerprint_path = tls_dir.join(FINGERPRINT_FILE);
     fs::write(&fingerprint_path, format!("{fingerprint}\n"))
         .with_context(|| format!("cannot write {}", fingerprint_path.display()))?;
-    tracing::info!(fingerprint = %fingerprint, "HTTPS certificate ({origin}), SHA-256 fingerprint {fingerprint}");
+    tracing::info!("HTTPS certificate ({origin}), SHA-256 fingerprint {fingerprint}");
     Ok(Some(Https {
         addr,
         acceptor,

@@ -315,3 +315,54 @@ fn the_first_admin_password_is_generated_private_and_found_by_the_local_cli() {
         "the generated password is printed once"
     );
 }
+
+#[test]
+fn oversized_bodies_get_413_and_stalled_clients_408() {
+    use std::io::Read;
+    let s = Service::start(&["--max-body-bytes", "4096", "--request-timeout", "1s"]);
+    let big = "x".repeat(10_000);
+    let (status, _) = http_as(
+        Some(("admin", ADMIN_PASSWORD)),
+        Method::POST,
+        &format!("{}/api/v1/jobs", s.url),
+        Some(json!({"properties": {"Name": big, "CommandLine": ["true"]}})),
+    );
+    assert_eq!(status, 413);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/cimom", s.url))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .header("CIMOperation", "MethodCall")
+            .header("CIMMethod", "EnumerateClassNames")
+            .header("CIMObject", "root%2Fcimv2")
+            .body(format!("<?xml version=\"1.0\"?><!-- {big} -->"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 413, "CIM-XML bodies too");
+
+    // a client that sends its headers and then stalls in the body is cut off
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
+    write!(
+        stream,
+        "POST /api/v1/jobs HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"prop"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}

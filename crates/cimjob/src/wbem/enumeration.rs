@@ -35,7 +35,7 @@ pub enum PullError {
     /// OperationTimeout is 0 or above the maximum.
     #[error("OperationTimeout {0} s is not accepted: give 1..={max} seconds, or none for {default}", max = MAX_OPERATION_TIMEOUT.as_secs(), default = DEFAULT_OPERATION_TIMEOUT.as_secs())]
     InvalidOperationTimeout(u32),
-    /// Too many contexts are open.
+    /// Too many contexts are open (in all, or of one user).
     #[error("too many open enumeration contexts ({0}); close some or let them expire")]
     TooManyOpen(usize),
 }
@@ -53,6 +53,7 @@ impl PullError {
 }
 
 struct Context<T> {
+    owner: String,
     items: VecDeque<T>,
     kind: PullKind,
     namespace: String,
@@ -64,7 +65,18 @@ struct Context<T> {
 pub struct EnumerationContexts<T> {
     contexts: HashMap<String, Context<T>>,
     max_open: usize,
+    max_per_owner: usize,
     next_id: u64,
+}
+
+/// Whose and where an enumeration is: a context is found only by the user who opened it,
+/// in the namespace it was opened in.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    /// The user who opened it.
+    pub owner: &'a str,
+    /// Its namespace.
+    pub namespace: &'a str,
 }
 
 /// One batch of an enumeration.
@@ -77,11 +89,12 @@ pub struct Batch<T> {
 }
 
 impl<T> EnumerationContexts<T> {
-    /// At most `max_open` contexts at once.
-    pub fn new(max_open: usize) -> Self {
+    /// At most `max_open` contexts at once, `max_per_owner` of them one user's.
+    pub fn new(max_open: usize, max_per_owner: usize) -> Self {
         EnumerationContexts {
             contexts: HashMap::new(),
             max_open,
+            max_per_owner,
             next_id: 1,
         }
     }
@@ -91,7 +104,7 @@ impl<T> EnumerationContexts<T> {
         &mut self,
         items: Vec<T>,
         kind: PullKind,
-        namespace: &str,
+        scope: Scope<'_>,
         max_object_count: u32,
         operation_timeout: Option<u32>,
         now: Instant,
@@ -116,12 +129,22 @@ impl<T> EnumerationContexts<T> {
         if self.contexts.len() >= self.max_open {
             return Err(PullError::TooManyOpen(self.max_open));
         }
+        if self
+            .contexts
+            .values()
+            .filter(|c| c.owner == scope.owner)
+            .count()
+            >= self.max_per_owner
+        {
+            return Err(PullError::TooManyOpen(self.max_per_owner));
+        }
         let id = format!("cimjob-enum-{}", self.next_id);
         self.next_id += 1;
         let context = Context {
+            owner: scope.owner.to_string(),
             items,
             kind,
-            namespace: namespace.to_string(),
+            namespace: scope.namespace.to_string(),
             timeout,
             expires_at: now + timeout,
         };
@@ -137,12 +160,12 @@ impl<T> EnumerationContexts<T> {
         &mut self,
         id: &str,
         kind: PullKind,
-        namespace: &str,
+        scope: Scope<'_>,
         max_object_count: u32,
         now: Instant,
     ) -> Result<Batch<T>, PullError> {
         self.expire(now);
-        let context = self.find(id, Some(kind), namespace)?;
+        let context = self.find(id, Some(kind), scope)?;
         let items = take(&mut context.items, max_object_count);
         context.expires_at = now + context.timeout;
         if context.items.is_empty() {
@@ -159,17 +182,17 @@ impl<T> EnumerationContexts<T> {
     }
 
     /// CloseEnumeration.
-    pub fn close(&mut self, id: &str, namespace: &str, now: Instant) -> Result<(), PullError> {
+    pub fn close(&mut self, id: &str, scope: Scope<'_>, now: Instant) -> Result<(), PullError> {
         self.expire(now);
-        self.find(id, None, namespace)?;
+        self.find(id, None, scope)?;
         self.contexts.remove(id);
         Ok(())
     }
 
     /// EnumerationCount: how many items remain.
-    pub fn count(&mut self, id: &str, namespace: &str, now: Instant) -> Result<u64, PullError> {
+    pub fn count(&mut self, id: &str, scope: Scope<'_>, now: Instant) -> Result<u64, PullError> {
         self.expire(now);
-        let context = self.find(id, None, namespace)?;
+        let context = self.find(id, None, scope)?;
         context.expires_at = now + context.timeout;
         Ok(context.items.len() as u64)
     }
@@ -184,12 +207,13 @@ impl<T> EnumerationContexts<T> {
         &mut self,
         id: &str,
         kind: Option<PullKind>,
-        namespace: &str,
+        scope: Scope<'_>,
     ) -> Result<&mut Context<T>, PullError> {
         match self.contexts.get_mut(id) {
             Some(c)
                 if kind.is_none_or(|k| k == c.kind)
-                    && c.namespace.eq_ignore_ascii_case(namespace) =>
+                    && c.owner == scope.owner
+                    && c.namespace.eq_ignore_ascii_case(scope.namespace) =>
             {
                 Ok(c)
             }
@@ -212,12 +236,16 @@ mod tests {
     use super::*;
 
     const NS: &str = "root/cimv2";
+    const ALICE: Scope = Scope {
+        owner: "alice",
+        namespace: NS,
+    };
 
     fn open(c: &mut EnumerationContexts<u32>, n: u32, max: u32, now: Instant) -> Batch<u32> {
         c.open(
             (0..n).collect(),
             PullKind::InstancesWithPath,
-            NS,
+            ALICE,
             max,
             None,
             now,
@@ -227,7 +255,7 @@ mod tests {
 
     #[test]
     fn batches_cover_every_item_once_and_the_context_closes_at_the_end() {
-        let mut c = EnumerationContexts::new(4);
+        let mut c = EnumerationContexts::new(4, 4);
         let now = Instant::now();
         let first = open(&mut c, 20, 7, now);
         assert_eq!(first.items, (0..7).collect::<Vec<_>>());
@@ -235,7 +263,7 @@ mod tests {
         let mut seen = first.items;
         loop {
             let b = c
-                .pull(&id, PullKind::InstancesWithPath, NS, 7, now)
+                .pull(&id, PullKind::InstancesWithPath, ALICE, 7, now)
                 .unwrap();
             seen.extend(b.items);
             if b.context.is_none() {
@@ -245,7 +273,7 @@ mod tests {
         assert_eq!(seen, (0..20).collect::<Vec<_>>());
         assert_eq!(c.open_count(), 0);
         assert_eq!(
-            c.pull(&id, PullKind::InstancesWithPath, NS, 7, now)
+            c.pull(&id, PullKind::InstancesWithPath, ALICE, 7, now)
                 .unwrap_err()
                 .status_code(),
             21
@@ -254,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_small_enumeration_ends_at_open_without_a_context() {
-        let mut c = EnumerationContexts::new(4);
+        let mut c = EnumerationContexts::new(4, 4);
         let b = open(&mut c, 3, 10, Instant::now());
         assert_eq!((b.items.len(), b.context), (3, None));
         assert_eq!(c.open_count(), 0);
@@ -262,21 +290,21 @@ mod tests {
 
     #[test]
     fn contexts_expire_after_their_timeout_from_last_use() {
-        let mut c = EnumerationContexts::new(4);
+        let mut c = EnumerationContexts::new(4, 4);
         let t0 = Instant::now();
         let id = c
-            .open((0..10).collect(), PullKind::Paths, NS, 1, Some(5), t0)
+            .open((0..10).collect(), PullKind::Paths, ALICE, 1, Some(5), t0)
             .unwrap()
             .context
             .unwrap();
-        assert_eq!(c.count(&id, NS, t0 + Duration::from_secs(4)).unwrap(), 9);
+        assert_eq!(c.count(&id, ALICE, t0 + Duration::from_secs(4)).unwrap(), 9);
         assert!(
-            c.pull(&id, PullKind::Paths, NS, 1, t0 + Duration::from_secs(8))
+            c.pull(&id, PullKind::Paths, ALICE, 1, t0 + Duration::from_secs(8))
                 .is_ok(),
             "use renews the timeout"
         );
         assert_eq!(
-            c.pull(&id, PullKind::Paths, NS, 1, t0 + Duration::from_secs(14))
+            c.pull(&id, PullKind::Paths, ALICE, 1, t0 + Duration::from_secs(14))
                 .unwrap_err()
                 .status_code(),
             21
@@ -285,46 +313,90 @@ mod tests {
 
     #[test]
     fn limits_and_mismatches_are_refused_with_their_codes() {
-        let mut c = EnumerationContexts::new(2);
+        let mut c = EnumerationContexts::new(2, 2);
         let now = Instant::now();
         let a = open(&mut c, 5, 1, now).context.unwrap();
         open(&mut c, 5, 1, now);
         let e = c
-            .open((0..5).collect(), PullKind::Paths, NS, 1, None, now)
+            .open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
             .unwrap_err();
         assert_eq!(e.status_code(), 27);
         assert_eq!(
-            c.open(vec![1], PullKind::Paths, NS, 1, Some(0), now)
+            c.open(vec![1], PullKind::Paths, ALICE, 1, Some(0), now)
                 .unwrap_err()
                 .status_code(),
             22
         );
         assert_eq!(
-            c.open(vec![1], PullKind::Paths, NS, 1, Some(601), now)
+            c.open(vec![1], PullKind::Paths, ALICE, 1, Some(601), now)
                 .unwrap_err()
                 .status_code(),
             22
         );
         assert_eq!(
-            c.pull(&a, PullKind::Paths, NS, 1, now)
+            c.pull(&a, PullKind::Paths, ALICE, 1, now)
                 .unwrap_err()
                 .status_code(),
             21,
             "wrong kind"
         );
         assert_eq!(
-            c.pull(&a, PullKind::InstancesWithPath, "root/interop", 1, now)
-                .unwrap_err()
-                .status_code(),
+            c.pull(
+                &a,
+                PullKind::InstancesWithPath,
+                Scope {
+                    owner: "alice",
+                    namespace: "root/interop"
+                },
+                1,
+                now
+            )
+            .unwrap_err()
+            .status_code(),
             21
         );
-        c.close(&a, NS, now).unwrap();
-        assert_eq!(c.close(&a, NS, now).unwrap_err().status_code(), 21);
+        c.close(&a, ALICE, now).unwrap();
+        assert_eq!(c.close(&a, ALICE, now).unwrap_err().status_code(), 21);
         assert_eq!(open(&mut c, 0, 0, now).context, None);
         let zero = open(&mut c, 3, 0, now);
         assert!(
             zero.items.is_empty() && zero.context.is_some(),
             "MaxObjectCount 0 opens without returning items"
         );
+    }
+
+    #[test]
+    fn a_context_belongs_to_its_user_and_each_user_has_a_cap() {
+        let mut c = EnumerationContexts::new(10, 2);
+        let now = Instant::now();
+        let bob = Scope {
+            owner: "bob",
+            namespace: NS,
+        };
+        let a = c
+            .open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+            .unwrap()
+            .context
+            .unwrap();
+        assert_eq!(
+            c.pull(&a, PullKind::Paths, bob, 1, now)
+                .unwrap_err()
+                .status_code(),
+            21,
+            "not bob's"
+        );
+        assert_eq!(c.close(&a, bob, now).unwrap_err().status_code(), 21);
+        c.open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+            .unwrap();
+        let e = c
+            .open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+            .unwrap_err();
+        assert_eq!(e.status_code(), 27, "alice's cap");
+        assert!(
+            c.open((0..5).collect(), PullKind::Paths, bob, 1, None, now)
+                .is_ok(),
+            "bob has his own"
+        );
+        assert!(c.pull(&a, PullKind::Paths, ALICE, 1, now).is_ok());
     }
 }

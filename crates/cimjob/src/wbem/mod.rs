@@ -27,7 +27,7 @@ pub mod server;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -41,12 +41,13 @@ use crate::auth::Principal;
 use server::Wbem;
 
 /// The CIM-XML endpoint, as a router to merge into the service's.
-pub fn router(engine: EngineHandle) -> Router {
-    let wbem = Arc::new(Wbem::new(engine));
-    Router::new()
-        .route("/cimom", any(cimom))
-        .layer(DefaultBodyLimit::max(Limits::DEFAULT.max_body_bytes))
-        .with_state(wbem)
+pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
+    let limits = Limits {
+        max_body_bytes,
+        ..Limits::DEFAULT
+    };
+    let wbem = Arc::new(Wbem::new(engine, limits));
+    Router::new().route("/cimom", any(cimom)).with_state(wbem)
 }
 
 fn protocol_error(status: u16, cim_error: &str, message: &str) -> Response {
@@ -85,7 +86,7 @@ async fn cimom(
             return protocol_error(e.http_status(), e.cim_error_header().as_str(), e.message())
         }
     };
-    let request = match read_request(&body, &Limits::DEFAULT) {
+    let request = match read_request(&body, &wbem.limits) {
         Ok(r) => r,
         Err(e) => {
             return protocol_error(e.http_status(), e.cim_error_header().as_str(), e.message())

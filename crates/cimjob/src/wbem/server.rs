@@ -16,7 +16,7 @@ use jiff::Timestamp;
 
 use super::class_ops;
 use super::classes::{canonical_namespace, repository, CIMV2};
-use super::enumeration::{EnumerationContexts, PullKind};
+use super::enumeration::{EnumerationContexts, PullKind, Scope};
 use super::jobs::{job_id_of, values_of};
 use super::objects::{references_of, same_object, Catalog, Identity, Item, Projection};
 use super::query::{filter, parse_filter, Selected};
@@ -24,6 +24,8 @@ use crate::auth::Principal;
 
 /// How many enumeration contexts may be open at once.
 pub const MAX_OPEN_ENUMERATIONS: usize = 256;
+/// How many of them one user may hold.
+pub const MAX_OPEN_ENUMERATIONS_PER_USER: usize = 32;
 
 /// One entry of an open pull enumeration: the object and how to show it.
 #[derive(Clone)]
@@ -40,6 +42,8 @@ pub struct Shape {
 
 /// The WBEM server: the engine, who we are, and the open enumerations.
 pub struct Wbem {
+    /// The bounds every request body is read within.
+    pub limits: cim::xml::Limits,
     pub(super) engine: EngineHandle,
     pub(super) identity: Identity,
     contexts: Mutex<EnumerationContexts<Entry>>,
@@ -173,11 +177,15 @@ enum Answer {
 
 impl Wbem {
     /// A server over the engine.
-    pub fn new(engine: EngineHandle) -> Wbem {
+    pub fn new(engine: EngineHandle, limits: cim::xml::Limits) -> Wbem {
         Wbem {
+            limits,
             engine,
             identity: Identity::local(),
-            contexts: Mutex::new(EnumerationContexts::new(MAX_OPEN_ENUMERATIONS)),
+            contexts: Mutex::new(EnumerationContexts::new(
+                MAX_OPEN_ENUMERATIONS,
+                MAX_OPEN_ENUMERATIONS_PER_USER,
+            )),
         }
     }
 
@@ -386,14 +394,14 @@ impl Wbem {
                 let items = self.filter_items(ns, &p, self.catalog().items(ns, class).await?, &view)?;
                 let projection = Projection::new(ns, p.property_list()?, Some(class), p.bool("DeepInheritance", true)?, false, p.bool("IncludeClassOrigin", false)?);
                 let kind = if name.ends_with("Paths") { PullKind::Paths } else { PullKind::InstancesWithPath };
-                self.open(ns, &p, items, projection, None, kind, &view)
+                self.open(ns, &p, principal, items, projection, None, kind, &view)
             }
             "OpenAssociatorInstances" | "OpenAssociatorInstancePaths" | "OpenReferenceInstances" | "OpenReferenceInstancePaths" => {
                 let associators = name.starts_with("OpenAssociator");
                 let items = self.filter_items(ns, &p, self.walk(ns, &p, associators).await?, &view)?;
                 let projection = Projection::new(ns, p.property_list()?, None, true, false, p.bool("IncludeClassOrigin", false)?);
                 let kind = if name.ends_with("Paths") { PullKind::Paths } else { PullKind::InstancesWithPath };
-                self.open(ns, &p, items, projection, None, kind, &view)
+                self.open(ns, &p, principal, items, projection, None, kind, &view)
             }
             "OpenQueryInstances" => {
                 let language = p.str("FilterQueryLanguage")?.ok_or_else(|| Params::wrong("FilterQueryLanguage", "given"))?;
@@ -406,7 +414,7 @@ impl Wbem {
                     }
                 }
                 let selected = Some(Selected::of(&query));
-                self.open(ns, &p, items, Projection::all(ns), selected, PullKind::Instances, &view)
+                self.open(ns, &p, principal, items, Projection::all(ns), selected, PullKind::Instances, &view)
             }
             "PullInstancesWithPath" | "PullInstancePaths" | "PullInstances" => {
                 let kind = match name {
@@ -416,17 +424,17 @@ impl Wbem {
                 };
                 let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
                 let max = p.u32("MaxObjectCount")?.ok_or_else(|| Params::wrong("MaxObjectCount", "given"))?;
-                let batch = self.lock().pull(id, kind, ns, max, Instant::now()).map_err(pull_error)?;
+                let batch = self.lock().pull(id, kind, Scope { owner: &principal.name, namespace: ns }, max, Instant::now()).map_err(pull_error)?;
                 Ok(Answer::Pull { value: render(kind, &batch.items, &view, &self.identity.host), context: batch.context })
             }
             "CloseEnumeration" => {
                 let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
-                self.lock().close(id, ns, Instant::now()).map_err(pull_error)?;
+                self.lock().close(id, Scope { owner: &principal.name, namespace: ns }, Instant::now()).map_err(pull_error)?;
                 Ok(Answer::Value(None))
             }
             "EnumerationCount" => {
                 let id = p.str("EnumerationContext")?.ok_or_else(|| Params::wrong("EnumerationContext", "given"))?;
-                let n = self.lock().count(id, ns, Instant::now()).map_err(pull_error)?;
+                let n = self.lock().count(id, Scope { owner: &principal.name, namespace: ns }, Instant::now()).map_err(pull_error)?;
                 value(IReturnValue::Value(ParamValue::Value(cim::CimValue::UInt64(n))))
             }
             other => Err(error(
@@ -478,6 +486,7 @@ impl Wbem {
         &self,
         ns: &'static str,
         p: &Params<'_>,
+        principal: &Principal,
         items: Vec<Item>,
         projection: Projection,
         selected: Option<Selected>,
@@ -505,7 +514,17 @@ impl Wbem {
             .collect();
         let batch = self
             .lock()
-            .open(entries, kind, ns, max, timeout, Instant::now())
+            .open(
+                entries,
+                kind,
+                Scope {
+                    owner: &principal.name,
+                    namespace: ns,
+                },
+                max,
+                timeout,
+                Instant::now(),
+            )
             .map_err(pull_error)?;
         Ok(Answer::Pull {
             value: render(kind, &batch.items, view, &self.identity.host),
