@@ -25,7 +25,7 @@ use crate::model::value_maps::{
 };
 use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
 use crate::plan::{Plan, SCHEDULE_PROPERTIES};
-use crate::runner::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal, WorkSpec};
+use crate::runner::{ExitOutcome, ProcessIdentity, RunAs, RunKey, WorkSignal, WorkSpec};
 use crate::state::{request_state_change, Situation, Transition};
 use crate::store::{Batch, JobRecord, RunRecord};
 
@@ -48,6 +48,9 @@ pub struct CoreConfig {
     pub run_as_user: String,
     /// The zone "local" schedule times are read in when a job names none.
     pub zone: TimeZone,
+    /// The program that drops privileges before a job runs as another OS account (the
+    /// service's own binary); `None` where jobs only run as the service's account.
+    pub exec_helper: Option<PathBuf>,
 }
 
 impl CoreConfig {
@@ -63,6 +66,7 @@ impl CoreConfig {
             log_dir,
             run_as_user: run_as_user.to_string(),
             zone: TimeZone::system(),
+            exec_helper: None,
         }
     }
 }
@@ -273,12 +277,34 @@ impl Core {
         hold: bool,
         now: Timestamp,
     ) -> Result<(u64, Step), PropertyError> {
+        self.submit_as(values, owner, None, hold, now)
+    }
+
+    /// As [`Core::submit`], for a job that runs as the OS account `run_as` (its owner's,
+    /// when the service runs as root); `None` = the service's own account. A RunAsUser the
+    /// client gives must be that account: a job never runs as anyone else.
+    pub fn submit_as(
+        &mut self,
+        values: &[(String, Option<CimValue>)],
+        owner: &str,
+        run_as: Option<&str>,
+        hold: bool,
+        now: Timestamp,
+    ) -> Result<(u64, Step), PropertyError> {
         let id = self.last_local_id + 1;
         let blank = Job::new(id, owner, now);
         let (mut job, _) = apply(&blank, values, WriteMode::Create, &View::local(now))?;
         self.check_recovery(&job)?;
         Plan::checked(&job, &self.config.zone, now)?;
-        job.run_as_user = Some(self.config.run_as_user.clone());
+        let account = run_as.unwrap_or(&self.config.run_as_user).to_string();
+        if let Some(asked) = job.run_as_user.as_ref().filter(|asked| **asked != account) {
+            return Err(PropertyError {
+                property: "RunAsUser".into(),
+                kind: PropertyErrorKind::InvalidValue,
+                message: format!("property RunAsUser: {asked:?} is refused: jobs of {owner} run as the OS account {account:?}"),
+            });
+        }
+        job.run_as_user = Some(account);
         job.situation = if hold {
             Situation::Held
         } else {
@@ -1120,11 +1146,21 @@ impl Core {
                 .collect();
             environment.push(("CIMJOB_INSTANCE_ID".into(), job.instance_id()));
             environment.push(("CIMJOB_RUN".into(), run.to_string()));
+            let run_as = job
+                .run_as_user
+                .as_ref()
+                .filter(|u| **u != self.config.run_as_user)
+                .zip(self.config.exec_helper.as_ref())
+                .map(|(user, helper)| RunAs {
+                    user: user.clone(),
+                    helper: helper.clone(),
+                });
             let spec = WorkSpec {
                 argv: job.command_line.clone(),
                 working_directory: job.working_directory.as_ref().map(PathBuf::from),
                 environment,
                 log_path,
+                run_as,
             };
             self.step.after_commit.push(Action::Spawn {
                 key: RunKey { job: id, run },

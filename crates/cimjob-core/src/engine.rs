@@ -65,6 +65,7 @@ enum Command {
     Submit {
         values: Vec<(String, Option<CimValue>)>,
         owner: String,
+        run_as: Option<String>,
         hold: bool,
         reply: Reply<u64>,
     },
@@ -176,10 +177,24 @@ impl EngineHandle {
         owner: &str,
         hold: bool,
     ) -> Result<u64, EngineError> {
+        self.submit_as(values, owner, None, hold).await
+    }
+
+    /// As [`EngineHandle::submit`], for a job that runs as the OS account `run_as`
+    /// (`None` = the service's own).
+    pub async fn submit_as(
+        &self,
+        values: Vec<(String, Option<CimValue>)>,
+        owner: &str,
+        run_as: Option<&str>,
+        hold: bool,
+    ) -> Result<u64, EngineError> {
         let owner = owner.to_string();
+        let run_as = run_as.map(str::to_string);
         self.call(|reply| Command::Submit {
             values,
             owner,
+            run_as,
             hold,
             reply,
         })
@@ -369,10 +384,13 @@ impl Shell {
             Command::Submit {
                 values,
                 owner,
+                run_as,
                 hold,
                 reply,
             } => {
-                let result = self.core.submit(&values, &owner, hold, now);
+                let result = self
+                    .core
+                    .submit_as(&values, &owner, run_as.as_deref(), hold, now);
                 self.respond(reply, result);
             }
             Command::RequestStateChange {

@@ -51,10 +51,23 @@ enum Command {
     /// Manage the service's users (in its data dir; a running service picks changes up).
     #[command(subcommand)]
     User(cli::UserCommand),
+    /// (Used by the service) drop to an OS account and exec a job's command.
+    #[command(name = "internal-exec-as", hide = true)]
+    InternalExecAs {
+        /// The OS account
+        user: String,
+        /// The command and its arguments
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // before any thread exists: drop privileges, then become the job's command
+    if let Command::InternalExecAs { user, argv } = &cli.command {
+        return exec_as(user, argv);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,6 +93,7 @@ fn main() -> std::process::ExitCode {
             Command::Rm(args) => cli::remove(args).await,
             Command::Answer(args) => cli::answer(args).await,
             Command::User(command) => cli::user(command),
+            Command::InternalExecAs { .. } => unreachable!("handled before the runtime starts"),
         }
     });
     match result {
@@ -99,4 +113,50 @@ pub fn service_user() -> String {
         .ok()
         .flatten()
         .map_or_else(|| uid.to_string(), |u| u.name)
+}
+
+/// Becomes `argv` running as the OS account `user`: supplementary groups, then group, then
+/// user, checked so that root cannot be regained, then exec. The runner starts jobs of other
+/// accounts through this (posix_spawn cannot change the user). On failure the reason goes to
+/// the job's log and the exit status is 127, like a shell's "cannot run".
+fn exec_as(user: &str, argv: &[String]) -> std::process::ExitCode {
+    use nix::unistd::{execvp, initgroups, setgid, setuid, Uid, User};
+    use std::ffi::CString;
+    let fail = |what: &str| {
+        eprintln!("cimjob: cannot run the job as {user:?}: {what}");
+        std::process::ExitCode::from(127)
+    };
+    let account = match User::from_name(user) {
+        Ok(Some(a)) => a,
+        Ok(None) => return fail("there is no such OS account"),
+        Err(e) => return fail(&format!("looking the account up failed: {e}")),
+    };
+    let Ok(name) = CString::new(user) else {
+        return fail("the name holds a NUL byte");
+    };
+    if let Err(e) = initgroups(&name, account.gid) {
+        return fail(&format!("initgroups: {e}"));
+    }
+    if let Err(e) = setgid(account.gid) {
+        return fail(&format!("setgid: {e}"));
+    }
+    if let Err(e) = setuid(account.uid) {
+        return fail(&format!("setuid: {e}"));
+    }
+    if !account.uid.is_root() && setuid(Uid::from_raw(0)).is_ok() {
+        return fail("root could be regained after setuid");
+    }
+    // single-threaded here: setting the environment is safe
+    std::env::set_var("HOME", &account.dir);
+    std::env::set_var("USER", user);
+    std::env::set_var("LOGNAME", user);
+    let args: Result<Vec<CString>, _> = argv.iter().map(|a| CString::new(a.as_str())).collect();
+    let Ok(args) = args else {
+        return fail("an argument holds a NUL byte");
+    };
+    let Some(program) = args.first() else {
+        return fail("no command");
+    };
+    let err = execvp(program, &args).unwrap_err();
+    fail(&format!("cannot execute {:?}: {err}", argv[0]))
 }

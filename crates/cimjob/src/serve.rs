@@ -85,6 +85,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.max_reruns = args.max_reruns;
     config.rerun_backoff = args.rerun_backoff;
+    // jobs of other OS accounts start through this binary's internal-exec-as
+    config.exec_helper = std::env::current_exe().ok();
     let engine = cimjob_core::engine::start(store, config).context("cannot start the engine")?;
     if let Some(password) = crate::auth::users::ensure_admin(&data_dir, &crate::service_user())? {
         eprintln!(

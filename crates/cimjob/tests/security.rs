@@ -10,9 +10,18 @@ use common::{http_as, Service, ADMIN_PASSWORD, BIN};
 use reqwest::Method;
 use serde_json::json;
 
-fn add_user(s: &Service, name: &str, role: &str, password: &str) {
+fn add_user_as(s: &Service, name: &str, role: &str, password: &str, os_user: &str) {
     let mut child = Command::new(BIN)
-        .args(["user", "add", name, "--role", role, "--data-dir"])
+        .args([
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--os-user",
+            os_user,
+            "--data-dir",
+        ])
         .arg(s.data_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -154,8 +163,9 @@ fn repeated_failures_block_the_client_for_a_while() {
 #[test]
 fn users_control_their_own_jobs_and_admins_all() {
     let s = Service::start(&[]);
-    add_user(&s, "alice", "user", "alice-password");
-    add_user(&s, "bob", "user", "bob-password");
+    // both run their jobs as an account every Debian system has (the service may be root)
+    add_user_as(&s, "alice", "user", "alice-password", "nobody");
+    add_user_as(&s, "bob", "user", "bob-password", "nobody");
     let listed = s.ok(&["user", "list", "--data-dir", s.data_dir().to_str().unwrap()]);
     assert!(
         listed.contains("alice") && listed.contains("bob") && listed.contains("admin"),
@@ -365,4 +375,127 @@ fn oversized_bodies_get_413_and_stalled_clients_408() {
     let _ = stream.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+/// A real OS account for the test, removed again when dropped.
+struct Account(String);
+
+impl Account {
+    fn create() -> Account {
+        let name = format!("cjt{}", std::process::id() % 100_000);
+        let status = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", &name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "useradd {name}");
+        Account(name)
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn jobs_run_as_their_owners_os_account_and_never_gain_privileges() {
+    let s = Service::start(&[]);
+    let scratch = s.scratch();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let submit = |user: &str, password: &str, properties: serde_json::Value| {
+        http_as(
+            Some((user, password)),
+            Method::POST,
+            &format!("{}/api/v1/jobs", s.url),
+            Some(json!({ "properties": properties })),
+        )
+    };
+    let script = format!("id -u > {0}/uid; id -un > {0}/name", scratch.display());
+    if !nix::unistd::geteuid().is_root() {
+        // a service that is not root runs every job as itself, whoever submits it
+        add_user_as(&s, "carol", "user", "carol-password", "nobody");
+        let (status, job) = submit(
+            "carol",
+            "carol-password",
+            json!({"Name": "who", "CommandLine": ["sh", "-c", script]}),
+        );
+        assert_eq!(status, 201, "{job}");
+        let id = job["InstanceID"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("CIMJOB:")
+            .parse()
+            .unwrap();
+        s.wait_state(id, 7, 10);
+        assert_eq!(
+            std::fs::read_to_string(scratch.join("uid")).unwrap().trim(),
+            nix::unistd::geteuid().to_string()
+        );
+        return;
+    }
+    let account = Account::create();
+    let uid = nix::unistd::User::from_name(&account.0)
+        .unwrap()
+        .unwrap()
+        .uid;
+    add_user_as(&s, "carol", "user", "carol-password", &account.0);
+    let (status, job) = submit(
+        "carol",
+        "carol-password",
+        json!({"Name": "who", "CommandLine": ["sh", "-c", script]}),
+    );
+    assert_eq!(status, 201, "{job}");
+    assert_eq!(job["RunAsUser"], json!(account.0));
+    let id = job["InstanceID"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("CIMJOB:")
+        .parse()
+        .unwrap();
+    let done = s.wait_state(id, 7, 15);
+    assert_eq!(
+        std::fs::read_to_string(scratch.join("uid")).unwrap().trim(),
+        uid.to_string(),
+        "{done}"
+    );
+    assert_ne!(uid.as_raw(), 0);
+    assert_eq!(
+        std::fs::read_to_string(scratch.join("name"))
+            .unwrap()
+            .trim(),
+        account.0
+    );
+
+    // asking to run as another account is refused, naming the property
+    let (status, body) = submit(
+        "carol",
+        "carol-password",
+        json!({"Name": "x", "CommandLine": ["true"], "RunAsUser": "root"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["property"], json!("RunAsUser"));
+
+    // a user whose account does not exist cannot run jobs at all
+    add_user_as(
+        &s,
+        "ghost",
+        "user",
+        "ghost-password",
+        "cimjob-no-such-account",
+    );
+    let (status, body) = submit(
+        "ghost",
+        "ghost-password",
+        json!({"Name": "x", "CommandLine": ["true"]}),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{body}"
+    );
 }

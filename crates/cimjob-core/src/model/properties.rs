@@ -541,10 +541,11 @@ fn build_table() -> Vec<JobProperty> {
                 Ok(())
             },
         ),
-        read_only(
-            "RunAsUser",
-            decl("RunAsUser", T::String, CLASS_NAME, Q, "The OS account the work runs as."),
+create_only(
+            decl("RunAsUser", T::String, CLASS_NAME, Q,
+                "The OS account the work runs as: its owner's when the service runs as root, else the service's. May be given at creation only as that account."),
             |j, _| string(&j.run_as_user),
+            |j, v| { j.run_as_user = text_of(v); Ok(()) },
         ),
         read_only(
             "ExitStatus",

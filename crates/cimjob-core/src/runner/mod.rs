@@ -118,6 +118,20 @@ pub struct WorkSpec {
     /// The run's output: stdout and stderr are both appended here. Missing parent
     /// directories are created; a new file gets mode 0640 (less any umask bits).
     pub log_path: PathBuf,
+    /// The OS account to run as, if not the service's own.
+    pub run_as: Option<RunAs>,
+}
+
+/// Running a job as another OS account: `posix_spawn` cannot change the user, so the work is
+/// started through `helper` (the service's own binary, `helper internal-exec-as USER --
+/// ARGV…`), which calls initgroups, setgid and setuid and then execs the command, in the same
+/// process group with the same descriptors. Only a root service may do this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    /// The account name.
+    pub user: String,
+    /// The program that drops to it before exec.
+    pub helper: PathBuf,
 }
 
 impl WorkSpec {
@@ -132,6 +146,7 @@ impl WorkSpec {
             working_directory: None,
             environment: Vec::new(),
             log_path: log_path.into(),
+            run_as: None,
         }
     }
 }
@@ -584,6 +599,35 @@ struct Started {
     exit: ExitWatch,
 }
 
+/// The argv to spawn: the work's own, or through the privilege-dropping helper when it must
+/// run as another account.
+fn argv_as(spec: &WorkSpec) -> io::Result<std::borrow::Cow<'_, [String]>> {
+    let Some(run_as) = &spec.run_as else {
+        return Ok(std::borrow::Cow::Borrowed(&spec.argv));
+    };
+    let account = nix::unistd::User::from_name(&run_as.user)
+        .map_err(io::Error::from)?
+        .ok_or_else(|| io::Error::other(format!("there is no OS account {:?}", run_as.user)))?;
+    let euid = nix::unistd::geteuid();
+    if account.uid == euid {
+        return Ok(std::borrow::Cow::Borrowed(&spec.argv));
+    }
+    if !euid.is_root() {
+        return Err(io::Error::other(format!(
+            "only a root service can run work as {:?}",
+            run_as.user
+        )));
+    }
+    let mut argv = vec![
+        run_as.helper.display().to_string(),
+        "internal-exec-as".into(),
+        run_as.user.clone(),
+        "--".into(),
+    ];
+    argv.extend(spec.argv.iter().cloned());
+    Ok(std::borrow::Cow::Owned(argv))
+}
+
 fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
     let program = &spec.argv[0];
     let setup = |what: &'static str| {
@@ -631,8 +675,9 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         .map(|(name, value)| (name.into(), value.into()))
         .chain([(PROGRESS_FD_ENV.into(), PROGRESS_FD.to_string().into())])
         .collect();
+    let argv = argv_as(spec).map_err(setup("run the work as its owner's OS account"))?;
     let leader = spawn::spawn(&spawn::SpawnRequest {
-        argv: &spec.argv,
+        argv: &argv,
         environment,
         working_directory: spec.working_directory.as_deref(),
         output: stdout.as_raw_fd(),

@@ -38,6 +38,8 @@ pub struct Principal {
     pub name: String,
     /// Its role.
     pub role: Role,
+    /// The OS account its jobs run as when the service runs as root.
+    pub os_user: String,
 }
 
 impl Principal {
@@ -45,6 +47,23 @@ impl Principal {
     /// its own jobs, or every job for an admin. Reading is open to every user.
     pub fn may_control(&self, owner: &str) -> bool {
         self.role == Role::Admin || self.name == owner
+    }
+
+    /// The OS account this user's jobs run as: its mapped account when the service runs as
+    /// root (which must exist here), else `None`, the service's own account (a non-root
+    /// service cannot change user). Never root for someone whose account is not root.
+    pub fn run_as(&self) -> Result<Option<String>, String> {
+        if !nix::unistd::geteuid().is_root() {
+            return Ok(None);
+        }
+        match nix::unistd::User::from_name(&self.os_user) {
+            Ok(Some(_)) => Ok(Some(self.os_user.clone())),
+            _ => Err(format!(
+                "user {} maps to the OS account {:?}, which does not exist on this machine, so its jobs cannot run; \
+                 create the account or map the user to another with `cimjob user add … --os-user`",
+                self.name, self.os_user
+            )),
+        }
     }
 
     /// The refusal to show when [`Principal::may_control`] says no.
@@ -175,6 +194,7 @@ impl Authenticator {
             .map(|u| Principal {
                 name: u.name.clone(),
                 role: u.role,
+                os_user: u.os_user.clone(),
             });
         match verified {
             Some(principal) => {
@@ -265,10 +285,12 @@ mod tests {
         let alice = Principal {
             name: "alice".into(),
             role: Role::User,
+            os_user: "alice".into(),
         };
         let root = Principal {
             name: "root".into(),
             role: Role::Admin,
+            os_user: "root".into(),
         };
         assert!(alice.may_control("alice"));
         assert!(!alice.may_control("bob"));

@@ -212,7 +212,12 @@ async fn submit_job(w: &Wbem, principal: &Principal, args: Arguments) -> Outcome
     }
     let id = w
         .engine
-        .submit(values, &principal.name, false)
+        .submit_as(
+            values,
+            &principal.name,
+            run_as(principal)?.as_deref(),
+            false,
+        )
         .await
         .map_err(engine_error)?;
     Ok((
@@ -222,6 +227,14 @@ async fn submit_job(w: &Wbem, principal: &Principal, args: Arguments) -> Outcome
             ParamValue::Value(CimValue::Reference(job_path(id))),
         )],
     ))
+}
+
+/// The OS account a principal's new job runs as, or CIM_ERR_ACCESS_DENIED when its owner has
+/// no account here.
+pub fn run_as(principal: &Principal) -> Result<Option<String>, CimError> {
+    principal
+        .run_as()
+        .map_err(|m| error(CimStatusCode::AccessDenied, m))
 }
 
 /// One job error as a CIM_Error instance.

@@ -329,7 +329,8 @@ impl Wbem {
                     ));
                 }
                 let values = values_of(instance, None).map_err(|e| engine_error(e.into()))?;
-                let id = self.engine.submit(values, &principal.name, false).await.map_err(engine_error)?;
+                let run_as = super::methods::run_as(principal)?;
+                let id = self.engine.submit_as(values, &principal.name, run_as.as_deref(), false).await.map_err(engine_error)?;
                 value(IReturnValue::InstanceNames(vec![without_namespace(super::jobs::job_path(id))]))
             }
             "ModifyInstance" => {
