@@ -499,3 +499,94 @@ fn jobs_run_as_their_owners_os_account_and_never_gain_privileges() {
         "{body}"
     );
 }
+
+#[test]
+fn hostile_cim_xml_is_refused_and_memory_stays_bounded() {
+    let s = Service::start(&[]);
+    let laughs = {
+        let mut dtd = String::from("<!DOCTYPE lolz [<!ENTITY lol \"lol\">");
+        for i in 1..10 {
+            let prev = if i == 1 {
+                "lol".to_string()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            dtd.push_str(&format!(
+                "<!ENTITY lol{i} \"{}\">",
+                format!("&{prev};").repeat(10)
+            ));
+        }
+        dtd.push(']');
+        dtd.push('>');
+        format!(
+            "<?xml version=\"1.0\"?>{dtd}<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\">&lol9;</CIM>"
+        )
+        .into_bytes()
+    };
+    let deep = format!(
+        "<?xml version=\"1.0\"?>{}{}",
+        "<CIM>".repeat(5000),
+        "</CIM>".repeat(5000)
+    )
+    .into_bytes();
+    let mut not_utf8 = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"".to_vec();
+    not_utf8.extend_from_slice(&[0xff, 0xfe, 0xfd]);
+    not_utf8.extend_from_slice(b"\" PROTOCOLVERSION=\"1.0\"/></CIM>");
+    let wide = format!(
+        "<?xml version=\"1.0\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\">{}</CIM>",
+        "<X/>".repeat(1_500_000)
+    )
+    .into_bytes();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pid = s.pid();
+    for (what, body) in [
+        ("billion laughs", laughs),
+        ("5000 levels deep", deep),
+        ("invalid UTF-8", not_utf8),
+        ("1.5 million elements", wide),
+    ] {
+        for _ in 0..3 {
+            let (status, cim_error) = rt.block_on(async {
+                let r = reqwest::Client::new()
+                    .post(format!("{}/cimom", s.url))
+                    .basic_auth("admin", Some(ADMIN_PASSWORD))
+                    .header("CIMOperation", "MethodCall")
+                    .header("CIMMethod", "EnumerateClassNames")
+                    .header("CIMObject", "root%2Fcimv2")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    r.status().as_u16(),
+                    r.headers()
+                        .get("CIMError")
+                        .map(|v| v.to_str().unwrap().to_string()),
+                )
+            });
+            assert_eq!(status, 400, "{what}");
+            assert!(
+                cim_error.is_some_and(|e| e.starts_with("request-not-")),
+                "{what}"
+            );
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        peak_kib < 512 * 1024,
+        "peak RSS {peak_kib} KiB: hostile bodies must not blow memory up"
+    );
+    assert_eq!(s.get("/api/v1/jobs").0, 200, "the service still answers");
+}
