@@ -160,6 +160,16 @@ fn check_body<'b>(body: &'b [u8], limits: &Limits) -> Result<&'b str> {
         ));
     }
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    // XML 1.0 has no NUL character, raw or as `&#0;` (which quick-xml
+    // refuses); accepting a raw one would break the write-then-read
+    // round trip, as the writer can only emit U+FFFD for it.
+    if let Some(at) = body.iter().position(|&b| b == 0) {
+        return Err(XmlError::new(
+            K::Syntax,
+            "not well-formed XML: a NUL character, which XML 1.0 does not allow",
+            Some(at as u64),
+        ));
+    }
     std::str::from_utf8(body).map_err(|e| {
         XmlError::new(
             K::Encoding,
@@ -1295,10 +1305,15 @@ impl<'a> Parser<'a> {
                 "NAMESPACE" => {
                     let name = child.req("NAME")?;
                     self.expect_end(&mut child)?;
-                    let name = name.trim().trim_matches('/');
-                    if !name.is_empty() {
-                        segments.push(name.to_owned());
-                    }
+                    // One NAMESPACE may carry several segments
+                    // ("root/cimv2"); keep them trimmed and non-empty,
+                    // as the writer writes them, so "a//b" reads as "a/b".
+                    segments.extend(
+                        name.split('/')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned),
+                    );
                 }
                 _ => return Err(child.unexpected_in("LOCALNAMESPACEPATH")),
             }
@@ -1696,19 +1711,30 @@ impl<'a> Parser<'a> {
         let name = tag.req("NAME")?;
         let is_reference = tag.name == "PROPERTY.REFERENCE";
         let is_array = tag.name == "PROPERTY.ARRAY";
-        let mut embedded = tag.embedded()?;
+        // DSP0201 puts EmbeddedObject on PROPERTY and PROPERTY.ARRAY
+        // only, REFERENCECLASS on PROPERTY.REFERENCE only and ARRAYSIZE on
+        // PROPERTY.ARRAY only; elsewhere they are ignored, as the writer
+        // could not write them back.
+        let mut embedded = if is_reference { None } else { tag.embedded()? };
         let mut ty = if is_reference {
             CimType::Reference
         } else {
             tag.cim_type("TYPE")?.unwrap_or(CimType::String)
         };
         if ty == CimType::Instance {
-            ty = CimType::String;
             embedded.get_or_insert(EmbeddedKind::Instance);
         }
+        if embedded.is_some() {
+            // An embedded object is carried as a string, whatever TYPE says.
+            ty = CimType::String;
+        }
         let mut p = Property {
-            array_size: tag.array_size()?,
-            reference_class: tag.attr("REFERENCECLASS").map(str::to_owned),
+            array_size: if is_array { tag.array_size()? } else { None },
+            reference_class: if is_reference {
+                tag.attr("REFERENCECLASS").map(str::to_owned)
+            } else {
+                None
+            },
             class_origin: tag.attr("CLASSORIGIN").map(str::to_owned),
             propagated: tag.flag("PROPAGATED", false)?,
             embedded_object: embedded,
@@ -1828,9 +1854,16 @@ impl<'a> Parser<'a> {
                 )
             })?
         };
+        // REFERENCECLASS belongs to the reference parameters and ARRAYSIZE
+        // to the array ones (DSP0201); elsewhere they are ignored, as the
+        // writer could not write them back.
         let mut p = Parameter {
-            array_size: tag.array_size()?,
-            reference_class: tag.attr("REFERENCECLASS").map(str::to_owned),
+            array_size: if is_array { tag.array_size()? } else { None },
+            reference_class: if ty == CimType::Reference {
+                tag.attr("REFERENCECLASS").map(str::to_owned)
+            } else {
+                None
+            },
             ..Parameter::new(&name, ty, is_array)
         };
         let element = tag.name.clone();
