@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod client;
 mod config;
+mod http_server;
 mod serve;
 mod tls;
 mod wbem;

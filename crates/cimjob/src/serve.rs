@@ -36,7 +36,7 @@ pub struct ServeArgs {
     /// The largest request body accepted (bigger ones get 413), in bytes
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body_bytes: usize,
-    /// How long one request may take, its body included, before it gets 408 (slow clients are cut off)
+    /// How long one request may take: its headers (else the connection is closed) and its body (else 408)
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     request_timeout: SignedDuration,
     #[command(flatten)]
@@ -132,35 +132,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::write(data_dir.join(ADDRESS_FILE), local.to_string())?;
     tracing::info!(address = %local, data_dir = %data_dir.display(), "cimjob is serving http://{local}/");
 
-    // HTTPS serves the same app; one signal stops both listeners
+    // HTTPS serves the same app; one signal stops both listeners; headers too must come in time
+    let header_timeout = args.request_timeout.unsigned_abs();
     let stop = futures_util::FutureExt::shared(Box::pin(shutdown_signal()));
     let https_server = {
         let (app, stop) = (app.clone(), stop.clone());
         async move {
-            match https {
-                Some(listener) => {
-                    axum::serve(
-                        listener,
-                        app.into_make_service_with_connect_info::<SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(stop)
-                    .await
-                }
-                None => Ok(()),
+            if let Some(listener) = https {
+                crate::http_server::serve(listener, app, header_timeout, stop).await;
             }
         }
     };
-    let http_server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop);
-    let (http, https) = tokio::join!(
-        std::future::IntoFuture::into_future(http_server),
-        https_server
-    );
-    http?;
-    https?;
+    let http_server = crate::http_server::serve(listener, app, header_timeout, stop);
+    tokio::join!(http_server, https_server);
     engine.shutdown().await;
     let _ = std::fs::remove_file(data_dir.join(ADDRESS_FILE));
     crate::tls::remove_address_file(&data_dir);

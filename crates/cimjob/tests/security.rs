@@ -375,6 +375,19 @@ fn oversized_bodies_get_413_and_stalled_clients_408() {
     let _ = stream.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // one that never finishes its headers is disconnected too
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /api/v1/jobs HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest);
+    assert!(
+        read.is_ok(),
+        "the server closed the connection instead of waiting: {read:?}"
+    );
 }
 
 /// A real OS account for the test, removed again when dropped.
