@@ -160,6 +160,37 @@ impl Authenticator {
         }
     }
 
+    /// Notices a changed users file (one stat per request) and forgets cached credentials
+    /// then, so a new user, a changed password or a removed user takes effect at once.
+    fn refresh(&self) {
+        if lock(&self.users).reload_if_changed().unwrap_or(false) {
+            lock(&self.cache).clear();
+        }
+    }
+
+    /// The answer that needs no password check: a cached principal, or a refusal (missing
+    /// header, blocked client); `None` when the password must be verified.
+    pub fn quick(
+        &self,
+        header: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Option<Result<Principal, Refusal>> {
+        let now = Instant::now();
+        if let Some(wait) = self.blocked(client, now) {
+            return Some(Err(Refusal::Blocked(wait)));
+        }
+        self.refresh();
+        let Some(header) = header else {
+            return Some(Err(Refusal::Missing));
+        };
+        match lock(&self.cache).get(header) {
+            Some((principal, at)) if now.duration_since(*at) < CACHE_TTL => {
+                Some(Ok(principal.clone()))
+            }
+            _ => None,
+        }
+    }
+
     /// The principal of an `Authorization` header, verifying the password when it is not
     /// cached (slow: call it off the async threads).
     pub fn authenticate(
@@ -167,24 +198,13 @@ impl Authenticator {
         header: Option<&str>,
         client: Option<IpAddr>,
     ) -> Result<Principal, Refusal> {
+        if let Some(answer) = self.quick(header, client) {
+            return answer;
+        }
         let now = Instant::now();
-        if let Some(wait) = self.blocked(client, now) {
-            return Err(Refusal::Blocked(wait));
-        }
-        {
-            let mut users = lock(&self.users);
-            if users.reload_if_changed().unwrap_or(false) {
-                lock(&self.cache).clear();
-            }
-        }
         let Some(header) = header else {
             return Err(Refusal::Missing);
         };
-        if let Some((principal, at)) = lock(&self.cache).get(header) {
-            if now.duration_since(*at) < CACHE_TTL {
-                return Ok(principal.clone());
-            }
-        }
         let Some((name, password)) = basic_credentials(header) else {
             self.failed(client, None, now);
             return Err(Refusal::Missing);
@@ -232,9 +252,15 @@ pub async fn require_authentication(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let checker = auth.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || checker.authenticate(header.as_deref(), client)).await;
+    // cached credentials are answered here; only a real password check leaves the async threads
+    let outcome = match auth.quick(header.as_deref(), client) {
+        Some(answer) => Ok(answer),
+        None => {
+            let checker = auth.clone();
+            tokio::task::spawn_blocking(move || checker.authenticate(header.as_deref(), client))
+                .await
+        }
+    };
     match outcome {
         Ok(Ok(principal)) => {
             request.extensions_mut().insert(principal);
