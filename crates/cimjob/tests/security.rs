@@ -10,6 +10,47 @@ use common::{http_as, Service, ADMIN_PASSWORD, BIN};
 use reqwest::Method;
 use serde_json::json;
 
+/// One blocking request: the status, the value of the response header `want`, the body.
+fn request(
+    method: Method,
+    url: &str,
+    credentials: Option<(&str, &str)>,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    want: &str,
+) -> (u16, Option<String>, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut r = reqwest::Client::new().request(method, url).body(body);
+        if let Some((user, password)) = credentials {
+            r = r.basic_auth(user, Some(password));
+        }
+        for (name, value) in headers {
+            r = r.header(*name, value);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        let header = r
+            .headers()
+            .get(want)
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, header, r.text().await.unwrap())
+    })
+}
+
+/// The headers of a CIM-XML intrinsic call of `method` on root/cimv2.
+fn cim_headers(method: &str, object: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CIMOperation", "MethodCall".into()),
+        ("CIMMethod", method.into()),
+        ("CIMObject", object.into()),
+        ("Content-Type", "application/xml; charset=\"utf-8\"".into()),
+    ]
+}
+
 fn add_user_as(s: &Service, name: &str, role: &str, password: &str, os_user: &str) {
     let mut child = Command::new(BIN)
         .args([
@@ -53,27 +94,16 @@ fn cim_suspend(s: &Service, user: &str, password: &str, id: u64) -> (u16, String
     let body = format!(
         r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="7" PROTOCOLVERSION="1.0"><SIMPLEREQ><METHODCALL NAME="RequestStateChange"><LOCALINSTANCEPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><INSTANCENAME CLASSNAME="CIMJOB_ConcreteJob"><KEYBINDING NAME="InstanceID"><KEYVALUE VALUETYPE="string">CIMJOB:{id}</KEYVALUE></KEYBINDING></INSTANCENAME></LOCALINSTANCEPATH><PARAMVALUE NAME="RequestedState" PARAMTYPE="uint16"><VALUE>3</VALUE></PARAMVALUE></METHODCALL></SIMPLEREQ></MESSAGE></CIM>"#
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/cimom", s.url))
-            .basic_auth(user, Some(password))
-            .header("CIMOperation", "MethodCall")
-            .header("CIMMethod", "RequestStateChange")
-            .header(
-                "CIMObject",
-                format!("root%2Fcimv2%3ACIMJOB_ConcreteJob.InstanceID%3D%22CIMJOB%3A{id}%22"),
-            )
-            .header("Content-Type", "application/xml; charset=\"utf-8\"")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
-    })
+    let object = format!("root%2Fcimv2%3ACIMJOB_ConcreteJob.InstanceID%3D%22CIMJOB%3A{id}%22");
+    let (status, _, text) = request(
+        Method::POST,
+        &format!("{}/cimom", s.url),
+        Some((user, password)),
+        &cim_headers("RequestStateChange", &object),
+        body.into_bytes(),
+        "CIMError",
+    );
+    (status, text)
 }
 
 #[test]
@@ -85,23 +115,14 @@ fn every_front_end_requires_credentials_and_says_so() {
         } else {
             Method::GET
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (status, challenge) = rt.block_on(async {
-            let r = reqwest::Client::new()
-                .request(method.clone(), format!("{}{path}", s.url))
-                .send()
-                .await
-                .unwrap();
-            (
-                r.status().as_u16(),
-                r.headers()
-                    .get("WWW-Authenticate")
-                    .map(|v| v.to_str().unwrap().to_string()),
-            )
-        });
+        let (status, challenge, _) = request(
+            method,
+            &format!("{}{path}", s.url),
+            None,
+            &[],
+            Vec::new(),
+            "WWW-Authenticate",
+        );
         assert_eq!(status, 401, "{path}");
         assert_eq!(
             challenge.as_deref(),
@@ -133,24 +154,16 @@ fn repeated_failures_block_the_client_for_a_while() {
             401
         );
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (status, retry) = rt.block_on(async {
-        let r = reqwest::Client::new()
-            .get(&url)
-            .basic_auth("admin", Some(ADMIN_PASSWORD))
-            .send()
-            .await
-            .unwrap();
-        (
-            r.status().as_u16(),
-            r.headers().get("Retry-After").is_some(),
-        )
-    });
+    let (status, retry, _) = request(
+        Method::GET,
+        &url,
+        Some(("admin", ADMIN_PASSWORD)),
+        &[],
+        Vec::new(),
+        "Retry-After",
+    );
     assert_eq!(
-        (status, retry),
+        (status, retry.is_some()),
         (429, true),
         "blocked even with the right password"
     );
@@ -338,24 +351,14 @@ fn oversized_bodies_get_413_and_stalled_clients_408() {
         Some(json!({"properties": {"Name": big, "CommandLine": ["true"]}})),
     );
     assert_eq!(status, 413);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let status = rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/cimom", s.url))
-            .basic_auth("admin", Some(ADMIN_PASSWORD))
-            .header("CIMOperation", "MethodCall")
-            .header("CIMMethod", "EnumerateClassNames")
-            .header("CIMObject", "root%2Fcimv2")
-            .body(format!("<?xml version=\"1.0\"?><!-- {big} -->"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    });
+    let (status, _, _) = request(
+        Method::POST,
+        &format!("{}/cimom", s.url),
+        Some(("admin", ADMIN_PASSWORD)),
+        &cim_headers("EnumerateClassNames", "root%2Fcimv2"),
+        format!("<?xml version=\"1.0\"?><!-- {big} -->").into_bytes(),
+        "CIMError",
+    );
     assert_eq!(status, 413, "CIM-XML bodies too");
 
     // a client that sends its headers and then stalls in the body is cut off
@@ -550,10 +553,6 @@ fn hostile_cim_xml_is_refused_and_memory_stays_bounded() {
         "<X/>".repeat(1_500_000)
     )
     .into_bytes();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let pid = s.pid();
     for (what, body) in [
         ("billion laughs", laughs),
@@ -562,24 +561,14 @@ fn hostile_cim_xml_is_refused_and_memory_stays_bounded() {
         ("1.5 million elements", wide),
     ] {
         for _ in 0..3 {
-            let (status, cim_error) = rt.block_on(async {
-                let r = reqwest::Client::new()
-                    .post(format!("{}/cimom", s.url))
-                    .basic_auth("admin", Some(ADMIN_PASSWORD))
-                    .header("CIMOperation", "MethodCall")
-                    .header("CIMMethod", "EnumerateClassNames")
-                    .header("CIMObject", "root%2Fcimv2")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                (
-                    r.status().as_u16(),
-                    r.headers()
-                        .get("CIMError")
-                        .map(|v| v.to_str().unwrap().to_string()),
-                )
-            });
+            let (status, cim_error, _) = request(
+                Method::POST,
+                &format!("{}/cimom", s.url),
+                Some(("admin", ADMIN_PASSWORD)),
+                &cim_headers("EnumerateClassNames", "root%2Fcimv2"),
+                body.clone(),
+                "CIMError",
+            );
             assert_eq!(status, 400, "{what}");
             assert!(
                 cim_error.is_some_and(|e| e.starts_with("request-not-")),
