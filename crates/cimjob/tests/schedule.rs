@@ -15,14 +15,7 @@ fn timestamp(v: &Value) -> jiff::Timestamp {
 #[test]
 fn a_job_scheduled_seconds_ahead_waits_then_runs_when_due() {
     let s = Service::start(&[]);
-    let out = s.ok(&["submit", "--at", "2s", "--", "true"]);
-    let id: u64 = out
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let (id, out) = s.submit_out(&["--at", "2s", "--", "true"]);
     assert!(
         out.contains("ScheduledStartTime = 00000000000002.000000:000"),
         "{out}"
@@ -71,13 +64,7 @@ fn a_recurring_job_runs_job_run_times_times_and_a_crash_keeps_its_count() {
         "-c",
         &script,
     ]);
-    let id: u64 = out
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let id = common::submitted_id(&out);
     // crash while the second run is going
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < 2 {
@@ -117,13 +104,7 @@ fn a_calendar_job_waits_between_runs_and_a_restart_keeps_its_place() {
     let out = s.ok(&[
         "submit", "--utc", "--time", &clock, "--times", "2", "--", "true",
     ]);
-    let id: u64 = out
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let id = common::submitted_id(&out);
     assert!(out.contains("LocalOrUtcTime = 2 (UTC Time)"), "{out}");
     let job = s.wait_job(id, 15, "between runs", |j| {
         j["RunCount"] == json!(1) && j["OperationalStatus"] == json!([15])
@@ -195,13 +176,7 @@ fn human_forms_map_to_cim_values_and_show_lists_the_next_runs() {
     ] {
         assert!(out.contains(expected), "{expected:?} in {out}");
     }
-    let id: u64 = out
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let id = common::submitted_id(&out);
     let job = s.job(id);
     // 02:00 does not exist on 2027-03-28 in Berlin: shifted forward by the gap to 03:00 CEST = 01:00Z
     assert_eq!(
@@ -292,14 +267,7 @@ fn bad_schedules_get_errors_that_name_the_value() {
 #[test]
 fn set_changes_the_schedule_of_a_waiting_job_and_refuses_read_only_ones() {
     let s = Service::start(&[]);
-    let out = s.ok(&["submit", "--utc", "--time", "02:00", "--", "true"]);
-    let id: u64 = out
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let id = s.submit(&["--utc", "--time", "02:00", "--", "true"]);
     let before = timestamp(&s.job(id)["NextRunTime"]);
     let out = s.ok(&[
         "set",

@@ -196,13 +196,7 @@ fn users_control_their_own_jobs_and_admins_all() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let id: u64 = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let id = common::submitted_id(&String::from_utf8_lossy(&out.stdout));
     let job = s.wait_state(id, 4, 10);
     assert_eq!(
         job["Owner"],
@@ -438,11 +432,7 @@ fn jobs_run_as_their_owners_os_account_and_never_gain_privileges() {
             json!({"Name": "who", "CommandLine": ["sh", "-c", script]}),
         );
         assert_eq!(status, 201, "{job}");
-        let id = job["InstanceID"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("CIMJOB:")
-            .parse()
+        let id = cimjob_core::model::job::parse_instance_id(job["InstanceID"].as_str().unwrap())
             .unwrap();
         s.wait_state(id, 7, 10);
         assert_eq!(
@@ -464,12 +454,8 @@ fn jobs_run_as_their_owners_os_account_and_never_gain_privileges() {
     );
     assert_eq!(status, 201, "{job}");
     assert_eq!(job["RunAsUser"], json!(account.0));
-    let id = job["InstanceID"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("CIMJOB:")
-        .parse()
-        .unwrap();
+    let id =
+        cimjob_core::model::job::parse_instance_id(job["InstanceID"].as_str().unwrap()).unwrap();
     let done = s.wait_state(id, 7, 15);
     assert_eq!(
         std::fs::read_to_string(scratch.join("uid")).unwrap().trim(),

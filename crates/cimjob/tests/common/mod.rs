@@ -161,13 +161,15 @@ impl Service {
 
     /// Submits through the CLI; returns the LocalID.
     pub fn submit(&self, args: &[&str]) -> u64 {
+        self.submit_out(args).0
+    }
+
+    /// Submits through the CLI; returns the LocalID and what the CLI printed.
+    pub fn submit_out(&self, args: &[&str]) -> (u64, String) {
         let mut all = vec!["submit"];
         all.extend_from_slice(args);
         let out = self.ok(&all);
-        let id = out.split_whitespace().next().unwrap();
-        id.trim_start_matches("CIMJOB:")
-            .parse()
-            .unwrap_or_else(|_| panic!("unexpected submit output {out:?}"))
+        (submitted_id(&out), out)
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
@@ -229,6 +231,14 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The LocalID of the job `cimjob submit` printed (`CIMJOB:7 submitted …`).
+pub fn submitted_id(out: &str) -> u64 {
+    out.split_whitespace()
+        .next()
+        .and_then(cimjob_core::model::job::parse_instance_id)
+        .unwrap_or_else(|| panic!("unexpected submit output {out:?}"))
 }
 
 /// One blocking HTTP request as the admin.
