@@ -289,6 +289,32 @@ impl<'h> Headers<'h> {
         })
     }
 
+    /// Checks the headers that make this one message of the expected kind:
+    /// no `batch` header (we take one request per message) and `kind`
+    /// saying `expected`. `what` names the message kind in the errors.
+    fn single_message(
+        &self,
+        batch: &str,
+        kind: &str,
+        expected: &str,
+        what: &str,
+    ) -> Result<(), HeaderError> {
+        if self.cim(batch).is_some() {
+            return Err(HeaderError::new(
+                HeaderErrorKind::MultipleRequests,
+                format!("{batch}: multiple {what}s in one message are not supported"),
+            ));
+        }
+        let value = self.required(kind)?;
+        if !value.eq_ignore_ascii_case(expected) {
+            return Err(HeaderError::new(
+                HeaderErrorKind::Invalid,
+                format!("{kind} is {value:?}; a {what} message must say {expected}"),
+            ));
+        }
+        Ok(())
+    }
+
     fn protocol_version(&self) -> Result<String, HeaderError> {
         let v = self.cim("CIMProtocolVersion").unwrap_or("1.0");
         let mut parts = v.split('.');
@@ -367,19 +393,7 @@ pub fn read_operation_headers<'h>(
     headers: impl IntoIterator<Item = (&'h str, &'h str)>,
 ) -> Result<OperationHeaders, HeaderError> {
     let h = Headers::new(http_method, headers)?;
-    if h.cim("CIMBatch").is_some() {
-        return Err(HeaderError::new(
-            HeaderErrorKind::MultipleRequests,
-            "CIMBatch: multiple requests in one message are not supported",
-        ));
-    }
-    let operation = h.required("CIMOperation")?;
-    if !operation.eq_ignore_ascii_case("MethodCall") {
-        return Err(HeaderError::new(
-            HeaderErrorKind::Invalid,
-            format!("CIMOperation is {operation:?}; a request must say MethodCall"),
-        ));
-    }
+    h.single_message("CIMBatch", "CIMOperation", "MethodCall", "request")?;
     let protocol_version = h.protocol_version()?;
     let method = uri_unescape(h.required("CIMMethod")?)?;
     let object = uri_unescape(h.required("CIMObject")?)?;
@@ -491,19 +505,12 @@ pub fn read_export_headers<'h>(
     headers: impl IntoIterator<Item = (&'h str, &'h str)>,
 ) -> Result<ExportHeaders, HeaderError> {
     let h = Headers::new(http_method, headers)?;
-    if h.cim("CIMExportBatch").is_some() {
-        return Err(HeaderError::new(
-            HeaderErrorKind::MultipleRequests,
-            "CIMExportBatch: multiple export requests in one message are not supported",
-        ));
-    }
-    let export = h.required("CIMExport")?;
-    if !export.eq_ignore_ascii_case("MethodRequest") {
-        return Err(HeaderError::new(
-            HeaderErrorKind::Invalid,
-            format!("CIMExport is {export:?}; an export request must say MethodRequest"),
-        ));
-    }
+    h.single_message(
+        "CIMExportBatch",
+        "CIMExport",
+        "MethodRequest",
+        "export request",
+    )?;
     let protocol_version = h.protocol_version()?;
     let method = uri_unescape(h.required("CIMExportMethod")?)?;
     Ok(ExportHeaders {

@@ -215,6 +215,24 @@ impl Tag {
         XmlError::new(kind, message, Some(self.pos))
     }
 
+    /// A method response carries an ERROR or its return values, never
+    /// both (DSP0201 IMETHODRESPONSE and METHODRESPONSE).
+    fn error_or<T>(
+        &self,
+        error: Option<CimError>,
+        has_values: bool,
+        values: T,
+    ) -> Result<std::result::Result<T, CimError>> {
+        match error {
+            None => Ok(Ok(values)),
+            Some(e) if !has_values => Ok(Err(e)),
+            Some(_) => Err(self.err(
+                K::UnexpectedElement,
+                format!("<{}> has both an ERROR and return values", self.name),
+            )),
+        }
+    }
+
     /// This element is not allowed inside `parent`.
     fn unexpected_in(&self, parent: &str) -> XmlError {
         self.err(
@@ -865,19 +883,12 @@ impl<'a> Parser<'a> {
                 _ => return Err(child.unexpected_in("IMETHODRESPONSE")),
             }
         }
-        let result = match error {
-            Some(e) if value.is_none() && params.list.is_empty() => Err(e),
-            Some(_) => {
-                return Err(tag.err(
-                    K::UnexpectedElement,
-                    "<IMETHODRESPONSE> has both an ERROR and return values",
-                ))
-            }
-            None => Ok(IntrinsicResult {
-                value: value.flatten(),
-                params: params.list,
-            }),
+        let has_values = value.is_some() || !params.list.is_empty();
+        let values = IntrinsicResult {
+            value: value.flatten(),
+            params: params.list,
         };
+        let result = tag.error_or(error, has_values, values)?;
         Ok(Reply::Intrinsic { name, result })
     }
 
@@ -901,19 +912,12 @@ impl<'a> Parser<'a> {
                 _ => return Err(child.unexpected_in("METHODRESPONSE")),
             }
         }
-        let result = match error {
-            Some(e) if return_value.is_none() && params.list.is_empty() => Err(e),
-            Some(_) => {
-                return Err(tag.err(
-                    K::UnexpectedElement,
-                    "<METHODRESPONSE> has both an ERROR and return values",
-                ))
-            }
-            None => Ok(ExtrinsicResult {
-                return_value,
-                params: params.list,
-            }),
+        let has_values = return_value.is_some() || !params.list.is_empty();
+        let values = ExtrinsicResult {
+            return_value,
+            params: params.list,
         };
+        let result = tag.error_or(error, has_values, values)?;
         Ok(Reply::Extrinsic { name, result })
     }
 
