@@ -1,22 +1,17 @@
 //! Any bytes as a CIM-XML request body: `read_request` must not panic, and
 //! whatever it accepts must survive `write_request` then `read_request`
 //! unchanged.
+//!
+//! The property itself is `request_round_trips` in `fuzz/properties.rs`, shared with
+//! the regression tests in `crates/cim/tests/fuzz_regressions.rs`.
 
 #![no_main]
 
-use cim::xml::{read_request, write_request, Limits};
+// Each target uses one of the shared properties.
+#[allow(dead_code)]
+#[path = "../properties.rs"]
+mod properties;
+
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(request) = read_request(data, &Limits::DEFAULT) else {
-        return;
-    };
-    let written = write_request(&request);
-    match read_request(written.as_bytes(), &Limits::DEFAULT) {
-        Ok(again) => assert_eq!(
-            again, request,
-            "round trip changed the request; wrote:\n{written}"
-        ),
-        Err(e) => panic!("written request does not read back: {e}\nwrote:\n{written}"),
-    }
-});
+fuzz_target!(|data: &[u8]| properties::request_round_trips(data));

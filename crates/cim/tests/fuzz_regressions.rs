@@ -1,16 +1,7 @@
 //! Inputs the fuzz targets in `fuzz/` found to break a property, kept as
-//! regression tests. Each property here is the one its fuzz target checks:
-//!
-//! - `cimxml_request`: any bytes either fail `read_request` or read into a
-//!   request that `write_request` writes as a body reading back equal;
-//! - `cimxml_message`: the same for any message (`read_message`,
-//!   `write_message`), and the typed readers agree with `read_message`;
-//! - `datetime`: any text either fails `CimDateTime::parse` or parses into
-//!   a value whose `Display` parses back equal;
-//! - `query`: the first byte picks the language (`% 3`: WQL, DMTF:CQL, an
-//!   unknown one), the rest (UTF-8) is the text; it either fails
-//!   `query::parse` or parses into a query whose `Display` parses back, in
-//!   the same language, equal.
+//! regression tests. The properties are the targets' own: this file
+//! includes `fuzz/properties.rs`, which each target calls (see there for
+//! what each one checks).
 //!
 //! Every file under `tests/fuzz_regressions/<target>/` is fed, as it is, to
 //! its target's property (a crash artifact copied there is a regression
@@ -18,106 +9,17 @@
 
 use std::path::PathBuf;
 
-use cim::xml::{
-    read_export_request, read_message, read_request, read_response, write_message, write_request,
-    Class, EmbeddedKind, Limits, Message, ParamValue, XmlErrorKind,
+use cim::xml::{read_request, Class, EmbeddedKind, Limits, ParamValue, XmlErrorKind};
+use cim::{CimDateTime, CimType};
+
+#[path = "../../../fuzz/properties.rs"]
+mod properties;
+
+use properties::{
+    datetime_round_trips, message_round_trips, query_round_trips, request_round_trips,
 };
-use cim::{query, CimDateTime, CimType};
 
 const LIMITS: Limits = Limits::DEFAULT;
-
-/// The `cimxml_request` property.
-fn request_round_trips(body: &[u8]) {
-    let Ok(request) = read_request(body, &LIMITS) else {
-        return;
-    };
-    let written = write_request(&request);
-    match read_request(written.as_bytes(), &LIMITS) {
-        Ok(again) => assert_eq!(again, request, "wrote:\n{written}"),
-        Err(e) => panic!("written request does not read back: {e}\nwrote:\n{written}"),
-    }
-}
-
-/// The `cimxml_message` property.
-fn message_round_trips(body: &[u8]) {
-    let message = match read_message(body, &LIMITS) {
-        Ok(message) => message,
-        Err(e) => {
-            assert_eq!(read_request(body, &LIMITS).unwrap_err(), e);
-            return;
-        }
-    };
-    match &message {
-        Message::Request(r) => assert_eq!(&read_request(body, &LIMITS).unwrap(), r),
-        Message::Response(r) => assert_eq!(&read_response(body, &LIMITS).unwrap(), r),
-        Message::ExportRequest(r) => assert_eq!(&read_export_request(body, &LIMITS).unwrap(), r),
-        Message::ExportResponse(_) => {}
-    }
-    let written = write_message(&message);
-    match read_message(written.as_bytes(), &LIMITS) {
-        Ok(again) => assert_eq!(again, message, "wrote:\n{written}"),
-        Err(e) => panic!("written message does not read back: {e}\nwrote:\n{written}"),
-    }
-}
-
-/// The `datetime` property.
-fn datetime_round_trips(text: &str) {
-    let Ok(value) = CimDateTime::parse(text) else {
-        return;
-    };
-    let printed = value.to_string();
-    match CimDateTime::parse(&printed) {
-        Ok(again) => assert_eq!(again, value, "{text:?} printed as {printed:?}"),
-        Err(e) => panic!("{text:?} printed as {printed:?}, which does not parse: {e}"),
-    }
-
-    let _ = (value.is_interval(), value.is_forever(), value.is_zero());
-    if let Ok(ts) = value.to_timestamp() {
-        // Same civil fields and offset; only a `-000` offset (kept as
-        // written by parse) comes back as `+000`.
-        let offset = value.offset_minutes().expect("a timestamp has an offset");
-        let back = CimDateTime::from_timestamp(ts, offset)
-            .unwrap_or_else(|e| panic!("{text:?} -> {ts}, which does not convert back: {e}"));
-        assert_eq!(
-            back.offset_minutes(),
-            Some(offset),
-            "{text:?} -> {ts} -> {back}"
-        );
-        assert_eq!(
-            back.to_string()[..21],
-            printed[..21],
-            "{text:?} -> {ts} -> {back}"
-        );
-    }
-    if let Ok(d) = value.to_duration() {
-        // from_duration refuses what would print as a "for ever" interval.
-        if let (20, Ok(back)) = (value.significant_digits(), CimDateTime::from_duration(d)) {
-            assert_eq!(back, value, "{text:?} -> {d:?}");
-        }
-    }
-    let _ = value.to_span();
-}
-
-/// The language the `query` target picks for a first byte.
-fn query_language(selector: u8) -> &'static str {
-    match selector % 3 {
-        0 => "WQL",
-        1 => "DMTF:CQL",
-        _ => "SQL-92",
-    }
-}
-
-/// The `query` property.
-fn query_round_trips(language: &str, text: &str) {
-    let Ok(parsed) = query::parse(language, text) else {
-        return;
-    };
-    let printed = parsed.to_string();
-    match query::parse(language, &printed) {
-        Ok(again) => assert_eq!(again, parsed, "{text:?} printed as {printed:?}"),
-        Err(e) => panic!("{text:?} printed as {printed:?}, which does not parse: {e}"),
-    }
-}
 
 /// The files kept for one target, sorted by name.
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -180,12 +82,7 @@ fn every_kept_datetime_input_round_trips() {
 fn every_kept_query_input_round_trips() {
     for (path, bytes) in inputs("query") {
         eprintln!("{}", path.display());
-        let Some((&selector, rest)) = bytes.split_first() else {
-            continue;
-        };
-        if let Ok(text) = std::str::from_utf8(rest) {
-            query_round_trips(query_language(selector), text);
-        }
+        query_round_trips(&bytes);
     }
 }
 

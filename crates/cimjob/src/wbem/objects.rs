@@ -34,14 +34,7 @@ impl Identity {
 
     /// The one CIMJOB_JobService.
     pub fn service_path(&self) -> ObjectPath {
-        ObjectPath::new(Some(CIMV2), "CIMJOB_JobService")
-            .with_key("CreationClassName", KeyValue::from("CIMJOB_JobService"))
-            .with_key("Name", KeyValue::from("cimjob"))
-            .with_key(
-                "SystemCreationClassName",
-                KeyValue::from("CIM_ComputerSystem"),
-            )
-            .with_key("SystemName", KeyValue::from(self.host.as_str()))
+        self.hosted_service_path(CIMV2, "CIMJOB_JobService")
     }
 
     /// The one CIM_JobCapabilities.
@@ -52,8 +45,14 @@ impl Identity {
 
     /// The one CIM_ObjectManager.
     pub fn object_manager_path(&self) -> ObjectPath {
-        ObjectPath::new(Some(INTEROP), "CIM_ObjectManager")
-            .with_key("CreationClassName", KeyValue::from("CIM_ObjectManager"))
+        self.hosted_service_path(INTEROP, "CIM_ObjectManager")
+    }
+
+    /// A CIM_Service named `cimjob` on this host: the four keys CIM_Service
+    /// takes from its hosting system.
+    fn hosted_service_path(&self, namespace: &str, class: &str) -> ObjectPath {
+        ObjectPath::new(Some(namespace), class)
+            .with_key("CreationClassName", KeyValue::from(class))
             .with_key("Name", KeyValue::from("cimjob"))
             .with_key(
                 "SystemCreationClassName",
