@@ -161,13 +161,23 @@ pub fn start(store: Arc<dyn Store>, config: CoreConfig) -> Result<EngineHandle, 
 }
 
 impl EngineHandle {
-    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+    /// Sends a command to the engine task and waits for its answer;
+    /// `Stopped` when the task has gone.
+    async fn ask<R>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<R>) -> Command,
+    ) -> Result<R, EngineError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(make(tx))
             .await
             .map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)?
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// [`Self::ask`] for the commands whose answer may itself be an error.
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        self.ask(make).await?
     }
 
     /// Submits a job from creation-time property values; returns its LocalID once durable.
@@ -254,24 +264,14 @@ impl EngineHandle {
 
     /// The job as the engine holds it now.
     pub async fn get(&self, id: u64) -> Result<Arc<Job>, EngineError> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Get { id, reply: tx })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        rx.await
-            .map_err(|_| EngineError::Stopped)?
+        self.ask(|reply| Command::Get { id, reply })
+            .await?
             .ok_or(EngineError::NotFound(NotFound(id)))
     }
 
     /// Every job, in LocalID order.
     pub async fn list(&self) -> Result<Vec<Arc<Job>>, EngineError> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::List { reply: tx })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)
+        self.ask(|reply| Command::List { reply }).await
     }
 
     /// A job's run history, from the store.
@@ -291,15 +291,8 @@ impl EngineHandle {
     /// Stops the engine: flushes the store and kills running process groups (the next start
     /// records those jobs as ended by the service stopping, and applies RecoveryAction).
     pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self
-            .commands
-            .send(Command::Shutdown { reply: tx })
-            .await
-            .is_ok()
-        {
-            let _ = rx.await;
-        }
+        // An engine that has already stopped has nothing left to flush.
+        let _ = self.ask(|reply| Command::Shutdown { reply }).await;
     }
 }
 
