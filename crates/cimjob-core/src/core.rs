@@ -51,6 +51,10 @@ pub struct CoreConfig {
     /// The program that drops privileges before a job runs as another OS account (the
     /// service's own binary); `None` where jobs only run as the service's account.
     pub exec_helper: Option<PathBuf>,
+    /// How long before a scheduled run is due its start begins: the Starting state is made
+    /// durable in that time, and the process is started at the due instant itself
+    /// ([`Action::Spawn`]'s `not_before`), so the commit's latency is not the run's.
+    pub start_lead: SignedDuration,
 }
 
 impl CoreConfig {
@@ -67,6 +71,7 @@ impl CoreConfig {
             run_as_user: run_as_user.to_string(),
             zone: TimeZone::system(),
             exec_helper: None,
+            start_lead: SignedDuration::from_millis(25),
         }
     }
 }
@@ -80,6 +85,24 @@ pub enum Action {
         key: RunKey,
         /// What to run.
         spec: WorkSpec,
+        /// The planned instant of a scheduled run: not to be started before it.
+        not_before: Option<Timestamp>,
+    },
+    /// Create the log file of a job's next run when the run is planned, long before it is
+    /// due (an empty file for a run that never comes is harmless).
+    CreateLog {
+        /// Whose run.
+        job: u64,
+        /// Its log file.
+        log_path: PathBuf,
+    },
+    /// Open a run's log file while its Starting state is being made durable (at once: an
+    /// empty file left by a crash before the start is harmless, and the run appends to it).
+    PrepareLog {
+        /// Which run.
+        key: RunKey,
+        /// Its log file.
+        log_path: PathBuf,
     },
     /// Signal a run's process group.
     Signal {
@@ -474,6 +497,7 @@ impl Core {
             self.update(key.job, now, |j| {
                 j.process = Some(identity);
                 j.situation = Situation::Running;
+                j.start_time = Some(now);
                 j.deferred_request = None;
             });
             if let Some(DeferredRequest { requested, timeout }) = deferred {
@@ -615,7 +639,9 @@ impl Core {
                 continue;
             };
             match kind {
-                TimerKind::Due if job.next_run_time == Some(at) => self.occurrence_due(id, at, now),
+                TimerKind::Due if job.next_run_time == Some(at + self.config.start_lead) => {
+                    self.occurrence_due(id, at + self.config.start_lead, now)
+                }
                 TimerKind::Rerun
                     if job.retry_at == Some(at)
                         && matches!(job.situation, Situation::Queued | Situation::BetweenRuns) =>
@@ -818,10 +844,15 @@ impl Core {
     fn set_next(&mut self, id: u64, at: Option<Timestamp>, now: Timestamp) {
         let job = self.jobs[&id].clone();
         if let Some(old) = job.next_run_time {
-            self.timers.remove(&(old, id, TimerKind::Due));
+            self.timers.remove(&self.due_timer(old, id));
         }
         if let Some(at) = at {
-            self.timers.insert((at, id, TimerKind::Due));
+            self.timers.insert(self.due_timer(at, id));
+            // made now, so starting the run when due opens a file instead of creating one
+            self.step.now.push(Action::CreateLog {
+                job: id,
+                log_path: self.log_path(id, job.run_count + 1),
+            });
         }
         let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns);
         self.update(id, now, |j| {
@@ -837,6 +868,17 @@ impl Core {
                 });
             }
         });
+    }
+
+    /// A scheduled run's timer: it fires [`CoreConfig::start_lead`] before the run is due.
+    fn due_timer(&self, due: Timestamp, id: u64) -> (Timestamp, u64, TimerKind) {
+        (due - self.config.start_lead, id, TimerKind::Due)
+    }
+
+    /// Where a run's output goes: one flat directory, as a directory per job would cost an
+    /// inode per job start.
+    fn log_path(&self, id: u64, run: u32) -> PathBuf {
+        self.config.log_dir.join(format!("{id}-run-{run}.log"))
     }
 
     /// A scheduled occurrence came: run it, or — if the previous run is still going — skip it
@@ -894,7 +936,7 @@ impl Core {
             }
             Some(at) => {
                 // a past time fires at once: the missed run runs once
-                self.timers.insert((at, id, TimerKind::Due));
+                self.timers.insert(self.due_timer(at, id));
             }
             None if job.retry_at.is_none() => {
                 self.ready.insert((job.priority, id));
@@ -1100,13 +1142,14 @@ impl Core {
             let job = self.jobs[&id].clone();
             let new_occurrence = !job.retrying;
             let due = job.next_run_time.unwrap_or(now).max(now);
+            // a new occurrence may be dispatched up to `start_lead` before it is due
+            let starts_at = if new_occurrence { due } else { now };
             let run = job.run_count + 1;
-            // one flat directory: a directory per job would cost an inode per job start
-            let log_path = self.config.log_dir.join(format!("{id}-run-{run}.log"));
+            let log_path = self.log_path(id, run);
             self.update(id, now, |j| {
                 j.situation = Situation::Starting;
                 j.run_count = run;
-                j.start_time = Some(now);
+                j.start_time = Some(starts_at);
                 j.end_time = None;
                 j.percent_complete = Some(0);
                 j.progress_text = None;
@@ -1162,9 +1205,15 @@ impl Core {
                 log_path,
                 run_as,
             };
+            let key = RunKey { job: id, run };
+            self.step.now.push(Action::PrepareLog {
+                key,
+                log_path: spec.log_path.clone(),
+            });
             self.step.after_commit.push(Action::Spawn {
-                key: RunKey { job: id, run },
+                key,
                 spec,
+                not_before: (starts_at > now).then_some(starts_at),
             });
         }
     }

@@ -349,6 +349,12 @@ impl Shell {
             });
             tokio::select! {
                 biased;
+                // first: a due start must not wait behind a busy queue of other work
+                _ = async { tokio::time::sleep_until(timer.expect("guarded")).await }, if timer.is_some() => {
+                    eprintln!("PROF timer late {}", self.core.next_timer().map(|t| Timestamp::now().duration_since(t).as_micros()).unwrap_or(0));
+                    let step = self.core.fire_timers(Timestamp::now());
+                    self.handle(step, None);
+                }
                 done = oldest_durable(&mut self.pending) => self.committed(done),
                 Some((key, event)) = runner_events.recv() => self.runner_event(key, event),
                 command = commands.recv() => match command {
@@ -363,10 +369,6 @@ impl Shell {
                         return;
                     }
                 },
-                _ = async { tokio::time::sleep_until(timer.expect("guarded")).await }, if timer.is_some() => {
-                    let step = self.core.fire_timers(Timestamp::now());
-                    self.handle(step, None);
-                }
             }
         }
     }
@@ -439,6 +441,14 @@ impl Shell {
             RunnerEvent::Progress { percent, text } => self.core.progress(key, percent, text, now),
             RunnerEvent::Query { text } => self.core.query(key, text, now),
             RunnerEvent::Exited(outcome) => self.core.exited(key, outcome, now),
+            RunnerEvent::Started { result, at } => {
+                // the moment the work began, not the later one this loop got to it
+                let at = Timestamp::try_from(at).unwrap_or(now);
+                match result {
+                    Ok(identity) => self.core.process_started(key, identity, at),
+                    Err(message) => self.core.spawn_failed(key, &message, at),
+                }
+            }
         };
         self.handle(step, None);
     }
@@ -486,14 +496,15 @@ impl Shell {
 
     fn act(&mut self, action: Action) {
         match action {
-            Action::Spawn { key, spec } => {
-                let now = Timestamp::now();
-                let step = match self.runner.spawn(key, &spec) {
-                    Ok(identity) => self.core.process_started(key, identity, now),
-                    Err(e) => self.core.spawn_failed(key, &e.to_string(), now),
-                };
-                self.handle(step, None);
-            }
+            Action::CreateLog { job, log_path } => self.runner.create_log(job, log_path),
+            Action::PrepareLog { key, log_path } => self.runner.prepare(key, log_path),
+            Action::Spawn {
+                key,
+                spec,
+                not_before,
+            } => self
+                .runner
+                .start(key, spec, not_before.map(std::time::SystemTime::from)),
             Action::Signal { key, signal } => {
                 if let Err(e) = self.runner.signal(key, signal) {
                     tracing::debug!(job = key.job, run = key.run, error = %e, "signal not delivered");

@@ -96,8 +96,11 @@ fn submission_is_one_durable_batch_with_an_event_and_a_spawn_after_commit() {
     assert_eq!(step.batch.upserts[0].job_state, 3, "stored as Starting");
     assert_eq!(spawned(&step), [RunKey { job: 1, run: 1 }]);
     assert!(
-        step.now.is_empty(),
-        "nothing starts before the batch is durable"
+        step.now
+            .iter()
+            .all(|a| matches!(a, Action::PrepareLog { key, .. } if key.job == 1)),
+        "nothing but opening the log happens before the batch is durable: {:?}",
+        step.now
     );
     let kinds: Vec<_> = step.events.iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [EventKind::Created, EventKind::StateChanged]);
@@ -567,6 +570,72 @@ fn scheduled_start_time_as_an_interval_from_submission() {
         spawned(&core.fire_timers(t(5))),
         [RunKey { job: id, run: 1 }]
     );
+}
+
+#[test]
+fn a_scheduled_start_is_made_durable_ahead_and_the_process_starts_at_the_due_instant() {
+    let mut core = empty_core(1);
+    let lead = config(1).start_lead;
+    assert!(lead > SignedDuration::ZERO);
+    let (id, _) = core
+        .submit(
+            &values(
+                "later",
+                &[("ScheduledStartTime", dt("00000000000005.000000:000"))],
+            ),
+            "alice",
+            false,
+            t(0),
+        )
+        .unwrap();
+    assert_eq!(core.next_timer(), Some(t(5) - lead), "wakes a lead early");
+    let early = t(5) - lead;
+    let step = core.fire_timers(early);
+    let not_before: Vec<_> = step
+        .after_commit
+        .iter()
+        .filter_map(|a| match a {
+            Action::Spawn { not_before, .. } => Some(*not_before),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(not_before, [Some(t(5))], "held until the planned instant");
+    let job = core.job(id).unwrap();
+    assert_eq!(job.situation, Situation::Starting);
+    assert_eq!(job.start_time, Some(t(5)));
+    let started = t(5) + SignedDuration::from_micros(300);
+    core.process_started(RunKey { job: id, run: 1 }, identity(7), started);
+    assert_eq!(
+        core.job(id).unwrap().start_time,
+        Some(started),
+        "StartTime is when the work began"
+    );
+}
+
+#[test]
+fn a_rerun_is_not_held_for_the_next_occurrence() {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let rule = [
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("RecoveryAction", CimValue::UInt16(4)),
+    ];
+    let (id, _) = core
+        .submit(&values("nightly", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    let step = core.fire_timers(day(0, 2, 0));
+    run_once(&mut core, &step, day(0, 2, 0), ExitOutcome::Exited(1));
+    let job = core.job(id).unwrap();
+    let retry_at = job.retry_at.expect("a re-run is planned");
+    let holds: Vec<_> = core
+        .fire_timers(retry_at)
+        .after_commit
+        .iter()
+        .filter_map(|a| match a {
+            Action::Spawn { not_before, .. } => Some(*not_before),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(holds, [None], "a re-run starts when its backoff ends");
 }
 
 #[test]

@@ -64,7 +64,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -197,6 +197,14 @@ pub enum RunnerEvent {
     /// The leader ended and was reaped, and the rest of its group was killed. Always the
     /// last event of a run, after all its `Progress` and `Query` events.
     Exited(ExitOutcome),
+    /// The answer to [`Runner::start`]: the run's first event, and its only one if the
+    /// start failed (the error's message).
+    Started {
+        /// The identity to store for [`kill_orphan`], or why the run could not start.
+        result: Result<ProcessIdentity, String>,
+        /// When the start finished: the moment the work began, or was found impossible.
+        at: std::time::SystemTime,
+    },
 }
 
 /// How the leader of a run ended, as `waitpid` told it.
@@ -372,6 +380,8 @@ pub struct Runner {
 struct Inner {
     events: mpsc::UnboundedSender<(RunKey, RunnerEvent)>,
     runs: Mutex<HashMap<RunKey, Slot>>,
+    /// The queues of [`Runner::start`]'s threads, made by the first call.
+    starters: OnceLock<Vec<std::sync::mpsc::Sender<StarterWork>>>,
 }
 
 enum Slot {
@@ -410,6 +420,7 @@ impl Runner {
             inner: Arc::new(Inner {
                 events,
                 runs: Mutex::new(HashMap::new()),
+                starters: OnceLock::new(),
             }),
         }
     }
@@ -420,6 +431,72 @@ impl Runner {
     /// Must be called inside a tokio runtime with I/O and signals enabled. It blocks for as
     /// long as `posix_spawnp` takes (no fork: see the `spawn` module).
     pub fn spawn(&self, key: RunKey, spec: &WorkSpec) -> Result<ProcessIdentity, SpawnError> {
+        self.spawn_then(key, spec, None, |_| {})
+    }
+
+    /// Starts a run without blocking the caller: the work is started on the runner's own
+    /// thread, in the order asked, and the outcome arrives as [`RunnerEvent::Started`],
+    /// before any other event of the run. `posix_spawnp` waits for the child's `exec`, which
+    /// costs hundreds of microseconds; a scheduler that starts many jobs at once must not
+    /// spend that time on its own thread.
+    ///
+    /// A `not_before` in the future holds the start until that instant, measured with the
+    /// thread's own precise sleep (tokio's timers tick in milliseconds); later starts sent to
+    /// the same thread wait behind it.
+    ///
+    /// Must be called inside a tokio runtime with I/O and signals enabled.
+    pub fn start(&self, key: RunKey, spec: WorkSpec, not_before: Option<std::time::SystemTime>) {
+        self.send_to_starter(key, StarterWork::Start(key, spec, not_before));
+    }
+
+    /// Creates the run's log file ahead of [`Runner::start`], on the thread that will start
+    /// it, so the file's creation overlaps whatever the caller does before starting (the
+    /// engine: making the run's Starting state durable). Optional; a failure here is
+    /// reported by the start.
+    pub fn prepare(&self, key: RunKey, log_path: PathBuf) {
+        self.send_to_starter(key, StarterWork::Prepare(key, log_path));
+    }
+
+    /// Creates (or keeps) the log file of a job's future run on a start thread, so the run's
+    /// start later opens an existing file: creating one can cost a millisecond on a busy
+    /// ext4. Failures are left for the start to report.
+    pub fn create_log(&self, job: u64, log_path: PathBuf) {
+        self.send_to_starter(RunKey { job, run: 0 }, StarterWork::Create(log_path));
+    }
+
+    fn send_to_starter(&self, key: RunKey, work: StarterWork) {
+        let starters = self.inner.starters.get_or_init(|| {
+            let runtime = tokio::runtime::Handle::current();
+            (0..STARTER_THREADS)
+                .map(|_| start_thread(Arc::downgrade(&self.inner), runtime.clone()))
+                .collect()
+        });
+        // one thread per job, so a job's runs start in the order asked
+        let starter = &starters[(key.job % STARTER_THREADS as u64) as usize];
+        if let Err(refused) = starter.send(work) {
+            if let StarterWork::Start(key, ..) = refused.0 {
+                self.report(key, Err("the runner's start thread has ended".into()));
+            }
+        }
+    }
+
+    fn report(&self, key: RunKey, result: Result<ProcessIdentity, String>) {
+        let at = std::time::SystemTime::now();
+        let _ = self
+            .inner
+            .events
+            .send((key, RunnerEvent::Started { result, at }));
+    }
+
+    /// [`Runner::spawn`], calling `started` once the work runs and before its task can
+    /// report anything.
+    fn spawn_then(
+        &self,
+        key: RunKey,
+        spec: &WorkSpec,
+        log: Option<File>,
+        started_hook: impl FnOnce(&ProcessIdentity),
+    ) -> Result<ProcessIdentity, SpawnError> {
         let Some(program) = spec.argv.first() else {
             return Err(SpawnError::EmptyCommand { key });
         };
@@ -427,7 +504,7 @@ impl Runner {
             command: program.clone(),
         })?;
         let mut run = Run::reserve(&self.inner, key)?;
-        let started = start(spec, &mut run)?;
+        let started = start(spec, log, &mut run)?;
         let (answers, answers_rx) = mpsc::channel(ANSWER_QUEUE);
         if let Some(slot) = self.inner.runs().get_mut(&key) {
             *slot = Slot::Running(RunHandle {
@@ -436,6 +513,7 @@ impl Runner {
             });
         }
         let identity = started.identity;
+        started_hook(&identity);
         runtime.spawn(supervise(run, started, answers_rx));
         Ok(identity)
     }
@@ -547,6 +625,70 @@ pub fn process_identity(pid: u32) -> Option<ProcessIdentity> {
     })
 }
 
+/// Threads that start runs for [`Runner::start`]. Starting costs the starting thread the
+/// child's `exec` and the creation of its log file (on a journal-less ext4 with many files
+/// just deleted, up to a millisecond); two threads keep a burst of due jobs from queueing
+/// behind one another on a two-core machine.
+const STARTER_THREADS: usize = 2;
+
+/// What a start thread is asked to do.
+enum StarterWork {
+    /// Create this log file and close it.
+    Create(PathBuf),
+    /// Open this run's log file now; its start will use it.
+    Prepare(RunKey, PathBuf),
+    /// Start this run, not before the instant if one is given.
+    Start(RunKey, WorkSpec, Option<std::time::SystemTime>),
+}
+
+/// A thread that starts the runs sent to it, reporting each as [`RunnerEvent::Started`].
+/// It holds the runner weakly: it ends when the last [`Runner`] goes and its queue closes.
+fn start_thread(
+    inner: std::sync::Weak<Inner>,
+    runtime: tokio::runtime::Handle,
+) -> std::sync::mpsc::Sender<StarterWork> {
+    let (tx, rx) = std::sync::mpsc::channel::<StarterWork>();
+    std::thread::Builder::new()
+        .name("cimjob-starter".into())
+        .spawn(move || {
+            let _entered = runtime.enter();
+            let mut prepared: HashMap<RunKey, File> = HashMap::new();
+            while let Ok(work) = rx.recv() {
+                let (key, spec) = match work {
+                    StarterWork::Create(path) => {
+                        drop(open_log(&path));
+                        continue;
+                    }
+                    StarterWork::Prepare(key, path) => {
+                        if let Ok(file) = open_log(&path) {
+                            prepared.insert(key, file);
+                        }
+                        continue;
+                    }
+                    StarterWork::Start(key, spec, not_before) => {
+                        if let Some(wait) = not_before
+                            .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+                        {
+                            std::thread::sleep(wait);
+                        }
+                        (key, spec)
+                    }
+                };
+                let Some(inner) = inner.upgrade() else { break };
+                let runner = Runner { inner };
+                let log = prepared.remove(&key);
+                let result = runner.spawn_then(key, &spec, log, |identity| {
+                    runner.report(key, Ok(*identity));
+                });
+                if let Err(error) = result {
+                    runner.report(key, Err(error.to_string()));
+                }
+            }
+        })
+        .expect("the runner's start thread");
+    tx
+}
+
 /// One run's claim on its slot in the map and on its leader. Dropping it (an early return in
 /// `spawn`, or the task dropped because the runtime shuts down) frees the slot and kills and
 /// reaps the group, so nothing leaks on any path.
@@ -628,7 +770,7 @@ fn argv_as(spec: &WorkSpec) -> io::Result<std::borrow::Cow<'_, [String]>> {
     Ok(std::borrow::Cow::Owned(argv))
 }
 
-fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
+fn start(spec: &WorkSpec, log: Option<File>, run: &mut Run) -> Result<Started, SpawnError> {
     let program = &spec.argv[0];
     let setup = |what: &'static str| {
         move |source: io::Error| SpawnError::Setup {
@@ -642,7 +784,10 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         path: spec.log_path.clone(),
         source,
     };
-    let stdout = open_log(&spec.log_path).map_err(log_error)?;
+    let stdout = match log {
+        Some(file) => file,
+        None => open_log(&spec.log_path).map_err(log_error)?,
+    };
     let stderr = stdout.try_clone().map_err(log_error)?;
     if let Some(dir) = &spec.working_directory {
         // Checked here because exec reports a bad directory and a missing command alike.
