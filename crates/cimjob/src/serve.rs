@@ -41,6 +41,87 @@ pub struct ServeArgs {
     request_timeout: SignedDuration,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+}
+
+/// How indications and Notify notices are delivered.
+#[derive(clap::Args)]
+pub struct DeliveryArgs {
+    /// How many tries an indication (or a Notify notice) gets before the subscription's OnFatalErrorPolicy applies
+    #[arg(long, default_value_t = 8)]
+    delivery_attempts: u32,
+    /// The wait before the first retry; it doubles for each further one
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    delivery_backoff: SignedDuration,
+    /// The longest wait between two tries
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    delivery_backoff_max: SignedDuration,
+    /// A PEM file of certificate authorities that https listeners' certificates are verified against (repeatable)
+    #[arg(long, value_name = "PEM")]
+    listener_ca: Vec<PathBuf>,
+    /// Notify by command: `sh -c COMMAND` gets the notice (JSON) on stdin when a job whose Notify is set ends
+    #[arg(long, value_name = "COMMAND")]
+    notify_command: Option<String>,
+    /// Notify by webhook: the notice (JSON) is POSTed to this URL
+    #[arg(long, value_name = "URL")]
+    notify_webhook: Option<String>,
+}
+
+impl DeliveryArgs {
+    fn policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy {
+            attempts: self.delivery_attempts.max(1),
+            first: self.delivery_backoff.unsigned_abs(),
+            max: self.delivery_backoff_max.unsigned_abs(),
+        }
+    }
+
+    fn client(&self) -> anyhow::Result<reqwest::Client> {
+        let mut roots = Vec::new();
+        for path in &self.listener_ca {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read --listener-ca {}", path.display()))?;
+            roots.extend(
+                reqwest::Certificate::from_pem_bundle(&pem).with_context(|| {
+                    format!("--listener-ca {} holds no PEM certificate", path.display())
+                })?,
+            );
+        }
+        Ok(crate::indications::delivery::client(&roots)?)
+    }
+}
+
+/// Starts the indication service over `engine`: the registry in `<data-dir>/indications.db`,
+/// the delivery queues and the Notify notifier.
+fn start_indications(
+    args: &DeliveryArgs,
+    data_dir: &std::path::Path,
+    engine: &cimjob_core::engine::EngineHandle,
+) -> anyhow::Result<Arc<crate::indications::Indications>> {
+    use crate::indications::{delivery::Deliveries, registry::Registry, Indications};
+    let host = crate::wbem::objects::Identity::local().host;
+    let db = data_dir.join("indications.db");
+    let registry = Arc::new(
+        Registry::open(&db, &host)
+            .with_context(|| format!("cannot open the subscriptions {}", db.display()))?,
+    );
+    let client = args.client()?;
+    let recorder = registry.clone();
+    let deliveries = Arc::new(Deliveries::new(
+        client.clone(),
+        args.policy(),
+        Arc::new(move |target, item, outcome| recorder.record(target, item, outcome)),
+    ));
+    let notifier = crate::notify::Notifier::new(
+        crate::notify::NotifyConfig {
+            command: args.notify_command.clone(),
+            webhook: args.notify_webhook.clone(),
+        },
+        args.policy(),
+        client,
+    );
+    Indications::start(registry, deliveries, engine, notifier, &host)
 }
 
 /// Parses `10s`, `1m 30s`, `500ms`, ISO 8601 `PT10S`, or a CIM interval.
@@ -95,6 +176,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let authenticator = Arc::new(crate::auth::Authenticator::new(&data_dir)?);
+    let indications = start_indications(&args.delivery, &data_dir, &engine)?;
 
     let app = Router::new()
         .route(
@@ -108,7 +190,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }),
         )
         .merge(crate::api::router(engine.clone()))
-        .merge(crate::wbem::router(engine.clone(), args.max_body_bytes))
+        .merge(crate::indications::router(indications.clone()))
+        .merge(crate::wbem::router(
+            engine.clone(),
+            args.max_body_bytes,
+            indications.clone(),
+        ))
         // inner to outer: the time limit covers reading the body and answering (not the
         // password check, which is ours), the body limit every route, authentication all
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -146,6 +233,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let http_server = crate::http_server::serve(listener, app, header_timeout, stop);
     tokio::join!(http_server, https_server);
     engine.shutdown().await;
+    indications.shutdown().await;
     let _ = std::fs::remove_file(data_dir.join(ADDRESS_FILE));
     crate::tls::remove_address_file(&data_dir);
     Ok(())

@@ -41,12 +41,16 @@ use crate::auth::Principal;
 use server::Wbem;
 
 /// The CIM-XML endpoint, as a router to merge into the service's.
-pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
+pub fn router(
+    engine: EngineHandle,
+    max_body_bytes: usize,
+    indications: Arc<crate::indications::Indications>,
+) -> Router {
     let limits = Limits {
         max_body_bytes,
         ..Limits::DEFAULT
     };
-    let wbem = Arc::new(Wbem::new(engine, limits));
+    let wbem = Arc::new(Wbem::new(engine, limits, indications));
     Router::new().route("/cimom", any(cimom)).with_state(wbem)
 }
 

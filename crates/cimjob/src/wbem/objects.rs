@@ -14,6 +14,7 @@ use cimjob_core::model::Job;
 
 use super::classes::{repository, CIMV2, INTEROP};
 use super::jobs::{job_id_of, job_instance, job_path};
+use crate::indications::registry::Registry;
 
 /// Who we are, for the keys of the service and interop instances.
 #[derive(Clone, Debug)]
@@ -86,7 +87,7 @@ impl Identity {
 /// An instance built from `(property, value)` pairs, each typed by the class's declaration.
 /// Panics in debug builds on a property the class does not declare: the fixed objects and
 /// the class declarations must agree.
-pub(super) fn fixed(namespace: &str, class: &str, values: Vec<(String, CimValue)>) -> Instance {
+pub(crate) fn fixed(namespace: &str, class: &str, values: Vec<(String, CimValue)>) -> Instance {
     let repo = repository();
     let mut instance = Instance::new(class);
     for (name, value) in values {
@@ -406,6 +407,7 @@ pub fn same_object(a: &ObjectPath, b: &ObjectPath) -> bool {
         .namespace
         .as_deref()
         .or(b.namespace.as_deref())
+        .and_then(super::classes::canonical_namespace)
         .unwrap_or(CIMV2);
     let related = a.class_name.eq_ignore_ascii_case(&b.class_name)
         || repo.is_subclass_of(ns, &a.class_name, &b.class_name)
@@ -424,6 +426,7 @@ pub struct Catalog {
     pub identity: Identity,
     jobs: Option<Vec<Arc<Job>>>,
     engine: EngineHandle,
+    subscriptions: Arc<Registry>,
 }
 
 fn engine_failed(e: cimjob_core::engine::EngineError) -> CimError {
@@ -432,11 +435,12 @@ fn engine_failed(e: cimjob_core::engine::EngineError) -> CimError {
 
 impl Catalog {
     /// A catalog over the engine.
-    pub fn new(identity: Identity, engine: EngineHandle) -> Catalog {
+    pub fn new(identity: Identity, engine: EngineHandle, subscriptions: Arc<Registry>) -> Catalog {
         Catalog {
             identity,
             jobs: None,
             engine,
+            subscriptions,
         }
     }
 
@@ -475,6 +479,10 @@ impl Catalog {
             if repo.is_subclass_of(namespace, &f.instance.class_name, class) {
                 out.push(Item::Fixed(Arc::new(f)));
             }
+        }
+        if namespace == INTEROP {
+            let subscriptions = self.subscriptions.instances(class);
+            out.extend(subscriptions.into_iter().map(|s| Item::Fixed(Arc::new(s))));
         }
         Ok(out)
     }
@@ -518,6 +526,13 @@ impl Catalog {
                 }
             }
             return Err(not_found());
+        }
+        if namespace == INTEROP && Registry::holds_class(&path.class_name) {
+            return self
+                .subscriptions
+                .get(path)
+                .map(|s| Item::Fixed(Arc::new(s)))
+                .ok_or_else(not_found);
         }
         fixed_instances(&self.identity, namespace)
             .into_iter()

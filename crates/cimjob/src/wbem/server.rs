@@ -15,12 +15,14 @@ use cimjob_core::model::properties::{View, CLASS_NAME};
 use jiff::Timestamp;
 
 use super::class_ops;
-use super::classes::{canonical_namespace, repository, CIMV2};
+use super::classes::{canonical_namespace, repository, CIMV2, INTEROP};
 use super::enumeration::{EnumerationContexts, PullKind, Scope};
 use super::jobs::{job_id_of, values_of};
 use super::objects::{references_of, same_object, Catalog, Identity, Item, Projection};
 use super::query::{filter, parse_filter, Selected};
 use crate::auth::Principal;
+use crate::indications::registry::Registry;
+use crate::indications::Indications;
 
 /// How many enumeration contexts may be open at once.
 pub const MAX_OPEN_ENUMERATIONS: usize = 256;
@@ -46,6 +48,7 @@ pub struct Wbem {
     pub limits: cim::xml::Limits,
     pub(super) engine: EngineHandle,
     pub(super) identity: Identity,
+    pub(super) indications: Arc<Indications>,
     contexts: Mutex<EnumerationContexts<Entry>>,
 }
 
@@ -177,11 +180,16 @@ enum Answer {
 
 impl Wbem {
     /// A server over the engine.
-    pub fn new(engine: EngineHandle, limits: cim::xml::Limits) -> Wbem {
+    pub fn new(
+        engine: EngineHandle,
+        limits: cim::xml::Limits,
+        indications: Arc<Indications>,
+    ) -> Wbem {
         Wbem {
             limits,
             engine,
             identity: Identity::local(),
+            indications,
             contexts: Mutex::new(EnumerationContexts::new(
                 MAX_OPEN_ENUMERATIONS,
                 MAX_OPEN_ENUMERATIONS_PER_USER,
@@ -232,7 +240,11 @@ impl Wbem {
     }
 
     fn catalog(&self) -> Catalog {
-        Catalog::new(self.identity.clone(), self.engine.clone())
+        Catalog::new(
+            self.identity.clone(),
+            self.engine.clone(),
+            self.indications.registry().clone(),
+        )
     }
 
     /// Refuses (CIM_ERR_ACCESS_DENIED) a change of a job its requester does not own, unless
@@ -322,6 +334,11 @@ impl Wbem {
             "CreateInstance" => {
                 let instance = p.get("NewInstance").and_then(ParamValue::as_instance).ok_or_else(|| Params::wrong("NewInstance", "an instance"))?;
                 known_class(ns, &instance.class_name, CimStatusCode::InvalidClass)?;
+                if ns == INTEROP && Registry::holds_class(&instance.class_name) {
+                    let (registry, instance, named, owner) = (self.indications.registry().clone(), instance.clone(), namespace.to_string(), principal.clone());
+                    let path = blocking(move || registry.create(&named, &instance, &owner)).await?;
+                    return value(IReturnValue::InstanceNames(vec![without_namespace(path)]));
+                }
                 if ns != CIMV2 || !instance.class_name.eq_ignore_ascii_case(CLASS_NAME) {
                     return Err(error(
                         CimStatusCode::NotSupported,
@@ -337,6 +354,11 @@ impl Wbem {
                 let named = p.get("ModifiedInstance").and_then(ParamValue::as_named_instance).ok_or_else(|| Params::wrong("ModifiedInstance", "a named instance"))?;
                 let path = with_namespace(&named.path, ns);
                 known_class(ns, &path.class_name, CimStatusCode::InvalidClass)?;
+                if ns == INTEROP && Registry::holds_class(&path.class_name) {
+                    let (registry, instance, list, who) = (self.indications.registry().clone(), named.instance.clone(), p.property_list()?, principal.clone());
+                    blocking(move || registry.modify(&path, &instance, list.as_deref(), &who)).await?;
+                    return Ok(Answer::Value(None));
+                }
                 let Some(id) = job_id_of(&path).filter(|_| ns == CIMV2) else {
                     self.catalog().get(&path).await?;
                     return Err(error(CimStatusCode::NotSupported, format!("instances of {} cannot be modified", path.class_name)));
@@ -350,6 +372,13 @@ impl Wbem {
             "DeleteInstance" => {
                 let path = with_namespace(p.instance_name("InstanceName")?, ns);
                 known_class(ns, &path.class_name, CimStatusCode::InvalidClass)?;
+                if ns == INTEROP && Registry::holds_class(&path.class_name) {
+                    let (registry, who) = (self.indications.registry().clone(), principal.clone());
+                    if let Some(destination) = blocking(move || registry.delete(&path, &who)).await? {
+                        self.indications.deliveries().forget(&destination);
+                    }
+                    return Ok(Answer::Value(None));
+                }
                 let Some(id) = job_id_of(&path).filter(|_| ns == CIMV2) else {
                     self.catalog().get(&path).await?;
                     return Err(error(CimStatusCode::NotSupported, format!("instances of {} cannot be deleted", path.class_name)));
@@ -653,6 +682,18 @@ fn render(kind: PullKind, entries: &[Entry], view: &View, host: &str) -> IReturn
 }
 
 /// A path from a request, with the request's namespace when it names none.
+/// Runs a registry change (a durable SQLite write) off the async workers.
+async fn blocking<T: Send + 'static>(
+    change: impl FnOnce() -> Result<T, CimError> + Send + 'static,
+) -> Result<T, CimError> {
+    tokio::task::spawn_blocking(change).await.map_err(|e| {
+        error(
+            CimStatusCode::Failed,
+            format!("the change did not complete: {e}"),
+        )
+    })?
+}
+
 fn with_namespace(path: &ObjectPath, ns: &str) -> ObjectPath {
     let mut p = path.clone();
     if p.namespace.is_none() {
