@@ -180,6 +180,9 @@ pub struct Active {
 pub struct Registry {
     state: Mutex<State>,
     db: Mutex<Connection>,
+    /// A second connection for delivery outcomes, with `synchronous=NORMAL`: an outcome is a
+    /// record, not a promise to a client, and must not cost a disk flush per indication.
+    outcomes: Mutex<Connection>,
     host: String,
 }
 
@@ -356,9 +359,14 @@ impl Registry {
                 }
             }
         }
+        let outcomes = Connection::open(path)?;
+        outcomes.pragma_update(None, "synchronous", "NORMAL")?;
+        outcomes.busy_timeout(std::time::Duration::from_secs(5))?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Registry {
             state: Mutex::new(state),
             db: Mutex::new(db),
+            outcomes: Mutex::new(outcomes),
             host: host.to_string(),
         })
     }
@@ -883,7 +891,7 @@ impl Registry {
             Outcome::Dropped => ("dropped: queue full", 0, None),
         };
         {
-            let db = self.db();
+            let db = self.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
             let result = db
                 .execute(
                     "INSERT INTO outcomes (at, destination, subscription, indication_id, outcome, attempts, error)
@@ -951,7 +959,7 @@ impl Registry {
         &self,
         limit: usize,
     ) -> rusqlite::Result<Vec<(String, String, String, String, u32, Option<String>)>> {
-        let db = self.db();
+        let db = self.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
         let mut statement = db.prepare(
             "SELECT at, destination, indication_id, outcome, attempts, error FROM outcomes
              ORDER BY id DESC LIMIT ?1",
