@@ -5,6 +5,10 @@
 //!
 //! Run it with `bench/run` (builds release binaries first).
 
+mod control;
+mod footprint;
+mod submissions;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,7 +25,7 @@ use serde_json::{json, Value};
 #[command(about = "Benchmarks cimjob against same-run baselines")]
 struct Args {
     /// Jobs per measurement
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 5000)]
     jobs: usize,
     /// Concurrent submitting clients
     #[arg(long, default_value_t = 16)]
@@ -32,10 +36,24 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, lateness, idle, wbem (comma-separated) [default: all]
-    #[arg(long, value_delimiter = ',', default_values_t = ["jobs".to_string(), "lateness".to_string(), "idle".to_string(), "wbem".to_string()])]
+    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint (comma-separated) [default: all]
+    #[arg(long, value_delimiter = ',', default_values_t = FIGURES.map(String::from))]
     only: Vec<String>,
+    /// Stored jobs for the footprint figures (large enumerations, start-up)
+    #[arg(long, default_value_t = 100_000)]
+    stored_jobs: usize,
 }
+
+/// Every group of figures, in the order they run.
+const FIGURES: [&str; 7] = [
+    "jobs",
+    "submissions",
+    "lateness",
+    "control",
+    "idle",
+    "wbem",
+    "footprint",
+];
 
 /// The admin password of the services the bench starts.
 const BENCH_PASSWORD: &str = "bench-admin-password";
@@ -60,17 +78,26 @@ fn http_client() -> reqwest::Client {
 struct Service {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
+    /// From spawn to serving (its address file written).
+    started_in: Duration,
 }
 
 impl Service {
     fn start(max_running: usize) -> anyhow::Result<Service> {
+        Self::start_in(tempfile::tempdir()?, max_running)
+    }
+
+    /// A service on `dir` (a fresh one, or one a stopped service left).
+    fn start_in(dir: tempfile::TempDir, max_running: usize) -> anyhow::Result<Service> {
         let exe = std::env::current_exe()?;
         let bin: PathBuf = exe
             .parent()
             .context("bench binary has no directory")?
             .join("cimjob");
-        let dir = tempfile::tempdir()?;
+        let addr_file = dir.path().join("cimjob.addr");
+        let _ = std::fs::remove_file(&addr_file);
+        let spawned = Instant::now();
         let child = Command::new(&bin)
             .args([
                 "serve",
@@ -93,23 +120,39 @@ impl Service {
                     bin.display()
                 )
             })?;
-        let addr_file = dir.path().join("cimjob.addr");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Ok(addr) = std::fs::read_to_string(&addr_file) {
                 if !addr.trim().is_empty() {
                     return Ok(Service {
                         child,
                         url: format!("http://{}", addr.trim()),
-                        _dir: dir,
+                        dir: Some(dir),
+                        started_in: spawned.elapsed(),
                     });
                 }
             }
             if Instant::now() > deadline {
                 bail!("the service did not start");
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// Stops the service as an operator would (SIGTERM, then wait) and hands back its data
+    /// dir for a restart.
+    fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "the service stopped with {status}");
+        self.dir.take().context("the data dir")
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
@@ -361,20 +404,20 @@ fn nix_clock_ticks() -> f64 {
 const GET_INSTANCE: &str = r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="GetInstance"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="CIMJOB_ConcreteJob"><KEYBINDING NAME="InstanceID"><KEYVALUE VALUETYPE="string">CIMJOB:1</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#;
 const ENUMERATE: &str = r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="2" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="CIM_ConcreteJob"/></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#;
 
-/// One CIM-XML operation: the answer's size.
+/// One CIM-XML intrinsic operation in root/cimv2: the answer (refused if it is an ERROR).
 async fn cim_call(
     http: &reqwest::Client,
     url: &str,
     method: &str,
-    body: &'static str,
-) -> anyhow::Result<usize> {
+    body: impl Into<String>,
+) -> anyhow::Result<axum::body::Bytes> {
     let resp = http
         .post(format!("{url}/cimom"))
         .header("Content-Type", "application/xml; charset=\"utf-8\"")
         .header("CIMOperation", "MethodCall")
         .header("CIMMethod", method)
         .header("CIMObject", "root%2Fcimv2")
-        .body(body)
+        .body(body.into())
         .send()
         .await?;
     anyhow::ensure!(
@@ -387,7 +430,7 @@ async fn cim_call(
         !bytes.windows(7).any(|w| w == b"<ERROR "),
         "{method} answered an ERROR"
     );
-    Ok(bytes.len())
+    Ok(bytes)
 }
 
 /// `n` requests from `clients` concurrent clients: requests per second.
@@ -472,7 +515,9 @@ async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>
     )
     .await?;
     let http = http_client();
-    let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE).await?;
+    let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE)
+        .await?
+        .len();
     let ours_get = load(&service.url, 5000, clients, "GetInstance", GET_INSTANCE).await?;
     let pid = service.child.id();
     reset_peak_rss(pid);
@@ -480,7 +525,9 @@ async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>
     let mut enum_size = 0;
     for _ in 0..3 {
         let t = Instant::now();
-        enum_size = cim_call(&http, &service.url, "EnumerateInstances", ENUMERATE).await?;
+        enum_size = cim_call(&http, &service.url, "EnumerateInstances", ENUMERATE)
+            .await?
+            .len();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let ours_enum = median(times);
@@ -537,6 +584,9 @@ fn main() -> anyhow::Result<()> {
         rows.push(format!("| {} `/bin/true` jobs completed per second through the service ({} clients, {max_running} running at once) vs a plain spawn+wait loop at the same concurrency | {ours:.0}/s | {base:.0}/s | {:.2}× |", args.jobs, args.clients, ours / base));
         rows.push(format!("| submissions acknowledged per second (durable) while those jobs run | {acks:.0}/s | – | – |"));
     }
+    if wants("submissions") {
+        rows.extend(rt.block_on(submissions::figures(args.jobs, &[1, args.clients]))?);
+    }
     if wants("lateness") {
         let ours = percentiles(rt.block_on(service_lateness(1000, args.clients))?);
         let base = percentiles(rt.block_on(baseline_lateness(1000))?);
@@ -548,6 +598,9 @@ fn main() -> anyhow::Result<()> {
             rows.push(format!("| start lateness {name}, 1,000 jobs due within one second (planned → process started) vs tokio timers spawning /bin/true | {o:.2} ms | {b:.2} ms | {:.2}× |", o / b.max(0.001)));
         }
     }
+    if wants("control") {
+        rows.extend(rt.block_on(control::figures(200))?);
+    }
     if wants("idle") {
         let ours = rt.block_on(idle_cpu(10_000, args.clients, 10))?;
         let empty = rt.block_on(idle_cpu(0, args.clients, 10))?;
@@ -555,6 +608,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("wbem") {
         rows.extend(rt.block_on(wbem_figures(10_000, 8))?);
+    }
+    if wants("footprint") {
+        rows.extend(rt.block_on(footprint::figures(args.stored_jobs, args.clients))?);
     }
     println!("\n| figure | ours | baseline | ratio |");
     println!("|---|---|---|---|");

@@ -1,0 +1,147 @@
+//! Size figures: idle RSS; with many stored jobs, CIM-XML EnumerateInstances (time and the
+//! service's peak RSS) and the same enumeration by pull operations with MaxObjectCount 1,000
+//! (peak RSS should stay flat); then start-up time and RSS of a restart on those jobs. Each
+//! beside its baseline from the same run: a static server sending the same bytes, an empty
+//! service.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::{
+    cim_call, http_client, median, peak_rss_kib, reset_peak_rss, static_server, submit_all,
+    Service, ENUMERATE,
+};
+
+/// Objects per pull request.
+const MAX_OBJECT_COUNT: usize = 1000;
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).context("VmRSS")?.parse()?)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn intrinsic(method: &str, params: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="7" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="{method}"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH>{params}</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#
+    )
+}
+
+/// The text of the `<VALUE>` after `NAME="{name}"` in an answer.
+fn param(answer: &str, name: &str) -> Option<String> {
+    let at = answer.find(&format!("NAME=\"{name}\""))?;
+    let rest = &answer[at..];
+    let start = rest.find("<VALUE>")? + "<VALUE>".len();
+    let end = rest[start..].find("</VALUE>")?;
+    Some(rest[start..start + end].to_string())
+}
+
+/// A whole enumeration by pull operations: (total bytes, requests).
+async fn pull_all(http: &reqwest::Client, url: &str) -> anyhow::Result<(usize, usize)> {
+    let count = format!(
+        r#"<IPARAMVALUE NAME="MaxObjectCount"><VALUE>{MAX_OBJECT_COUNT}</VALUE></IPARAMVALUE>"#
+    );
+    let open = intrinsic(
+        "OpenEnumerateInstances",
+        &format!(
+            r#"<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="CIM_ConcreteJob"/></IPARAMVALUE>{count}"#
+        ),
+    );
+    let mut answer = cim_call(http, url, "OpenEnumerateInstances", open).await?;
+    let (mut bytes, mut requests) = (answer.len(), 1);
+    // bounded: a million jobs at most
+    for _ in 0..1000 {
+        let text = std::str::from_utf8(&answer)?;
+        if param(text, "EndOfSequence").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+            return Ok((bytes, requests));
+        }
+        let context = param(text, "EnumerationContext").context("no EnumerationContext")?;
+        let pull = intrinsic(
+            "PullInstancesWithPath",
+            &format!(
+                r#"<IPARAMVALUE NAME="EnumerationContext"><VALUE>{context}</VALUE></IPARAMVALUE>{count}"#
+            ),
+        );
+        answer = cim_call(http, url, "PullInstancesWithPath", pull).await?;
+        bytes += answer.len();
+        requests += 1;
+    }
+    anyhow::bail!("the pull enumeration did not end")
+}
+
+/// The table rows for `jobs` stored jobs.
+pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
+    let mut rows = Vec::new();
+    let empty = Service::start(2)?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rss_kib(empty.pid())?;
+    let empty_start = empty.started_in;
+    drop(empty.stop()?);
+
+    let service = Service::start(2)?;
+    submit_all(
+        service.url.clone(),
+        jobs,
+        clients,
+        |_| json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true}),
+    )
+    .await?;
+    let http = http_client();
+    let pid = service.pid();
+
+    reset_peak_rss(pid);
+    let t = Instant::now();
+    let enum_size = cim_call(&http, &service.url, "EnumerateInstances", ENUMERATE)
+        .await?
+        .len();
+    let ours_enum = t.elapsed().as_secs_f64() * 1000.0;
+    let enum_rss = peak_rss_kib(pid)?;
+
+    reset_peak_rss(pid);
+    let t = Instant::now();
+    let (pull_bytes, requests) = pull_all(&http, &service.url).await?;
+    let ours_pull = t.elapsed().as_secs_f64() * 1000.0;
+    let pull_rss = peak_rss_kib(pid)?;
+    let stored_rss = rss_kib(pid)?;
+
+    let one_body = static_server(vec![b' '; enum_size]).await?;
+    let t = Instant::now();
+    cim_call(&http, &one_body, "EnumerateInstances", ENUMERATE).await?;
+    let base_enum = t.elapsed().as_secs_f64() * 1000.0;
+    let pages = static_server(vec![b' '; pull_bytes / requests]).await?;
+    let t = Instant::now();
+    for _ in 0..requests {
+        cim_call(&http, &pages, "PullInstancesWithPath", ENUMERATE).await?;
+    }
+    let base_pull = t.elapsed().as_secs_f64() * 1000.0;
+
+    let dir = service.stop()?;
+    let mut starts = Vec::new();
+    let mut restart_rss = 0;
+    let mut dir = Some(dir);
+    for _ in 0..3 {
+        let restarted = Service::start_in(dir.take().context("data dir")?, 2)?;
+        starts.push(restarted.started_in.as_secs_f64() * 1000.0);
+        restart_rss = rss_kib(restarted.pid())?;
+        dir = Some(restarted.stop()?);
+    }
+    let ours_start = median(starts);
+    let base_start = empty_start.as_secs_f64() * 1000.0;
+
+    rows.push(format!("| CIM-XML EnumerateInstances of {jobs} jobs ({:.0} MB answer) vs the same bytes from a static server | {ours_enum:.0} ms | {base_enum:.0} ms | {:.1}× |", enum_size as f64 / 1e6, ours_enum / base_enum));
+    rows.push(format!("| service peak RSS during that enumeration vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(enum_rss), mib(idle_rss), enum_rss as f64 / idle_rss as f64));
+    rows.push(format!("| the same by pull operations, MaxObjectCount {MAX_OBJECT_COUNT} ({requests} requests) vs the same pages from a static server | {ours_pull:.0} ms | {base_pull:.0} ms | {:.1}× |", ours_pull / base_pull));
+    rows.push(format!("| service peak RSS during the pull enumeration vs the RSS holding {jobs} jobs before it | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(pull_rss), mib(stored_rss), pull_rss as f64 / stored_rss as f64));
+    rows.push(format!("| start-up (spawn → serving) with {jobs} stored jobs, median of 3 vs an empty data dir | {ours_start:.0} ms | {base_start:.0} ms | {:.1}× |", ours_start / base_start));
+    rows.push(format!("| RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(restart_rss), mib(idle_rss), restart_rss as f64 / idle_rss as f64));
+    Ok(rows)
+}
