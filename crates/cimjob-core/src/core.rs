@@ -88,22 +88,6 @@ pub enum Action {
         /// The planned instant of a scheduled run: not to be started before it.
         not_before: Option<Timestamp>,
     },
-    /// Create the log file of a job's next run when the run is planned, long before it is
-    /// due (an empty file for a run that never comes is harmless).
-    CreateLog {
-        /// Whose run.
-        job: u64,
-        /// Its log file.
-        log_path: PathBuf,
-    },
-    /// Open a run's log file while its Starting state is being made durable (at once: an
-    /// empty file left by a crash before the start is harmless, and the run appends to it).
-    PrepareLog {
-        /// Which run.
-        key: RunKey,
-        /// Its log file.
-        log_path: PathBuf,
-    },
     /// Signal a run's process group.
     Signal {
         /// Which run.
@@ -848,11 +832,6 @@ impl Core {
         }
         if let Some(at) = at {
             self.timers.insert(self.due_timer(at, id));
-            // made now, so starting the run when due opens a file instead of creating one
-            self.step.now.push(Action::CreateLog {
-                job: id,
-                log_path: self.log_path(id, job.run_count + 1),
-            });
         }
         let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns);
         self.update(id, now, |j| {
@@ -1206,10 +1185,6 @@ impl Core {
                 run_as,
             };
             let key = RunKey { job: id, run };
-            self.step.now.push(Action::PrepareLog {
-                key,
-                log_path: spec.log_path.clone(),
-            });
             self.step.after_commit.push(Action::Spawn {
                 key,
                 spec,

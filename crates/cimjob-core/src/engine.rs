@@ -496,8 +496,6 @@ impl Shell {
 
     fn act(&mut self, action: Action) {
         match action {
-            Action::CreateLog { job, log_path } => self.runner.create_log(job, log_path),
-            Action::PrepareLog { key, log_path } => self.runner.prepare(key, log_path),
             Action::Spawn {
                 key,
                 spec,

@@ -1,7 +1,9 @@
 //! Runs one run of a job as its own process group and reports what it does.
 //!
 //! [`Runner::spawn`] starts the command in a new process group with stdin `/dev/null` and
-//! stdout and stderr appended to the run's log file. One tokio task per run (no thread, no
+//! stdout and stderr on one pipe, whose bytes the run's task appends to the run's log file,
+//! created when the work first writes: a run that writes nothing costs no file (creating
+//! one can cost a millisecond on a busy ext4, more than starting `/bin/true`). One tokio task per run (no thread, no
 //! polling) forwards the work's progress and questions as [`RunnerEvent`]s and, when the
 //! leader ends, reports [`RunnerEvent::Exited`], always the run's last event. Signals
 //! ([`Runner::signal`]) go to the whole group, so Suspend stops a pipeline, not just its shell.
@@ -44,9 +46,10 @@
 //!   group is killed while the leader is still an unreaped zombie. Until then the leader's pid,
 //!   which is the group's id, cannot be recycled, so no signal of ours reaches a stranger.
 //!   This matters: with `pid_max` at 32768 and thousands of runs a second, pids wrap in seconds.
-//! - The service keeps no descriptor of the work's: the work's end of the socket and the log
-//!   file are closed in the service once `spawn` returns, so the socket reports EOF when the
-//!   work's group is gone, and nothing leaks per run.
+//! - The service keeps no descriptor of the work's: the work's ends of the socket and of the
+//!   output pipe are closed in the service once `spawn` returns, so both report EOF when the
+//!   work's group is gone, and nothing leaks per run. The output is read and written to the
+//!   log before `Exited` is reported.
 //! - A run's memory is bounded: one partial line, one answer being written and at most
 //!   [`ANSWER_QUEUE`] queued answers.
 //! - [`Runner::spawn`] needs a tokio runtime with I/O and signals enabled
@@ -60,7 +63,7 @@ mod spawn;
 use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -115,8 +118,9 @@ pub struct WorkSpec {
     /// Added to (not replacing) the service's environment; a later pair wins over an earlier
     /// one. [`PROGRESS_FD_ENV`] is always set by the runner.
     pub environment: Vec<(String, String)>,
-    /// The run's output: stdout and stderr are both appended here. Missing parent
-    /// directories are created; a new file gets mode 0640 (less any umask bits).
+    /// The run's output: stdout and stderr are both appended here, as the work writes them.
+    /// The file is created (mode 0640 less any umask bits) when the first byte comes; missing
+    /// parent directories are created when the run starts.
     pub log_path: PathBuf,
     /// The OS account to run as, if not the service's own.
     pub run_as: Option<RunAs>,
@@ -431,7 +435,7 @@ impl Runner {
     /// Must be called inside a tokio runtime with I/O and signals enabled. It blocks for as
     /// long as `posix_spawnp` takes (no fork: see the `spawn` module).
     pub fn spawn(&self, key: RunKey, spec: &WorkSpec) -> Result<ProcessIdentity, SpawnError> {
-        self.spawn_then(key, spec, None, |_| {})
+        self.spawn_then(key, spec, |_| {})
     }
 
     /// Starts a run without blocking the caller: the work is started on the runner's own
@@ -446,22 +450,14 @@ impl Runner {
     ///
     /// Must be called inside a tokio runtime with I/O and signals enabled.
     pub fn start(&self, key: RunKey, spec: WorkSpec, not_before: Option<std::time::SystemTime>) {
-        self.send_to_starter(key, StarterWork::Start(key, spec, not_before));
-    }
-
-    /// Creates the run's log file ahead of [`Runner::start`], on the thread that will start
-    /// it, so the file's creation overlaps whatever the caller does before starting (the
-    /// engine: making the run's Starting state durable). Optional; a failure here is
-    /// reported by the start.
-    pub fn prepare(&self, key: RunKey, log_path: PathBuf) {
-        self.send_to_starter(key, StarterWork::Prepare(key, log_path));
-    }
-
-    /// Creates (or keeps) the log file of a job's future run on a start thread, so the run's
-    /// start later opens an existing file: creating one can cost a millisecond on a busy
-    /// ext4. Failures are left for the start to report.
-    pub fn create_log(&self, job: u64, log_path: PathBuf) {
-        self.send_to_starter(RunKey { job, run: 0 }, StarterWork::Create(log_path));
+        self.send_to_starter(
+            key,
+            StarterWork {
+                key,
+                spec,
+                not_before,
+            },
+        );
     }
 
     fn send_to_starter(&self, key: RunKey, work: StarterWork) {
@@ -473,10 +469,8 @@ impl Runner {
         });
         // one thread per job, so a job's runs start in the order asked
         let starter = &starters[(key.job % STARTER_THREADS as u64) as usize];
-        if let Err(refused) = starter.send(work) {
-            if let StarterWork::Start(key, ..) = refused.0 {
-                self.report(key, Err("the runner's start thread has ended".into()));
-            }
+        if starter.send(work).is_err() {
+            self.report(key, Err("the runner's start thread has ended".into()));
         }
     }
 
@@ -494,7 +488,6 @@ impl Runner {
         &self,
         key: RunKey,
         spec: &WorkSpec,
-        log: Option<File>,
         started_hook: impl FnOnce(&ProcessIdentity),
     ) -> Result<ProcessIdentity, SpawnError> {
         let Some(program) = spec.argv.first() else {
@@ -504,7 +497,7 @@ impl Runner {
             command: program.clone(),
         })?;
         let mut run = Run::reserve(&self.inner, key)?;
-        let started = start(spec, log, &mut run)?;
+        let started = start(spec, &mut run)?;
         let (answers, answers_rx) = mpsc::channel(ANSWER_QUEUE);
         if let Some(slot) = self.inner.runs().get_mut(&key) {
             *slot = Slot::Running(RunHandle {
@@ -631,14 +624,11 @@ pub fn process_identity(pid: u32) -> Option<ProcessIdentity> {
 /// behind one another on a two-core machine.
 const STARTER_THREADS: usize = 2;
 
-/// What a start thread is asked to do.
-enum StarterWork {
-    /// Create this log file and close it.
-    Create(PathBuf),
-    /// Open this run's log file now; its start will use it.
-    Prepare(RunKey, PathBuf),
-    /// Start this run, not before the instant if one is given.
-    Start(RunKey, WorkSpec, Option<std::time::SystemTime>),
+/// A run for a start thread to start, not before the instant if one is given.
+struct StarterWork {
+    key: RunKey,
+    spec: WorkSpec,
+    not_before: Option<std::time::SystemTime>,
 }
 
 /// A thread that starts the runs sent to it, reporting each as [`RunnerEvent::Started`].
@@ -652,32 +642,20 @@ fn start_thread(
         .name("cimjob-starter".into())
         .spawn(move || {
             let _entered = runtime.enter();
-            let mut prepared: HashMap<RunKey, File> = HashMap::new();
-            while let Ok(work) = rx.recv() {
-                let (key, spec) = match work {
-                    StarterWork::Create(path) => {
-                        drop(open_log(&path));
-                        continue;
-                    }
-                    StarterWork::Prepare(key, path) => {
-                        if let Ok(file) = open_log(&path) {
-                            prepared.insert(key, file);
-                        }
-                        continue;
-                    }
-                    StarterWork::Start(key, spec, not_before) => {
-                        if let Some(wait) = not_before
-                            .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
-                        {
-                            std::thread::sleep(wait);
-                        }
-                        (key, spec)
-                    }
-                };
+            while let Ok(StarterWork {
+                key,
+                spec,
+                not_before,
+            }) = rx.recv()
+            {
+                if let Some(wait) =
+                    not_before.and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+                {
+                    std::thread::sleep(wait);
+                }
                 let Some(inner) = inner.upgrade() else { break };
                 let runner = Runner { inner };
-                let log = prepared.remove(&key);
-                let result = runner.spawn_then(key, &spec, log, |identity| {
+                let result = runner.spawn_then(key, &spec, |identity| {
                     runner.report(key, Ok(*identity));
                 });
                 if let Err(error) = result {
@@ -739,6 +717,9 @@ struct Started {
     identity: ProcessIdentity,
     progress: UnixStream,
     exit: ExitWatch,
+    /// The read end of the work's stdout and stderr.
+    output: tokio::net::unix::pipe::Receiver,
+    log_path: PathBuf,
 }
 
 /// The argv to spawn: the work's own, or through the privilege-dropping helper when it must
@@ -770,7 +751,7 @@ fn argv_as(spec: &WorkSpec) -> io::Result<std::borrow::Cow<'_, [String]>> {
     Ok(std::borrow::Cow::Owned(argv))
 }
 
-fn start(spec: &WorkSpec, log: Option<File>, run: &mut Run) -> Result<Started, SpawnError> {
+fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
     let program = &spec.argv[0];
     let setup = |what: &'static str| {
         move |source: io::Error| SpawnError::Setup {
@@ -784,11 +765,13 @@ fn start(spec: &WorkSpec, log: Option<File>, run: &mut Run) -> Result<Started, S
         path: spec.log_path.clone(),
         source,
     };
-    let stdout = match log {
-        Some(file) => file,
-        None => open_log(&spec.log_path).map_err(log_error)?,
-    };
-    let stderr = stdout.try_clone().map_err(log_error)?;
+    // The directory is made now, so a log that can never be written fails the start; the
+    // file itself comes with the first output.
+    if let Some(parent) = spec.log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(log_error)?;
+    }
+    let (output_read, output_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| setup("create the output pipe")(io::Error::from(e)))?;
     if let Some(dir) = &spec.working_directory {
         // Checked here because exec reports a bad directory and a missing command alike.
         check_directory(dir).map_err(|source| SpawnError::WorkingDirectory {
@@ -825,7 +808,7 @@ fn start(spec: &WorkSpec, log: Option<File>, run: &mut Run) -> Result<Started, S
         argv: &argv,
         environment,
         working_directory: spec.working_directory.as_deref(),
-        output: stdout.as_raw_fd(),
+        output: output_write.as_raw_fd(),
         progress: their_fd,
         progress_target: PROGRESS_FD,
     })
@@ -834,12 +817,11 @@ fn start(spec: &WorkSpec, log: Option<File>, run: &mut Run) -> Result<Started, S
         source,
     })?;
     run.leader = Some(leader);
-    // Close the service's copies of the work's socket end and of the log file: the socket
-    // must see EOF when the work's group is gone, and no descriptor may outlive the run. The
-    // run's task reaps the leader.
+    // Close the service's copies of the work's ends of the socket and of the pipe: both must
+    // see EOF when the work's group is gone, and no descriptor may outlive the run. The run's
+    // task reaps the leader.
     drop(theirs);
-    drop(stdout);
-    drop(stderr);
+    drop(output_write);
 
     let stat = procfs::read_stat(child_id(leader)).ok_or_else(|| {
         setup("read the new process's /proc/<pid>/stat")(io::ErrorKind::NotFound.into())
@@ -848,7 +830,11 @@ fn start(spec: &WorkSpec, log: Option<File>, run: &mut Run) -> Result<Started, S
     ours.set_nonblocking(true)
         .map_err(setup("register the progress socket"))?;
     let progress = UnixStream::from_std(ours).map_err(setup("register the progress socket"))?;
+    let output = tokio::net::unix::pipe::Receiver::from_owned_fd(output_read)
+        .map_err(setup("register the output pipe"))?;
     Ok(Started {
+        output,
+        log_path: spec.log_path.clone(),
         leader,
         identity: ProcessIdentity {
             pid: child_id(leader),
@@ -889,9 +875,17 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
         leader,
         progress,
         mut exit,
+        output,
+        log_path,
         ..
     } = started;
     let key = run.key;
+    let mut log = OutputCopier {
+        key,
+        path: log_path,
+        file: None,
+        closed: false,
+    };
     let mut reader = ProgressReader {
         key,
         events: run.inner.events.clone(),
@@ -908,6 +902,10 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
             ready = progress.readable(), if !reader.closed => match ready {
                 Ok(()) => reader.read_available(READ_BURST, |buf| progress.try_read(buf)),
                 Err(error) => reader.fail(&error),
+            },
+            ready = output.readable(), if !log.closed => match ready {
+                Ok(()) => log.copy_available(READ_BURST, |buf| output.try_read(buf)),
+                Err(error) => log.fail(&error),
             },
             next = answers.recv(), if answers_open && answer.is_empty() => match next {
                 Some(line) if can_write => {
@@ -947,6 +945,9 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
     reader.read_available(MAX_DRAIN, |buf| {
         nix::unistd::read(progress.as_fd(), buf).map_err(io::Error::from)
     });
+    log.copy_available(MAX_DRAIN, |buf| {
+        nix::unistd::read(output.as_fd(), buf).map_err(io::Error::from)
+    });
     let _ = killpg(leader, Signal::SIGKILL);
     // Nothing in the group can finish a partial line now. (EOF may still be far off: a
     // fork in another thread of the service briefly holds a copy of the work's end.)
@@ -954,8 +955,8 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
     run.forget();
     let outcome = procfs::reap(leader);
     run.leader = None;
-    // Everything of the run is closed before it is reported over.
-    drop((progress, exit, answers));
+    // Everything of the run is closed (its output written) before it is reported over.
+    drop((progress, output, log, exit, answers));
     let _ = run.inner.events.send((key, RunnerEvent::Exited(outcome)));
 }
 
@@ -970,26 +971,17 @@ struct ProgressReader {
 
 impl ProgressReader {
     /// Reads until the socket would block, is closed, or `limit` bytes were read.
-    fn read_available(
-        &mut self,
-        limit: usize,
-        mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
-    ) {
-        let mut buf = [0u8; 4096];
-        let mut total = 0;
-        while !self.closed && total < limit {
-            match read(&mut buf) {
-                Ok(0) => self.finish(),
-                Ok(n) => {
-                    total += n;
-                    let (key, events) = (self.key, &self.events);
-                    self.lines
-                        .push(&buf[..n], &mut |line| forward(key, events, line));
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => self.fail(&error),
-            }
+    fn read_available(&mut self, limit: usize, read: impl FnMut(&mut [u8]) -> io::Result<usize>) {
+        if self.closed {
+            return;
+        }
+        let (key, events, lines) = (self.key, &self.events, &mut self.lines);
+        match read_burst(limit, read, |chunk| {
+            lines.push(chunk, &mut |line| forward(key, events, line))
+        }) {
+            Burst::More => {}
+            Burst::End => self.finish(),
+            Burst::Failed(error) => self.fail(&error),
         }
     }
 
@@ -1005,6 +997,93 @@ impl ProgressReader {
         tracing::warn!(
             job = self.key.job, run = self.key.run, %error,
             "cannot read the progress descriptor"
+        );
+        self.closed = true;
+    }
+}
+
+/// What a burst of reads came to.
+enum Burst {
+    /// More may come.
+    More,
+    /// End of file.
+    End,
+    /// A read failed.
+    Failed(io::Error),
+}
+
+/// Reads until `read` would block, `limit` bytes were read, or the end, handing each chunk
+/// to `take`: one loop for the progress socket and the output pipe.
+fn read_burst(
+    limit: usize,
+    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    mut take: impl FnMut(&[u8]),
+) -> Burst {
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0;
+    while total < limit {
+        match read(&mut buf) {
+            Ok(0) => return Burst::End,
+            Ok(n) => {
+                total += n;
+                take(&buf[..n]);
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Burst::More,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Burst::Failed(error),
+        }
+    }
+    Burst::More
+}
+
+/// Appends the work's output to the run's log, creating the file with the first byte.
+struct OutputCopier {
+    key: RunKey,
+    path: PathBuf,
+    file: Option<File>,
+    /// EOF, or an error reading or writing: nothing more is copied.
+    closed: bool,
+}
+
+impl OutputCopier {
+    /// Copies what can be read now (at most `limit` bytes).
+    fn copy_available(&mut self, limit: usize, read: impl FnMut(&mut [u8]) -> io::Result<usize>) {
+        if self.closed {
+            return;
+        }
+        let mut failure = None;
+        let (path, file) = (&self.path, &mut self.file);
+        let burst = read_burst(limit, read, |chunk| {
+            if failure.is_some() {
+                return;
+            }
+            let written = match file {
+                Some(f) => f.write_all(chunk),
+                None => open_log(path).and_then(|f| file.insert(f).write_all(chunk)),
+            };
+            if let Err(error) = written {
+                failure = Some(error);
+            }
+        });
+        if let Some(error) = failure {
+            tracing::warn!(
+                job = self.key.job, run = self.key.run, path = %self.path.display(), %error,
+                "cannot write the run's log; its further output is discarded"
+            );
+            self.closed = true;
+            return;
+        }
+        match burst {
+            Burst::More => {}
+            Burst::End => self.closed = true,
+            Burst::Failed(error) => self.fail(&error),
+        }
+    }
+
+    fn fail(&mut self, error: &io::Error) {
+        tracing::warn!(
+            job = self.key.job, run = self.key.run, %error,
+            "cannot read the work's output"
         );
         self.closed = true;
     }

@@ -95,6 +95,12 @@ pub struct Authenticator {
     users: Mutex<Users>,
     cache: Mutex<HashMap<String, (Principal, Instant)>>,
     failures: Mutex<HashMap<Option<IpAddr>, Failures>>,
+    /// One password check at a time per `Authorization` header: when many connections of one
+    /// client arrive at once, one argon2 check serves them all (the others then find it in
+    /// the cache) instead of each paying for its own.
+    checking: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// How many argon2 checks were made (for tests and diagnostics).
+    password_checks: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -122,6 +128,8 @@ impl Authenticator {
             users: Mutex::new(Users::load(data_dir)?),
             cache: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
+            checking: Mutex::new(HashMap::new()),
+            password_checks: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -209,13 +217,43 @@ impl Authenticator {
             self.failed(client, None, now);
             return Err(Refusal::Missing);
         };
-        let verified = lock(&self.users)
-            .verify(&name, &password)
-            .map(|u| Principal {
-                name: u.name.clone(),
-                role: u.role,
-                os_user: u.os_user.clone(),
-            });
+        let turn = lock(&self.checking)
+            .entry(header.to_string())
+            .or_default()
+            .clone();
+        let answer = {
+            let _turn = lock(&turn);
+            // whoever had the turn before may have just verified this very header
+            match self.quick(Some(header), client) {
+                Some(answer) => answer,
+                None => self.check_password(header, &name, &password, client, now),
+            }
+        };
+        let mut checking = lock(&self.checking);
+        // ours and the map's: nobody else waits for this header
+        if Arc::strong_count(&turn) <= 2 {
+            checking.remove(header);
+        }
+        answer
+    }
+
+    /// The argon2 check itself, with the cache and failure count updated.
+    fn check_password(
+        &self,
+        header: &str,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Principal, Refusal> {
+        self.password_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let user = lock(&self.users).get(name).cloned();
+        let verified = user.filter(|u| u.password_is(password)).map(|u| Principal {
+            name: u.name,
+            role: u.role,
+            os_user: u.os_user,
+        });
         match verified {
             Some(principal) => {
                 let mut cache = lock(&self.cache);
@@ -226,7 +264,7 @@ impl Authenticator {
                 Ok(principal)
             }
             None => {
-                self.failed(client, Some(&name), now);
+                self.failed(client, Some(name), now);
                 Err(Refusal::Wrong)
             }
         }
@@ -324,6 +362,33 @@ mod tests {
         assert!(alice
             .refusal("CIMJOB:3", "bob")
             .contains("user alice may not change CIMJOB:3, which belongs to bob"));
+    }
+
+    #[test]
+    fn many_connections_of_one_client_at_once_cost_one_password_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut users = Users::load(dir.path()).unwrap();
+        users
+            .add("bob", Role::User, "bob", "battery staple")
+            .unwrap();
+        users.save().unwrap();
+        let auth = Arc::new(Authenticator::new(dir.path()).unwrap());
+        let header = basic("bob", "battery staple");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (auth, header) = (auth.clone(), header.clone());
+                std::thread::spawn(move || auth.authenticate(Some(&header), None))
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap().name, "bob");
+        }
+        assert_eq!(
+            auth.password_checks
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        assert!(lock(&auth.checking).is_empty(), "nothing left behind");
     }
 
     #[test]
