@@ -1248,9 +1248,22 @@ impl Core {
         } else {
             EventKind::Modified
         };
+        self.touched.insert(id);
+        // A plain modification right after another change of the same job in this step (the
+        // bookkeeping that follows a job's end, say) is part of that change: one event, one
+        // Generation, so watchers and indications see one change, not a trailing echo.
+        if let Some(last) = self
+            .step
+            .events
+            .last_mut()
+            .filter(|e| kind == EventKind::Modified && e.job == id && e.current.is_some())
+        {
+            job.generation = previous.generation;
+            last.current = Some(entry.clone());
+            return;
+        }
         job.generation += 1;
         let current = entry.clone();
-        self.touched.insert(id);
         self.announce(id, now, kind, Some(previous), Some(current));
     }
 

@@ -570,6 +570,36 @@ fn scheduled_start_time_as_an_interval_from_submission() {
 }
 
 #[test]
+fn a_job_ending_is_one_event_with_one_generation_not_a_trailing_echo() {
+    let mut core = empty_core(1);
+    let (id, key) = running(
+        &mut core,
+        "a",
+        &[("DeleteOnCompletion", CimValue::Boolean(true))],
+        t(0),
+    );
+    let step = core.exited(key, ExitOutcome::Exited(0), t(1));
+    let events: Vec<_> = step.events.iter().filter(|e| e.job == id).collect();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, EventKind::StateChanged, "nothing trails the end");
+    let after = last.current.as_ref().unwrap();
+    assert_eq!(after.situation, Situation::Completed);
+    assert!(
+        after.removal_due.is_some(),
+        "the bookkeeping is in the same event"
+    );
+    let generations: Vec<_> = events
+        .iter()
+        .map(|e| e.current.as_ref().unwrap().generation)
+        .collect();
+    assert!(
+        generations.windows(2).all(|w| w[1] == w[0] + 1),
+        "one Generation per event: {generations:?}"
+    );
+    assert_eq!(core.job(id).unwrap().generation, after.generation);
+}
+
+#[test]
 fn a_scheduled_start_is_made_durable_ahead_and_the_process_starts_at_the_due_instant() {
     let mut core = empty_core(1);
     let lead = config(1).start_lead;

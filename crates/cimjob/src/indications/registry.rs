@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Principal;
 use crate::indications::delivery::{Outcome, Outgoing, Target};
 use crate::wbem::classes::{canonical_namespace, repository, INTEROP};
-use crate::wbem::query::parse_filter;
+use crate::wbem::query::parse_indication_filter;
 
 /// The filter class.
 pub const FILTER_CLASS: &str = "CIM_IndicationFilter";
@@ -143,7 +143,11 @@ impl SubscriptionDoc {
                 ObjectPath::parse(text).expect("stored references were parsed when created"),
             ))
         };
-        ObjectPath::new(None, SUBSCRIPTION_CLASS)
+        // in the namespace the client created it in, which its references carry
+        let namespace = ObjectPath::parse(&self.filter_ref)
+            .ok()
+            .and_then(|p| p.namespace);
+        ObjectPath::new(namespace.as_deref(), SUBSCRIPTION_CLASS)
             .with_key("Filter", reference(&self.filter_ref))
             .with_key("Handler", reference(&self.handler_ref))
     }
@@ -300,7 +304,18 @@ fn apply_policy_name(policy: u16) -> &'static str {
 
 /// A URL we can POST to: http or https with a host; a URL without a scheme is http.
 fn check_destination(url: &str) -> Result<String, CimError> {
-    let url = if url.contains("://") {
+    // "host:port" has no scheme; "mailto:x" has one, and it is not ours
+    let has_scheme = url.contains("://")
+        || url.split_once(':').is_some_and(|(head, tail)| {
+            let port = tail.split('/').next().unwrap_or("");
+            let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+            !is_port
+                && head.starts_with(|c: char| c.is_ascii_alphabetic())
+                && head
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+    let url = if has_scheme {
         url.to_string()
     } else {
         format!("http://{url}")
@@ -343,7 +358,7 @@ impl Registry {
                 let (key, doc) = row?;
                 if key.starts_with("filter:") {
                     let doc: FilterDoc = serde_json::from_str(&doc)?;
-                    let query = parse_filter(INTEROP, &doc.language, &doc.query)
+                    let query = parse_indication_filter(&doc.language, &doc.query)
                         .map_err(|e| anyhow::anyhow!("stored filter {key}: {:?}", e.description))?;
                     state.filters.insert(
                         key,
@@ -450,16 +465,7 @@ impl Registry {
         let language = string_value(instance, "QueryLanguage")?.ok_or_else(|| {
             invalid("QueryLanguage is required to create a CIM_IndicationFilter: WQL or DMTF:CQL")
         })?;
-        let parsed = parse_filter(INTEROP, &language, &query)?;
-        if !repository().is_subclass_of(INTEROP, &parsed.from_class, "CIM_Indication") {
-            return Err(CimError::new(
-                CimStatusCode::InvalidQuery,
-                format!(
-                    "a filter selects indications: its FROM class {:?} is not a CIM_Indication (try CIM_InstModification)",
-                    parsed.from_class
-                ),
-            ));
-        }
+        let parsed = parse_indication_filter(&language, &query)?;
         let mut source_namespaces = strings_value(instance, "SourceNamespaces")?;
         if source_namespaces.is_none() {
             source_namespaces = string_value(instance, "SourceNamespace")?.map(|n| vec![n]);
@@ -1254,10 +1260,16 @@ mod tests {
             .create("interop", &subscription(&missing, &d), &alice)
             .unwrap_err();
         assert_eq!(err.code, CimStatusCode::InvalidParameter as u32);
-        let err = registry
-            .create("interop", &destination("ftp", "ftp://x/", 2), &alice)
-            .unwrap_err();
-        assert_eq!(err.code, CimStatusCode::InvalidParameter as u32);
+        for bad in ["ftp://x/", "mailto:listener@example.com", "http://"] {
+            let err = registry
+                .create("interop", &destination("bad", bad, 2), &alice)
+                .unwrap_err();
+            assert_eq!(err.code, CimStatusCode::InvalidParameter as u32, "{bad}");
+        }
+        assert_eq!(
+            check_destination("localhost:5990").unwrap(),
+            "http://localhost:5990"
+        );
 
         let err = registry.delete(&f, &alice).unwrap_err();
         assert_eq!(err.code, CimStatusCode::Failed as u32, "in use: {err:?}");

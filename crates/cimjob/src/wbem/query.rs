@@ -81,6 +81,22 @@ pub fn parse_filter(
     Ok(q)
 }
 
+/// Parses the query of an indication filter: its FROM class must be an indication class
+/// (the class of what the filter selects, not of the instance it is about).
+pub fn parse_indication_filter(language: &str, text: &str) -> Result<Query, CimError> {
+    let q = query::parse(language, text).map_err(query_error)?;
+    if !repository().is_subclass_of(super::classes::INTEROP, &q.from_class, "CIM_Indication") {
+        return Err(CimError::new(
+            CimStatusCode::InvalidQuery,
+            format!(
+                "a filter selects indications: its FROM class {:?} is not an indication class (use CIM_InstCreation, CIM_InstModification, CIM_InstDeletion or CIM_InstMethodCall, with SourceInstance ISA the class you watch)",
+                q.from_class
+            ),
+        ));
+    }
+    Ok(q)
+}
+
 /// Whether `instance` is in the query's result (its class ISA the FROM class and the WHERE
 /// condition holds).
 pub fn filter(namespace: &'static str, q: &Query, instance: &Instance) -> Result<bool, CimError> {

@@ -1,0 +1,1035 @@
+"""Indications (DSP1054) with real clients: subscriptions made with pywbem's
+WBEMSubscriptionManager, by CreateInstance in the interop namespace and with `pywbemcli
+subscription ...`; indications received by pywbem's WBEMListener (in this process) and by the
+`pywbemlistener` command; and what the service does around them: ordered delivery with
+SequenceNumber, retries until a late listener comes up, OnFatalErrorPolicy when tries run out,
+subscriptions and undelivered indications kept across a restart, the CIM errors of bad
+subscriptions, and Notify (a command and a webhook told when a job ends).
+
+The filters are those of SMI-S / the DMTF Job Control profile: job creation, JobState change,
+PercentComplete change, and "completed OK" (`ANY OperationalStatus[*] = 17 AND ... = 2`, CQL).
+
+Listeners bind 127.0.0.1 on a free port. Tests that need their own flags or a restart run their
+own `cimjob serve` on their own data dir (tmp_path) and stop it in `finally`, expecting exit 0.
+Every wait is bounded; every listener, service and process started here is stopped and reaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import os
+import pwd
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import pywbem
+from pywbem import CIMInstance, Uint16
+
+from harness import (
+    CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIM_ERR_INVALID_QUERY,
+    CIM_ERR_NOT_FOUND, CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, COMPLETED, CREDENTIALS,
+    EXCEPTION, JOB_CLASS, NAMESPACE, NEW, RUNNING, SERVICE_CLASS, STARTING, Jobs, Service,
+    cim_error, cimjob_bin, instance_id, same_path, service_path,
+)
+
+CIM_ERR_ACCESS_DENIED = 2
+CIM_ERR_ALREADY_EXISTS = 11
+
+INTEROP = "interop"
+FILTER_CLASS = "CIM_IndicationFilter"
+DESTINATION_CLASS = "CIM_ListenerDestinationCIMXML"
+SUBSCRIPTION_CLASS = "CIM_IndicationSubscription"
+PERMANENT, TRANSIENT = 2, 3  # CIM_ListenerDestination.PersistenceType
+ENABLED, DISABLED = 2, 4  # CIM_IndicationSubscription.SubscriptionState
+IGNORE, DISABLE, REMOVE = 2, 3, 4  # CIM_IndicationSubscription.OnFatalErrorPolicy
+
+PYWBEMCLI = Path(sys.executable).with_name("pywbemcli")
+PYWBEMLISTENER = Path(sys.executable).with_name("pywbemlistener")
+
+RECEIVE_TIMEOUT = 20.0  # seconds for an indication to reach a listener that is up
+
+# The SMI-S / DMTF Job Control filters (query, query language).
+_MODIFIED_JOB = "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA CIM_ConcreteJob AND "
+JOB_CREATED = ("SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA CIM_ConcreteJob", "WQL")
+JOB_STATE_CHANGED = (_MODIFIED_JOB + "SourceInstance.CIM_ConcreteJob::JobState <> "
+                     "PreviousInstance.CIM_ConcreteJob::JobState", "DMTF:CQL")
+JOB_PROGRESSED = (_MODIFIED_JOB + "SourceInstance.CIM_ConcreteJob::PercentComplete <> "
+                  "PreviousInstance.CIM_ConcreteJob::PercentComplete", "DMTF:CQL")
+JOB_COMPLETED_OK = (_MODIFIED_JOB + "ANY SourceInstance.CIM_ConcreteJob::OperationalStatus[*] = 17 "
+                    "AND ANY SourceInstance.CIM_ConcreteJob::OperationalStatus[*] = 2", "DMTF:CQL")
+JOB_DELETED = ("SELECT * FROM CIM_InstDeletion WHERE SourceInstance ISA CIM_ConcreteJob", "WQL")
+SUBMITJOB_CALLED = ("SELECT * FROM CIM_InstMethodCall WHERE MethodName = 'SubmitJob'", "WQL")
+
+# A job that reports progress on fd 3 and completes.
+PROGRESSING = ["sh", "-c", "echo progress 50 >&3; sleep 0.2; echo progress 100 >&3"]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique(tag: str) -> str:
+    return f"{tag}{uuid.uuid4().hex[:8]}"
+
+
+class Listener:
+    """pywbem's WBEMListener on 127.0.0.1:port, keeping what it receives in arrival order."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._got: list[CIMInstance] = []
+        self._lock = threading.Lock()
+        self._listener: pywbem.WBEMListener | None = None
+
+    def _callback(self, indication, host):
+        with self._lock:
+            self._got.append(indication)
+
+    def start(self) -> "Listener":
+        listener = pywbem.WBEMListener("127.0.0.1", http_port=self.port)
+        listener.add_callback(self._callback)
+        listener.start()
+        self._listener = listener
+        return self
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def received(self) -> list[CIMInstance]:
+        with self._lock:
+            return list(self._got)
+
+    def wait_for(self, done, what: str, timeout: float = RECEIVE_TIMEOUT,
+                 svc: Service | None = None) -> list[CIMInstance]:
+        """Polls what arrived until done(list) (bounded); returns the list."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.received()
+            if done(got):
+                return got
+            if time.monotonic() > deadline:
+                log = f"\nservice log tail:\n{svc.log(4000)}" if svc else ""
+                pytest.fail(f"the listener never got {what} in {timeout}s; it got:\n"
+                            f"{describe(got)}{log}")
+            time.sleep(0.05)
+
+
+def source(ind: CIMInstance) -> CIMInstance:
+    return ind["SourceInstance"]
+
+
+def is_about(ind: CIMInstance, job) -> bool:
+    si = ind.get("SourceInstance")
+    return isinstance(si, CIMInstance) and si.get("InstanceID") == instance_id(job)
+
+
+def about(got, job, filter_name: str | None = None) -> list[CIMInstance]:
+    """The indications about `job` (by SourceInstance.InstanceID), optionally only those the
+    filter named `filter_name` selected, in arrival order."""
+    return [i for i in got if is_about(i, job)
+            and (filter_name is None or i.get("IndicationFilterName") == filter_name)]
+
+
+def describe(got) -> str:
+    lines = []
+    for i in got:
+        si = i.get("SourceInstance")
+        si_text = (f"{si.get('InstanceID')} JobState={si.get('JobState')} "
+                   f"PercentComplete={si.get('PercentComplete')}"
+                   if isinstance(si, CIMInstance) else repr(si))
+        lines.append(f"  #{i.get('SequenceNumber')} {i.classname} filter={i.get('IndicationFilterName')} "
+                     f"{si_text} changed={list(i.get('ChangedPropertyNames') or [])}")
+    return "\n".join(lines) or "  (nothing)"
+
+
+def assert_in_delivery_order(got) -> None:
+    """What one destination delivered arrives in order: SequenceNumber 0, 1, 2, ... in one
+    SequenceContext."""
+    numbers = [int(i["SequenceNumber"]) for i in got]
+    assert numbers == list(range(len(got))), f"SequenceNumbers in arrival order: {numbers}"
+    contexts = {i["SequenceContext"] for i in got}
+    assert len(contexts) == 1 and contexts != {None} and "" not in contexts, contexts
+
+
+def job_states(indications) -> list[int]:
+    return [int(source(i)["JobState"]) for i in indications]
+
+
+def connect(svc: Service, creds=CREDENTIALS) -> pywbem.WBEMConnection:
+    return pywbem.WBEMConnection(svc.url, creds=creds, default_namespace=NAMESPACE,
+                                 no_verification=True, timeout=30)
+
+
+@contextlib.contextmanager
+def own_service(tmp_path: Path, *flags: str, data_dir: Path | None = None):
+    """A `cimjob serve` of this test's own (its flags, its data dir); stopped at the end, where
+    it must exit 0."""
+    data_dir = data_dir or tmp_path / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    svc = Service(cimjob_bin(), data_dir, list(flags))
+    svc.start()
+    code = None
+    try:
+        yield svc
+    finally:
+        code = svc.stop()
+    assert code == 0, f"cimjob serve did not stop cleanly (exit {code}); log:\n{svc.log()}"
+
+
+@contextlib.contextmanager
+def own_jobs(svc: Service, tag: str):
+    j = Jobs(svc, unique(tag))
+    try:
+        yield j
+    finally:
+        if svc.alive():
+            j.cleanup()
+
+
+@contextlib.contextmanager
+def smis_subscriptions(conn: pywbem.WBEMConnection, listener_url: str, filters: dict):
+    """Owned (transient) subscriptions made with pywbem's WBEMSubscriptionManager: one
+    destination (the listener), one filter per entry of `filters` ({id: (query, language)}),
+    each subscribed to it. Yields {id: (filter Name, subscription path)}; everything is
+    removed at the end (remove_server)."""
+    sm = pywbem.WBEMSubscriptionManager(unique("interop"))
+    sid = sm.add_server(pywbem.WBEMServer(conn))
+    try:
+        dest = sm.add_destination(sid, listener_url, owned=True, destination_id="listener")
+        made = {}
+        for fid, (query, language) in filters.items():
+            flt = sm.add_filter(sid, [NAMESPACE], query, query_language=language, owned=True,
+                                filter_id=fid)
+            subs = sm.add_subscriptions(sid, flt.path, [dest.path], owned=True)
+            assert len(subs) == 1, subs
+            made[fid] = (flt["Name"], subs[0].path)
+        yield made
+    finally:
+        sm.remove_server(sid)
+
+
+def filter_instance(name: str, query: str, language: str = "WQL") -> CIMInstance:
+    return CIMInstance(FILTER_CLASS, properties={
+        "Name": name, "Query": query, "QueryLanguage": language, "SourceNamespaces": [NAMESPACE]})
+
+
+def destination_instance(name: str, url: str, persistence: int = PERMANENT) -> CIMInstance:
+    return CIMInstance(DESTINATION_CLASS, properties={
+        "Name": name, "Destination": url, "PersistenceType": Uint16(persistence)})
+
+
+def subscription_instance(filter_path, handler_path, policy: int | None = None) -> CIMInstance:
+    props = {"Filter": filter_path, "Handler": handler_path}
+    if policy is not None:
+        props["OnFatalErrorPolicy"] = Uint16(policy)
+    return CIMInstance(SUBSCRIPTION_CLASS, properties=props)
+
+
+def subscribe(conn, dest_name: str, url: str, filters: dict, persistence: int = PERMANENT,
+              policy: int | None = None, namespace: str = INTEROP) -> dict:
+    """By CreateInstance: one destination and, per entry of `filters` ({filter Name: (query,
+    language)}), a filter and a subscription of it to the destination. Returns {"destination":
+    path, filter Name: (filter path, subscription path)}."""
+    dest = conn.CreateInstance(destination_instance(dest_name, url, persistence), namespace=namespace)
+    made = {"destination": dest}
+    for name, (query, language) in filters.items():
+        flt = conn.CreateInstance(filter_instance(name, query, language), namespace=namespace)
+        sub = conn.CreateInstance(subscription_instance(flt, dest, policy), namespace=namespace)
+        made[name] = (flt, sub)
+    return made
+
+
+def deliveries(svc: Service, limit: int = 100) -> list[dict]:
+    status, body = svc.http("GET", f"/api/v1/deliveries?limit={limit}")
+    assert status == 200 and isinstance(body, list), f"GET /api/v1/deliveries: {status} {body}"
+    return body
+
+
+def poll(check, what: str, svc: Service, timeout: float = 15.0):
+    """Calls check() until it returns something true (bounded); returns that."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not so after {timeout}s (last: {last!r});\n"
+                        f"service log tail:\n{svc.log(4000)}")
+        time.sleep(0.05)
+
+
+def barrier(jobs: Jobs, listener: Listener, creation_filter: str, svc: Service) -> None:
+    """Submits a job and waits until the listener has its creation: the destination delivers
+    in order, so everything produced before that job was created has arrived."""
+    mark = jobs.submit(["true"], name=jobs.name("barrier"))
+    listener.wait_for(lambda got: about(got, mark, creation_filter),
+                      f"the creation of the barrier job {mark.instance_id}", svc=svc)
+
+
+# --- delivery to pywbem's WBEMListener (the session's service) ----------------------------
+
+def test_smis_job_filters_deliver_creation_every_state_and_progress_change_in_order(
+        service, conn, jobs):
+    """The SMI-S job filters, subscribed with WBEMSubscriptionManager to a WBEMListener: a job
+    that reports progress 50 and 100 and completes is announced, in delivery order, by its
+    creation (JobState New), every JobState change New -> Starting -> Running -> Completed,
+    both PercentComplete changes and a completion; each indication names the filter that
+    selected it and satisfies that filter; SourceInstance / PreviousInstance are embedded
+    CIMJOB_ConcreteJob instances of the job, before and after the change."""
+    with Listener() as listener, smis_subscriptions(conn, listener.url, {
+            "created": JOB_CREATED, "state": JOB_STATE_CHANGED,
+            "progress": JOB_PROGRESSED, "completed": JOB_COMPLETED_OK}) as subs:
+        names = {fid: name for fid, (name, _) in subs.items()}
+        job = jobs.submit(PROGRESSING, name=jobs.name("progress"))
+        assert jobs.wait_final(job)["JobState"] == COMPLETED
+        barrier(jobs, listener, names["created"], service)
+        got = listener.received()
+
+    assert_in_delivery_order(got)
+    mine = about(got, job)
+    assert mine, f"nothing about {job.instance_id}:\n{describe(got)}"
+    assert {i["IndicationFilterName"] for i in mine} <= set(names.values()), describe(mine)
+
+    created = about(got, job, names["created"])
+    states = about(got, job, names["state"])
+    progress = about(got, job, names["progress"])
+    completed = about(got, job, names["completed"])
+
+    # creation, then every JobState change in order, ending in Completed
+    assert [i.classname for i in created] == ["CIM_InstCreation"], describe(mine)
+    assert job_states(created + states) == [NEW, STARTING, RUNNING, COMPLETED], describe(mine)
+    for ind in states:
+        assert ind.classname == "CIM_InstModification"
+        assert ind["PreviousInstance"]["JobState"] != source(ind)["JobState"]
+        assert "JobState" in list(ind["ChangedPropertyNames"]), describe([ind])
+    assert [int(i["PreviousInstance"]["JobState"]) for i in states] == [NEW, STARTING, RUNNING]
+
+    # both progress reports, each a change from the value before
+    assert [(i["PreviousInstance"]["PercentComplete"], source(i)["PercentComplete"])
+            for i in progress] == [(0, 50), (50, 100)], describe(mine)
+    for ind in progress:
+        assert "PercentComplete" in list(ind["ChangedPropertyNames"]), describe([ind])
+
+    # the completion: selected when the job became Completed with OperationalStatus OK
+    assert completed, f"no completion indication:\n{describe(mine)}"
+    first = completed[0]
+    assert int(source(first)["JobState"]) == COMPLETED
+    assert int(first["PreviousInstance"]["JobState"]) == RUNNING
+    for ind in completed:
+        assert int(source(ind)["JobState"]) == COMPLETED
+        assert {17, 2} <= {int(v) for v in source(ind)["OperationalStatus"]}, describe([ind])
+
+    # the job's history arrives in the order it happened (Generation only grows)
+    generations = [int(source(i)["Generation"]) for i in mine]
+    assert generations == sorted(generations), describe(mine)
+    assert mine.index(created[0]) == 0 and mine.index(states[-1]) > mine.index(progress[-1])
+
+    # every indication: the properties DSP1054 asks for, embedded instances of our class
+    identifiers = [i["IndicationIdentifier"] for i in got]
+    assert len(set(identifiers)) == len(identifiers) and all(identifiers), identifiers
+    for ind in mine:
+        assert isinstance(ind["IndicationTime"], pywbem.CIMDateTime)
+        assert not ind["IndicationTime"].is_interval
+        for role in ("SourceInstance", "PreviousInstance"):
+            if role == "PreviousInstance" and ind.classname == "CIM_InstCreation":
+                assert ind.get(role) is None
+                continue
+            prop = ind.properties[role]
+            assert prop.embedded_object in ("instance", "object"), (role, prop.embedded_object)
+            assert isinstance(prop.value, CIMInstance)
+            assert prop.value.classname == JOB_CLASS
+            assert prop.value["InstanceID"] == job.instance_id
+            assert prop.value["Name"] == job.name
+
+
+def test_completed_ok_filter_selects_one_indication_per_completed_job_and_none_for_a_failed_one(
+        service, conn, jobs):
+    """The SMI-S "job completed OK" filter (CQL, ANY OperationalStatus[*] = 17 AND = 2) tells a
+    client once that a job completed: exactly one indication for a job that completes, with
+    the transition Running -> Completed; none for a job that fails (exit 3: Exception,
+    OperationalStatus Completed + Error)."""
+    with Listener() as listener, smis_subscriptions(conn, listener.url, {
+            "created": JOB_CREATED, "completed": JOB_COMPLETED_OK}) as subs:
+        names = {fid: name for fid, (name, _) in subs.items()}
+        ok = jobs.submit(["true"], name=jobs.name("ok"))
+        assert jobs.wait_final(ok)["JobState"] == COMPLETED
+        bad = jobs.submit(["sh", "-c", "exit 3"], name=jobs.name("bad"))
+        assert jobs.wait_final(bad)["JobState"] == EXCEPTION
+        barrier(jobs, listener, names["created"], service)
+        got = listener.received()
+
+    assert_in_delivery_order(got)
+    assert about(got, bad, names["created"]), "the failing job's creation was delivered"
+    assert about(got, bad, names["completed"]) == [], (
+        f"a failed job selected by the completed-OK filter:\n{describe(about(got, bad))}")
+    completions = about(got, ok, names["completed"])
+    assert len(completions) == 1, (
+        f"expected exactly one completed-OK indication for {ok.instance_id}, got "
+        f"{len(completions)}:\n{describe(completions)}")
+    assert int(completions[0]["PreviousInstance"]["JobState"]) == RUNNING
+    assert int(source(completions[0])["JobState"]) == COMPLETED
+
+
+def test_submitjob_call_and_job_deletion_are_indicated(service, conn, jobs):
+    """SubmitJob on the job service gives a CIM_InstMethodCall (MethodName SubmitJob, PreCall
+    false, ReturnValue "4096", SourceInstance the CIMJOB_JobService, the new job's reference
+    in MethodParameters); DeleteInstance of the finished job gives a CIM_InstDeletion whose
+    SourceInstance is the job as it was."""
+    with Listener() as listener, smis_subscriptions(conn, listener.url, {
+            "called": SUBMITJOB_CALLED, "deleted": JOB_DELETED}) as subs:
+        names = {fid: name for fid, (name, _) in subs.items()}
+        rv, out = conn.InvokeMethod("SubmitJob", service_path(conn), Name=jobs.name("called"),
+                                    CommandLine=["true"])
+        assert rv == 4096
+        job = jobs.track(out["Job"])
+        jobs.wait_state(job, COMPLETED)
+        conn.DeleteInstance(job.path)
+
+        def called(got):
+            return [i for i in got if i.get("IndicationFilterName") == names["called"]
+                    and isinstance(i.get("MethodParameters"), CIMInstance)
+                    and same_path(i["MethodParameters"]["Job"], job.path)]
+
+        got = listener.wait_for(lambda g: called(g) and about(g, job, names["deleted"]),
+                                "the SubmitJob call and the job's deletion", svc=service)
+
+    assert_in_delivery_order(got)
+    call = called(got)
+    assert len(call) == 1, describe(got)
+    call = call[0]
+    assert call.classname == "CIM_InstMethodCall"
+    assert call["MethodName"] == "SubmitJob"
+    assert call["PreCall"] is False
+    assert str(call["ReturnValue"]) == "4096"
+    assert call.properties["SourceInstance"].embedded_object in ("instance", "object")
+    assert isinstance(source(call), CIMInstance) and source(call).classname == SERVICE_CLASS
+
+    deleted = about(got, job, names["deleted"])
+    assert [i.classname for i in deleted] == ["CIM_InstDeletion"], describe(got)
+    assert source(deleted[0]).classname == JOB_CLASS
+    assert int(source(deleted[0])["JobState"]) == COMPLETED
+    assert got.index(call) < got.index(deleted[0])
+
+
+def test_a_disabled_subscription_delivers_nothing_until_enabled_again(service, conn, jobs):
+    """ModifyInstance of a subscription's SubscriptionState: 4 (Disabled) stops its
+    indications (the job created meanwhile is not announced, while another subscription to the
+    same listener goes on), 2 (Enabled) starts them again."""
+    with Listener() as listener, smis_subscriptions(conn, listener.url, {
+            "created": JOB_CREATED, "state": JOB_STATE_CHANGED}) as subs:
+        names = {fid: name for fid, (name, _) in subs.items()}
+        sub_path = subs["created"][1]
+        assert int(conn.GetInstance(sub_path)["SubscriptionState"]) == ENABLED
+
+        def set_state(state):
+            conn.ModifyInstance(CIMInstance(SUBSCRIPTION_CLASS, path=sub_path.copy(), properties={
+                "SubscriptionState": Uint16(state)}), PropertyList=["SubscriptionState"])
+            assert int(conn.GetInstance(sub_path)["SubscriptionState"]) == state
+
+        set_state(DISABLED)
+        quiet = jobs.submit(["true"], name=jobs.name("quiet"))
+        jobs.wait_final(quiet)
+        # the other subscription delivers the job's end; its creation came before, in order
+        listener.wait_for(lambda g: COMPLETED in job_states(about(g, quiet, names["state"])),
+                          "the JobState changes of the job made while disabled", svc=service)
+        assert about(listener.received(), quiet, names["created"]) == [], (
+            describe(listener.received()))
+
+        set_state(ENABLED)
+        heard = jobs.submit(["true"], name=jobs.name("heard"))
+        listener.wait_for(lambda g: about(g, heard, names["created"]),
+                          "the creation of the job made after re-enabling", svc=service)
+        assert_in_delivery_order(listener.received())
+
+
+def test_pywbemlistener_command_receives_the_indications_of_a_job(service, conn, jobs, tmp_path):
+    """`pywbemlistener run NAME --scheme http --bind-addr 127.0.0.1 --port P --indi-file F`
+    (pywbemtools' listener, in the foreground) receives the creation and JobState changes of a
+    job and appends them to its file, in order."""
+    port = free_port()
+    indi_file = tmp_path / "indications.txt"
+    fmt = ("{i.classname}|{i[IndicationFilterName]}|{i[SequenceNumber]}|"
+           "{i[SourceInstance][InstanceID]}|{i[SourceInstance][JobState]}")
+    cmd = [str(PYWBEMLISTENER), "run", unique("cimjob"), "--port", str(port), "--scheme", "http",
+           "--bind-addr", "127.0.0.1", "--indi-file", str(indi_file), "--indi-format", fmt]
+    output = tmp_path / "pywbemlistener.out"
+    with open(output, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, (
+                f"pywbemlistener exited {proc.returncode}: {output.read_text(errors='replace')}")
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            assert time.monotonic() < deadline, "pywbemlistener did not listen within 20s"
+            time.sleep(0.05)
+
+        with smis_subscriptions(conn, f"http://127.0.0.1:{port}", {
+                "created": JOB_CREATED, "state": JOB_STATE_CHANGED}) as subs:
+            names = {fid: name for fid, (name, _) in subs.items()}
+            job = jobs.submit(["true"], name=jobs.name("cli"))
+            jobs.wait_final(job)
+
+            def lines():
+                text = indi_file.read_text() if indi_file.exists() else ""
+                return [ln.split("|") for ln in text.splitlines() if ln.strip()]
+
+            def ours():
+                return [ln for ln in lines() if len(ln) == 5 and ln[3] == job.instance_id]
+
+            poll(lambda: len(ours()) >= 4, "pywbemlistener wrote 4 indications of the job", service)
+            got = lines()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    assert [int(ln[2]) for ln in got] == list(range(len(got))), got
+    mine = [ln for ln in got if ln[3] == job.instance_id]
+    assert [(ln[0], ln[1], int(ln[4])) for ln in mine] == [
+        ("CIM_InstCreation", names["created"], NEW),
+        ("CIM_InstModification", names["state"], STARTING),
+        ("CIM_InstModification", names["state"], RUNNING),
+        ("CIM_InstModification", names["state"], COMPLETED),
+    ], got
+
+
+# --- retries, OnFatalErrorPolicy, restarts (services of their own) -------------------------
+
+def test_a_listener_that_comes_up_late_still_gets_everything_in_order(tmp_path):
+    """With the listener down while a job runs, the service keeps retrying (here every
+    200-500 ms, 30 tries); the listener started later receives the job's creation and every
+    JobState change, in order, and the delivery log says the first one took several tries."""
+    flags = ["--delivery-backoff", "200ms", "--delivery-backoff-max", "500ms",
+             "--delivery-attempts", "30"]
+    listener = Listener()
+    with own_service(tmp_path, *flags) as svc, own_jobs(svc, "late") as jobs:
+        conn = connect(svc)
+        dest_name = unique("late")
+        subscribe(conn, dest_name, listener.url, {
+            unique("created"): JOB_CREATED, unique("state"): JOB_STATE_CHANGED})
+        job = jobs.submit(["true"])
+        jobs.wait_final(job)
+        time.sleep(1.0)  # several tries fail meanwhile
+        assert [d for d in deliveries(svc) if d["outcome"] == "delivered"] == []
+        try:
+            listener.start()
+            got = listener.wait_for(lambda g: COMPLETED in job_states(about(g, job)),
+                                    "the job's indications after coming up", svc=svc)
+        finally:
+            listener.stop()
+        assert_in_delivery_order(got)
+        assert job_states(about(got, job)) == [NEW, STARTING, RUNNING, COMPLETED], describe(got)
+        outcomes = [d for d in deliveries(svc) if d["destination"] == dest_name]
+        assert outcomes and all(d["outcome"] == "delivered" for d in outcomes), outcomes
+        first = outcomes[-1]  # newest first
+        assert first["attempts"] >= 2, outcomes
+
+
+def test_when_tries_run_out_onfatalerrorpolicy_disables_removes_or_ignores(tmp_path):
+    """No listener, 2 tries 100 ms apart: after a job's creation each subscription gives up;
+    OnFatalErrorPolicy 3 (Disable) leaves it with SubscriptionState 4, 4 (Remove) deletes it,
+    2 (Ignore) leaves it enabled; GET /api/v1/deliveries shows "gave up" after 2 tries for each
+    destination. The disabled one then tries no more."""
+    flags = ["--delivery-attempts", "2", "--delivery-backoff", "100ms"]
+    with own_service(tmp_path, *flags) as svc, own_jobs(svc, "fatal") as jobs:
+        conn = connect(svc)
+        made = {}
+        for policy in (DISABLE, REMOVE, IGNORE):
+            dest = unique(f"policy{policy}-")
+            flt = unique(f"created{policy}-")
+            made[policy] = (dest, subscribe(conn, dest, f"http://127.0.0.1:{free_port()}",
+                                            {flt: JOB_CREATED}, policy=policy)[flt][1])
+        for policy, (_, sub) in made.items():
+            inst = conn.GetInstance(sub)
+            assert int(inst["OnFatalErrorPolicy"]) == policy
+            assert int(inst["SubscriptionState"]) == ENABLED
+
+        jobs.submit(["true"])
+
+        def gave_up(policy, n=1):
+            dest = made[policy][0]
+            rows = [d for d in deliveries(svc) if d["destination"] == dest]
+            return rows if len([r for r in rows if r["outcome"] == "gave up"]) >= n else None
+
+        def state(policy):
+            try:
+                return int(conn.GetInstance(made[policy][1])["SubscriptionState"])
+            except pywbem.CIMError as e:
+                return f"CIMError {e.status_code}"
+
+        poll(lambda: state(DISABLE) == DISABLED, "the Disable subscription is disabled", svc)
+        poll(lambda: state(REMOVE) == f"CIMError {CIM_ERR_NOT_FOUND}",
+             "the Remove subscription is deleted", svc)
+        remaining = conn.EnumerateInstanceNames(SUBSCRIPTION_CLASS, namespace=INTEROP)
+        assert not any(same_path(p, made[REMOVE][1]) for p in remaining), remaining
+        poll(lambda: gave_up(IGNORE), "the Ignore subscription gave up", svc)
+        assert state(IGNORE) == ENABLED
+
+        for policy in (DISABLE, REMOVE, IGNORE):
+            rows = gave_up(policy)
+            assert rows, f"no 'gave up' outcome for policy {policy}: {deliveries(svc)}"
+            row = [r for r in rows if r["outcome"] == "gave up"][0]
+            assert row["attempts"] == 2, row
+            assert row["error"], row
+
+        # a second job: the enabled (Ignore) subscription tries again, the disabled one does not
+        jobs.submit(["true"])
+        poll(lambda: gave_up(IGNORE, 2), "the Ignore subscription gave up a second time", svc)
+        time.sleep(0.3)
+        assert len([d for d in deliveries(svc) if d["destination"] == made[DISABLE][0]]) == 1
+        assert state(DISABLE) == DISABLED
+
+
+def test_permanent_subscriptions_survive_a_restart_and_transient_ones_do_not(tmp_path):
+    """A permanent destination (PersistenceType 2) with its filter and subscription, made by
+    CreateInstance in root/interop, is there after the service restarts on the same data dir
+    (seen in interop, properties unchanged) and delivers a new job's indications; a transient
+    destination (3) and its subscription are gone."""
+    data = tmp_path / "data"
+    listener = Listener()
+    perm_dest, perm_filter = unique("perm"), unique("permfilter")
+    temp_dest, temp_filter = unique("temp"), unique("tempfilter")
+    with own_service(tmp_path, data_dir=data) as svc:
+        conn = connect(svc)
+        permanent = subscribe(conn, perm_dest, listener.url, {perm_filter: JOB_CREATED},
+                              policy=DISABLE, namespace="root/interop")
+        subscribe(conn, temp_dest, f"http://127.0.0.1:{free_port()}",
+                  {temp_filter: JOB_STATE_CHANGED}, persistence=TRANSIENT, namespace="root/interop")
+        before = {c: conn.EnumerateInstances(c, namespace=INTEROP)
+                  for c in (FILTER_CLASS, DESTINATION_CLASS, SUBSCRIPTION_CLASS)}
+        assert len(before[SUBSCRIPTION_CLASS]) == 2
+
+    with own_service(tmp_path, data_dir=data) as svc, own_jobs(svc, "restart") as jobs:
+        conn = connect(svc)
+        dests = {d["Name"]: d for d in conn.EnumerateInstances(DESTINATION_CLASS, namespace=INTEROP)}
+        filters = {f["Name"]: f for f in conn.EnumerateInstances(FILTER_CLASS, namespace=INTEROP)}
+        subs = conn.EnumerateInstances(SUBSCRIPTION_CLASS, namespace=INTEROP)
+        assert set(dests) == {perm_dest}, sorted(dests)
+        assert dests[perm_dest]["Destination"] == listener.url
+        assert int(dests[perm_dest]["PersistenceType"]) == PERMANENT
+        assert perm_filter in filters, sorted(filters)
+        assert filters[perm_filter]["Query"] == JOB_CREATED[0]
+        assert filters[perm_filter]["QueryLanguage"] == JOB_CREATED[1]
+        assert len(subs) == 1, [str(s.path) for s in subs]
+        assert same_path(subs[0]["Filter"], permanent[perm_filter][0])
+        assert same_path(subs[0]["Handler"], permanent["destination"])
+        assert int(subs[0]["OnFatalErrorPolicy"]) == DISABLE
+        assert int(subs[0]["SubscriptionState"]) == ENABLED
+        assert not any(s["Handler"]["Name"] == temp_dest for s in subs)
+
+        with listener:
+            job = jobs.submit(["true"])
+            got = listener.wait_for(lambda g: about(g, job), "the new job's creation", svc=svc)
+        assert [(i.classname, i["IndicationFilterName"]) for i in about(got, job)] == [
+            ("CIM_InstCreation", perm_filter)]
+        assert_in_delivery_order(got)
+
+
+def test_indications_undelivered_at_shutdown_are_delivered_after_the_restart(tmp_path):
+    """The listener is down and the next try is 30 s away when the service stops; restarted on
+    the same data dir with the listener up, it delivers what it kept: the job's creation and
+    its JobState changes from before the restart, in order."""
+    data = tmp_path / "data"
+    listener = Listener()
+    created, state = unique("created"), unique("state")
+    with own_service(tmp_path, "--delivery-backoff", "30s", data_dir=data) as svc, \
+            own_jobs(svc, "kept") as jobs:
+        conn = connect(svc)
+        subscribe(conn, unique("kept"), listener.url, {created: JOB_CREATED, state: JOB_STATE_CHANGED})
+        job = jobs.submit(["true"])
+        jobs.wait_final(job)
+        time.sleep(0.5)  # the indications are produced and queued; the first try has failed
+        assert deliveries(svc) == []
+
+    with listener:
+        with own_service(tmp_path, data_dir=data) as svc:
+            got = listener.wait_for(lambda g: COMPLETED in job_states(about(g, job)),
+                                    "the kept indications", svc=svc)
+            time.sleep(0.3)
+            got = listener.received()
+    assert_in_delivery_order(got)
+    mine = about(got, job)
+    assert [(i.classname, i["IndicationFilterName"], int(source(i)["JobState"])) for i in mine] == [
+        ("CIM_InstCreation", created, NEW),
+        ("CIM_InstModification", state, STARTING),
+        ("CIM_InstModification", state, RUNNING),
+        ("CIM_InstModification", state, COMPLETED),
+    ], describe(got)
+    assert len(got) == len(mine), describe(got)
+
+
+# --- pywbemcli subscription ---------------------------------------------------------------
+
+@pytest.fixture
+def cli(url, tmp_path):
+    """Runs pywbemcli against the session's service (as test_pywbemcli.py does); returns the
+    CompletedProcess, asserting the exit code unless expect_rc is None."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYWBEMCLI_")}
+    env["PYWBEMCLI_CONNECTIONS_FILE"] = str(tmp_path / "connections.yaml")
+    env["PYWBEMTOOLS_TERMWIDTH"] = "250"
+
+    def run(*args, expect_rc=0):
+        cmd = [str(PYWBEMCLI), "-s", url, "-u", CREDENTIALS[0], "-p", CREDENTIALS[1],
+               "--no-verify", *args]
+        out = subprocess.run(cmd, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=120)
+        if expect_rc is not None:
+            assert out.returncode == expect_rc, (
+                f"{' '.join(cmd)} exited {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}")
+        return out
+
+    return run
+
+
+def interop_names(conn, cls) -> set[str]:
+    return {p.keybindings["Name"] for p in conn.EnumerateInstanceNames(cls, namespace=INTEROP)}
+
+
+OWNED_DEST = "pywbemdestination:defaultpywbemcliSubMgr:{}"
+OWNED_FILTER = "pywbemfilter:defaultpywbemcliSubMgr:{}"
+
+
+def test_pywbemcli_subscription_add_list_and_remove(service, conn, jobs, cli):
+    """`pywbemcli subscription add-destination / add-filter / add-subscription` (owned and
+    --permanent) make working subscriptions (a job's creation reaches the listener), `list`,
+    `list-subscriptions`, `list-destinations` and `list-filters` show them, and `remove-server`
+    and `remove-subscription --remove-associated-instances` remove them all."""
+    dest, flt = unique("dest"), unique("filter")
+    pdest, pflt = unique("pdest"), unique("pfilter")
+    owned_dest, owned_filter = OWNED_DEST.format(dest), OWNED_FILTER.format(flt)
+    with Listener() as listener:
+        try:
+            out = cli("subscription", "add-destination", dest, "-l", listener.url).stdout
+            assert f"Added owned destination: Name={owned_dest}" in out, out
+            out = cli("subscription", "add-filter", flt, "-q", JOB_CREATED[0]).stdout
+            assert f"Added owned filter: Name={owned_filter}" in out, out
+            out = cli("subscription", "add-subscription", dest, flt).stdout
+            assert "Added owned subscription" in out and owned_filter in out, out
+
+            out = cli("subscription", "add-destination", pdest, "-l", listener.url,
+                      "--permanent").stdout
+            assert f"Added permanent destination: Name={pdest}" in out, out
+            out = cli("subscription", "add-filter", pflt, "-q", JOB_STATE_CHANGED[0],
+                      "--query-language", JOB_STATE_CHANGED[1], "--permanent").stdout
+            assert f"Added permanent filter: Name={pflt}" in out, out
+            out = cli("subscription", "add-subscription", pdest, pflt, "--permanent").stdout
+            assert "Added permanent subscription" in out, out
+
+            # what the server holds
+            dests = {d["Name"]: d for d in conn.EnumerateInstances(DESTINATION_CLASS, namespace=INTEROP)}
+            assert int(dests[owned_dest]["PersistenceType"]) == TRANSIENT
+            assert int(dests[pdest]["PersistenceType"]) == PERMANENT
+            assert dests[pdest]["Destination"] == listener.url
+
+            out = cli("-o", "text", "subscription", "list").stdout
+            for cls in (SUBSCRIPTION_CLASS, FILTER_CLASS, DESTINATION_CLASS):
+                line = [ln for ln in out.splitlines() if ln.startswith(cls + ":")]
+                assert line, out
+                owned, permanent, _ = (int(x) for x in line[0].split(":", 1)[1].split(","))
+                assert owned == 1 and permanent >= 1, out
+            out = cli("subscription", "list-subscriptions").stdout
+            assert f"{dest}(owned)" in out and f"{flt}(owned)" in out, out
+            assert f"{pdest}(permanent)" in out and f"{pflt}(permanent)" in out, out
+            assert listener.url in out, out
+            out = cli("subscription", "list-destinations").stdout
+            assert dest in out and pdest in out and listener.url in out, out
+            out = cli("subscription", "list-filters").stdout
+            assert flt in out and pflt in out and "DMTF:CQL" in out, out
+
+            job = jobs.submit(["true"])
+            got = listener.wait_for(
+                lambda g: about(g, job, owned_filter)
+                and COMPLETED in job_states(about(g, job, pflt)),
+                "the job's creation (owned) and completion (permanent)", svc=service)
+            assert [i.classname for i in about(got, job, owned_filter)] == ["CIM_InstCreation"]
+            assert job_states(about(got, job, pflt)) == [STARTING, RUNNING, COMPLETED]
+        finally:
+            out_server = cli("subscription", "remove-server", expect_rc=None)
+            out_perm = cli("subscription", "remove-subscription", pdest, pflt,
+                           "--remove-associated-instances", expect_rc=None)
+
+    assert out_server.returncode == 0, out_server.stderr
+    assert "destinations=1, filters=1, subscriptions=1" in out_server.stdout, out_server.stdout
+    assert out_perm.returncode == 0, out_perm.stderr
+    assert "Removed 1 subscription(s)" in out_perm.stdout, out_perm.stdout
+    assert not {owned_dest, pdest} & interop_names(conn, DESTINATION_CLASS)
+    assert not {owned_filter, pflt} & interop_names(conn, FILTER_CLASS)
+    left = conn.EnumerateInstanceNames(SUBSCRIPTION_CLASS, namespace=INTEROP)
+    assert not [p for p in left if p["Filter"]["Name"] in (owned_filter, pflt)], left
+
+
+def test_referencenames_of_a_filter_in_use_gives_its_subscription(conn, cli):
+    """ReferenceNames (ResultClass CIM_IndicationSubscription) of a filter that a
+    subscription uses returns that subscription's path, in the interop namespace; pywbem's
+    remove_filter and `pywbemcli subscription remove-filter` rely on it to refuse to remove a
+    filter in use (CIM_ERR_FAILED "referenced by subscriptions")."""
+    name = unique("refd")
+    flt = conn.CreateInstance(filter_instance(name, *JOB_CREATED), namespace=INTEROP)
+    try:
+        dest = conn.CreateInstance(destination_instance(
+            unique("refd"), f"http://127.0.0.1:{free_port()}"), namespace=INTEROP)
+        try:
+            sub = conn.CreateInstance(subscription_instance(flt, dest), namespace=INTEROP)
+            try:
+                out = cli("subscription", "remove-filter", name, "--permanent", expect_rc=None)
+                refs = conn.ReferenceNames(flt, ResultClass=SUBSCRIPTION_CLASS)
+                assert len(refs) == 1, refs
+                assert refs[0].classname.lower() == SUBSCRIPTION_CLASS.lower()
+                assert refs[0].namespace in ("interop", "root/interop"), refs[0]
+                assert same_path(refs[0], sub), (refs[0], sub)
+                assert out.returncode != 0, out.stdout
+                assert "referenced by subscriptions" in out.stdout + out.stderr, out
+                assert name in interop_names(conn, FILTER_CLASS)
+            finally:
+                conn.DeleteInstance(sub)
+        finally:
+            conn.DeleteInstance(dest)
+    finally:
+        conn.DeleteInstance(flt)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def test_filter_with_a_bad_query_or_query_language_is_refused(conn):
+    """CreateInstance of CIM_IndicationFilter: a query that does not parse, or selects from a
+    class that is not an indication class (CIM_ConcreteJob), is CIM_ERR_INVALID_QUERY (15); an
+    unknown QueryLanguage is CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED (14); none is created."""
+    bad = {
+        unique("unparsable"): ("SELEC * FROM CIM_InstCreation", "WQL", CIM_ERR_INVALID_QUERY),
+        unique("notindication"): ("SELECT * FROM CIM_ConcreteJob", "WQL", CIM_ERR_INVALID_QUERY),
+        unique("cqlgarbage"): ("SELECT * FROM CIM_InstCreation WHERE ANY", "DMTF:CQL",
+                               CIM_ERR_INVALID_QUERY),
+        unique("language"): ("SELECT * FROM CIM_InstCreation", "SQL",
+                             CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED),
+    }
+    for name, (query, language, code) in bad.items():
+        with cim_error(code):
+            conn.CreateInstance(filter_instance(name, query, language), namespace=INTEROP)
+    assert not set(bad) & interop_names(conn, FILTER_CLASS)
+
+
+def test_bad_references_and_destinations_are_invalid_parameters(conn):
+    """A subscription whose Filter or Handler does not exist, and a destination whose URL is not
+    http(s), are CIM_ERR_INVALID_PARAMETER (4)."""
+    flt = conn.CreateInstance(filter_instance(unique("real"), *JOB_CREATED), namespace=INTEROP)
+    dest = conn.CreateInstance(destination_instance(
+        unique("real"), f"http://127.0.0.1:{free_port()}"), namespace=INTEROP)
+    try:
+        ghost_filter = flt.copy()
+        ghost_filter.keybindings["Name"] = unique("nosuchfilter")
+        ghost_dest = dest.copy()
+        ghost_dest.keybindings["Name"] = unique("nosuchdest")
+        with cim_error(CIM_ERR_INVALID_PARAMETER, "Filter"):
+            conn.CreateInstance(subscription_instance(ghost_filter, dest), namespace=INTEROP)
+        with cim_error(CIM_ERR_INVALID_PARAMETER, "Handler"):
+            conn.CreateInstance(subscription_instance(flt, ghost_dest), namespace=INTEROP)
+        for url in ("ftp://127.0.0.1:21/x", "file:///tmp/x", "http://", "ws://127.0.0.1:5990"):
+            with cim_error(CIM_ERR_INVALID_PARAMETER, "Destination"):
+                conn.CreateInstance(destination_instance(unique("badurl"), url), namespace=INTEROP)
+        subs = conn.EnumerateInstanceNames(SUBSCRIPTION_CLASS, namespace=INTEROP)
+        assert not [p for p in subs if same_path(p["Filter"], flt) or same_path(p["Handler"], dest)]
+    finally:
+        conn.DeleteInstance(dest)
+        conn.DeleteInstance(flt)
+
+
+def test_a_destination_url_of_another_scheme_written_without_slashes_is_refused(conn):
+    """A Destination whose scheme is not http(s) is CIM_ERR_INVALID_PARAMETER also when the
+    URL has no "//" (mailto:, as RFC 3986 allows): it is not an http URL without a scheme."""
+    name = unique("mailto")
+    try:
+        with cim_error(CIM_ERR_INVALID_PARAMETER, "Destination"):
+            conn.CreateInstance(destination_instance(name, "mailto:listener@example.com"),
+                                namespace=INTEROP)
+    finally:
+        for path in conn.EnumerateInstanceNames(DESTINATION_CLASS, namespace=INTEROP):
+            if path["Name"] == name:
+                conn.DeleteInstance(path)
+
+
+def test_duplicates_are_already_exists_and_in_use_objects_cannot_be_deleted(conn):
+    """A second filter or destination with the same Name, or a second subscription of the same
+    filter to the same destination, is CIM_ERR_ALREADY_EXISTS (11); deleting a filter or a
+    destination a subscription uses is CIM_ERR_FAILED (1) and leaves it; once the subscription
+    is deleted they can be."""
+    fname, dname = unique("dup"), unique("dup")
+    flt = conn.CreateInstance(filter_instance(fname, *JOB_CREATED), namespace=INTEROP)
+    dest = conn.CreateInstance(destination_instance(dname, f"http://127.0.0.1:{free_port()}"),
+                               namespace=INTEROP)
+    sub = conn.CreateInstance(subscription_instance(flt, dest), namespace=INTEROP)
+    try:
+        with cim_error(CIM_ERR_ALREADY_EXISTS):
+            conn.CreateInstance(filter_instance(fname, *JOB_STATE_CHANGED), namespace=INTEROP)
+        with cim_error(CIM_ERR_ALREADY_EXISTS):
+            conn.CreateInstance(destination_instance(dname, f"http://127.0.0.1:{free_port()}"),
+                                namespace=INTEROP)
+        with cim_error(CIM_ERR_ALREADY_EXISTS):
+            conn.CreateInstance(subscription_instance(flt, dest), namespace=INTEROP)
+        with cim_error(CIM_ERR_FAILED):
+            conn.DeleteInstance(flt)
+        with cim_error(CIM_ERR_FAILED):
+            conn.DeleteInstance(dest)
+        assert conn.GetInstance(flt)["Query"] == JOB_CREATED[0]
+        assert conn.GetInstance(dest)["Name"] == dname
+    finally:
+        conn.DeleteInstance(sub)
+        conn.DeleteInstance(flt)
+        conn.DeleteInstance(dest)
+    with cim_error(CIM_ERR_NOT_FOUND):
+        conn.GetInstance(flt)
+
+
+def test_a_user_may_not_delete_or_modify_the_admins_subscriptions(service, conn):
+    """A user of role "user" (added with `cimjob user add`) sees the subscriptions but deleting
+    or modifying the admin's is CIM_ERR_ACCESS_DENIED (2), and they stay; the user's own filter
+    it may delete."""
+    user, password = unique("sub"), "indications-user-password"
+    os_user = pwd.getpwuid(os.getuid()).pw_name
+    added = subprocess.run(
+        [str(cimjob_bin()), "user", "add", user, "--role", "user", "--os-user", os_user,
+         "--data-dir", str(service.data_dir)],
+        input=password + "\n", capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    made = subscribe(conn, unique("admins"), f"http://127.0.0.1:{free_port()}",
+                     {unique("admins"): JOB_CREATED})
+    (flt, sub), = [v for k, v in made.items() if k != "destination"]
+    other = connect(service, (user, password))
+    try:
+        poll(lambda: _authenticates(other), f"the new user {user} is accepted", service)
+        assert any(same_path(p, sub) for p in
+                   other.EnumerateInstanceNames(SUBSCRIPTION_CLASS, namespace=INTEROP))
+        with cim_error(CIM_ERR_ACCESS_DENIED):
+            other.DeleteInstance(sub)
+        with cim_error(CIM_ERR_ACCESS_DENIED):
+            other.DeleteInstance(made["destination"])
+        with cim_error(CIM_ERR_ACCESS_DENIED):
+            other.ModifyInstance(CIMInstance(SUBSCRIPTION_CLASS, path=sub.copy(), properties={
+                "SubscriptionState": Uint16(DISABLED)}), PropertyList=["SubscriptionState"])
+        assert int(conn.GetInstance(sub)["SubscriptionState"]) == ENABLED
+        own = other.CreateInstance(filter_instance(unique("users"), *JOB_CREATED), namespace=INTEROP)
+        other.DeleteInstance(own)
+        with cim_error(CIM_ERR_NOT_FOUND):
+            conn.GetInstance(own)
+    finally:
+        other.close()
+        conn.DeleteInstance(sub)
+        conn.DeleteInstance(flt)
+        conn.DeleteInstance(made["destination"])
+
+
+def _authenticates(c: pywbem.WBEMConnection) -> bool:
+    try:
+        c.EnumerateInstanceNames(FILTER_CLASS, namespace=INTEROP)
+        return True
+    except pywbem.AuthError:
+        return False
+
+
+# --- Notify -------------------------------------------------------------------------------
+
+class _Webhook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append((self.headers.get("Content-Type"), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_notify_runs_the_command_and_posts_the_webhook_when_a_notify_job_ends(tmp_path):
+    """`--notify-command` and `--notify-webhook`: a job with Notify "alice" (JSON API) that
+    completes gives the command, on stdin, {"event": "completed", "user": "alice", "job": {...
+    its InstanceID ...}} with CIMJOB_NOTIFY_USER / CIMJOB_JOB_ID / CIMJOB_NOTIFY_EVENT set, and
+    the webhook the same JSON; one with Notify "bob" (SubmitJob with a Template) that exits 3
+    gives "failed"; a job without Notify gives nothing."""
+    out_dir = tmp_path / "notices"
+    out_dir.mkdir()
+    d = shlex.quote(str(out_dir))
+    command = (f'f={d}/"$CIMJOB_JOB_ID"; cat > "$f.tmp" && '
+               'printf "%s\\n%s\\n%s\\n" "$CIMJOB_NOTIFY_USER" "$CIMJOB_JOB_ID" "$CIMJOB_NOTIFY_EVENT" '
+               '> "$f.env" && mv "$f.tmp" "$f.json"')
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    hook.received = []
+    hook_thread = threading.Thread(target=hook.serve_forever, daemon=True)
+    hook_thread.start()
+    try:
+        webhook = f"http://127.0.0.1:{hook.server_address[1]}/notify"
+        with own_service(tmp_path, "--notify-command", command, "--notify-webhook", webhook) as svc, \
+                own_jobs(svc, "notify") as jobs:
+            silent = jobs.submit(["true"])
+            jobs.wait_final(silent)
+            ok = jobs.submit(["true"], Notify="alice")
+            assert jobs.wait_final(ok)["JobState"] == COMPLETED
+            conn = connect(svc)
+            template = CIMInstance(JOB_CLASS, properties={"Notify": "bob"})
+            rv, out = conn.InvokeMethod("SubmitJob", service_path(conn), Name=jobs.name("bob"),
+                                        CommandLine=["sh", "-c", "exit 3"], Template=template)
+            assert rv == 4096
+            bad = jobs.track(out["Job"])
+            assert jobs.wait_final(bad)["JobState"] == EXCEPTION
+
+            def notice(job):
+                path = out_dir / f"{job.instance_id}.json"
+                return path.exists() and json.loads(path.read_text())
+
+            def posted():
+                return {json.loads(b)["job"]["InstanceID"]: (ct, json.loads(b))
+                        for ct, b in list(hook.received)}
+
+            got = {job.instance_id: poll(lambda: notice(job), f"the notice of {job}", svc)
+                   for job in (ok, bad)}
+            hooked = poll(lambda: len(posted()) >= 2 and posted(), "two webhook POSTs", svc)
+            time.sleep(0.3)  # room for a wrong notice about the silent job
+            files = sorted(p.name for p in out_dir.iterdir())
+            hooked = posted()
+    finally:
+        hook.shutdown()
+        hook.server_close()
+        hook_thread.join(timeout=10)
+
+    for job, user, event in ((ok, "alice", "completed"), (bad, "bob", "failed")):
+        n = got[job.instance_id]
+        assert n["event"] == event and n["user"] == user, n
+        assert n["job"]["InstanceID"] == job.instance_id, n
+        assert n["job"]["JobState"] == (COMPLETED if event == "completed" else EXCEPTION), n
+        env = (out_dir / f"{job.instance_id}.env").read_text().splitlines()
+        assert env == [user, job.instance_id, event], env
+        content_type, body = hooked[job.instance_id]
+        assert content_type and content_type.startswith("application/json"), content_type
+        assert body == n, (body, n)
+    assert files == sorted(f"{j.instance_id}.{ext}" for j in (ok, bad) for ext in ("env", "json"))
+    assert silent.instance_id not in hooked
