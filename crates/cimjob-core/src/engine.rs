@@ -351,7 +351,6 @@ impl Shell {
                 biased;
                 // first: a due start must not wait behind a busy queue of other work
                 _ = async { tokio::time::sleep_until(timer.expect("guarded")).await }, if timer.is_some() => {
-                    eprintln!("PROF timer late {}", self.core.next_timer().map(|t| Timestamp::now().duration_since(t).as_micros()).unwrap_or(0));
                     let step = self.core.fire_timers(Timestamp::now());
                     self.handle(step, None);
                 }
