@@ -31,7 +31,7 @@ use crate::path::{KeyValue, ObjectPath};
 use crate::value::{CimType, CimValue};
 use crate::xml::message::{
     Call, CimError, ExportRequest, ExportResponse, IReturnValue, Message, ParamValue, Reply,
-    Request, Response, CIM_VERSION, DTD_VERSION,
+    Request, Response, CIM_VERSION, DTD_VERSION, PROTOCOL_VERSION,
 };
 use crate::xml::model::{
     Class, EmbeddedKind, Flavors, Instance, InstanceWithPath, Method, Object, ObjectName,
@@ -155,6 +155,71 @@ pub fn write_response(response: &Response) -> String {
     }
     w.close("SIMPLERSP");
     w.message_end()
+}
+
+/// Writes a successful intrinsic response whose `IRETURNVALUE` holds named instances
+/// (EnumerateInstances) in pieces: [`head`](NamedInstancesWriter::head), then each instance
+/// with [`instance`](NamedInstancesWriter::instance), then
+/// [`tail`](NamedInstancesWriter::tail). A server can send each piece as it is made, so
+/// an enumeration of a hundred thousand objects never holds the whole answer in memory. The
+/// pieces put together are exactly what [`write_response`] writes.
+///
+/// ```
+/// use cim::xml::{write_response, IReturnValue, Instance, InstanceWithPath, NamedInstancesWriter, Response};
+/// use cim::ObjectPath;
+///
+/// let job = InstanceWithPath::new(ObjectPath::new(None, "CIM_ConcreteJob"), Instance::new("CIM_ConcreteJob"));
+/// let whole = write_response(&Response::intrinsic("7", "EnumerateInstances", Some(IReturnValue::NamedInstances(vec![job.clone()]))));
+/// let w = NamedInstancesWriter::new("7", "EnumerateInstances");
+/// let mut pieces = w.head();
+/// w.instance(&mut pieces, &job);
+/// pieces.push_str(&w.tail());
+/// assert_eq!(pieces, whole);
+/// ```
+pub struct NamedInstancesWriter {
+    message_id: String,
+    method: String,
+}
+
+impl NamedInstancesWriter {
+    /// A writer for the answer to request `message_id`, operation `method`.
+    pub fn new(message_id: &str, method: &str) -> NamedInstancesWriter {
+        NamedInstancesWriter {
+            message_id: message_id.to_owned(),
+            method: method.to_owned(),
+        }
+    }
+
+    /// Everything up to and including `<IRETURNVALUE>`.
+    pub fn head(&self) -> String {
+        let mut w = Writer::document();
+        w.message_start(&self.message_id, PROTOCOL_VERSION);
+        w.open("SIMPLERSP");
+        w.start("IMETHODRESPONSE");
+        w.attr("NAME", &self.method);
+        w.gt();
+        w.open("IRETURNVALUE");
+        w.buf
+    }
+
+    /// Appends one `VALUE.NAMEDINSTANCE` to `out`.
+    pub fn instance(&self, out: &mut String, instance: &InstanceWithPath) {
+        let mut w = Writer {
+            buf: std::mem::take(out),
+            tag: String::new(),
+        };
+        w.named_instance(instance);
+        *out = w.buf;
+    }
+
+    /// Everything after the last instance.
+    pub fn tail(&self) -> String {
+        let mut w = Writer::fragment();
+        w.close("IRETURNVALUE");
+        w.close("IMETHODRESPONSE");
+        w.close("SIMPLERSP");
+        w.message_end()
+    }
 }
 
 /// Writes an export request: indication delivery from a server to a

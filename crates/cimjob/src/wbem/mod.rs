@@ -32,9 +32,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Router};
-use cim::xml::{
-    check_request, read_operation_headers, read_request, response_headers, write_response, Limits,
-};
+use cim::xml::{check_request, read_operation_headers, read_request, response_headers, Limits};
 use cimjob_core::engine::EngineHandle;
 
 use crate::auth::Principal;
@@ -99,8 +97,18 @@ async fn cimom(
     if let Err(e) = check_request(&operation, &request) {
         return protocol_error(e.http_status(), e.cim_error_header().as_str(), e.message());
     }
-    let answer = wbem.handle(&request, &principal).await;
-    let mut response = write_response(&answer).into_response();
+    let body = match wbem.handle(&request, &principal).await {
+        // a whole answer keeps its Content-Length
+        server::Answered::Whole(response) => {
+            axum::body::Body::from(cim::xml::write_response(&response))
+        }
+        streamed => axum::body::Body::from_stream(futures_util::stream::iter(
+            streamed
+                .into_body_pieces()
+                .map(|piece| Ok::<_, std::convert::Infallible>(Bytes::from(piece))),
+        )),
+    };
+    let mut response = body.into_response();
     let prefix = operation.prefix.as_deref().unwrap_or("");
     for (name, value) in response_headers() {
         let name = if name.eq_ignore_ascii_case("Content-Type") {

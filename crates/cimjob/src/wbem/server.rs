@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cim::xml::{
-    CimError, IReturnValue, Object, ObjectName, ObjectWithPath, ParamValue, Request, Response,
+    write_response, CimError, IReturnValue, NamedInstancesWriter, Object, ObjectName,
+    ObjectWithPath, ParamValue, Request, Response,
 };
 use cim::{CimStatusCode, ObjectPath};
 use cimjob_core::engine::{EngineError, EngineHandle};
@@ -176,6 +177,65 @@ enum Answer {
         value: IReturnValue,
         context: Option<String>,
     },
+    /// EnumerateInstances: rendered while it is sent (see [`Answered::NamedInstances`]).
+    NamedInstances(Vec<Item>, Projection),
+}
+
+/// The answer to one request: a whole response, or an EnumerateInstances answer to render
+/// while it is sent, so a hundred thousand jobs never sit in memory as one document.
+pub enum Answered {
+    /// Everything, ready to write.
+    Whole(Response),
+    /// The objects of a successful EnumerateInstances, in order, and how to show them.
+    NamedInstances {
+        /// The request's MESSAGE ID.
+        message_id: String,
+        /// The operation's name as the client wrote it.
+        method: String,
+        /// The objects.
+        items: Vec<Item>,
+        /// Which of their properties to show.
+        projection: Projection,
+        /// The moment they are shown at.
+        view: View,
+    },
+}
+
+impl Answered {
+    /// The pieces of the answer's body, each made only when it is asked for.
+    pub fn into_body_pieces(self) -> Box<dyn Iterator<Item = String> + Send> {
+        /// Instances rendered per piece: big enough to keep the writes few, small enough to
+        /// keep the memory flat.
+        const PER_PIECE: usize = 256;
+        match self {
+            Answered::Whole(response) => Box::new(std::iter::once(write_response(&response))),
+            Answered::NamedInstances {
+                message_id,
+                method,
+                items,
+                projection,
+                view,
+            } => {
+                let writer = Arc::new(NamedInstancesWriter::new(&message_id, &method));
+                let head = std::iter::once(writer.head());
+                let tail = std::iter::once(writer.tail());
+                let mut items = items.into_iter().peekable();
+                let body = std::iter::from_fn(move || {
+                    items.peek()?;
+                    let mut piece = String::with_capacity(PER_PIECE * 4096);
+                    for item in items.by_ref().take(PER_PIECE) {
+                        let named = cim::xml::InstanceWithPath::new(
+                            without_namespace(item.path()),
+                            projection.apply(item.instance(&view)),
+                        );
+                        writer.instance(&mut piece, &named);
+                    }
+                    Some(piece)
+                });
+                Box::new(head.chain(body).chain(tail))
+            }
+        }
+    }
 }
 
 impl Wbem {
@@ -198,9 +258,9 @@ impl Wbem {
     }
 
     /// Answers one request.
-    pub async fn handle(&self, request: &Request, principal: &Principal) -> Response {
+    pub async fn handle(&self, request: &Request, principal: &Principal) -> Answered {
         let id = &request.message_id;
-        match &request.call {
+        let response = match &request.call {
             cim::xml::Call::Intrinsic {
                 namespace,
                 name,
@@ -213,6 +273,15 @@ impl Wbem {
                 Ok(Answer::Pull { value, context }) => {
                     let end = context.is_none();
                     Response::pull(id, name, value, context.as_deref().unwrap_or(""), end)
+                }
+                Ok(Answer::NamedInstances(items, projection)) => {
+                    return Answered::NamedInstances {
+                        message_id: id.clone(),
+                        method: name.clone(),
+                        items,
+                        projection,
+                        view: View::local(Timestamp::now()),
+                    }
                 }
                 Err(e) => Response::intrinsic_error(id, name, e),
             },
@@ -236,7 +305,8 @@ impl Wbem {
                     Err(e) => Response::extrinsic_error(id, method, e),
                 }
             }
-        }
+        };
+        Answered::Whole(response)
     }
 
     fn catalog(&self) -> Catalog {
@@ -325,11 +395,7 @@ impl Wbem {
                     p.bool("LocalOnly", false)?,
                     p.bool("IncludeClassOrigin", false)?,
                 );
-                let named = items
-                    .iter()
-                    .map(|i| cim::xml::InstanceWithPath::new(without_namespace(i.path()), projection.apply(i.instance(&view))))
-                    .collect();
-                value(IReturnValue::NamedInstances(named))
+                Ok(Answer::NamedInstances(items, projection))
             }
             "CreateInstance" => {
                 let instance = p.get("NewInstance").and_then(ParamValue::as_instance).ok_or_else(|| Params::wrong("NewInstance", "an instance"))?;
