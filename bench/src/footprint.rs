@@ -6,24 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use serde_json::json;
-
 use super::{
-    cim_call, http_client, median, peak_rss_kib, reset_peak_rss, static_server, submit_all,
-    Service, ENUMERATE,
+    cim_call, http_client, median, peak_rss_kib, reset_peak_rss, service_with_held_jobs,
+    static_server, status_kib, Service, ENUMERATE,
 };
+use anyhow::Context;
 
 /// Objects per pull request.
 const MAX_OBJECT_COUNT: usize = 1000;
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line.split_whitespace().nth(1).context("VmRSS")?.parse()?)
+    status_kib(pid, "VmRSS")
 }
 
 fn mib(kib: u64) -> f64 {
@@ -87,14 +80,7 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let empty_start = empty.started_in;
     drop(empty.stop()?);
 
-    let service = Service::start(2)?;
-    submit_all(
-        service.url.clone(),
-        jobs,
-        clients,
-        |_| json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true}),
-    )
-    .await?;
+    let (service, _) = service_with_held_jobs(jobs, clients).await?;
     let http = http_client();
     let pid = service.pid();
 

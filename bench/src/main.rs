@@ -485,17 +485,25 @@ async fn static_server(body: Vec<u8>) -> anyhow::Result<String> {
     Ok(format!("http://{addr}"))
 }
 
-fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
+/// A size field of `/proc/<pid>/status` in KiB: `VmRSS` (resident now), `VmHWM` (its peak).
+fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .context("no VmHWM")?;
+        .find(|l| {
+            l.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .with_context(|| format!("no {field}"))?;
     Ok(line
         .split_whitespace()
         .nth(1)
-        .context("VmHWM value")?
+        .with_context(|| format!("{field} value"))?
         .parse()?)
+}
+
+fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
+    status_kib(pid, "VmHWM")
 }
 
 /// Resets the peak RSS so the next reading is the peak of what follows (Linux clear_refs 5).
@@ -503,17 +511,21 @@ fn reset_peak_rss(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
+/// A service holding `n` held jobs (stored and listed, nothing runs), and how long
+/// submitting them took.
+async fn service_with_held_jobs(n: usize, clients: usize) -> anyhow::Result<(Service, Duration)> {
+    let service = Service::start(2)?;
+    let start = Instant::now();
+    submit_all(service.url.clone(), n, clients, |i| {
+        json!({"properties": {"Name": format!("held{i}"), "CommandLine": ["/bin/true"]}, "hold": true})
+    })
+    .await?;
+    Ok((service, start.elapsed()))
+}
+
 /// CIM-XML figures against a static server returning bodies of the same size.
 async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
-    let service = Service::start(2)?;
-    // held jobs: stored and listed, nothing runs
-    submit_all(
-        service.url.clone(),
-        jobs,
-        clients,
-        |_| json!({"properties": {"Name": "held", "CommandLine": ["/bin/true"]}, "hold": true}),
-    )
-    .await?;
+    let (service, _) = service_with_held_jobs(jobs, clients).await?;
     let http = http_client();
     let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE)
         .await?

@@ -6,10 +6,8 @@
 
 use std::time::Instant;
 
+use super::service_with_held_jobs;
 use anyhow::Context;
-use serde_json::json;
-
-use super::{submit_all, Service};
 
 /// Submissions per second of `n` held jobs from `clients` concurrent clients, and one stored
 /// row of them (job_state, priority, owner, document) for the baseline.
@@ -17,13 +15,8 @@ async fn service_rate(
     n: usize,
     clients: usize,
 ) -> anyhow::Result<(f64, (i64, i64, String, String))> {
-    let service = Service::start(2)?;
-    let start = Instant::now();
-    submit_all(service.url.clone(), n, clients, |i| {
-        json!({"properties": {"Name": format!("s{i}"), "CommandLine": ["/bin/true"]}, "hold": true})
-    })
-    .await?;
-    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let (service, took) = service_with_held_jobs(n, clients).await?;
+    let rate = n as f64 / took.as_secs_f64();
     let dir = service.stop()?;
     let db = rusqlite::Connection::open(dir.path().join("cimjob.db"))?;
     let row = db

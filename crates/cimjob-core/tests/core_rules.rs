@@ -60,6 +60,29 @@ fn identity(pid: u32) -> ProcessIdentity {
     }
 }
 
+/// A one-slot UTC core at 01:00 on day 0 with the job `name` (with `rule`) submitted.
+fn submitted_at_one_am(name: &str, rule: &[(&str, CimValue)]) -> (Core, u64) {
+    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let (id, _) = core
+        .submit(&values(name, rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    (core, id)
+}
+
+/// Submits, at t(0), a job whose ScheduledStartTime is 5 s after its submission.
+fn submit_due_in_five_seconds(core: &mut Core) -> (u64, Step) {
+    core.submit(
+        &values(
+            "later",
+            &[("ScheduledStartTime", dt("00000000000005.000000:000"))],
+        ),
+        "alice",
+        false,
+        t(0),
+    )
+    .unwrap()
+}
+
 fn empty_core(max_running: usize) -> Core {
     Core::recover(config(max_running), Vec::new(), 0, t(0)).0
 }
@@ -544,17 +567,7 @@ fn run_once(core: &mut Core, step: &Step, at: Timestamp, outcome: ExitOutcome) -
 #[test]
 fn scheduled_start_time_as_an_interval_from_submission() {
     let mut core = empty_core(1);
-    let (id, step) = core
-        .submit(
-            &values(
-                "later",
-                &[("ScheduledStartTime", dt("00000000000005.000000:000"))],
-            ),
-            "alice",
-            false,
-            t(0),
-        )
-        .unwrap();
+    let (id, step) = submit_due_in_five_seconds(&mut core);
     assert!(spawned(&step).is_empty());
     let job = core.job(id).unwrap();
     assert_eq!(
@@ -604,17 +617,7 @@ fn a_scheduled_start_is_made_durable_ahead_and_the_process_starts_at_the_due_ins
     let mut core = empty_core(1);
     let lead = config(1).start_lead;
     assert!(lead > SignedDuration::ZERO);
-    let (id, _) = core
-        .submit(
-            &values(
-                "later",
-                &[("ScheduledStartTime", dt("00000000000005.000000:000"))],
-            ),
-            "alice",
-            false,
-            t(0),
-        )
-        .unwrap();
+    let (id, _) = submit_due_in_five_seconds(&mut core);
     assert_eq!(core.next_timer(), Some(t(5) - lead), "wakes a lead early");
     let early = t(5) - lead;
     let step = core.fire_timers(early);
@@ -641,14 +644,11 @@ fn a_scheduled_start_is_made_durable_ahead_and_the_process_starts_at_the_due_ins
 
 #[test]
 fn a_rerun_is_not_held_for_the_next_occurrence() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
     let rule = [
         ("RunStartInterval", dt("00000000020000.000000:000")),
         ("RecoveryAction", CimValue::UInt16(4)),
     ];
-    let (id, _) = core
-        .submit(&values("nightly", &rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (mut core, id) = submitted_at_one_am("nightly", &rule);
     let step = core.fire_timers(day(0, 2, 0));
     run_once(&mut core, &step, day(0, 2, 0), ExitOutcome::Exited(1));
     let job = core.job(id).unwrap();
@@ -667,14 +667,11 @@ fn a_rerun_is_not_held_for_the_next_occurrence() {
 
 #[test]
 fn daily_at_two_runs_job_run_times_times_then_completes() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
     let rule = [
         ("RunStartInterval", dt("00000000020000.000000:000")),
         ("JobRunTimes", CimValue::UInt32(3)),
     ];
-    let (id, _) = core
-        .submit(&values("nightly", &rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (mut core, id) = submitted_at_one_am("nightly", &rule);
     assert_eq!(core.job(id).unwrap().next_run_time, Some(day(0, 2, 0)));
     for n in 0..3 {
         let step = core.fire_timers(day(n, 2, 0));
@@ -701,14 +698,11 @@ fn daily_at_two_runs_job_run_times_times_then_completes() {
 
 #[test]
 fn an_occurrence_during_a_run_is_skipped_and_counted() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
     let rule = [
         ("RunStartInterval", dt("00000000020000.000000:000")),
         ("JobRunTimes", CimValue::UInt32(0)),
     ];
-    let (id, _) = core
-        .submit(&values("slow", &rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (mut core, id) = submitted_at_one_am("slow", &rule);
     let key = spawned(&core.fire_timers(day(0, 2, 0)))[0];
     core.process_started(key, identity(1), day(0, 2, 0));
     let step = core.fire_timers(day(1, 2, 0));
@@ -795,14 +789,11 @@ fn recurring_without_a_calendar_runs_back_to_back() {
 
 #[test]
 fn suspend_holds_future_runs_and_terminate_ends_the_series() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
     let rule = [
         ("RunStartInterval", dt("00000000020000.000000:000")),
         ("JobRunTimes", CimValue::UInt32(0)),
     ];
-    let (id, _) = core
-        .submit(&values("nightly", &rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (mut core, id) = submitted_at_one_am("nightly", &rule);
     let step = core.fire_timers(day(0, 2, 0));
     run_once(&mut core, &step, day(0, 2, 0), ExitOutcome::Exited(0));
     let (code, _) = core
@@ -904,15 +895,12 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
 
 #[test]
 fn continue_with_next_job_goes_on_after_a_failed_run() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
     let rule = [
         ("RunStartInterval", dt("00000000020000.000000:000")),
         ("JobRunTimes", CimValue::UInt32(2)),
         ("RecoveryAction", CimValue::UInt16(3)),
     ];
-    let (id, _) = core
-        .submit(&values("n", &rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (mut core, id) = submitted_at_one_am("n", &rule);
     let step = core.fire_timers(day(0, 2, 0));
     run_once(&mut core, &step, day(0, 2, 0), ExitOutcome::Exited(4));
     let job = core.job(id).unwrap();

@@ -272,6 +272,24 @@ fn datetime(t: Timestamp) -> CimValue {
     CimValue::DateTime(CimDateTime::from_timestamp(t, 0).expect("the clock is within year 9999"))
 }
 
+/// Refuses a new object that exists already (`what`, CIM_ERR_ALREADY_EXISTS) or that would
+/// take its kind (`kind`, with `count` now) beyond [`MAX_OBJECTS`].
+fn admit(exists: bool, count: usize, what: &str, kind: &str) -> Result<(), CimError> {
+    if exists {
+        return Err(CimError::new(
+            CimStatusCode::AlreadyExists,
+            format!("{what} already exists"),
+        ));
+    }
+    if count >= MAX_OBJECTS {
+        return Err(CimError::new(
+            CimStatusCode::Failed,
+            format!("there are already {MAX_OBJECTS} {kind}; delete some first"),
+        ));
+    }
+    Ok(())
+}
+
 fn filter_key(name: &str) -> String {
     format!("filter:{name}")
 }
@@ -487,21 +505,12 @@ impl Registry {
         };
         let path = doc.keys.path();
         let mut state = self.state();
-        if state.filters.contains_key(&key) {
-            return Err(CimError::new(
-                CimStatusCode::AlreadyExists,
-                format!(
-                    "a CIM_IndicationFilter named {:?} already exists",
-                    doc.keys.name
-                ),
-            ));
-        }
-        if state.filters.len() >= MAX_OBJECTS {
-            return Err(CimError::new(
-                CimStatusCode::Failed,
-                format!("there are already {MAX_OBJECTS} filters; delete some first"),
-            ));
-        }
+        admit(
+            state.filters.contains_key(&key),
+            state.filters.len(),
+            &format!("a CIM_IndicationFilter named {:?}", doc.keys.name),
+            "filters",
+        )?;
         self.save(&key, &doc)?;
         state.filters.insert(
             key,
@@ -553,21 +562,12 @@ impl Registry {
         };
         let path = doc.keys.path();
         let mut state = self.state();
-        if state.destinations.contains_key(&key) {
-            return Err(CimError::new(
-                CimStatusCode::AlreadyExists,
-                format!(
-                    "a listener destination named {:?} already exists",
-                    doc.keys.name
-                ),
-            ));
-        }
-        if state.destinations.len() >= MAX_OBJECTS {
-            return Err(CimError::new(
-                CimStatusCode::Failed,
-                format!("there are already {MAX_OBJECTS} listener destinations; delete some first"),
-            ));
-        }
+        admit(
+            state.destinations.contains_key(&key),
+            state.destinations.len(),
+            &format!("a listener destination named {:?}", doc.keys.name),
+            "listener destinations",
+        )?;
         if persistence_type == PERMANENT {
             self.save(&key, &doc)?;
         }
@@ -638,18 +638,12 @@ impl Registry {
             )));
         };
         let persistent = destination.persistence_type == PERMANENT;
-        if state.subscriptions.contains_key(&key) {
-            return Err(CimError::new(
-                CimStatusCode::AlreadyExists,
-                "this filter is already subscribed to this destination",
-            ));
-        }
-        if state.subscriptions.len() >= MAX_OBJECTS {
-            return Err(CimError::new(
-                CimStatusCode::Failed,
-                format!("there are already {MAX_OBJECTS} subscriptions; delete some first"),
-            ));
-        }
+        admit(
+            state.subscriptions.contains_key(&key),
+            state.subscriptions.len(),
+            "a subscription of this filter to this destination",
+            "subscriptions",
+        )?;
         if persistent {
             self.save(&key, &doc)?;
         }
