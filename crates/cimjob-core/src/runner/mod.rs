@@ -372,6 +372,8 @@ pub enum RunnerError {
 ///         RunnerEvent::Progress { percent, text } => println!("{key}: {percent}% {text:?}"),
 ///         RunnerEvent::Query { text } => runner.answer(key, "yes")?,
 ///         RunnerEvent::Exited(outcome) => break,
+///         // only for runs begun with `runner.start(…)`, which does not block
+///         RunnerEvent::Started { result, at } => println!("{key} started: {result:?} at {at:?}"),
 ///     }
 /// }
 /// # Ok(()) }
