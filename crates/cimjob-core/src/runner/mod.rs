@@ -206,7 +206,7 @@ pub enum RunnerEvent {
     Started {
         /// The identity to store for [`kill_orphan`], or why the run could not start.
         result: Result<ProcessIdentity, String>,
-        /// When the start finished: the moment the work began, or was found impossible.
+        /// When the work's exec succeeded, or the start was found impossible.
         at: std::time::SystemTime,
     },
 }
@@ -437,7 +437,7 @@ impl Runner {
     /// Must be called inside a tokio runtime with I/O and signals enabled. It blocks for as
     /// long as `posix_spawnp` takes (no fork: see the `spawn` module).
     pub fn spawn(&self, key: RunKey, spec: &WorkSpec) -> Result<ProcessIdentity, SpawnError> {
-        self.spawn_then(key, spec, |_| {})
+        self.spawn_then(key, spec, |_, _| {})
     }
 
     /// Starts a run without blocking the caller: the work is started on the runner's own
@@ -472,25 +472,33 @@ impl Runner {
         // one thread per job, so a job's runs start in the order asked
         let starter = &starters[(key.job % STARTER_THREADS as u64) as usize];
         if starter.send(work).is_err() {
-            self.report(key, Err("the runner's start thread has ended".into()));
+            self.report(
+                key,
+                Err("the runner's start thread has ended".into()),
+                std::time::SystemTime::now(),
+            );
         }
     }
 
-    fn report(&self, key: RunKey, result: Result<ProcessIdentity, String>) {
-        let at = std::time::SystemTime::now();
+    fn report(
+        &self,
+        key: RunKey,
+        result: Result<ProcessIdentity, String>,
+        at: std::time::SystemTime,
+    ) {
         let _ = self
             .inner
             .events
             .send((key, RunnerEvent::Started { result, at }));
     }
 
-    /// [`Runner::spawn`], calling `started` once the work runs and before its task can
-    /// report anything.
+    /// [`Runner::spawn`], calling `started_hook` with the identity and the moment the exec
+    /// succeeded once the work runs, and before its task can report anything.
     fn spawn_then(
         &self,
         key: RunKey,
         spec: &WorkSpec,
-        started_hook: impl FnOnce(&ProcessIdentity),
+        started_hook: impl FnOnce(&ProcessIdentity, std::time::SystemTime),
     ) -> Result<ProcessIdentity, SpawnError> {
         let Some(program) = spec.argv.first() else {
             return Err(SpawnError::EmptyCommand { key });
@@ -508,7 +516,7 @@ impl Runner {
             });
         }
         let identity = started.identity;
-        started_hook(&identity);
+        started_hook(&identity, started.exec_done);
         runtime.spawn(supervise(run, started, answers_rx));
         Ok(identity)
     }
@@ -620,11 +628,11 @@ pub fn process_identity(pid: u32) -> Option<ProcessIdentity> {
     })
 }
 
-/// Threads that start runs for [`Runner::start`]. Starting costs the starting thread the
-/// child's `exec` and the creation of its log file (on a journal-less ext4 with many files
-/// just deleted, up to a millisecond); two threads keep a burst of due jobs from queueing
-/// behind one another on a two-core machine.
-const STARTER_THREADS: usize = 2;
+/// Threads that start runs for [`Runner::start`]. A start holds its thread until the child's
+/// `exec` is done (`posix_spawn` waits for it), which on a loaded machine can take a
+/// millisecond or more; four threads keep one slow exec from delaying the next due starts.
+/// A thread waiting for an exec uses no CPU.
+const STARTER_THREADS: usize = 4;
 
 /// A run for a start thread to start, not before the instant if one is given.
 struct StarterWork {
@@ -657,11 +665,11 @@ fn start_thread(
                 }
                 let Some(inner) = inner.upgrade() else { break };
                 let runner = Runner { inner };
-                let result = runner.spawn_then(key, &spec, |identity| {
-                    runner.report(key, Ok(*identity));
+                let result = runner.spawn_then(key, &spec, |identity, at| {
+                    runner.report(key, Ok(*identity), at);
                 });
                 if let Err(error) = result {
-                    runner.report(key, Err(error.to_string()));
+                    runner.report(key, Err(error.to_string()), std::time::SystemTime::now());
                 }
             }
         })
@@ -721,6 +729,8 @@ struct Started {
     exit: ExitWatch,
     /// The read end of the work's stdout and stderr.
     output: tokio::net::unix::pipe::Receiver,
+    /// When `posix_spawn` returned: the work's exec had succeeded.
+    exec_done: std::time::SystemTime,
     log_path: PathBuf,
 }
 
@@ -818,6 +828,7 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         command: program.clone(),
         source,
     })?;
+    let exec_done = std::time::SystemTime::now();
     run.leader = Some(leader);
     // Close the service's copies of the work's ends of the socket and of the pipe: both must
     // see EOF when the work's group is gone, and no descriptor may outlive the run. The run's
@@ -835,6 +846,7 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
     let output = tokio::net::unix::pipe::Receiver::from_owned_fd(output_read)
         .map_err(setup("register the output pipe"))?;
     Ok(Started {
+        exec_done,
         output,
         log_path: spec.log_path.clone(),
         leader,
