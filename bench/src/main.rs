@@ -303,11 +303,11 @@ fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
 }
 
 /// Start lateness: `n` jobs planned 1 ms apart across one second (ScheduledStartTime), with
-/// enough slots for all; lateness = the moment the service recorded the process started
-/// (TimeOfLastStateChange of its Running event) minus the planned instant.
+/// enough slots for all; lateness = the job's StartTime (the moment its exec succeeded)
+/// minus the planned instant. The times are read once every job has completed, so no watcher
+/// loads the service while it starts them.
 async fn service_lateness(n: usize, clients: usize) -> anyhow::Result<Vec<f64>> {
     let service = Service::start(n)?;
-    let mut events = Box::pin(event_stream(&service.url).await?);
     let base = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
     let planned: Vec<jiff::Timestamp> = (0..n)
         .map(|i| base + jiff::SignedDuration::from_micros((i * 1_000_000 / n) as i64))
@@ -321,29 +321,35 @@ async fn service_lateness(n: usize, clients: usize) -> anyhow::Result<Vec<f64>> 
         jiff::Timestamp::now() < base,
         "submissions took longer than the 5 s lead"
     );
-    let mut late = Vec::with_capacity(n);
-    let mut seen = HashSet::new();
-    while late.len() < n {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let http = http_client();
+    // bounded: the jobs were due 1 to 2 s ago
+    for _ in 0..60 {
+        let list: Value = http
+            .get(format!("{}/api/v1/jobs", service.url))
+            .send()
             .await?
-            .context("events ended")??;
-        let value: Value = serde_json::from_str(&event.data)?;
-        let job = &value["job"];
-        if job["JobState"].as_u64() == Some(4) {
-            let i: usize = job["Name"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_start_matches('p')
-                .parse()?;
-            if seen.insert(i) {
-                let started =
-                    parse_cim_time(job["TimeOfLastStateChange"].as_str().unwrap_or_default())
-                        .context("bad time")?;
-                late.push(started.duration_since(planned[i]).as_secs_f64() * 1000.0);
-            }
+            .json()
+            .await?;
+        let jobs = list["jobs"].as_array().context("a job list")?;
+        if jobs.len() == n && jobs.iter().all(|j| j["JobState"].as_u64() == Some(7)) {
+            return jobs
+                .iter()
+                .map(|job| {
+                    let i: usize = job["Name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .trim_start_matches('p')
+                        .parse()?;
+                    let started = parse_cim_time(job["StartTime"].as_str().unwrap_or_default())
+                        .context("no StartTime")?;
+                    Ok(started.duration_since(planned[i]).as_secs_f64() * 1000.0)
+                })
+                .collect();
         }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Ok(late)
+    bail!("the scheduled jobs did not all complete within a minute")
 }
 
 /// The same plan with plain tokio timers, each spawning /bin/true when due: lateness = spawn
