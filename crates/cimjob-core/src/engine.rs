@@ -18,7 +18,7 @@ use crate::core::{job_of, Action, Core, CoreConfig, DeleteError, ModifyError, No
 use crate::events::Event;
 use crate::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
 use crate::model::{Job, PropertyError};
-use crate::runner::{kill_orphan, RunKey, Runner, RunnerEvent, WorkSignal};
+use crate::runner::{kill_orphan, RunKey, Runner, RunnerEvent};
 use crate::store::{CommitTicket, RunRecord, Store, StoreError};
 
 /// Why an engine call failed.
@@ -537,17 +537,8 @@ impl Shell {
                 c(done.map_err(|e| EngineError::Store(e.to_string())));
             }
         }
-        for job in self.core.jobs() {
-            if job.process.is_some() {
-                let _ = self.runner.signal(
-                    RunKey {
-                        job: job.local_id,
-                        run: job.run_count,
-                    },
-                    WorkSignal::Kill,
-                );
-            }
-        }
+        // every group, including one whose start was under way
+        self.runner.stop();
         self.store.close();
     }
 }

@@ -354,6 +354,52 @@ fn answers_that_cannot_be_delivered_are_refused() {
 }
 
 #[test]
+fn a_run_whose_log_cannot_be_written_still_runs_to_its_end() {
+    run(async {
+        let mut h = Harness::new();
+        let key = RunKey { job: 3, run: 1 };
+        // the log path is a directory: opening it for writing fails at the first byte
+        let log = h.log(key);
+        std::fs::create_dir_all(&log).unwrap();
+        // more than a pipe holds: a work whose output nobody read would block for ever
+        let spec = WorkSpec::new(["sh", "-c", "head -c 300000 /dev/zero"], &log);
+        h.runner.spawn(key, &spec).expect("the run starts");
+        assert_eq!(h.outcome(key).await, ExitOutcome::Exited(0));
+        assert!(log.is_dir(), "nothing was written over the directory");
+    });
+}
+
+#[test]
+fn stop_kills_every_group_and_refuses_later_starts() {
+    run(async {
+        let mut h = Harness::new();
+        let running = RunKey { job: 5, run: 1 };
+        h.start(running, "sleep 60");
+        h.runner.stop();
+        assert_eq!(h.outcome(running).await, ExitOutcome::Signaled(9));
+        let later = RunKey { job: 6, run: 1 };
+        h.runner.start(later, h.sh(later, "true"), None);
+        match h.next_of(later).await {
+            RunnerEvent::Started {
+                result: Err(why), ..
+            } => assert!(why.contains("stopping"), "{why}"),
+            other => panic!("expected a refused start, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn a_silent_run_leaves_no_log_file() {
+    run(async {
+        let mut h = Harness::new();
+        let key = RunKey { job: 4, run: 1 };
+        h.start(key, "exit 0");
+        assert_eq!(h.outcome(key).await, ExitOutcome::Exited(0));
+        assert!(!h.log(key).exists());
+    });
+}
+
+#[test]
 fn stdout_and_stderr_are_appended_to_the_log() {
     run(async {
         let mut h = Harness::new();

@@ -388,6 +388,8 @@ struct Inner {
     runs: Mutex<HashMap<RunKey, Slot>>,
     /// The queues of [`Runner::start`]'s threads, made by the first call.
     starters: OnceLock<Vec<std::sync::mpsc::Sender<StarterWork>>>,
+    /// Set by [`Runner::stop`]: no more runs start, and one that was starting is killed.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 enum Slot {
@@ -427,6 +429,7 @@ impl Runner {
                 events,
                 runs: Mutex::new(HashMap::new()),
                 starters: OnceLock::new(),
+                stopping: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -509,16 +512,43 @@ impl Runner {
         let mut run = Run::reserve(&self.inner, key)?;
         let started = start(spec, &mut run)?;
         let (answers, answers_rx) = mpsc::channel(ANSWER_QUEUE);
-        if let Some(slot) = self.inner.runs().get_mut(&key) {
-            *slot = Slot::Running(RunHandle {
-                group: started.leader,
-                answers,
-            });
+        {
+            let mut runs = self.inner.runs();
+            if let Some(slot) = runs.get_mut(&key) {
+                *slot = Slot::Running(RunHandle {
+                    group: started.leader,
+                    answers,
+                });
+            }
+            // under the lock `stop` takes: either it saw this run, or this sees it stopping
+            if self.stopping() {
+                let _ = killpg(started.leader, Signal::SIGKILL);
+            }
         }
         let identity = started.identity;
         started_hook(&identity, started.exec_done);
         runtime.spawn(supervise(run, started, answers_rx));
         Ok(identity)
+    }
+
+    /// Stops the runner for good, when the service stops: starts not yet begun are refused
+    /// (reported as failed), a start under way is killed as soon as its group exists, and
+    /// every running group gets SIGKILL. Their tasks still reap them.
+    pub fn stop(&self) {
+        self.inner
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for slot in self.inner.runs().values() {
+            if let Slot::Running(run) = slot {
+                let _ = killpg(run.group, Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.inner
+            .stopping
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sends `signal` to the run's whole process group.
@@ -665,6 +695,14 @@ fn start_thread(
                 }
                 let Some(inner) = inner.upgrade() else { break };
                 let runner = Runner { inner };
+                if runner.stopping() {
+                    runner.report(
+                        key,
+                        Err("the service is stopping".into()),
+                        std::time::SystemTime::now(),
+                    );
+                    continue;
+                }
                 let result = runner.spawn_then(key, &spec, |identity, at| {
                     runner.report(key, Ok(*identity), at);
                 });
@@ -899,6 +937,7 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
         path: log_path,
         file: None,
         closed: false,
+        discarding: false,
     };
     let mut reader = ProgressReader {
         key,
@@ -1055,8 +1094,11 @@ struct OutputCopier {
     key: RunKey,
     path: PathBuf,
     file: Option<File>,
-    /// EOF, or an error reading or writing: nothing more is copied.
+    /// EOF, or an error reading: nothing more comes.
     closed: bool,
+    /// The log could not be written: output is still read (so the work never blocks on a
+    /// full pipe) but thrown away.
+    discarding: bool,
 }
 
 impl OutputCopier {
@@ -1066,9 +1108,9 @@ impl OutputCopier {
             return;
         }
         let mut failure = None;
-        let (path, file) = (&self.path, &mut self.file);
+        let (path, file, discarding) = (&self.path, &mut self.file, self.discarding);
         let burst = read_burst(limit, read, |chunk| {
-            if failure.is_some() {
+            if discarding || failure.is_some() {
                 return;
             }
             let written = match file {
@@ -1084,8 +1126,7 @@ impl OutputCopier {
                 job = self.key.job, run = self.key.run, path = %self.path.display(), %error,
                 "cannot write the run's log; its further output is discarded"
             );
-            self.closed = true;
-            return;
+            self.discarding = true;
         }
         match burst {
             Burst::More => {}

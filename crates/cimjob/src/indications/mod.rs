@@ -45,6 +45,7 @@ pub struct Indications {
     boot: String,
     produced: AtomicU64,
     events: std::sync::Mutex<Option<JoinHandle<()>>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Indications {
@@ -67,25 +68,34 @@ impl Indications {
             boot: format!("{}", Timestamp::now().as_millisecond()),
             produced: AtomicU64::new(0),
             events: std::sync::Mutex::new(None),
+            stop: tokio::sync::watch::channel(false).0,
         });
         let mut events = engine.subscribe();
+        let mut stop = indications.stop.subscribe();
         let producer = indications.clone();
+        let handle = move |event: &Event| {
+            producer.job_event(event);
+            if let Some(n) = &notifier {
+                n.job_event(event);
+            }
+        };
         let task = tokio::spawn(async move {
             loop {
-                match events.recv().await {
-                    Ok(event) => {
-                        producer.job_event(&event);
-                        if let Some(n) = &notifier {
-                            n.job_event(&event);
+                tokio::select! {
+                    received = events.recv() => match received {
+                        Ok(event) => handle(&event),
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "indications fell behind the engine; some changes were not announced");
                         }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    },
+                    _ = stop.wait_for(|s| *s) => {
+                        // the engine has stopped: what it announced last is still told
+                        while let Ok(event) = events.try_recv() {
+                            handle(&event);
+                        }
+                        break;
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "indications fell behind the engine; some changes were not announced"
-                        );
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
         });
@@ -103,11 +113,13 @@ impl Indications {
         &self.deliveries
     }
 
-    /// Stops producing, stops the queues and keeps what they had not delivered.
+    /// Once the engine has stopped: produces what its last events call for, stops the
+    /// queues and keeps what they had not delivered.
     pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
         let task = self.events.lock().expect("not poisoned").take();
         if let Some(task) = task {
-            task.abort();
+            let _ = task.await;
         }
         let left = self.deliveries.shutdown().await;
         match self.registry.keep_outbox(&left) {

@@ -138,10 +138,11 @@ impl SubscriptionDoc {
     }
 
     fn path(&self) -> ObjectPath {
+        // checked at creation to read back; a row that does not is shown by its text as Name
         let reference = |text: &str| {
-            KeyValue::Reference(Box::new(
-                ObjectPath::parse(text).expect("stored references were parsed when created"),
-            ))
+            KeyValue::Reference(Box::new(ObjectPath::parse(text).unwrap_or_else(|_| {
+                ObjectPath::new(Some(INTEROP), FILTER_CLASS).with_key("Name", KeyValue::from(text))
+            })))
         };
         // in the namespace the client created it in, which its references carry
         let namespace = ObjectPath::parse(&self.filter_ref)
@@ -302,6 +303,27 @@ fn subscription_key(filter: &str, handler: &str) -> String {
     format!("subscription:{filter}\u{0}{handler}")
 }
 
+/// A Filter or Handler reference as it will be stored: in the interop namespace, and
+/// written so that it reads back the same.
+fn checked_reference(path: ObjectPath, role: &str) -> Result<ObjectPath, CimError> {
+    let in_interop = path
+        .namespace
+        .as_deref()
+        .and_then(canonical_namespace)
+        .is_some_and(|ns| ns == INTEROP);
+    if !in_interop {
+        return Err(invalid(format!(
+            "the {role} reference {path} must name an object in the interop namespace"
+        )));
+    }
+    if ObjectPath::parse(&path.to_string()).ok().as_ref() != Some(&path) {
+        return Err(invalid(format!(
+            "the {role} reference {path} cannot be stored: its text does not read back"
+        )));
+    }
+    Ok(path)
+}
+
 /// The Name key of a reference, the only key that tells our objects apart.
 fn name_of(path: &ObjectPath, role: &str) -> Result<String, CimError> {
     match path.key("Name") {
@@ -376,8 +398,13 @@ impl Registry {
                 let (key, doc) = row?;
                 if key.starts_with("filter:") {
                     let doc: FilterDoc = serde_json::from_str(&doc)?;
-                    let query = parse_indication_filter(&doc.language, &doc.query)
-                        .map_err(|e| anyhow::anyhow!("stored filter {key}: {:?}", e.description))?;
+                    let query = match parse_indication_filter(&doc.language, &doc.query) {
+                        Ok(query) => query,
+                        Err(e) => {
+                            tracing::warn!(filter = %key, error = ?e.description, "a stored filter's query is no longer accepted; it is ignored");
+                            continue;
+                        }
+                    };
                     state.filters.insert(
                         key,
                         Filter {
@@ -588,8 +615,14 @@ impl Registry {
             path.host = None;
             path
         };
-        let filter_ref = with_namespace(reference_value(instance, "Filter")?);
-        let handler_ref = with_namespace(reference_value(instance, "Handler")?);
+        let filter_ref = checked_reference(
+            with_namespace(reference_value(instance, "Filter")?),
+            "Filter",
+        )?;
+        let handler_ref = checked_reference(
+            with_namespace(reference_value(instance, "Handler")?),
+            "Handler",
+        )?;
         let filter = filter_key(&name_of(&filter_ref, "Filter")?);
         let handler = destination_key(&name_of(&handler_ref, "Handler")?);
         let state_value = match u16_value(instance, "SubscriptionState")? {
@@ -644,10 +677,10 @@ impl Registry {
             "a subscription of this filter to this destination",
             "subscriptions",
         )?;
+        let path = doc.path();
         if persistent {
             self.save(&key, &doc)?;
         }
-        let path = doc.path();
         state.subscriptions.insert(key, doc);
         Ok(path)
     }
@@ -788,7 +821,11 @@ impl Registry {
                 }
             }
         }
-        if wanted("SubscriptionDuration") {
+        // without a PropertyList only the properties the instance carries change (a NULL
+        // one clears)
+        if wanted("SubscriptionDuration")
+            && (property_list.is_some() || instance.property("SubscriptionDuration").is_some())
+        {
             doc.duration_secs = u64_value(instance, "SubscriptionDuration")?;
         }
         if persistent(&state, &doc.handler) {
@@ -1031,15 +1068,17 @@ impl Registry {
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        self.db().execute("DELETE FROM outbox", [])?;
         let state = self.state();
         let mut out = Vec::new();
         for (destination, subscription, id, produced, body) in rows {
             let Some(d) = state.destinations.get(&destination) else {
                 continue;
             };
-            let message = cim::xml::read_message(body.as_bytes(), &cim::xml::Limits::DEFAULT)?;
-            let cim::xml::Message::ExportRequest(request) = message else {
+            let message = cim::xml::read_message(body.as_bytes(), &cim::xml::Limits::DEFAULT);
+            let (Ok(cim::xml::Message::ExportRequest(request)), Ok(produced)) =
+                (message, produced.parse::<Timestamp>())
+            else {
+                tracing::warn!(indication = %id, "a kept indication cannot be read back; dropped");
                 continue;
             };
             let Some(indication) = request.indication().cloned() else {
@@ -1054,11 +1093,14 @@ impl Registry {
                 Outgoing {
                     subscription,
                     id,
-                    produced: produced.parse()?,
+                    produced,
                     indication,
                 },
             ));
         }
+        drop(state);
+        // queued again by the caller; kept again at the next shutdown if still undelivered
+        self.db().execute("DELETE FROM outbox", [])?;
         Ok(out)
     }
 }
@@ -1254,6 +1296,12 @@ mod tests {
             .create("interop", &subscription(&missing, &d), &alice)
             .unwrap_err();
         assert_eq!(err.code, CimStatusCode::InvalidParameter as u32);
+        let mut elsewhere = f.clone();
+        elsewhere.namespace = Some("x y".into());
+        let err = registry
+            .create("interop", &subscription(&elsewhere, &d), &alice)
+            .unwrap_err();
+        assert_eq!(err.code, CimStatusCode::InvalidParameter as u32, "{err:?}");
         for bad in ["ftp://x/", "mailto:listener@example.com", "http://"] {
             let err = registry
                 .create("interop", &destination("bad", bad, 2), &alice)
