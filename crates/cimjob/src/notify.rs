@@ -7,7 +7,9 @@
 //! `CIMJOB_JOB_ID` (the InstanceID) and `CIMJOB_NOTIFY_EVENT` set; exit status 0 is success.
 //! A webhook succeeds with any 2xx answer. Failures are logged and retried with the same
 //! bounded backoff as indications; each notice is sent on its own task, at most
-//! [`MAX_CONCURRENT`] at once, so a slow notifier never holds up the engine.
+//! [`MAX_CONCURRENT`] at once and [`MAX_WAITING`] waiting, so a slow notifier never holds up
+//! the engine. The command runs in its own process group, killed whole after
+//! [`COMMAND_TIME_LIMIT`].
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -17,14 +19,18 @@ use cimjob_core::events::{Event, EventKind};
 use cimjob_core::model::properties::View;
 use cimjob_core::model::Job;
 use cimjob_core::state::Situation;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::retry::RetryPolicy;
 
 /// How many notices may be in flight at once.
 pub const MAX_CONCURRENT: usize = 16;
+
+/// How many notices may wait for a free slot; more are dropped (and logged), so a dead
+/// webhook costs bounded memory.
+pub const MAX_WAITING: usize = 1_000;
 
 /// How long one run of the notify command may take before it is killed (and the try fails).
 pub const COMMAND_TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -43,7 +49,15 @@ pub struct Notifier {
     config: NotifyConfig,
     policy: RetryPolicy,
     client: reqwest::Client,
-    slots: Arc<Semaphore>,
+    waiting: mpsc::Sender<Notice>,
+}
+
+/// One notice on its way.
+struct Notice {
+    body: String,
+    user: String,
+    job_id: String,
+    what: &'static str,
 }
 
 impl Notifier {
@@ -56,12 +70,31 @@ impl Notifier {
         if config.command.is_none() && config.webhook.is_none() {
             return None;
         }
-        Some(Arc::new(Notifier {
+        let (waiting, mut queue) = mpsc::channel::<Notice>(MAX_WAITING);
+        let notifier = Arc::new(Notifier {
             config,
             policy,
             client,
-            slots: Arc::new(Semaphore::new(MAX_CONCURRENT)),
-        }))
+            waiting,
+        });
+        // Weak: the dispatcher ends when the service drops its notifier
+        let dispatcher = Arc::downgrade(&notifier);
+        tokio::spawn(async move {
+            let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
+            while let Some(notice) = queue.recv().await {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let Some(notifier) = dispatcher.upgrade() else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    notifier.deliver(&notice).await;
+                    drop(slot);
+                });
+            }
+        });
+        Some(notifier)
     }
 
     /// Sends a notice if `event` is a job with Notify set reaching its end.
@@ -74,28 +107,39 @@ impl Notifier {
             return;
         };
         let Some(what) = ending(job) else { return };
-        let notice = json!({
+        let body = json!({
             "event": what,
             "user": user,
             "job": crate::api::json::job_to_json(job, &View::local(event.at)),
-        });
-        let notifier = self.clone();
-        let job_id = job.instance_id();
-        tokio::spawn(async move {
-            let Ok(_slot) = notifier.slots.clone().acquire_owned().await else {
-                return;
+        })
+        .to_string();
+        let notice = Notice {
+            body,
+            user,
+            job_id: job.instance_id(),
+            what,
+        };
+        if let Err(refused) = self.waiting.try_send(notice) {
+            let notice = match refused {
+                mpsc::error::TrySendError::Full(n) | mpsc::error::TrySendError::Closed(n) => n,
             };
-            notifier.deliver(&notice, &user, &job_id, what).await;
-        });
+            tracing::error!(user = %notice.user, job = %notice.job_id, "{MAX_WAITING} notices are waiting already; this one is dropped");
+        }
     }
 
-    async fn deliver(&self, notice: &Value, user: &str, job_id: &str, what: &str) {
-        let body = notice.to_string();
+    async fn deliver(&self, notice: &Notice) {
+        let Notice {
+            body,
+            user,
+            job_id,
+            what,
+        } = notice;
+        let (body, user, job_id, what) = (body.as_str(), user.as_str(), job_id.as_str(), *what);
         if let Some(command) = &self.config.command {
             let result = self
                 .policy
                 .run(
-                    || run_command(command, &body, user, job_id, what),
+                    || run_command(command, body, (user, job_id, what), COMMAND_TIME_LIMIT),
                     |attempt, error: &String| {
                         tracing::warn!(%user, job = %job_id, attempt, %error, "the notify command failed");
                     },
@@ -109,7 +153,7 @@ impl Notifier {
             let result = self
                 .policy
                 .run(
-                    || post(&self.client, url, &body),
+                    || post(&self.client, url, body),
                     |attempt, error: &String| {
                         tracing::warn!(%user, job = %job_id, attempt, %error, "the notify webhook failed");
                     },
@@ -131,13 +175,15 @@ fn ending(job: &Job) -> Option<&'static str> {
     }
 }
 
+/// Runs the notify command once with `body` on its stdin; `who` is (user, job, event) for
+/// its environment.
 async fn run_command(
     command: &str,
     body: &str,
-    user: &str,
-    job_id: &str,
-    what: &str,
+    who: (&str, &str, &str),
+    limit: Duration,
 ) -> Result<(), String> {
+    let (user, job_id, what) = who;
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -147,22 +193,33 @@ async fn run_command(
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
+        // its own group, so a time-out kills what the command started too
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start sh: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // a command that does not read its input is not a failure
-        let _ = stdin.write_all(body.as_bytes()).await;
-    }
-    match tokio::time::timeout(COMMAND_TIME_LIMIT, child.wait()).await {
+    let group = child.id().map(|pid| nix::unistd::Pid::from_raw(pid as i32));
+    let mut stdin = child.stdin.take();
+    let run = async {
+        if let Some(stdin) = stdin.as_mut() {
+            // a command that does not read its input is not a failure
+            let _ = stdin.write_all(body.as_bytes()).await;
+        }
+        drop(stdin);
+        child.wait().await
+    };
+    match tokio::time::timeout(limit, run).await {
         Ok(Ok(status)) if status.success() => Ok(()),
         Ok(Ok(status)) => Err(format!("the command ended with {status}")),
         Ok(Err(e)) => Err(format!("cannot wait for the command: {e}")),
         Err(_) => {
-            let _ = child.kill().await;
+            if let Some(group) = group {
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            }
+            let _ = child.wait().await;
             Err(format!(
-                "the command took longer than {}s and was killed",
-                COMMAND_TIME_LIMIT.as_secs()
+                "the command took longer than {:?} and was killed",
+                limit
             ))
         }
     }
@@ -180,5 +237,62 @@ async fn post(client: &reqwest::Client, url: &str, body: &str) -> Result<(), Str
         Ok(())
     } else {
         Err(format!("the webhook answered HTTP {}", response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_command_gets_the_notice_and_a_slow_one_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("notice");
+        let command = format!(
+            "cat > {}; echo $CIMJOB_NOTIFY_USER >> {}",
+            out.display(),
+            out.display()
+        );
+        run_command(
+            &command,
+            "{\"a\":1}",
+            ("alice", "CIMJOB:1", "completed"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"a\":1}alice\n");
+
+        let pid_file = dir.path().join("pid");
+        let slow = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let error = run_command(
+            &slow,
+            "",
+            ("alice", "CIMJOB:1", "failed"),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+        assert!(error.contains("killed"), "{error}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // the background sleep was in the command's group: gone (or a zombie) soon after
+        let mut gone = false;
+        for _ in 0..100 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.trim_start().chars().next());
+            if stat.is_empty() || state == Some('Z') {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(gone, "the command's child {pid} survived the time-out");
     }
 }
