@@ -12,7 +12,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde_json::json;
 
-use super::{http_client, percentiles, submit_all, Service};
+use super::{cim_call, http_client, job_path, percentiles, submit_all, Prepared, Service};
 
 /// The state letter of a process, from `/proc/<pid>/stat`.
 fn state(pid: i32) -> Option<char> {
@@ -34,15 +34,17 @@ fn wait_stopped(pid: i32) -> anyhow::Result<Instant> {
     }
 }
 
-fn request_state_change(id: &str, state: u16) -> (String, String) {
-    let body = format!(
-        r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="9" PROTOCOLVERSION="1.0"><SIMPLEREQ><METHODCALL NAME="RequestStateChange"><LOCALINSTANCEPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><INSTANCENAME CLASSNAME="CIMJOB_ConcreteJob"><KEYBINDING NAME="InstanceID"><KEYVALUE VALUETYPE="string">{id}</KEYVALUE></KEYBINDING></INSTANCENAME></LOCALINSTANCEPATH><PARAMVALUE NAME="RequestedState" PARAMTYPE="uint16"><VALUE>{state}</VALUE></PARAMVALUE></METHODCALL></SIMPLEREQ></MESSAGE></CIM>"#
-    );
-    let object = format!(
-        "root%2Fcimv2%3ACIMJOB_ConcreteJob.InstanceID%3D%22{}%22",
-        id.replace(':', "%3A")
-    );
-    (body, object)
+/// RequestStateChange(`state`) on job `id`, as the `cim` crate writes it.
+fn request_state_change(id: u64, state: u16) -> Prepared {
+    Prepared::new(&cim::xml::Request::extrinsic(
+        "9",
+        job_path(id),
+        "RequestStateChange",
+        vec![(
+            "RequestedState".into(),
+            cim::xml::ParamValue::Value(cim::CimValue::UInt16(state)),
+        )],
+    ))
 }
 
 /// Waits (bounded) for the pid file a job writes when it starts.
@@ -76,24 +78,15 @@ async fn service_latencies(n: usize) -> anyhow::Result<Vec<f64>> {
     let http = http_client();
     let mut latencies = Vec::with_capacity(n);
     for i in 1..=n {
-        let id = format!("CIMJOB:{i}");
-        let pid = read_pid(&pids.path().join(format!("1-{id}.pid")))?;
-        let (body, object) = request_state_change(&id, 3);
+        let pid = read_pid(&pids.path().join(format!("1-CIMJOB:{i}.pid")))?;
+        let suspend = request_state_change(i as u64, 3);
         let sent = Instant::now();
-        let answer = http
-            .post(format!("{}/cimom", service.url))
-            .header("Content-Type", "application/xml; charset=\"utf-8\"")
-            .header("CIMOperation", "MethodCall")
-            .header("CIMMethod", "RequestStateChange")
-            .header("CIMObject", object)
-            .body(body);
         // the stop may come before the answer: watch /proc while the request is in flight
         let watcher = tokio::task::spawn_blocking(move || wait_stopped(pid));
-        let response = answer.send().await?;
-        let text = response.text().await?;
+        let answer = cim_call(&http, &service.url, &suspend).await?;
         anyhow::ensure!(
-            text.contains("<RETURNVALUE") && !text.contains("<ERROR"),
-            "Suspend refused: {text}"
+            answer.windows(12).any(|w| w == b"<RETURNVALUE"),
+            "Suspend answered no return value"
         );
         let stopped = watcher.await??;
         latencies.push(stopped.duration_since(sent).as_secs_f64() * 1000.0);

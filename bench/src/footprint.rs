@@ -7,10 +7,11 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    cim_call, http_client, median, peak_rss_kib, reset_peak_rss, service_with_held_jobs,
-    static_server, status_kib, Service, ENUMERATE,
+    cim_call, enumerate, http_client, median, peak_rss_kib, reset_peak_rss, service_with_held_jobs,
+    static_server, status_kib, Prepared, Service,
 };
 use anyhow::Context;
+use cim::xml::ParamValue;
 
 /// Objects per pull request.
 const MAX_OBJECT_COUNT: usize = 1000;
@@ -23,48 +24,55 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn intrinsic(method: &str, params: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="7" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="{method}"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH>{params}</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#
-    )
-}
-
-/// The text of the `<VALUE>` after `NAME="{name}"` in an answer.
-fn param(answer: &str, name: &str) -> Option<String> {
-    let at = answer.find(&format!("NAME=\"{name}\""))?;
-    let rest = &answer[at..];
-    let start = rest.find("<VALUE>")? + "<VALUE>".len();
-    let end = rest[start..].find("</VALUE>")?;
-    Some(rest[start..start + end].to_string())
+/// The EnumerationContext of a pull answer, or `None` at its end.
+fn next_context(answer: &[u8]) -> anyhow::Result<Option<String>> {
+    let cim::xml::Message::Response(response) =
+        cim::xml::read_message(answer, &cim::xml::Limits::DEFAULT)?
+    else {
+        anyhow::bail!("not a CIM-XML response");
+    };
+    let cim::xml::Reply::Intrinsic {
+        result: Ok(result), ..
+    } = response.reply
+    else {
+        anyhow::bail!("the pull operation failed");
+    };
+    if result.param("EndOfSequence").and_then(ParamValue::as_bool) == Some(true) {
+        return Ok(None);
+    }
+    let context = result
+        .param("EnumerationContext")
+        .and_then(ParamValue::as_str);
+    Ok(Some(context.context("no EnumerationContext")?.to_string()))
 }
 
 /// A whole enumeration by pull operations: (total bytes, requests).
 async fn pull_all(http: &reqwest::Client, url: &str) -> anyhow::Result<(usize, usize)> {
-    let count = format!(
-        r#"<IPARAMVALUE NAME="MaxObjectCount"><VALUE>{MAX_OBJECT_COUNT}</VALUE></IPARAMVALUE>"#
-    );
-    let open = intrinsic(
+    let count = || {
+        (
+            "MaxObjectCount",
+            ParamValue::Value(cim::CimValue::UInt32(MAX_OBJECT_COUNT as u32)),
+        )
+    };
+    let open = Prepared::intrinsic(
         "OpenEnumerateInstances",
-        &format!(
-            r#"<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="CIM_ConcreteJob"/></IPARAMVALUE>{count}"#
-        ),
+        vec![
+            ("ClassName", ParamValue::ClassName("CIM_ConcreteJob".into())),
+            count(),
+        ],
     );
-    let mut answer = cim_call(http, url, "OpenEnumerateInstances", open).await?;
+    let mut answer = cim_call(http, url, &open).await?;
     let (mut bytes, mut requests) = (answer.len(), 1);
     // bounded: a million jobs at most
     for _ in 0..1000 {
-        let text = std::str::from_utf8(&answer)?;
-        if param(text, "EndOfSequence").is_some_and(|v| v.eq_ignore_ascii_case("TRUE")) {
+        let Some(context) = next_context(&answer)? else {
             return Ok((bytes, requests));
-        }
-        let context = param(text, "EnumerationContext").context("no EnumerationContext")?;
-        let pull = intrinsic(
+        };
+        let pull = Prepared::intrinsic(
             "PullInstancesWithPath",
-            &format!(
-                r#"<IPARAMVALUE NAME="EnumerationContext"><VALUE>{context}</VALUE></IPARAMVALUE>{count}"#
-            ),
+            vec![("EnumerationContext", ParamValue::Text(context)), count()],
         );
-        answer = cim_call(http, url, "PullInstancesWithPath", pull).await?;
+        answer = cim_call(http, url, &pull).await?;
         bytes += answer.len();
         requests += 1;
     }
@@ -93,20 +101,18 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let pull_rss = peak_rss_kib(pid)?;
     reset_peak_rss(pid);
     let t = Instant::now();
-    let enum_size = cim_call(&http, &service.url, "EnumerateInstances", ENUMERATE)
-        .await?
-        .len();
+    let enum_size = cim_call(&http, &service.url, &enumerate()).await?.len();
     let ours_enum = t.elapsed().as_secs_f64() * 1000.0;
     let enum_rss = peak_rss_kib(pid)?;
 
     let one_body = static_server(vec![b' '; enum_size]).await?;
     let t = Instant::now();
-    cim_call(&http, &one_body, "EnumerateInstances", ENUMERATE).await?;
+    cim_call(&http, &one_body, &enumerate()).await?;
     let base_enum = t.elapsed().as_secs_f64() * 1000.0;
     let pages = static_server(vec![b' '; pull_bytes / requests]).await?;
     let t = Instant::now();
     for _ in 0..requests {
-        cim_call(&http, &pages, "PullInstancesWithPath", ENUMERATE).await?;
+        cim_call(&http, &pages, &enumerate()).await?;
     }
     let base_pull = t.elapsed().as_secs_f64() * 1000.0;
 

@@ -407,55 +407,103 @@ fn nix_clock_ticks() -> f64 {
     100.0
 }
 
-const GET_INSTANCE: &str = r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="GetInstance"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="CIMJOB_ConcreteJob"><KEYBINDING NAME="InstanceID"><KEYVALUE VALUETYPE="string">CIMJOB:1</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#;
-const ENUMERATE: &str = r#"<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="2" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="CIM_ConcreteJob"/></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"#;
+/// A CIM-XML request as the `cim` crate writes and frames it, ready to send many times.
+#[derive(Clone)]
+struct Prepared {
+    method: String,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
 
-/// One CIM-XML intrinsic operation in root/cimv2: the answer (refused if it is an ERROR).
+impl Prepared {
+    fn new(request: &cim::xml::Request) -> Prepared {
+        Prepared {
+            method: request.call.name().to_string(),
+            headers: cim::xml::request_headers(request),
+            body: cim::xml::write_request(request),
+        }
+    }
+
+    /// An intrinsic operation in root/cimv2.
+    fn intrinsic(name: &str, params: Vec<(&str, cim::xml::ParamValue)>) -> Prepared {
+        let params = params
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+        Prepared::new(&cim::xml::Request::intrinsic(
+            "1",
+            "root/cimv2",
+            name,
+            params,
+        ))
+    }
+}
+
+/// The path of job `CIMJOB:<id>`.
+fn job_path(id: u64) -> cim::ObjectPath {
+    cim::ObjectPath::new(Some("root/cimv2"), "CIMJOB_ConcreteJob").with_key(
+        "InstanceID",
+        cim::KeyValue::from(format!("CIMJOB:{id}").as_str()),
+    )
+}
+
+fn get_instance() -> Prepared {
+    let mut path = job_path(1);
+    path.namespace = None;
+    Prepared::intrinsic(
+        "GetInstance",
+        vec![("InstanceName", cim::xml::ParamValue::InstanceName(path))],
+    )
+}
+
+fn enumerate() -> Prepared {
+    Prepared::intrinsic(
+        "EnumerateInstances",
+        vec![(
+            "ClassName",
+            cim::xml::ParamValue::ClassName("CIM_ConcreteJob".into()),
+        )],
+    )
+}
+
+/// One CIM-XML operation: the answer (refused if it is not a success).
 async fn cim_call(
     http: &reqwest::Client,
     url: &str,
-    method: &str,
-    body: impl Into<String>,
+    request: &Prepared,
 ) -> anyhow::Result<axum::body::Bytes> {
-    let resp = http
-        .post(format!("{url}/cimom"))
-        .header("Content-Type", "application/xml; charset=\"utf-8\"")
-        .header("CIMOperation", "MethodCall")
-        .header("CIMMethod", method)
-        .header("CIMObject", "root%2Fcimv2")
-        .body(body.into())
-        .send()
-        .await?;
+    let mut post = http.post(format!("{url}/cimom")).body(request.body.clone());
+    for (name, value) in &request.headers {
+        post = post.header(*name, value);
+    }
+    let resp = post.send().await?;
     anyhow::ensure!(
         resp.status().is_success(),
-        "{method} failed: {}",
+        "{} failed: {}",
+        request.method,
         resp.status()
     );
     let bytes = resp.bytes().await?;
     anyhow::ensure!(
         !bytes.windows(7).any(|w| w == b"<ERROR "),
-        "{method} answered an ERROR"
+        "{} answered an ERROR",
+        request.method
     );
     Ok(bytes)
 }
 
 /// `n` requests from `clients` concurrent clients: requests per second.
-async fn load(
-    url: &str,
-    n: usize,
-    clients: usize,
-    method: &'static str,
-    body: &'static str,
-) -> anyhow::Result<f64> {
+async fn load(url: &str, n: usize, clients: usize, request: &Prepared) -> anyhow::Result<f64> {
     let http = http_client();
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
             let (http, url, next) = (http.clone(), url.to_string(), next.clone());
+            let request = request.clone();
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < n {
-                    cim_call(&http, &url, method, body).await?;
+                    cim_call(&http, &url, &request).await?;
                 }
                 anyhow::Ok(())
             })
@@ -533,31 +581,27 @@ async fn service_with_held_jobs(n: usize, clients: usize) -> anyhow::Result<(Ser
 async fn wbem_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
     let (service, _) = service_with_held_jobs(jobs, clients).await?;
     let http = http_client();
-    let get_size = cim_call(&http, &service.url, "GetInstance", GET_INSTANCE)
-        .await?
-        .len();
-    let ours_get = load(&service.url, 5000, clients, "GetInstance", GET_INSTANCE).await?;
+    let get_size = cim_call(&http, &service.url, &get_instance()).await?.len();
+    let ours_get = load(&service.url, 5000, clients, &get_instance()).await?;
     let pid = service.child.id();
     reset_peak_rss(pid);
     let mut times = Vec::new();
     let mut enum_size = 0;
     for _ in 0..3 {
         let t = Instant::now();
-        enum_size = cim_call(&http, &service.url, "EnumerateInstances", ENUMERATE)
-            .await?
-            .len();
+        enum_size = cim_call(&http, &service.url, &enumerate()).await?.len();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let ours_enum = median(times);
     let ours_rss = peak_rss_kib(pid)?;
 
     let static_get = static_server(vec![b' '; get_size]).await?;
-    let base_get = load(&static_get, 5000, clients, "GetInstance", GET_INSTANCE).await?;
+    let base_get = load(&static_get, 5000, clients, &get_instance()).await?;
     let static_enum = static_server(vec![b' '; enum_size]).await?;
     let mut times = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        cim_call(&http, &static_enum, "EnumerateInstances", ENUMERATE).await?;
+        cim_call(&http, &static_enum, &enumerate()).await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let base_enum = median(times);

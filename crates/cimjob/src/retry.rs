@@ -11,22 +11,12 @@ use std::time::Duration;
 pub struct RetryPolicy {
     /// How many tries in all before giving up.
     pub attempts: u32,
-    /// The wait before the first retry. OpenPegasus waits 30 s; a listener that restarts
-    /// should not lose half a minute of job progress.
+    /// The wait before the first retry (`cimjob serve --delivery-backoff`, 500 ms by
+    /// default). OpenPegasus waits 30 s; a listener that restarts should not lose half a
+    /// minute of job progress.
     pub first: Duration,
     /// The longest wait between two tries.
     pub max: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 8 tries over about a minute: 0.5 s, 1 s, 2 s, 4 s, 8 s, 16 s, 30 s.
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 8,
-            first: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-        }
-    }
 }
 
 impl RetryPolicy {

@@ -364,14 +364,18 @@ mod tests {
             .contains("user alice may not change CIMJOB:3, which belongs to bob"));
     }
 
-    #[test]
-    fn many_connections_of_one_client_at_once_cost_one_password_check() {
+    /// A data dir whose users file holds one user (role user) with `password`.
+    fn data_dir_with_user(name: &str, password: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let mut users = Users::load(dir.path()).unwrap();
-        users
-            .add("bob", Role::User, "bob", "battery staple")
-            .unwrap();
+        users.add(name, Role::User, name, password).unwrap();
         users.save().unwrap();
+        dir
+    }
+
+    #[test]
+    fn many_connections_of_one_client_at_once_cost_one_password_check() {
+        let dir = data_dir_with_user("bob", "battery staple");
         let auth = Arc::new(Authenticator::new(dir.path()).unwrap());
         let header = basic("bob", "battery staple");
         let threads: Vec<_> = (0..8)
@@ -393,12 +397,7 @@ mod tests {
 
     #[test]
     fn credentials_are_checked_cached_and_failures_block_the_client() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut users = Users::load(dir.path()).unwrap();
-        users
-            .add("alice", Role::User, "alice", "correct horse")
-            .unwrap();
-        users.save().unwrap();
+        let dir = data_dir_with_user("alice", "correct horse");
         let auth = Authenticator::new(dir.path()).unwrap();
         let good = basic("alice", "correct horse");
         assert_eq!(auth.authenticate(Some(&good), None).unwrap().name, "alice");

@@ -113,9 +113,6 @@ impl Deliveries {
         let queue = queues
             .entry(target.key.clone())
             .or_insert_with(|| self.start_queue(target.clone()));
-        if queue.target.url != target.url {
-            tracing::warn!(destination = %target.name, "a destination's URL changed; its queue keeps the old one until it is recreated");
-        }
         if let Err(e) = queue.tx.try_send(item) {
             let item = match e {
                 mpsc::error::TrySendError::Full(item) | mpsc::error::TrySendError::Closed(item) => {

@@ -97,17 +97,7 @@ async fn cimom(
     if let Err(e) = check_request(&operation, &request) {
         return protocol_error(e.http_status(), e.cim_error_header().as_str(), e.message());
     }
-    let body = match wbem.handle(&request, &principal).await {
-        // a whole answer keeps its Content-Length
-        server::Answered::Whole(response) => {
-            axum::body::Body::from(cim::xml::write_response(&response))
-        }
-        streamed => axum::body::Body::from_stream(futures_util::stream::iter(
-            streamed
-                .into_body_pieces()
-                .map(|piece| Ok::<_, std::convert::Infallible>(Bytes::from(piece))),
-        )),
-    };
+    let body = wbem.handle(&request, &principal).await.into_body();
     let mut response = body.into_response();
     let prefix = operation.prefix.as_deref().unwrap_or("");
     for (name, value) in response_headers() {

@@ -202,39 +202,43 @@ pub enum Answered {
 }
 
 impl Answered {
-    /// The pieces of the answer's body, each made only when it is asked for.
-    pub fn into_body_pieces(self) -> Box<dyn Iterator<Item = String> + Send> {
+    /// The HTTP body: a whole response keeps its Content-Length; named instances are
+    /// rendered piece by piece as the body is sent.
+    pub fn into_body(self) -> axum::body::Body {
         /// Instances rendered per piece: big enough to keep the writes few, small enough to
         /// keep the memory flat.
         const PER_PIECE: usize = 256;
-        match self {
-            Answered::Whole(response) => Box::new(std::iter::once(write_response(&response))),
+        let (message_id, method, items, projection, view) = match self {
+            Answered::Whole(response) => return axum::body::Body::from(write_response(&response)),
             Answered::NamedInstances {
                 message_id,
                 method,
                 items,
                 projection,
                 view,
-            } => {
-                let writer = Arc::new(NamedInstancesWriter::new(&message_id, &method));
-                let head = std::iter::once(writer.head());
-                let tail = std::iter::once(writer.tail());
-                let mut items = items.into_iter().peekable();
-                let body = std::iter::from_fn(move || {
-                    items.peek()?;
-                    let mut piece = String::with_capacity(PER_PIECE * 4096);
-                    for item in items.by_ref().take(PER_PIECE) {
-                        let named = cim::xml::InstanceWithPath::new(
-                            without_namespace(item.path()),
-                            projection.apply(item.instance(&view)),
-                        );
-                        writer.instance(&mut piece, &named);
-                    }
-                    Some(piece)
-                });
-                Box::new(head.chain(body).chain(tail))
+            } => (message_id, method, items, projection, view),
+        };
+        let writer = NamedInstancesWriter::new(&message_id, &method);
+        let head = std::iter::once(writer.head());
+        let tail = std::iter::once(writer.tail());
+        let mut items = items.into_iter().peekable();
+        let body = std::iter::from_fn(move || {
+            items.peek()?;
+            let mut piece = String::with_capacity(PER_PIECE * 4096);
+            for item in items.by_ref().take(PER_PIECE) {
+                let named = cim::xml::InstanceWithPath::new(
+                    without_namespace(item.path()),
+                    projection.apply(item.instance(&view)),
+                );
+                writer.instance(&mut piece, &named);
             }
-        }
+            Some(piece)
+        });
+        let pieces = head
+            .chain(body)
+            .chain(tail)
+            .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
+        axum::body::Body::from_stream(futures_util::stream::iter(pieces))
     }
 }
 
