@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use cim::query::Query;
 use cim::xml::{CimError, Instance, InstanceWithPath};
 use cim::{CimArray, CimDateTime, CimStatusCode, CimType, CimValue, KeyValue, ObjectPath};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +164,12 @@ struct State {
     filters: BTreeMap<String, Filter>,
     destinations: BTreeMap<String, DestinationDoc>,
     subscriptions: BTreeMap<String, SubscriptionDoc>,
+    /// What [`Registry::active`] answers, made once per change rather than once per job
+    /// event; `None` after a change.
+    active: Option<Arc<[Active]>>,
+    /// The earliest moment a subscription's SubscriptionDuration runs out, while `active`
+    /// is current.
+    next_expiry: Option<Timestamp>,
 }
 
 /// One enabled subscription, as the producer of indications needs it.
@@ -435,6 +441,13 @@ impl Registry {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The state, for a change: what `active` answered is made again.
+    fn change(&self) -> MutexGuard<'_, State> {
+        let mut state = self.state();
+        state.active = None;
+        state
+    }
+
     fn db(&self) -> MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -531,7 +544,7 @@ impl Registry {
             owner: owner.name.clone(),
         };
         let path = doc.keys.path();
-        let mut state = self.state();
+        let mut state = self.change();
         admit(
             state.filters.contains_key(&key),
             state.filters.len(),
@@ -588,7 +601,7 @@ impl Registry {
             owner: owner.name.clone(),
         };
         let path = doc.keys.path();
-        let mut state = self.state();
+        let mut state = self.change();
         admit(
             state.destinations.contains_key(&key),
             state.destinations.len(),
@@ -659,7 +672,7 @@ impl Registry {
             last_indication: None,
         };
         let key = subscription_key(&filter, &handler);
-        let mut state = self.state();
+        let mut state = self.change();
         if !state.filters.contains_key(&filter) {
             return Err(invalid(format!(
                 "the Filter {filter_ref} does not exist: create the CIM_IndicationFilter first"
@@ -731,7 +744,7 @@ impl Registry {
     ) -> Result<Option<String>, CimError> {
         let not_found = || CimError::new(CimStatusCode::NotFound, format!("no instance {path}"));
         let key = Self::key_of(path).ok_or_else(not_found)?;
-        let mut state = self.state();
+        let mut state = self.change();
         let owner = if let Some(f) = state.filters.get(&key) {
             f.doc.owner.clone()
         } else if let Some(d) = state.destinations.get(&key) {
@@ -777,7 +790,7 @@ impl Registry {
     ) -> Result<(), CimError> {
         let not_found = || CimError::new(CimStatusCode::NotFound, format!("no instance {path}"));
         let key = Self::key_of(path).ok_or_else(not_found)?;
-        let mut state = self.state();
+        let mut state = self.change();
         let persistent = |state: &State, handler: &str| {
             state
                 .destinations
@@ -837,6 +850,9 @@ impl Registry {
 
     /// Removes subscriptions whose SubscriptionDuration has passed.
     fn expire(&self, state: &mut State, now: Timestamp) {
+        if state.active.is_some() && state.next_expiry.is_none_or(|t| t > now) {
+            return;
+        }
         let expired: Vec<String> = state
             .subscriptions
             .iter()
@@ -846,6 +862,7 @@ impl Registry {
         for key in expired {
             tracing::info!(subscription = %key, "a subscription's SubscriptionDuration has passed; removed");
             state.subscriptions.remove(&key);
+            state.active = None;
             let _ = self.erase(&key);
         }
     }
@@ -892,12 +909,16 @@ impl Registry {
             .map(|s| subscription_instance(s, now))
     }
 
-    /// The enabled subscriptions, for the producer.
-    pub fn active(&self) -> Vec<Active> {
+    /// The enabled subscriptions, for the producer: called for every job event, so it is
+    /// made once per change of the registry and shared.
+    pub fn active(&self) -> Arc<[Active]> {
         let now = Timestamp::now();
         let mut state = self.state();
         self.expire(&mut state, now);
-        state
+        if let Some(active) = &state.active {
+            return active.clone();
+        }
+        let active: Arc<[Active]> = state
             .subscriptions
             .iter()
             .filter(|(_, s)| s.state == ENABLED)
@@ -916,7 +937,17 @@ impl Registry {
                     },
                 })
             })
-            .collect()
+            .collect();
+        state.next_expiry = state
+            .subscriptions
+            .values()
+            .filter_map(|s| {
+                let secs = i64::try_from(s.duration_secs?).unwrap_or(i64::MAX);
+                s.started.checked_add(SignedDuration::from_secs(secs)).ok()
+            })
+            .min();
+        state.active = Some(active.clone());
+        active
     }
 
     /// Records what became of one indication and, when its tries ran out, applies its
@@ -970,6 +1001,7 @@ impl Registry {
                         sub.state = DISABLED;
                         sub.state_changed = Timestamp::now();
                         let doc = sub.clone();
+                        state.active = None;
                         if state
                             .destinations
                             .get(&doc.handler)
@@ -980,6 +1012,7 @@ impl Registry {
                     }
                     REMOVE => {
                         state.subscriptions.remove(&item.subscription);
+                        state.active = None;
                         let _ = self.erase(&item.subscription);
                     }
                     _ => {}
@@ -1371,6 +1404,10 @@ mod tests {
         registry.modify(&s, &enabled, None, &alice).unwrap();
         let active = registry.active();
         assert_eq!(active.len(), 1);
+        assert!(
+            Arc::ptr_eq(&active, &registry.active()),
+            "made once per change, not per call"
+        );
         let item = Outgoing {
             subscription: active[0].key.clone(),
             id: "x".into(),
