@@ -21,6 +21,7 @@ import http.server
 import json
 import os
 import pwd
+import selectors
 import shlex
 import signal
 import socket
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import pytest
 import pywbem
-from pywbem import CIMInstance, Uint16
+from pywbem import CIMInstance, Uint16, Uint64
 
 from harness import (
     CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIM_ERR_INVALID_QUERY,
@@ -88,11 +89,14 @@ def unique(tag: str) -> str:
 
 
 class Listener:
-    """pywbem's WBEMListener on 127.0.0.1:port, keeping what it receives in arrival order."""
+    """pywbem's WBEMListener on 127.0.0.1:port, keeping what it receives in arrival order;
+    https (its certificate and key from PEM files) when certfile and keyfile are given."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, certfile: Path | None = None,
+                 keyfile: Path | None = None):
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._tls = (str(certfile), str(keyfile)) if certfile else None
+        self.url = f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
         self._got: list[CIMInstance] = []
         self._lock = threading.Lock()
         self._listener: pywbem.WBEMListener | None = None
@@ -102,7 +106,11 @@ class Listener:
             self._got.append(indication)
 
     def start(self) -> "Listener":
-        listener = pywbem.WBEMListener("127.0.0.1", http_port=self.port)
+        if self._tls:
+            listener = pywbem.WBEMListener("127.0.0.1", https_port=self.port,
+                                           certfile=self._tls[0], keyfile=self._tls[1])
+        else:
+            listener = pywbem.WBEMListener("127.0.0.1", http_port=self.port)
         listener.add_callback(self._callback)
         listener.start()
         self._listener = listener
@@ -467,6 +475,89 @@ def test_a_disabled_subscription_delivers_nothing_until_enabled_again(service, c
         assert_in_delivery_order(listener.received())
 
 
+def _delete_all(conn, paths) -> None:
+    """Deletes what a test created in interop, last made first; what is gone already is fine."""
+    for path in reversed(paths):
+        try:
+            conn.DeleteInstance(path)
+        except pywbem.CIMError as e:
+            if e.status_code != CIM_ERR_NOT_FOUND:
+                raise
+
+
+def test_a_subscription_is_removed_when_its_subscriptionduration_has_passed(service, conn, jobs):
+    """CreateInstance of a subscription with SubscriptionDuration 2 (seconds): GetInstance shows
+    SubscriptionDuration 2 and SubscriptionTimeRemaining <= 2; once the 2 s have passed it is
+    gone (GetInstance is CIM_ERR_NOT_FOUND, EnumerateInstanceNames omits it) and a new job's
+    creation is not delivered for it, while a subscription without a duration, and one whose
+    duration ModifyInstance (PropertyList ["SubscriptionDuration"]) raised from 2 to 600, deliver
+    that job's indications to the same listener."""
+    made = []
+    with Listener() as listener:
+        try:
+            timed, extended, lasting = unique("timed"), unique("extended"), unique("lasting")
+            dest = conn.CreateInstance(destination_instance(unique("duration"), listener.url),
+                                       namespace=INTEROP)
+            made.append(dest)
+            subs = {}
+            for name, query, duration in ((timed, JOB_CREATED, 2), (extended, JOB_CREATED, 2),
+                                          (lasting, JOB_STATE_CHANGED, None)):
+                flt = conn.CreateInstance(filter_instance(name, *query), namespace=INTEROP)
+                made.append(flt)
+                sub = subscription_instance(flt, dest)
+                if duration is not None:
+                    sub["SubscriptionDuration"] = Uint64(duration)
+                subs[name] = conn.CreateInstance(sub, namespace=INTEROP)
+                made.append(subs[name])
+            created_at = time.monotonic()
+
+            inst = conn.GetInstance(subs[timed])
+            assert inst["SubscriptionDuration"] == 2, inst.tomof()
+            remaining = inst["SubscriptionTimeRemaining"]
+            assert remaining is not None and 0 <= remaining <= 2, inst.tomof()
+            assert conn.GetInstance(subs[lasting]).get("SubscriptionDuration") is None
+
+            conn.ModifyInstance(CIMInstance(SUBSCRIPTION_CLASS, path=subs[extended].copy(),
+                                            properties={"SubscriptionDuration": Uint64(600)}),
+                                PropertyList=["SubscriptionDuration"])
+            inst = conn.GetInstance(subs[extended])
+            assert inst["SubscriptionDuration"] == 600, inst.tomof()
+            assert 590 <= inst["SubscriptionTimeRemaining"] <= 600, inst.tomof()
+
+            def gone():
+                try:
+                    conn.GetInstance(subs[timed])
+                    return False
+                except pywbem.CIMError as e:
+                    if e.status_code != CIM_ERR_NOT_FOUND:
+                        raise
+                    return True
+
+            poll(gone, "the subscription with SubscriptionDuration 2 is removed", service,
+                 timeout=8.0)
+            gone_after = time.monotonic() - created_at
+            assert gone_after >= 1.5, f"removed {gone_after:.2f}s after it was made, before 2s"
+            left = conn.EnumerateInstanceNames(SUBSCRIPTION_CLASS, namespace=INTEROP)
+            assert not any(same_path(p, subs[timed]) for p in left), left
+            assert any(same_path(p, subs[extended]) for p in left), left
+            assert conn.GetInstance(subs[extended])["SubscriptionDuration"] == 600
+
+            job = jobs.submit(["true"], name=jobs.name("afterexpiry"))
+            # one destination delivers in order: the creation comes before the state changes
+            got = listener.wait_for(
+                lambda g: about(g, job, extended) and COMPLETED in job_states(about(g, job, lasting)),
+                "the new job's creation (extended subscription) and completion (lasting one)",
+                svc=service)
+        finally:
+            _delete_all(conn, made)
+
+    assert about(got, job, timed) == [], (
+        f"the expired subscription still delivered:\n{describe(about(got, job))}")
+    assert [i.classname for i in about(got, job, extended)] == ["CIM_InstCreation"], describe(got)
+    assert job_states(about(got, job, lasting)) == [STARTING, RUNNING, COMPLETED], describe(got)
+    assert_in_delivery_order(got)
+
+
 def test_pywbemlistener_command_receives_the_indications_of_a_job(service, conn, jobs, tmp_path):
     """`pywbemlistener run NAME --scheme http --bind-addr 127.0.0.1 --port P --indi-file F`
     (pywbemtools' listener, in the foreground) receives the creation and JobState changes of a
@@ -688,6 +779,252 @@ def test_indications_undelivered_at_shutdown_are_delivered_after_the_restart(tmp
         ("CIM_InstModification", state, COMPLETED),
     ], describe(got)
     assert len(got) == len(mine), describe(got)
+
+
+class SilentListener:
+    """A TCP server on 127.0.0.1 that accepts connections and reads what comes but never
+    answers: a listener that hangs. Keeps the connections open until stopped; counts those the
+    peer closed."""
+
+    def __init__(self):
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = self._server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._closed_by_peer = 0
+        self._data = bytearray()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(self._server, selectors.EVENT_READ)
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(timeout=0.1):
+                    sock = key.fileobj
+                    if sock is self._server:
+                        conn, _ = self._server.accept()
+                        conn.setblocking(False)
+                        sel.register(conn, selectors.EVENT_READ)
+                        with self._lock:
+                            self._open.append(conn)
+                        continue
+                    try:
+                        data = sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    with self._lock:
+                        if data:
+                            if len(self._data) < 1 << 20:
+                                self._data += data
+                        else:
+                            sel.unregister(sock)
+                            self._open.remove(sock)
+                            self._closed_by_peer += 1
+                            sock.close()
+        finally:
+            sel.close()
+
+    def start(self) -> "SilentListener":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        with self._lock:
+            for sock in self._open:
+                sock.close()
+            self._open.clear()
+        self._server.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def state(self) -> tuple[int, int, bytes]:
+        """(connections held open, connections the peer closed, bytes received)."""
+        with self._lock:
+            return len(self._open), self._closed_by_peer, bytes(self._data)
+
+
+def test_a_listener_that_never_answers_delays_neither_another_listener_nor_wbem_requests(tmp_path):
+    """One filter pair (job creation, JobState change) subscribed to two destinations: a
+    listener that accepts the connection and never answers, and pywbem's WBEMListener. While
+    the silent one holds the service's POST of the job's creation (its request timeout is
+    15 s), the WBEMListener receives the job's creation and every JobState change up to
+    Completed within 10 s, and GetInstance / EnumerateInstances on the service answer within
+    2 s each; the service still stops cleanly with that delivery in flight."""
+    flags = ["--delivery-attempts", "3", "--delivery-backoff", "200ms",
+             "--delivery-backoff-max", "1s"]
+    with SilentListener() as silent, Listener() as good, \
+            own_service(tmp_path, *flags) as svc, own_jobs(svc, "silent") as jobs:
+        conn = connect(svc)
+        created, state = unique("created"), unique("state")
+        filters = [conn.CreateInstance(filter_instance(created, *JOB_CREATED), namespace=INTEROP),
+                   conn.CreateInstance(filter_instance(state, *JOB_STATE_CHANGED), namespace=INTEROP)]
+        silent_dest, good_dest = unique("silent"), unique("good")
+        for name, url in ((silent_dest, silent.url), (good_dest, good.url)):
+            dest = conn.CreateInstance(destination_instance(name, url), namespace=INTEROP)
+            for flt in filters:
+                conn.CreateInstance(subscription_instance(flt, dest), namespace=INTEROP)
+
+        job = jobs.submit(["true"])
+        started = time.monotonic()
+        got = good.wait_for(lambda g: COMPLETED in job_states(about(g, job)),
+                            "the job's creation and completion despite the silent listener",
+                            timeout=10.0, svc=svc)
+        delivered_in = time.monotonic() - started
+        held = poll(lambda: silent.state()[0] >= 1 and b"ExportIndication" in silent.state()[2]
+                    and silent.state(), "the silent listener holds the service's POST", svc,
+                    timeout=10.0)
+
+        t = time.monotonic()
+        inst = conn.GetInstance(job.path)
+        get_took = time.monotonic() - t
+        t = time.monotonic()
+        subs = conn.EnumerateInstances(SUBSCRIPTION_CLASS, namespace=INTEROP)
+        enum_took = time.monotonic() - t
+        still = silent.state()
+        rows = deliveries(svc)
+
+    assert job_states(about(got, job)) == [NEW, STARTING, RUNNING, COMPLETED], describe(got)
+    assert_in_delivery_order(got)
+    assert delivered_in < 10.0, delivered_in
+    assert inst["InstanceID"] == job.instance_id
+    assert len(subs) == 4, [str(s.path) for s in subs]
+    assert get_took < 2.0, f"GetInstance took {get_took:.2f}s while a listener hung"
+    assert enum_took < 2.0, f"EnumerateInstances took {enum_took:.2f}s while a listener hung"
+    # the silent listener still held its connection when the WBEM requests were answered
+    assert held[1] == 0 and still[0] >= 1 and still[1] == 0, (held[:2], still[:2])
+    good_rows = [d for d in rows if d["destination"] == good_dest]
+    assert len(good_rows) == 4 and all(d["outcome"] == "delivered" for d in good_rows), rows
+    assert [d for d in rows if d["destination"] == silent_dest] == [], rows
+
+
+def tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """With openssl: a CA, and a certificate it signed for 127.0.0.1 (subjectAltName
+    IP:127.0.0.1, serverAuth) with its key. Returns (ca.pem, cert.pem, key.pem)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr = directory / "cert.pem", directory / "key.pem", directory / "cert.csr"
+    ext = directory / "cert.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+                   "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                   "extendedKeyUsage=serverAuth\n")
+    for cmd in (
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
+         "-out", ca, "-days", "2", "-subj", "/CN=cimjob interop listener CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+         "-subj", "/CN=127.0.0.1"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-out", cert, "-days", "2", "-extfile", ext],
+    ):
+        out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, f"{' '.join(map(str, cmd))}: {out.stderr}"
+    return ca, cert, key
+
+
+@pytest.mark.filterwarnings("ignore:ssl.PROTOCOL_TLS is deprecated:DeprecationWarning")
+def test_an_https_listener_gets_indications_when_its_ca_is_given_and_none_otherwise(tmp_path):
+    """pywbem's WBEMListener over https (a certificate for 127.0.0.1 signed by a test CA): a
+    service started with `--listener-ca CA.pem` delivers a job's creation and JobState changes
+    to https://127.0.0.1:P; a service without it does not (the certificate is not trusted):
+    GET /api/v1/deliveries records "gave up" for each of its job's indications, and the
+    listener receives none of them."""
+    ca, cert, key = tls_files(tmp_path / "tls")
+    created, state = unique("created"), unique("state")
+    with Listener(certfile=cert, keyfile=key) as listener:
+        assert listener.url.startswith("https://127.0.0.1:")
+        trusted = unique("trusted")
+        with own_service(tmp_path, "--listener-ca", str(ca),
+                         data_dir=tmp_path / "trusting") as svc, own_jobs(svc, "https") as jobs:
+            conn = connect(svc)
+            subscribe(conn, trusted, listener.url, {created: JOB_CREATED, state: JOB_STATE_CHANGED})
+            job = jobs.submit(["true"])
+            got = listener.wait_for(lambda g: COMPLETED in job_states(about(g, job)),
+                                    "the job's indications over https", svc=svc)
+            trusted_rows = [d for d in deliveries(svc) if d["destination"] == trusted]
+
+        heard = len(listener.received())
+        untrusted = unique("untrusted")
+        created2, state2 = unique("created"), unique("state")
+        with own_service(tmp_path, "--delivery-attempts", "1",
+                         data_dir=tmp_path / "untrusting") as svc, own_jobs(svc, "nohttps") as jobs:
+            conn = connect(svc)
+            subscribe(conn, untrusted, listener.url,
+                      {created2: JOB_CREATED, state2: JOB_STATE_CHANGED}, policy=IGNORE)
+            refused = jobs.submit(["true"])
+            jobs.wait_final(refused)
+            rows = poll(lambda: len([d for d in deliveries(svc) if d["destination"] == untrusted
+                                     and d["outcome"] != "delivered"]) >= 4
+                        and [d for d in deliveries(svc) if d["destination"] == untrusted],
+                        "four failed deliveries to the untrusted https listener", svc)
+            time.sleep(0.3)
+            after = listener.received()[heard:]  # (its job is CIMJOB:1 too: a new data dir)
+
+    assert job_states(about(got, job)) == [NEW, STARTING, RUNNING, COMPLETED], describe(got)
+    assert_in_delivery_order(got)
+    assert len(trusted_rows) == 4 and all(d["outcome"] == "delivered" for d in trusted_rows), (
+        trusted_rows)
+    assert len(rows) == 4 and all(d["outcome"] == "gave up" for d in rows), rows
+    assert all("certificate" in (d["error"] or "").lower() for d in rows), rows
+    assert after == [], f"the listener got indications from the untrusting service:\n{describe(after)}"
+
+
+def test_a_restart_invents_nothing_for_the_downtime_and_starts_a_new_sequence(tmp_path):
+    """A permanent subscription (job creation, JobState change) to a listener that stays up
+    while the service restarts: after the first job's four indications have arrived and the
+    service has stopped (exit 0) and started again on the same data dir, the listener gets
+    nothing for 2 s (nothing re-sent, nothing made up for the downtime); then a new job's
+    creation arrives with SequenceNumber 0 in a SequenceContext other than the first run's."""
+    data = tmp_path / "data"
+    created, state = unique("created"), unique("state")
+    with Listener() as listener:
+        with own_service(tmp_path, data_dir=data) as svc, own_jobs(svc, "before") as jobs:
+            conn = connect(svc)
+            subscribe(conn, unique("downtime"), listener.url,
+                      {created: JOB_CREATED, state: JOB_STATE_CHANGED})
+            job = jobs.submit(["true"])
+            listener.wait_for(lambda g: COMPLETED in job_states(about(g, job)),
+                              "the first job's indications", svc=svc)
+            time.sleep(0.3)  # room for anything more
+            before = listener.received()
+        time.sleep(1.0)
+        with own_service(tmp_path, data_dir=data) as svc, own_jobs(svc, "after") as jobs:
+            time.sleep(2.0)
+            during = listener.received()[len(before):]
+            later = jobs.submit(["true"])
+            listener.wait_for(lambda g: about(g[len(before):], later, created),
+                              "the new job's creation after the restart", svc=svc)
+            after = listener.received()[len(before):]
+            log = svc.log(4000)
+
+    assert job_states(about(before, job)) == [NEW, STARTING, RUNNING, COMPLETED], describe(before)
+    assert len(before) == 4, describe(before)
+    assert_in_delivery_order(before)
+    assert during == [], (f"the listener got these after the restart, before any new job:\n"
+                          f"{describe(during)}\nservice log tail:\n{log}")
+    assert later.instance_id != job.instance_id
+    first = after[0]
+    assert is_about(first, later) and first.classname == "CIM_InstCreation", describe(after)
+    assert first["IndicationFilterName"] == created, describe(after)
+    assert int(first["SequenceNumber"]) == 0, describe(after)
+    assert first["SequenceContext"] and first["SequenceContext"] != before[0]["SequenceContext"], (
+        first["SequenceContext"], before[0]["SequenceContext"])
+    assert_in_delivery_order(after)
 
 
 # --- pywbemcli subscription ---------------------------------------------------------------
