@@ -9,7 +9,6 @@ mod control;
 mod footprint;
 mod submissions;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -164,8 +162,10 @@ impl Drop for Service {
 }
 
 /// Plain Rust: `workers` threads each spawning and waiting for /bin/true until `n` ran.
-fn baseline_spawn_loop(n: usize, workers: usize) -> f64 {
+/// Returns (jobs/s, CPU ms per job, the children's included).
+fn baseline_spawn_loop(n: usize, workers: usize) -> anyhow::Result<(f64, f64)> {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(std::process::id(), true)?;
     let start = Instant::now();
     let threads: Vec<_> = (0..workers)
         .map(|_| {
@@ -181,67 +181,101 @@ fn baseline_spawn_loop(n: usize, workers: usize) -> f64 {
     for t in threads {
         t.join().expect("worker");
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(std::process::id(), true)? - cpu_before;
+    Ok((rate, cpu * 1000.0 / n as f64))
 }
 
 /// The service: `n` `/bin/true` jobs submitted by `clients` concurrent HTTP clients, timed
-/// from the first submission to the n-th Completed event. Returns (jobs/s completed,
-/// submissions/s acknowledged).
-async fn service_jobs(n: usize, clients: usize, max_running: usize) -> anyhow::Result<(f64, f64)> {
+/// from the first submission to the last one's end (its TimeOfLastStateChange to Completed). No watcher follows the jobs while they
+/// run (its work would load the service being measured): the last job is polled, then every
+/// job is read once. Returns (jobs/s completed, submissions/s acknowledged, the service's CPU
+/// ms per job with its children's).
+async fn service_jobs(
+    n: usize,
+    clients: usize,
+    max_running: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
     let service = Service::start(max_running)?;
-    let mut events = Box::pin(event_stream(&service.url).await?);
-
+    let cpu_before = cpu_seconds(service.pid(), true)?;
+    let own_before = cpu_seconds(service.pid(), false)?;
     let start = Instant::now();
-    let submitting = tokio::spawn(submit_all(
+    let started_at = jiff::Timestamp::now();
+    submit_all(
         service.url.clone(),
         n,
         clients,
         |_| json!({"properties": {"Name": "true", "CommandLine": ["/bin/true"]}}),
-    ));
-    let waiter = tokio::spawn(async move {
-        let mut completed = HashSet::new();
-        while completed.len() < n {
-            let event = events.next().await.context("event stream ended")??;
-            let value: Value = serde_json::from_str(&event.data)?;
-            anyhow::ensure!(value.get("lagged").is_none(), "event stream lagged");
-            match value["job"]["JobState"].as_u64() {
-                Some(7) => {
-                    completed.insert(value["InstanceID"].as_str().unwrap_or_default().to_string());
-                }
-                Some(8..=10) => bail!("a job did not complete: {value}"),
-                _ => {}
-            }
-        }
-        anyhow::Ok(Instant::now())
-    });
-    submitting.await??;
+    )
+    .await?;
     let submitted = start.elapsed();
-    let done = tokio::time::timeout(Duration::from_secs(600), waiter).await???;
-    let total = done.duration_since(start);
+    let jobs = wait_all_final(&service.url, n, Duration::from_millis(5)).await?;
+    let cpu = cpu_seconds(service.pid(), true)? - cpu_before;
+    let own = cpu_seconds(service.pid(), false)? - own_before;
+    eprintln!(
+        "service threads {:.3} ms/job, its jobs {:.3} ms/job",
+        own * 1000.0 / n as f64,
+        (cpu - own) * 1000.0 / n as f64
+    );
+    let mut last_end = started_at;
+    for job in &jobs {
+        anyhow::ensure!(
+            job["JobState"].as_u64() == Some(7),
+            "a job did not complete: {job}"
+        );
+        let end = parse_cim_time(job["TimeOfLastStateChange"].as_str().unwrap_or_default())
+            .context("a completed job without TimeOfLastStateChange")?;
+        last_end = last_end.max(end);
+    }
+    let total = last_end.duration_since(started_at).as_secs_f64();
     Ok((
-        n as f64 / total.as_secs_f64(),
+        n as f64 / total,
         n as f64 / submitted.as_secs_f64(),
+        cpu * 1000.0 / n as f64,
     ))
 }
 
-/// Every durable change the service announces, as server-sent events.
-async fn event_stream(
-    url: &str,
-) -> anyhow::Result<
-    impl futures_util::Stream<
-        Item = Result<
-            eventsource_stream::Event,
-            eventsource_stream::EventStreamError<reqwest::Error>,
-        >,
-    >,
-> {
-    let response = http_client()
-        .get(format!("{url}/api/v1/events"))
-        .send()
-        .await?;
-    Ok(eventsource_stream::Eventsource::eventsource(
-        response.bytes_stream(),
-    ))
+/// Waits until the service's `n` jobs (LocalIDs 1..=n of a fresh service) have all ended:
+/// polls the last one every `poll`, then reads the list (again while any has not ended, as
+/// one started earlier may end later). Bounded at ten minutes.
+async fn wait_all_final(url: &str, n: usize, poll: Duration) -> anyhow::Result<Vec<Value>> {
+    let http = http_client();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let is_final = |job: &Value| matches!(job["JobState"].as_u64(), Some(7..=10));
+    loop {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the jobs did not end within ten minutes"
+        );
+        let last: Value = http
+            .get(format!("{url}/api/v1/jobs/{n}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if is_final(&last) {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    loop {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the jobs did not end within ten minutes"
+        );
+        let list: Value = http
+            .get(format!("{url}/api/v1/jobs"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let jobs = list["jobs"].as_array().context("a job list")?;
+        anyhow::ensure!(jobs.len() == n, "{} jobs listed, not {n}", jobs.len());
+        if jobs.iter().all(is_final) {
+            return Ok(jobs.clone());
+        }
+        tokio::time::sleep(poll).await;
+    }
 }
 
 /// Submits `n` jobs from `clients` concurrent HTTP clients; `body(i)` is job i's submission
@@ -388,23 +422,26 @@ async fn idle_cpu(waiting: usize, clients: usize, secs: u64) -> anyhow::Result<f
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let ticks = || -> anyhow::Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", service.child.id()))?;
-        let fields: Vec<&str> = stat[stat.rfind(')').context("stat")? + 2..]
-            .split(' ')
-            .collect();
-        Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
-    };
-    let before = ticks()?;
+    let pid = service.pid();
+    let before = cpu_seconds(pid, false)?;
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let used = ticks()? - before;
-    let hz = nix_clock_ticks();
-    Ok(used as f64 / hz / secs as f64)
+    let used = cpu_seconds(pid, false)? - before;
+    Ok(used / secs as f64)
 }
 
-fn nix_clock_ticks() -> f64 {
+/// CPU seconds (user + system) process `pid` has used, with those of its reaped children
+/// (the jobs it ran) when `with_children`.
+fn cpu_seconds(pid: u32, with_children: bool) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let fields: Vec<u64> = stat[stat.rfind(')').context("stat")? + 2..]
+        .split(' ')
+        .skip(11)
+        .take(4)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let ticks: u64 = fields[..if with_children { 4 } else { 2 }].iter().sum();
     // sysconf(_SC_CLK_TCK) is 100 on Linux
-    100.0
+    Ok(ticks as f64 / 100.0)
 }
 
 /// A CIM-XML request as the `cim` crate writes and frames it, ready to send many times.
@@ -642,22 +679,38 @@ fn main() -> anyhow::Result<()> {
         wanted
     };
     if wants("jobs") {
-        let (mut ours, mut acks, mut base) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut acks, mut cpu, mut base, mut base_cpu) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..args.repeat {
             // alternate the order so drift on a shared machine hits both sides
+            let mut baseline = || -> anyhow::Result<()> {
+                let (rate, per_job) = baseline_spawn_loop(args.jobs, max_running)?;
+                base.push(rate);
+                base_cpu.push(per_job);
+                Ok(())
+            };
             if round % 2 == 0 {
-                base.push(baseline_spawn_loop(args.jobs, max_running));
+                baseline()?;
             }
-            let (jobs, subs) = rt.block_on(service_jobs(args.jobs, args.clients, max_running))?;
+            let (jobs, subs, per_job) =
+                rt.block_on(service_jobs(args.jobs, args.clients, max_running))?;
             ours.push(jobs);
             acks.push(subs);
+            cpu.push(per_job);
             if round % 2 == 1 {
-                base.push(baseline_spawn_loop(args.jobs, max_running));
+                baseline()?;
             }
-            eprintln!("jobs round {}: service {jobs:.0} jobs/s (submissions {subs:.0}/s), baseline {:.0}/s", round + 1, base.last().unwrap());
+            eprintln!("jobs round {}: service {jobs:.0} jobs/s (submissions {subs:.0}/s, {per_job:.2} CPU ms/job), baseline {:.0}/s ({:.2} CPU ms/job)", round + 1, base.last().unwrap(), base_cpu.last().unwrap());
         }
-        let (ours, acks, base) = (median(ours), median(acks), median(base));
+        let (ours, acks, cpu, base, base_cpu) = (
+            median(ours),
+            median(acks),
+            median(cpu),
+            median(base),
+            median(base_cpu),
+        );
         rows.push(format!("| {} `/bin/true` jobs completed per second through the service ({} clients, {max_running} running at once) vs a plain spawn+wait loop at the same concurrency | {ours:.0}/s | {base:.0}/s | {:.2}× |", args.jobs, args.clients, ours / base));
+        rows.push(format!("| CPU per job, the service and its jobs together (user + system) | {cpu:.2} ms | {base_cpu:.2} ms | {:.2}× |", cpu / base_cpu));
         rows.push(format!("| submissions acknowledged per second (durable) while those jobs run | {acks:.0}/s | – | – |"));
     }
     if wants("submissions") {
