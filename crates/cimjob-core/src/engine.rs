@@ -6,6 +6,11 @@
 //! completes batches in submission order), so events reach watchers in the order the core
 //! made them, and many clients' changes share one transaction (group commit) without any
 //! client seeing an acknowledgement before its change is durable.
+//!
+//! A step that nobody waits for (a process has started, a progress line) is held for up to
+//! [`LAZY_COMMIT_WINDOW`] and folded into the next step's transaction: a short job's Running
+//! and Completed then cost one fsync, not two. Its events are still announced only once
+//! durable, and a step that someone waits for (a client, a spawn) takes it along at once.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -60,6 +65,10 @@ impl From<ModifyError> for EngineError {
 }
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// How long a step nobody waits for may be held to share a later step's transaction. Its
+/// events reach watchers at most this late; the times they carry are the true ones.
+pub const LAZY_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 
 enum Command {
     Submit {
@@ -151,6 +160,7 @@ pub fn start(store: Arc<dyn Store>, config: CoreConfig) -> Result<EngineHandle, 
         runner: Runner::new(runner_tx),
         events: events.clone(),
         pending: VecDeque::new(),
+        held: None,
     };
     tokio::spawn(shell.run(first_step, command_rx, runner_rx));
     Ok(EngineHandle {
@@ -312,6 +322,8 @@ struct Shell {
     runner: Runner,
     events: broadcast::Sender<Event>,
     pending: VecDeque<Pending>,
+    /// Steps nobody waits for, not yet sent to the store, and when they must be.
+    held: Option<(Step, tokio::time::Instant)>,
 }
 
 /// Resolves when the oldest pending step is durable; never while none is pending.
@@ -324,6 +336,15 @@ async fn oldest_durable(pending: &mut VecDeque<Pending>) -> Result<(), StoreErro
         }) => ticket.await,
         Some(_) => Ok(()),
     }
+}
+
+/// Folds `later` into `earlier`: one transaction with the effect of both in order, their
+/// events and deferred actions in order.
+fn merge_steps(earlier: &mut Step, later: Step) {
+    earlier.batch.merge(later.batch);
+    earlier.events.extend(later.events);
+    earlier.now.extend(later.now);
+    earlier.after_commit.extend(later.after_commit);
 }
 
 fn reply<T: Send + 'static>(tx: Reply<T>, value: T) -> Completion {
@@ -353,6 +374,9 @@ impl Shell {
                 _ = async { tokio::time::sleep_until(timer.expect("guarded")).await }, if timer.is_some() => {
                     let step = self.core.fire_timers(Timestamp::now());
                     self.handle(step, None);
+                }
+                _ = async { tokio::time::sleep_until(self.held.as_ref().expect("guarded").1).await }, if self.held.is_some() => {
+                    self.handle(Step::default(), None);
                 }
                 done = oldest_durable(&mut self.pending) => self.committed(done),
                 Some((key, event)) = runner_events.recv() => self.runner_event(key, event),
@@ -436,6 +460,11 @@ impl Shell {
 
     fn runner_event(&mut self, key: RunKey, event: RunnerEvent) {
         let now = Timestamp::now();
+        // nobody waits on a start or a progress line: their steps may share a later commit
+        let lazy = matches!(
+            event,
+            RunnerEvent::Progress { .. } | RunnerEvent::Started { result: Ok(_), .. }
+        );
         let step = match event {
             RunnerEvent::Progress { percent, text } => self.core.progress(key, percent, text, now),
             RunnerEvent::Query { text } => self.core.query(key, text, now),
@@ -449,13 +478,39 @@ impl Shell {
                 }
             }
         };
-        self.handle(step, None);
+        if lazy {
+            self.hold(step);
+        } else {
+            self.handle(step, None);
+        }
     }
 
-    /// Carries out a step: immediate actions now, the rest once its batch is durable.
-    fn handle(&mut self, step: Step, completion: Option<Completion>) {
-        for action in step.now {
+    /// Holds a step nobody waits for (see [`LAZY_COMMIT_WINDOW`]); one that must start a
+    /// process goes on at once.
+    fn hold(&mut self, mut step: Step) {
+        for action in std::mem::take(&mut step.now) {
             self.act(action);
+        }
+        if !step.after_commit.is_empty() {
+            return self.handle(step, None);
+        }
+        match &mut self.held {
+            Some((held, _)) => merge_steps(held, step),
+            None => {
+                self.held = Some((step, tokio::time::Instant::now() + LAZY_COMMIT_WINDOW));
+            }
+        }
+    }
+
+    /// Carries out a step: immediate actions now, the rest once its batch (with any held
+    /// step's before it) is durable.
+    fn handle(&mut self, mut step: Step, completion: Option<Completion>) {
+        for action in std::mem::take(&mut step.now) {
+            self.act(action);
+        }
+        if let Some((mut held, _)) = self.held.take() {
+            merge_steps(&mut held, step);
+            step = held;
         }
         let ticket = (!step.batch.is_empty()).then(|| self.store.commit(step.batch));
         let nothing_waits = step.events.is_empty() && step.after_commit.is_empty();
@@ -525,6 +580,9 @@ impl Shell {
 
     /// Flushes pending steps, then kills every running group.
     async fn stop(&mut self) {
+        if self.held.is_some() {
+            self.handle(Step::default(), None);
+        }
         while !self.pending.is_empty() {
             let done = oldest_durable(&mut self.pending).await;
             let pending = self.pending.pop_front().expect("non-empty");

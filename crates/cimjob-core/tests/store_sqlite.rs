@@ -131,7 +131,7 @@ fn opening_creates_the_directory_and_records_schema_version_1() {
         let rows = statement.query_map([], |row| row.get(0)).unwrap();
         rows.collect::<Result<_, _>>().unwrap()
     };
-    assert_eq!(versions(&path), vec![1]);
+    assert_eq!(versions(&path), vec![1, 2]);
     let mode: String = raw(&path)
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
@@ -139,7 +139,37 @@ fn opening_creates_the_directory_and_records_schema_version_1() {
 
     // Reopening applies nothing twice.
     drop(SqliteStore::open(&path).unwrap());
-    assert_eq!(versions(&path), vec![1]);
+    assert_eq!(versions(&path), vec![1, 2]);
+}
+
+#[test]
+fn a_version_1_database_loses_its_unused_indexes_and_keeps_its_jobs() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    let store = SqliteStore::open(&path).unwrap();
+    commit_ok(&store, vec![upsert(vec![job(1, 7, "{\"a\":1}")])]);
+    store.close();
+    drop(store);
+    // Put the database back as version 1 left it: its two indexes, no version 2.
+    let connection = raw(&path);
+    connection
+        .execute_batch(
+            "CREATE INDEX jobs_by_state ON jobs (job_state, priority, local_id);
+             CREATE INDEX jobs_by_owner ON jobs (owner, local_id);
+             DELETE FROM schema_migrations WHERE version = 2;",
+        )
+        .unwrap();
+    drop(connection);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let indexes = count(
+        &path,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'jobs_by_%'",
+    );
+    assert_eq!(indexes, 0);
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.jobs.len(), 1);
+    assert_eq!(loaded.jobs[0].document, "{\"a\":1}");
 }
 
 #[test]
@@ -149,7 +179,7 @@ fn a_database_from_a_newer_build_is_refused() {
     drop(SqliteStore::open(&path).unwrap());
     raw(&path)
         .execute(
-            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (2, 'future', 0)",
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (3, 'future', 0)",
             [],
         )
         .unwrap();
@@ -159,8 +189,8 @@ fn a_database_from_a_newer_build_is_refused() {
         matches!(
             error,
             StoreError::SchemaTooNew {
-                found: 2,
-                known: 1,
+                found: 3,
+                known: 2,
                 ..
             }
         ),
@@ -168,7 +198,7 @@ fn a_database_from_a_newer_build_is_refused() {
     );
     let message = error.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
-    assert!(message.contains("version 2"), "{message}");
+    assert!(message.contains("version 3"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------------------

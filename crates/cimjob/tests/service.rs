@@ -95,6 +95,27 @@ fn a_job_reports_progress_and_completes_with_every_property_right() {
 /// PercentComplete values announced on the job's event stream until it completes; signals
 /// `connected` once the stream has delivered the job's first snapshot.
 fn collect_percentages(url: &str, id: u64, connected: std::sync::mpsc::Sender<()>) -> Vec<u64> {
+    let mut seen = Vec::new();
+    follow_events(url, id, connected, |job| {
+        if let Some(p) = job["PercentComplete"].as_u64() {
+            if seen.last() != Some(&p) {
+                seen.push(p);
+            }
+        }
+        job["JobState"] == json!(7)
+    });
+    seen
+}
+
+/// Feeds each job snapshot announced on the job's event stream to `until` until it answers
+/// true (then returns that snapshot) or 30 s pass (then `None`); signals `connected` once the
+/// stream has delivered the job's first snapshot.
+fn follow_events(
+    url: &str,
+    id: u64,
+    connected: std::sync::mpsc::Sender<()>,
+    mut until: impl FnMut(&Value) -> bool,
+) -> Option<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -108,7 +129,6 @@ fn collect_percentages(url: &str, id: u64, connected: std::sync::mpsc::Sender<()
             .await
             .unwrap();
         let mut body = resp.bytes_stream();
-        let mut seen = Vec::new();
         let mut buffer = String::new();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(deadline, body.next()).await {
@@ -119,20 +139,55 @@ fn collect_percentages(url: &str, id: u64, connected: std::sync::mpsc::Sender<()
                     if let Some(data) = line.strip_prefix("data:") {
                         let job: Value = serde_json::from_str(data.trim()).unwrap();
                         let _ = connected.send(());
-                        if let Some(p) = job["PercentComplete"].as_u64() {
-                            if seen.last() != Some(&p) {
-                                seen.push(p);
-                            }
-                        }
-                        if job["JobState"] == json!(7) {
-                            return seen;
+                        if until(&job) {
+                            return Some(job);
                         }
                     }
                 }
             }
         }
-        seen
+        None
     })
+}
+
+/// Nobody waits on Running or on a progress line, so the engine may hold their commits
+/// briefly to share a later one; it must still announce them while the work runs, not only
+/// when it ends. The work here does not end until the test has seen both.
+#[test]
+fn running_and_progress_are_announced_while_the_work_still_runs() {
+    let s = Service::start(&[]);
+    let go = s.scratch().join("go");
+    let script = format!(
+        "echo 'progress 40 waiting for go' >&3; \
+         for i in $(seq 1 400); do [ -e '{}' ] && break; sleep 0.05; done",
+        go.display()
+    );
+    let id = submit_sh(&s, &["--hold"], &script);
+    let (connected_tx, connected) = std::sync::mpsc::channel();
+    let seen = std::thread::spawn({
+        let url = s.url.clone();
+        move || {
+            follow_events(&url, id, connected_tx, |job| {
+                job["JobState"] == json!(4) && job["PercentComplete"] == json!(40)
+            })
+        }
+    });
+    connected
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("event stream connected");
+    s.ok(&["resume", &id.to_string()]);
+    let seen = seen.join().unwrap();
+    // announced in time only if the work is still waiting for the go now
+    let still = s.job(id);
+    std::fs::write(&go, b"").unwrap();
+    let seen = seen.expect("Running with PercentComplete 40 announced");
+    assert_eq!(seen["JobStatus"], json!("waiting for go"));
+    assert_eq!(
+        still["JobState"],
+        json!(4),
+        "announced only once the work had ended"
+    );
+    s.wait_state(id, 7, 30);
 }
 
 #[test]

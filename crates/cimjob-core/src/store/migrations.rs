@@ -30,15 +30,16 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )";
 
 /// The highest version this build knows; a database beyond it is refused.
-pub(crate) const LATEST_VERSION: i64 = 1;
+pub(crate) const LATEST_VERSION: i64 = 2;
 
 /// Every migration, in version order.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "jobs, their run history, and the LocalID high-water mark",
-    statements: &[
-        // One row per job: the opaque document plus the columns queries need.
-        "CREATE TABLE jobs (
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "jobs, their run history, and the LocalID high-water mark",
+        statements: &[
+            // One row per job: the opaque document plus the columns queries need.
+            "CREATE TABLE jobs (
             local_id   BIGINT  NOT NULL PRIMARY KEY CHECK (local_id >= 0),
             job_state  INTEGER NOT NULL CHECK (job_state BETWEEN 0 AND 65535),
             priority   BIGINT  NOT NULL CHECK (priority BETWEEN 0 AND 4294967295),
@@ -46,12 +47,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             document   TEXT    NOT NULL CHECK (document <> ''),
             updated_at BIGINT  NOT NULL
         )",
-        // Finding runnable (or formerly running) jobs in the order they should run.
-        "CREATE INDEX jobs_by_state ON jobs (job_state, priority, local_id)",
-        // Listing one user's jobs.
-        "CREATE INDEX jobs_by_owner ON jobs (owner, local_id)",
-        // One row per run; deleting a job deletes its runs.
-        "CREATE TABLE job_runs (
+            // Finding runnable (or formerly running) jobs in the order they should run.
+            "CREATE INDEX jobs_by_state ON jobs (job_state, priority, local_id)",
+            // Listing one user's jobs.
+            "CREATE INDEX jobs_by_owner ON jobs (owner, local_id)",
+            // One row per run; deleting a job deletes its runs.
+            "CREATE TABLE job_runs (
             local_id          BIGINT  NOT NULL REFERENCES jobs (local_id) ON DELETE CASCADE,
             run_number        BIGINT  NOT NULL CHECK (run_number BETWEEN 0 AND 4294967295),
             started_at_us     BIGINT  NOT NULL,
@@ -63,14 +64,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             final_state       INTEGER CHECK (final_state BETWEEN 0 AND 65535),
             PRIMARY KEY (local_id, run_number)
         )",
-        // Store-wide values; `last_local_id` is the LocalID high-water mark.
-        "CREATE TABLE meta (
+            // Store-wide values; `last_local_id` is the LocalID high-water mark.
+            "CREATE TABLE meta (
             key   TEXT   NOT NULL PRIMARY KEY,
             value BIGINT NOT NULL
         )",
-        "INSERT INTO meta (key, value) VALUES ('last_local_id', 0)",
-    ],
-}];
+            "INSERT INTO meta (key, value) VALUES ('last_local_id', 0)",
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "drop the indexes no query used: every state change rewrote their entries",
+        statements: &["DROP INDEX jobs_by_state", "DROP INDEX jobs_by_owner"],
+    },
+];
 
 #[cfg(test)]
 mod tests {
