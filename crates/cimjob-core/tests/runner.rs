@@ -536,11 +536,14 @@ fn the_same_run_cannot_be_started_twice_at_once() {
 fn the_identity_is_the_leaders_pid_and_start_time() {
     run(async {
         let mut h = Harness::new();
-        let run = key(1);
-        let identity = h.start(run, "exec sleep 100");
-        assert_eq!(process_identity(identity.pid), Some(identity));
-        h.runner.signal(run, WorkSignal::Kill).expect("kill");
-        assert_eq!(h.outcome(run).await, ExitOutcome::Signaled(9));
+        // many starts, so some cross a clock tick and the start time is read from /proc
+        for n in 1..=60 {
+            let run = key(n);
+            let identity = h.start(run, "exec sleep 100");
+            assert_eq!(process_identity(identity.pid), Some(identity), "run {n}");
+            h.runner.signal(run, WorkSignal::Kill).expect("kill");
+            assert_eq!(h.outcome(run).await, ExitOutcome::Signaled(9));
+        }
     });
 }
 

@@ -854,6 +854,7 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         .chain([(PROGRESS_FD_ENV.into(), PROGRESS_FD.to_string().into())])
         .collect();
     let argv = argv_as(spec).map_err(setup("run the work as its owner's OS account"))?;
+    let ticks_before = procfs::boot_ticks();
     let leader = spawn::spawn(&spawn::SpawnRequest {
         argv: &argv,
         environment,
@@ -867,6 +868,7 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         source,
     })?;
     let exec_done = std::time::SystemTime::now();
+    let ticks_after = procfs::boot_ticks();
     run.leader = Some(leader);
     // Close the service's copies of the work's ends of the socket and of the pipe: both must
     // see EOF when the work's group is gone, and no descriptor may outlive the run. The run's
@@ -874,9 +876,17 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
     drop(theirs);
     drop(output_write);
 
-    let stat = procfs::read_stat(child_id(leader)).ok_or_else(|| {
-        setup("read the new process's /proc/<pid>/stat")(io::ErrorKind::NotFound.into())
-    })?;
+    // The start tick is known without reading /proc when the spawn did not cross one (a
+    // tick is 10 ms; a spawn takes well under one).
+    let start_ticks = if ticks_before == ticks_after {
+        ticks_before
+    } else {
+        procfs::read_stat(child_id(leader))
+            .ok_or_else(|| {
+                setup("read the new process's /proc/<pid>/stat")(io::ErrorKind::NotFound.into())
+            })?
+            .start_ticks
+    };
     let exit = ExitWatch::new(leader).map_err(setup("watch the new process for its exit"))?;
     ours.set_nonblocking(true)
         .map_err(setup("register the progress socket"))?;
@@ -890,7 +900,7 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         leader,
         identity: ProcessIdentity {
             pid: child_id(leader),
-            start_ticks: stat.start_ticks,
+            start_ticks,
         },
         progress,
         exit,
