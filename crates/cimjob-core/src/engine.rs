@@ -76,7 +76,7 @@ enum Command {
         owner: String,
         run_as: Option<String>,
         hold: bool,
-        reply: Reply<u64>,
+        reply: Reply<Arc<Job>>,
     },
     RequestStateChange {
         id: u64,
@@ -190,13 +190,14 @@ impl EngineHandle {
         self.ask(make).await?
     }
 
-    /// Submits a job from creation-time property values; returns its LocalID once durable.
+    /// Submits a job from creation-time property values; once durable, returns the job as
+    /// that change left it (a client answering with the new job needs no second call).
     pub async fn submit(
         &self,
         values: Vec<(String, Option<CimValue>)>,
         owner: &str,
         hold: bool,
-    ) -> Result<u64, EngineError> {
+    ) -> Result<Arc<Job>, EngineError> {
         self.submit_as(values, owner, None, hold).await
     }
 
@@ -208,7 +209,7 @@ impl EngineHandle {
         owner: &str,
         run_as: Option<&str>,
         hold: bool,
-    ) -> Result<u64, EngineError> {
+    ) -> Result<Arc<Job>, EngineError> {
         let owner = owner.to_string();
         let run_as = run_as.map(str::to_string);
         self.call(|reply| Command::Submit {
@@ -408,7 +409,8 @@ impl Shell {
             } => {
                 let result = self
                     .core
-                    .submit_as(&values, &owner, run_as.as_deref(), hold, now);
+                    .submit_as(&values, &owner, run_as.as_deref(), hold, now)
+                    .map(|(id, step)| (self.core.job(id).expect("just submitted").clone(), step));
                 self.respond(reply, result);
             }
             Command::RequestStateChange {
@@ -531,6 +533,7 @@ impl Shell {
     /// The oldest pending step is durable (or failed): announce, answer, start processes.
     fn committed(&mut self, result: Result<(), StoreError>) {
         let pending = self.pending.pop_front().expect("a pending step completed");
+
         if let Err(e) = &result {
             tracing::error!(error = %e, "a change could not be made durable; the client is told");
         }

@@ -167,10 +167,9 @@ async fn submit(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let values = json::values_from_json(&body.properties).map_err(EngineError::from)?;
     let run_as = principal.run_as().map_err(ApiError::forbidden)?;
-    let id = engine
+    let job = engine
         .submit_as(values, &principal.name, run_as.as_deref(), body.hold)
         .await?;
-    let job = engine.get(id).await?;
     Ok((StatusCode::CREATED, Json(json::job_to_json(&job, &view()))))
 }
 

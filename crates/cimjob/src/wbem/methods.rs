@@ -219,7 +219,8 @@ async fn submit_job(w: &Wbem, principal: &Principal, args: Arguments) -> Outcome
             false,
         )
         .await
-        .map_err(engine_error)?;
+        .map_err(engine_error)?
+        .local_id;
     let service = w.identity.service_path();
     if let Some(source) = super::objects::fixed_instances(&w.identity, CIMV2)
         .into_iter()

@@ -417,7 +417,7 @@ impl Wbem {
                 }
                 let values = values_of(instance, None).map_err(|e| engine_error(e.into()))?;
                 let run_as = super::methods::run_as(principal)?;
-                let id = self.engine.submit_as(values, &principal.name, run_as.as_deref(), false).await.map_err(engine_error)?;
+                let id = self.engine.submit_as(values, &principal.name, run_as.as_deref(), false).await.map_err(engine_error)?.local_id;
                 value(IReturnValue::InstanceNames(vec![without_namespace(super::jobs::job_path(id))]))
             }
             "ModifyInstance" => {
