@@ -236,46 +236,28 @@ async fn service_jobs(
 }
 
 /// Waits until the service's `n` jobs (LocalIDs 1..=n of a fresh service) have all ended:
-/// polls the last one every `poll`, then reads the list (again while any has not ended, as
-/// one started earlier may end later). Bounded at ten minutes.
+/// polls the last one every `poll`, and once it has ended reads the list (again while any has
+/// not, as one started earlier may end later). Bounded at ten minutes.
 async fn wait_all_final(url: &str, n: usize, poll: Duration) -> anyhow::Result<Vec<Value>> {
     let http = http_client();
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let get = |path: String| {
+        let request = http.get(format!("{url}{path}"));
+        async move { anyhow::Ok(request.send().await?.json::<Value>().await?) }
+    };
     let is_final = |job: &Value| matches!(job["JobState"].as_u64(), Some(7..=10));
-    loop {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the jobs did not end within ten minutes"
-        );
-        let last: Value = http
-            .get(format!("{url}/api/v1/jobs/{n}"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if is_final(&last) {
-            break;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while Instant::now() < deadline {
+        if is_final(&get(format!("/api/v1/jobs/{n}")).await?) {
+            let list = get("/api/v1/jobs".into()).await?;
+            let jobs = list["jobs"].as_array().context("a job list")?;
+            anyhow::ensure!(jobs.len() == n, "{} jobs listed, not {n}", jobs.len());
+            if jobs.iter().all(is_final) {
+                return Ok(jobs.clone());
+            }
         }
         tokio::time::sleep(poll).await;
     }
-    loop {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the jobs did not end within ten minutes"
-        );
-        let list: Value = http
-            .get(format!("{url}/api/v1/jobs"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let jobs = list["jobs"].as_array().context("a job list")?;
-        anyhow::ensure!(jobs.len() == n, "{} jobs listed, not {n}", jobs.len());
-        if jobs.iter().all(is_final) {
-            return Ok(jobs.clone());
-        }
-        tokio::time::sleep(poll).await;
-    }
+    bail!("the jobs did not end within ten minutes")
 }
 
 /// Submits `n` jobs from `clients` concurrent HTTP clients; `body(i)` is job i's submission
