@@ -7,10 +7,12 @@
 //! made them, and many clients' changes share one transaction (group commit) without any
 //! client seeing an acknowledgement before its change is durable.
 //!
-//! A step that nobody waits for (a process has started, a progress line) is held for up to
-//! [`LAZY_COMMIT_WINDOW`] and folded into the next step's transaction: a short job's Running
-//! and Completed then cost one fsync, not two. Its events are still announced only once
+//! A progress line's step, which nobody waits for, is held for up to [`LAZY_COMMIT_WINDOW`]
+//! and folded into the next step's transaction: work that reports progress many times a
+//! second costs a commit per window, not per line. Its events are still announced only once
 //! durable, and a step that someone waits for (a client, a spawn) takes it along at once.
+//! (A start is not held: it records the process's identity, which a restart after a crash
+//! needs to kill the orphan.)
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -66,8 +68,8 @@ impl From<ModifyError> for EngineError {
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
-/// How long a step nobody waits for may be held to share a later step's transaction. Its
-/// events reach watchers at most this late; the times they carry are the true ones.
+/// How long a progress step may be held to share a later step's transaction. Its events
+/// reach watchers at most this late.
 pub const LAZY_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 
 enum Command {
@@ -462,11 +464,8 @@ impl Shell {
 
     fn runner_event(&mut self, key: RunKey, event: RunnerEvent) {
         let now = Timestamp::now();
-        // nobody waits on a start or a progress line: their steps may share a later commit
-        let lazy = matches!(
-            event,
-            RunnerEvent::Progress { .. } | RunnerEvent::Started { result: Ok(_), .. }
-        );
+        // nobody waits on a progress line: its step may share a later commit
+        let lazy = matches!(event, RunnerEvent::Progress { .. });
         let step = match event {
             RunnerEvent::Progress { percent, text } => self.core.progress(key, percent, text, now),
             RunnerEvent::Query { text } => self.core.query(key, text, now),
@@ -601,5 +600,17 @@ impl Shell {
         // every group, including one whose start was under way
         self.runner.stop();
         self.store.close();
+    }
+}
+
+impl Drop for Shell {
+    /// A held step still reaches the store when the engine ends without `shutdown` (an error
+    /// exit): the writer applies what is queued before it stops.
+    fn drop(&mut self) {
+        if let Some((held, _)) = self.held.take() {
+            if !held.batch.is_empty() {
+                drop(self.store.commit(held.batch));
+            }
+        }
     }
 }

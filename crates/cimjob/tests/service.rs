@@ -150,6 +150,43 @@ fn follow_events(
     })
 }
 
+/// A watcher that connects while progress is being made durable gets the job as it is, then
+/// only later changes: the Generation it sees never goes back.
+#[test]
+fn a_watcher_joining_mid_progress_never_sees_the_job_go_back() {
+    let s = Service::start(&[]);
+    let script = "for i in $(seq 1 99); do echo \"progress $i\" >&3; sleep 0.01; done";
+    let id = submit_sh(&s, &["--hold"], script);
+    s.ok(&["resume", &id.to_string()]);
+    let watchers: Vec<_> = (0..12)
+        .map(|n| {
+            let url = s.url.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(60 * n));
+                let mut generations = Vec::new();
+                let (connected, _) = std::sync::mpsc::channel();
+                follow_events(&url, id, connected, |job| {
+                    generations.push(job["Generation"].as_u64().unwrap());
+                    job["JobState"] == json!(7)
+                });
+                generations
+            })
+        })
+        .collect();
+    for watcher in watchers {
+        let generations = watcher.join().unwrap();
+        assert!(
+            generations.windows(2).all(|w| w[0] < w[1]),
+            "Generation went back: {generations:?}"
+        );
+        assert!(
+            generations.len() > 1,
+            "saw changes after joining: {generations:?}"
+        );
+    }
+    s.wait_state(id, 7, 30);
+}
+
 /// Nobody waits on Running or on a progress line, so the engine may hold their commits
 /// briefly to share a later one; it must still announce them while the work runs, not only
 /// when it ends. The work here does not end until the test has seen both.

@@ -878,8 +878,8 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
 
     // The start tick is known without reading /proc when the spawn did not cross one (a
     // tick is 10 ms; a spawn takes well under one).
-    let start_ticks = if ticks_before == ticks_after {
-        ticks_before
+    let start_ticks = if let Some(tick) = ticks_before.filter(|&t| ticks_after == Some(t)) {
+        tick
     } else {
         procfs::read_stat(child_id(leader))
             .ok_or_else(|| {

@@ -34,8 +34,9 @@ pub(super) fn read_stat(pid: u32) -> Option<Stat> {
 
 /// The boot clock in the units of `/proc/<pid>/stat`'s start time (clock ticks since boot):
 /// the kernel stamps a new process with this same clock, so a process created between two
-/// equal readings started at that tick, and `/proc` need not be read to learn it.
-pub(super) fn boot_ticks() -> u64 {
+/// equal readings started at that tick, and `/proc` need not be read to learn it. `None` if
+/// the clock cannot be read (a seccomp filter, say): then `/proc` is the way.
+pub(super) fn boot_ticks() -> Option<u64> {
     static NANOS_PER_TICK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let per_tick = *NANOS_PER_TICK.get_or_init(|| {
         let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
@@ -45,10 +46,9 @@ pub(super) fn boot_ticks() -> u64 {
             .unwrap_or(100);
         1_000_000_000 / hz as u64
     });
-    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
-        .expect("CLOCK_BOOTTIME is always readable on Linux");
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
     let nanos = now.tv_sec() as u64 * 1_000_000_000 + now.tv_nsec() as u64;
-    nanos / per_tick
+    Some(nanos / per_tick)
 }
 
 /// The command name (field 2) is in parentheses and may itself hold spaces and `)`, so the

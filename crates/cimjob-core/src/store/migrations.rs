@@ -75,7 +75,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         description: "drop the indexes no query used: every state change rewrote their entries",
-        statements: &["DROP INDEX jobs_by_state", "DROP INDEX jobs_by_owner"],
+        statements: &[
+            "DROP INDEX IF EXISTS jobs_by_state",
+            "DROP INDEX IF EXISTS jobs_by_owner",
+        ],
     },
 ];
 

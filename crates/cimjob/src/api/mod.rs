@@ -252,14 +252,18 @@ async fn events(
     let id = job_id(&id)?;
     let updates = BroadcastStream::new(engine.subscribe());
     let now = engine.get(id).await?;
+    // The snapshot may already hold a change still being made durable: its event, and any
+    // older one, would only step the watcher back, so they are skipped.
+    let seen = now.generation;
     let first = futures_util::stream::once(async move { json::job_to_json(&now, &view()) });
     let later = updates.filter_map(move |e| match e {
-        Ok(event) if event.job == id => Some(match &event.current {
-            Some(job) => json::job_to_json(job, &view()),
-            None => {
-                json!({ "InstanceID": cimjob_core::model::job::instance_id(id), "deleted": true })
-            }
-        }),
+        Ok(event) if event.job == id => match &event.current {
+            Some(job) if job.generation <= seen => None,
+            Some(job) => Some(json::job_to_json(job, &view())),
+            None => Some(
+                json!({ "InstanceID": cimjob_core::model::job::instance_id(id), "deleted": true }),
+            ),
+        },
         Ok(_) => None,
         // a watcher that fell behind gets a marker; it re-reads the job
         Err(_) => Some(json!({ "lagged": true })),
