@@ -187,9 +187,9 @@ fn a_watcher_joining_mid_progress_never_sees_the_job_go_back() {
     s.wait_state(id, 7, 30);
 }
 
-/// Nobody waits on Running or on a progress line, so the engine may hold their commits
-/// briefly to share a later one; it must still announce them while the work runs, not only
-/// when it ends. The work here does not end until the test has seen both.
+/// Nobody waits on a progress line, so the engine may hold its commit briefly to share a
+/// later one; it must still announce it (and Running) while the work runs, not only when it
+/// ends. The work here does not end until the test has seen both.
 #[test]
 fn running_and_progress_are_announced_while_the_work_still_runs() {
     let s = Service::start(&[]);
