@@ -324,7 +324,36 @@ pub struct Projection {
     deep: bool,
     local_only: bool,
     include_class_origin: bool,
-    origins: Mutex<HashMap<String, HashMap<String, &'static str>>>,
+    origins: Mutex<HashMap<String, Arc<Origins>>>,
+}
+
+/// Property name (as declared, and lowercased) → the class that defines it.
+type Origins = HashMap<String, &'static str>;
+
+/// A class's [`Origins`], made once per namespace and class: the repository never changes,
+/// and every instance in every answer is projected with them.
+fn class_origins(namespace: &'static str, class: &str) -> Arc<Origins> {
+    type Cache = Mutex<HashMap<(&'static str, String), Arc<Origins>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let key = (namespace, class.to_ascii_lowercase());
+    let mut cache = CACHE
+        .get_or_init(Cache::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(origins) = cache.get(&key) {
+        return origins.clone();
+    }
+    let mut origins = Origins::new();
+    for (decl, origin, _) in repository().all_properties(namespace, class) {
+        origins.insert(decl.name.to_ascii_lowercase(), origin);
+        origins.insert(decl.name.to_string(), origin);
+    }
+    let origins = Arc::new(origins);
+    // only classes the repository declares, so the cache stays as small as the repository
+    if !origins.is_empty() {
+        cache.insert(key, origins.clone());
+    }
+    origins
 }
 
 impl Projection {
@@ -357,13 +386,13 @@ impl Projection {
     pub fn apply(&self, mut instance: Instance) -> Instance {
         let repo = repository();
         let class = instance.class_name.to_ascii_lowercase();
-        let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
-        let origins = origins.entry(class).or_insert_with(|| {
-            repo.all_properties(self.namespace, &instance.class_name)
-                .into_iter()
-                .map(|(decl, origin, _)| (decl.name.to_ascii_lowercase(), origin))
-                .collect()
-        });
+        let origins = self
+            .origins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(class)
+            .or_insert_with(|| class_origins(self.namespace, &instance.class_name))
+            .clone();
         let requested = self
             .requested_class
             .as_deref()
@@ -371,7 +400,8 @@ impl Projection {
             .to_string();
         instance.properties.retain_mut(|p| {
             let origin = origins
-                .get(&p.name.to_ascii_lowercase())
+                .get(p.name.as_str())
+                .or_else(|| origins.get(&p.name.to_ascii_lowercase()))
                 .copied()
                 .unwrap_or("");
             let listed = self
