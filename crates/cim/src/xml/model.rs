@@ -445,7 +445,10 @@ impl Property {
             class_origin: (!decl.class_origin.is_empty()).then(|| decl.class_origin.to_owned()),
             embedded_object: embedded_kind_of(&decl.qualifiers),
             value: value.map(PropertyValue::Cim),
-            ..Property::null(decl.name, decl.ty, decl.is_array)
+            // written out, not `..Property::null(..)`: that would allocate the name twice
+            array_size: None,
+            propagated: false,
+            qualifiers: Vec::new(),
         }
     }
 
