@@ -10,7 +10,7 @@ import uuid
 import pytest
 import pywbem
 
-from harness import CREDENTIALS, NAMESPACE, Jobs, Service, cimjob_bin
+from harness import CREDENTIALS, NAMESPACE, Jobs, Service, running_service
 
 _started: list[Service] = []
 
@@ -40,14 +40,9 @@ def pytest_terminal_summary(terminalreporter):
 def service(tmp_path_factory):
     """The running service (see harness.Service). Stopped with SIGTERM at the end of the
     session; a service that does not exit 0 within the bound fails the session."""
-    svc = Service(cimjob_bin(), tmp_path_factory.mktemp("cimjob-data"), ["--max-running", "4"])
-    _started.append(svc)
-    svc.start()
-    try:
+    with running_service(tmp_path_factory.mktemp("cimjob-data"), ["--max-running", "4"],
+                         _started) as svc:
         yield svc
-    finally:
-        code = svc.stop()
-    assert code == 0, f"cimjob serve did not stop cleanly on SIGTERM (exit {code}); log:\n{svc.log()}"
 
 
 @pytest.fixture(scope="session")

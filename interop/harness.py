@@ -65,6 +65,34 @@ STOP_TIMEOUT = 20.0  # seconds for the service to exit after SIGTERM
 WAIT_TIMEOUT = 30.0  # default bound for waiting on a job
 
 
+def until(fetch, done, failure, timeout: float, interval: float = 0.05):
+    """Calls fetch() until done(value), bounded by `timeout`; returns that value, or fails the
+    test with the message failure(last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(failure(value))
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def running_service(data_dir: Path, flags: list[str], started: list | None = None):
+    """A `cimjob serve` on `data_dir` with `flags` (recorded in `started`, if given); stopped at
+    the end, where it must exit 0."""
+    svc = Service(cimjob_bin(), data_dir, flags)
+    if started is not None:
+        started.append(svc)
+    svc.start()
+    try:
+        yield svc
+    finally:
+        code = svc.stop()
+    assert code == 0, f"cimjob serve did not stop cleanly (exit {code}); log:\n{svc.log()}"
+
+
 def cimjob_bin() -> Path:
     """The binary under test: $CIMJOB_BIN (relative paths are taken from the repository
     root), else target/debug/cimjob."""
@@ -273,15 +301,11 @@ class Jobs:
 
     def wait(self, job, done, what: str, timeout: float = WAIT_TIMEOUT) -> dict:
         """Polls the job (JSON API) until done(job_json); bounded."""
-        deadline = time.monotonic() + timeout
-        while True:
-            body = self.get(job)
-            if done(body):
-                return body
-            if time.monotonic() > deadline:
-                pytest.fail(f"job {instance_id(job)} never became {what} in {timeout}s; last: "
-                            f"{json.dumps(body, indent=1)}\nservice log tail:\n{self.service.log(3000)}")
-            time.sleep(0.05)
+        return until(lambda: self.get(job), done,
+                     lambda body: f"job {instance_id(job)} never became {what} in {timeout}s; last: "
+                                  f"{json.dumps(body, indent=1)}\nservice log tail:\n"
+                                  f"{self.service.log(3000)}",
+                     timeout)
 
     def wait_state(self, job, *states: int, timeout: float = WAIT_TIMEOUT) -> dict:
         """Waits until JobState is one of `states`."""
@@ -291,11 +315,8 @@ class Jobs:
         return self.wait_state(job, *FINAL_STATES, timeout=timeout)
 
     def wait_gone(self, job, timeout: float = WAIT_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while self.exists(job):
-            if time.monotonic() > deadline:
-                pytest.fail(f"job {instance_id(job)} still exists after {timeout}s")
-            time.sleep(0.05)
+        until(lambda: self.exists(job), lambda exists: not exists,
+              lambda _: f"job {instance_id(job)} still exists after {timeout}s", timeout)
 
     def cleanup(self) -> None:
         """Kills (KillJob, DeleteOnKill false) every job of this test not yet final."""

@@ -40,7 +40,7 @@ from harness import (
     CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIM_ERR_INVALID_QUERY,
     CIM_ERR_NOT_FOUND, CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, COMPLETED, CREDENTIALS,
     EXCEPTION, JOB_CLASS, NAMESPACE, NEW, RUNNING, SERVICE_CLASS, STARTING, Jobs, Service,
-    cim_error, cimjob_bin, instance_id, same_path, service_path,
+    cim_error, cimjob_bin, instance_id, running_service, same_path, service_path, until,
 )
 
 CIM_ERR_ACCESS_DENIED = 2
@@ -134,16 +134,11 @@ class Listener:
     def wait_for(self, done, what: str, timeout: float = RECEIVE_TIMEOUT,
                  svc: Service | None = None) -> list[CIMInstance]:
         """Polls what arrived until done(list) (bounded); returns the list."""
-        deadline = time.monotonic() + timeout
-        while True:
-            got = self.received()
-            if done(got):
-                return got
-            if time.monotonic() > deadline:
-                log = f"\nservice log tail:\n{svc.log(4000)}" if svc else ""
-                pytest.fail(f"the listener never got {what} in {timeout}s; it got:\n"
-                            f"{describe(got)}{log}")
-            time.sleep(0.05)
+        log = (lambda: f"\nservice log tail:\n{svc.log(4000)}") if svc else (lambda: "")
+        return until(self.received, done,
+                     lambda got: f"the listener never got {what} in {timeout}s; it got:\n"
+                                 f"{describe(got)}{log()}",
+                     timeout)
 
 
 def source(ind: CIMInstance) -> CIMInstance:
@@ -198,14 +193,8 @@ def own_service(tmp_path: Path, *flags: str, data_dir: Path | None = None):
     it must exit 0."""
     data_dir = data_dir or tmp_path / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    svc = Service(cimjob_bin(), data_dir, list(flags))
-    svc.start()
-    code = None
-    try:
+    with running_service(data_dir, list(flags)) as svc:
         yield svc
-    finally:
-        code = svc.stop()
-    assert code == 0, f"cimjob serve did not stop cleanly (exit {code}); log:\n{svc.log()}"
 
 
 @contextlib.contextmanager
@@ -279,16 +268,10 @@ def deliveries(svc: Service, limit: int = 100) -> list[dict]:
 
 def poll(check, what: str, svc: Service, timeout: float = 15.0):
     """Calls check() until it returns something true (bounded); returns that."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = check()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not so after {timeout}s (last: {last!r});\n"
-                        f"service log tail:\n{svc.log(4000)}")
-        time.sleep(0.05)
+    return until(check, bool,
+                 lambda last: f"{what}: not so after {timeout}s (last: {last!r});\n"
+                              f"service log tail:\n{svc.log(4000)}",
+                 timeout)
 
 
 def barrier(jobs: Jobs, listener: Listener, creation_filter: str, svc: Service) -> None:

@@ -14,7 +14,7 @@ from harness import (
     CIM_ERR_INVALID_CLASS, CIM_ERR_INVALID_ENUMERATION_CONTEXT, CIM_ERR_NOT_SUPPORTED,
     CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED,
     COMPLETED, FINAL_STATES, JOB_CLASS, NAMESPACE, Jobs, cim_error, names, raw_imethodcall,
-    service_path,
+    service_path, until,
 )
 
 COUNT = 300
@@ -28,15 +28,13 @@ def many(service):
     """The InstanceIDs of 300 completed jobs made for this module."""
     made = Jobs(service, f"pull-{uuid.uuid4().hex[:6]}")
     ids = {made.submit(["true"]).instance_id for _ in range(COUNT)}
-    deadline = time.monotonic() + 180
-    while True:
+    def finished() -> set[str]:
         status, body = service.http("GET", "/api/v1/jobs")
         assert status == 200, body
-        done = {j["InstanceID"] for j in body["jobs"] if j["JobState"] in FINAL_STATES}
-        if ids <= done:
-            break
-        assert time.monotonic() < deadline, f"{len(ids - done)} of the {COUNT} jobs never finished"
-        time.sleep(0.2)
+        return {j["InstanceID"] for j in body["jobs"] if j["JobState"] in FINAL_STATES}
+
+    until(finished, lambda done: ids <= done,
+          lambda done: f"{len(ids - done)} of the {COUNT} jobs never finished", 180, 0.2)
     try:
         yield ids
     finally:

@@ -11,11 +11,9 @@ or run once. Every wait is bounded; services started here are stopped here.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import pywbem
@@ -23,7 +21,7 @@ from pywbem import CIMDateTime, Sint8, Uint8, Uint16, Uint32
 
 from harness import (
     CIM_ERR_INVALID_PARAMETER, COMPLETED, CREDENTIALS, JOB_CLASS, NAMESPACE, NEW, SUSPENDED,
-    TERMINATED, Service, cimjob_bin, service_path,
+    TERMINATED, Service, running_service, service_path, until,
 )
 
 UTC = 2  # LocalOrUtcTime: UTC
@@ -60,16 +58,11 @@ def policy(values: dict[str, int], word: str) -> int:
 
 def wait_instance(conn, path, done, what: str, timeout: float):
     """Polls GetInstance until done(instance); bounded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        inst = conn.GetInstance(path)
-        if done(inst):
-            return inst
-        if time.monotonic() > deadline:
-            pytest.fail(f"{path.keybindings['InstanceID']} never became {what} in {timeout}s; last: "
-                        f"JobState={inst['JobState']} RunCount={inst['RunCount']} "
-                        f"SkippedRuns={inst['SkippedRuns']} NextRunTime={inst['NextRunTime']}")
-        time.sleep(0.1)
+    return until(lambda: conn.GetInstance(path), done,
+                 lambda inst: f"{path.keybindings['InstanceID']} never became {what} in {timeout}s; "
+                              f"last: JobState={inst['JobState']} RunCount={inst['RunCount']} "
+                              f"SkippedRuns={inst['SkippedRuns']} NextRunTime={inst['NextRunTime']}",
+                 timeout, 0.1)
 
 
 def request_state(conn, path, state: int) -> int:
@@ -206,18 +199,6 @@ def test_untiltime_ends_an_unlimited_series(conn, jobs):
 
 # --- 4. MissedRunPolicy at restart ----------------------------------------------------------
 
-@contextlib.contextmanager
-def own_service(data_dir: Path):
-    """A `cimjob serve` on `data_dir`; stopped at the end, where it must exit 0."""
-    svc = Service(cimjob_bin(), data_dir, [])
-    svc.start()
-    try:
-        yield svc
-    finally:
-        code = svc.stop()
-        assert code == 0, f"cimjob serve did not stop cleanly (exit {code}); log:\n{svc.log()}"
-
-
 def connect(svc: Service) -> pywbem.WBEMConnection:
     return pywbem.WBEMConnection(svc.url, creds=CREDENTIALS, default_namespace=NAMESPACE,
                                  no_verification=True, timeout=30)
@@ -231,7 +212,7 @@ def test_missed_run_policy_at_restart_skips_or_runs_once(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     tag = uuid.uuid4().hex[:6]
-    with own_service(data_dir) as svc:
+    with running_service(data_dir, []) as svc:
         conn = connect(svc)
         try:
             values = missed_run_policy_values(conn)
@@ -259,7 +240,7 @@ def test_missed_run_policy_at_restart_skips_or_runs_once(tmp_path):
     assert pause > 0, "the service took too long to stop: the due time passed while it was up"
     time.sleep(pause)
 
-    with own_service(data_dir) as svc:
+    with running_service(data_dir, []) as svc:
         conn = connect(svc)
         try:
             once = wait_instance(conn, paths["once"], lambda i: i["JobState"] == COMPLETED,
