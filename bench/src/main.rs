@@ -338,34 +338,24 @@ async fn service_lateness(n: usize, clients: usize) -> anyhow::Result<Vec<f64>> 
         "submissions took longer than the 5 s lead"
     );
     tokio::time::sleep(Duration::from_secs(7)).await;
-    let http = http_client();
-    // bounded: the jobs were due 1 to 2 s ago
-    for _ in 0..60 {
-        let list: Value = http
-            .get(format!("{}/api/v1/jobs", service.url))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let jobs = list["jobs"].as_array().context("a job list")?;
-        if jobs.len() == n && jobs.iter().all(|j| j["JobState"].as_u64() == Some(7)) {
-            return jobs
-                .iter()
-                .map(|job| {
-                    let i: usize = job["Name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .trim_start_matches('p')
-                        .parse()?;
-                    let started = parse_cim_time(job["StartTime"].as_str().unwrap_or_default())
-                        .context("no StartTime")?;
-                    Ok(started.duration_since(planned[i]).as_secs_f64() * 1000.0)
-                })
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    bail!("the scheduled jobs did not all complete within a minute")
+    // the jobs were due 1 to 2 s ago; reading them does not load their starts
+    let jobs = wait_all_final(&service.url, n, Duration::from_secs(1)).await?;
+    jobs.iter()
+        .map(|job| {
+            anyhow::ensure!(
+                job["JobState"].as_u64() == Some(7),
+                "a job did not complete: {job}"
+            );
+            let i: usize = job["Name"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches('p')
+                .parse()?;
+            let started = parse_cim_time(job["StartTime"].as_str().unwrap_or_default())
+                .context("no StartTime")?;
+            Ok(started.duration_since(planned[i]).as_secs_f64() * 1000.0)
+        })
+        .collect()
 }
 
 /// The same plan with plain tokio timers, each spawning /bin/true when due: lateness = spawn

@@ -39,9 +39,7 @@ fn rusqlite_rate(n: usize, row: &(i64, i64, String, String)) -> anyhow::Result<f
         "CREATE TABLE jobs (
             local_id BIGINT NOT NULL PRIMARY KEY, job_state INTEGER NOT NULL,
             priority BIGINT NOT NULL, owner TEXT NOT NULL, document TEXT NOT NULL,
-            updated_at BIGINT NOT NULL);
-         CREATE INDEX jobs_by_state ON jobs (job_state, priority, local_id);
-         CREATE INDEX jobs_by_owner ON jobs (owner, local_id);",
+            updated_at BIGINT NOT NULL);",
     )?;
     let mut insert = db.prepare(
         "INSERT INTO jobs (local_id, job_state, priority, owner, document, updated_at)

@@ -489,11 +489,11 @@ impl Shell {
     /// Holds a step nobody waits for (see [`LAZY_COMMIT_WINDOW`]); one that must start a
     /// process goes on at once.
     fn hold(&mut self, mut step: Step) {
-        for action in std::mem::take(&mut step.now) {
-            self.act(action);
-        }
         if !step.after_commit.is_empty() {
             return self.handle(step, None);
+        }
+        for action in std::mem::take(&mut step.now) {
+            self.act(action);
         }
         match &mut self.held {
             Some((held, _)) => merge_steps(held, step),

@@ -455,17 +455,6 @@ impl Runner {
     ///
     /// Must be called inside a tokio runtime with I/O and signals enabled.
     pub fn start(&self, key: RunKey, spec: WorkSpec, not_before: Option<std::time::SystemTime>) {
-        self.send_to_starter(
-            key,
-            StarterWork {
-                key,
-                spec,
-                not_before,
-            },
-        );
-    }
-
-    fn send_to_starter(&self, key: RunKey, work: StarterWork) {
         let starters = self.inner.starters.get_or_init(|| {
             let runtime = tokio::runtime::Handle::current();
             (0..STARTER_THREADS)
@@ -474,6 +463,11 @@ impl Runner {
         });
         // one thread per job, so a job's runs start in the order asked
         let starter = &starters[(key.job % STARTER_THREADS as u64) as usize];
+        let work = StarterWork {
+            key,
+            spec,
+            not_before,
+        };
         if starter.send(work).is_err() {
             self.report(
                 key,

@@ -141,32 +141,34 @@ impl Indications {
         let view = View::local(event.at);
         let current = event.current.as_ref().map(|j| job_instance(j, &view));
         let previous = event.previous.as_ref().map(|j| job_instance(j, &view));
+        let offset = view.offset_minutes;
         let (class, source) = match (event.kind, current, previous) {
             (EventKind::Created, Some(current), _) => ("CIM_InstCreation", current),
             (EventKind::Deleted, _, Some(previous)) => ("CIM_InstDeletion", previous),
             (_, Some(current), previous) => {
-                let mut indication = self.indication("CIM_InstModification", event.at, event.job);
+                let mut indication =
+                    self.indication("CIM_InstModification", event.at, offset, event.job);
                 if let Some(previous) = previous {
                     indication.set_property(changed_property_names(&previous, &current));
                     indication
                         .set_property(Property::embedded_instance("PreviousInstance", previous));
                 }
                 indication.set_property(Property::embedded_instance("SourceInstance", current));
-                self.offer(&active, indication, CIMV2);
+                self.offer(&active, indication);
                 return;
             }
             _ => return,
         };
-        let mut indication = self.indication(class, event.at, event.job);
+        let mut indication = self.indication(class, event.at, offset, event.job);
         indication.set_property(Property::embedded_instance("SourceInstance", source));
-        self.offer(&active, indication, CIMV2);
+        self.offer(&active, indication);
     }
 
-    /// A CIM_InstMethodCall (after the call) for a method of `source`, e.g. SubmitJob on the
-    /// job service.
+    /// A CIM_InstMethodCall (after the call) for a method of the instance `source` gives, e.g.
+    /// SubmitJob on the job service; `source` is called only if some subscription is active.
     pub fn method_called(
         &self,
-        source: Instance,
+        source: impl FnOnce() -> Option<Instance>,
         method: &str,
         out_parameters: Vec<(String, CimValue)>,
         return_value: &str,
@@ -175,6 +177,7 @@ impl Indications {
         if active.is_empty() {
             return;
         }
+        let Some(source) = source() else { return };
         let mut parameters = Instance::new("__MethodParameters");
         for (name, value) in out_parameters {
             parameters.set_property(Property::new(&name, value));
@@ -188,21 +191,23 @@ impl Indications {
                 ("PreCall".into(), CimValue::Boolean(false)),
             ],
         );
-        self.stamp(&mut indication, Timestamp::now(), None);
+        let now = Timestamp::now();
+        self.stamp(&mut indication, now, View::local(now).offset_minutes, None);
         indication.set_property(Property::embedded_instance("SourceInstance", source));
         indication.set_property(Property::embedded_instance("MethodParameters", parameters));
-        self.offer(&active, indication, CIMV2);
+        self.offer(&active, indication);
     }
 
     /// An indication of `class` about job `job`, with the properties every one carries.
-    fn indication(&self, class: &str, at: Timestamp, job: u64) -> Instance {
+    fn indication(&self, class: &str, at: Timestamp, offset: i16, job: u64) -> Instance {
         let mut indication = fixed(CIMV2, class, Vec::new());
-        self.stamp(&mut indication, at, Some(job));
+        self.stamp(&mut indication, at, offset, Some(job));
         indication
     }
 
-    fn stamp(&self, indication: &mut Instance, at: Timestamp, job: Option<u64>) {
-        let offset = View::local(at).offset_minutes;
+    /// IndicationTime (`at`, shown at UTC offset `offset` minutes) and the source's host and
+    /// model path.
+    fn stamp(&self, indication: &mut Instance, at: Timestamp, offset: i16, job: Option<u64>) {
         if let Ok(t) = CimDateTime::from_timestamp(at, offset) {
             indication.set_property(Property::new("IndicationTime", CimValue::DateTime(t)));
         }
@@ -216,15 +221,15 @@ impl Indications {
         }
     }
 
-    /// Queues a copy of `indication` for each subscription whose filter selects it.
-    fn offer(&self, active: &[registry::Active], indication: Instance, namespace: &str) {
+    /// Queues a copy of `indication` (every one is in root/cimv2) for each subscription whose
+    /// filter selects it.
+    fn offer(&self, active: &[registry::Active], indication: Instance) {
+        let subject = InstanceSubject::new(CIMV2, &indication);
         for subscription in active {
-            if !watches(subscription.source_namespaces.as_deref(), namespace) {
+            if !watches(subscription.source_namespaces.as_deref(), CIMV2) {
                 continue;
             }
-            let accepted = subscription
-                .query
-                .accepts(&InstanceSubject::new(CIMV2, &indication));
+            let accepted = subscription.query.accepts(&subject);
             match accepted {
                 Ok(true) => {}
                 Ok(false) => continue,

@@ -172,6 +172,16 @@ struct State {
     next_expiry: Option<Timestamp>,
 }
 
+impl State {
+    /// Whether the destination `handler` outlives the service (PersistenceType Permanent),
+    /// and with it its subscriptions and undelivered indications.
+    fn persistent(&self, handler: &str) -> bool {
+        self.destinations
+            .get(handler)
+            .is_some_and(|d| d.persistence_type == PERMANENT)
+    }
+}
+
 /// One enabled subscription, as the producer of indications needs it.
 #[derive(Clone)]
 pub struct Active {
@@ -208,36 +218,53 @@ fn invalid(message: impl Into<String>) -> CimError {
     CimError::new(CimStatusCode::InvalidParameter, message)
 }
 
-fn string_value(instance: &Instance, name: &str) -> Result<Option<String>, CimError> {
-    match instance.value(name).and_then(|v| v.as_cim()) {
-        None => Ok(None),
-        Some(CimValue::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(CimError::new(
+/// The value of property `name` if it has one; `read` takes it out when it is of the type
+/// `what` names, anything else is CIM_ERR_TYPE_MISMATCH.
+fn typed<T>(
+    instance: &Instance,
+    name: &str,
+    what: &str,
+    read: impl Fn(&CimValue) -> Option<T>,
+) -> Result<Option<T>, CimError> {
+    let Some(value) = instance.value(name).and_then(|v| v.as_cim()) else {
+        return Ok(None);
+    };
+    read(value).map(Some).ok_or_else(|| {
+        CimError::new(
             CimStatusCode::TypeMismatch,
-            format!("{name} must be a string, not {other:?}"),
-        )),
-    }
+            format!("{name} must be a {what}, not {value:?}"),
+        )
+    })
+}
+
+fn string_value(instance: &Instance, name: &str) -> Result<Option<String>, CimError> {
+    typed(instance, name, "string", |v| match v {
+        CimValue::String(s) => Some(s.clone()),
+        _ => None,
+    })
 }
 
 fn u16_value(instance: &Instance, name: &str) -> Result<Option<u16>, CimError> {
-    match instance.value(name).and_then(|v| v.as_cim()) {
-        None => Ok(None),
-        Some(CimValue::UInt16(n)) => Ok(Some(*n)),
-        Some(other) => Err(CimError::new(
-            CimStatusCode::TypeMismatch,
-            format!("{name} must be a uint16, not {other:?}"),
-        )),
-    }
+    typed(instance, name, "uint16", |v| match v {
+        CimValue::UInt16(n) => Some(*n),
+        _ => None,
+    })
 }
 
 fn u64_value(instance: &Instance, name: &str) -> Result<Option<u64>, CimError> {
-    match instance.value(name).and_then(|v| v.as_cim()) {
-        None => Ok(None),
-        Some(CimValue::UInt64(n)) => Ok(Some(*n)),
-        Some(other) => Err(CimError::new(
-            CimStatusCode::TypeMismatch,
-            format!("{name} must be a uint64, not {other:?}"),
-        )),
+    typed(instance, name, "uint64", |v| match v {
+        CimValue::UInt64(n) => Some(*n),
+        _ => None,
+    })
+}
+
+/// SubscriptionState as a client may ask for it: 2 (Enabled) or 4 (Disabled).
+fn requested_state(instance: &Instance) -> Result<Option<u16>, CimError> {
+    match u16_value(instance, "SubscriptionState")? {
+        Some(other) if !matches!(other, ENABLED | DISABLED) => Err(invalid(format!(
+            "SubscriptionState {other} cannot be asked for: use 2 (Enabled) or 4 (Disabled)"
+        ))),
+        state => Ok(state),
     }
 }
 
@@ -638,15 +665,7 @@ impl Registry {
         )?;
         let filter = filter_key(&name_of(&filter_ref, "Filter")?);
         let handler = destination_key(&name_of(&handler_ref, "Handler")?);
-        let state_value = match u16_value(instance, "SubscriptionState")? {
-            None => ENABLED,
-            Some(s @ (ENABLED | DISABLED)) => s,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "SubscriptionState {other} cannot be asked for: use 2 (Enabled) or 4 (Disabled)"
-                )))
-            }
-        };
+        let state_value = requested_state(instance)?.unwrap_or(ENABLED);
         let on_fatal_error = match u16_value(instance, "OnFatalErrorPolicy")? {
             None => IGNORE,
             Some(p @ (IGNORE | DISABLE | REMOVE)) => p,
@@ -791,12 +810,6 @@ impl Registry {
         let not_found = || CimError::new(CimStatusCode::NotFound, format!("no instance {path}"));
         let key = Self::key_of(path).ok_or_else(not_found)?;
         let mut state = self.change();
-        let persistent = |state: &State, handler: &str| {
-            state
-                .destinations
-                .get(handler)
-                .is_some_and(|d| d.persistence_type == PERMANENT)
-        };
         let Some(current) = state.subscriptions.get(&key).cloned() else {
             if state.filters.contains_key(&key) || state.destinations.contains_key(&key) {
                 return Err(CimError::new(
@@ -820,18 +833,9 @@ impl Registry {
         };
         let mut doc = current.clone();
         if wanted("SubscriptionState") {
-            match u16_value(instance, "SubscriptionState")? {
-                Some(s @ (ENABLED | DISABLED)) if s != doc.state => {
-                    doc.state = s;
-                    doc.state_changed = Timestamp::now();
-                }
-                Some(ENABLED | DISABLED) => {}
-                None => {}
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "SubscriptionState {other} cannot be asked for: use 2 (Enabled) or 4 (Disabled)"
-                    )))
-                }
+            if let Some(s) = requested_state(instance)?.filter(|&s| s != doc.state) {
+                doc.state = s;
+                doc.state_changed = Timestamp::now();
             }
         }
         // without a PropertyList only the properties the instance carries change (a NULL
@@ -841,7 +845,7 @@ impl Registry {
         {
             doc.duration_secs = u64_value(instance, "SubscriptionDuration")?;
         }
-        if persistent(&state, &doc.handler) {
+        if state.persistent(&doc.handler) {
             self.save(&key, &doc)?;
         }
         state.subscriptions.insert(key, doc);
@@ -1002,11 +1006,7 @@ impl Registry {
                         sub.state_changed = Timestamp::now();
                         let doc = sub.clone();
                         state.active = None;
-                        if state
-                            .destinations
-                            .get(&doc.handler)
-                            .is_some_and(|d| d.persistence_type == PERMANENT)
-                        {
+                        if state.persistent(&doc.handler) {
                             let _ = self.save(&item.subscription, &doc);
                         }
                     }
@@ -1050,22 +1050,16 @@ impl Registry {
     /// Keeps what the delivery queues had not sent at shutdown, for [`Registry::take_outbox`]
     /// after the restart. Only destinations that outlive the service keep theirs.
     pub fn keep_outbox(&self, left: &[(Target, Vec<Outgoing>)]) -> rusqlite::Result<usize> {
-        let permanent: Vec<String> = {
+        let kept_targets: Vec<&(Target, Vec<Outgoing>)> = {
             let state = self.state();
-            state
-                .destinations
-                .iter()
-                .filter(|(_, d)| d.persistence_type == PERMANENT)
-                .map(|(k, _)| k.clone())
+            left.iter()
+                .filter(|(target, _)| state.persistent(&target.key))
                 .collect()
         };
         let mut db = self.db();
         let tx = db.transaction()?;
         let mut kept = 0;
-        for (target, items) in left {
-            if !permanent.contains(&target.key) {
-                continue;
-            }
+        for (target, items) in kept_targets {
             for item in items {
                 let body = cim::xml::write_export_request(
                     &cim::xml::ExportRequest::export_indication(&item.id, item.indication.clone()),

@@ -221,18 +221,18 @@ async fn submit_job(w: &Wbem, principal: &Principal, args: Arguments) -> Outcome
         .await
         .map_err(engine_error)?
         .local_id;
-    let service = w.identity.service_path();
-    if let Some(source) = super::objects::fixed_instances(&w.identity, CIMV2)
-        .into_iter()
-        .find(|f| same_object(&f.path, &service))
-    {
-        w.indications.method_called(
-            source.instance,
-            "SubmitJob",
-            vec![("Job".into(), CimValue::Reference(job_path(id)))],
-            "4096",
-        );
-    }
+    w.indications.method_called(
+        || {
+            let service = w.identity.service_path();
+            super::objects::fixed_instances(&w.identity, CIMV2)
+                .into_iter()
+                .find(|f| same_object(&f.path, &service))
+                .map(|f| f.instance)
+        },
+        "SubmitJob",
+        vec![("Job".into(), CimValue::Reference(job_path(id)))],
+        "4096",
+    );
     Ok((
         CimValue::UInt32(4096),
         vec![(

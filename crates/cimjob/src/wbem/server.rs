@@ -751,7 +751,6 @@ fn render(kind: PullKind, entries: &[Entry], view: &View, host: &str) -> IReturn
     }
 }
 
-/// A path from a request, with the request's namespace when it names none.
 /// Runs a registry change (a durable SQLite write) off the async workers.
 async fn blocking<T: Send + 'static>(
     change: impl FnOnce() -> Result<T, CimError> + Send + 'static,
@@ -764,6 +763,7 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
+/// A path from a request, with the request's namespace when it names none.
 fn with_namespace(path: &ObjectPath, ns: &str) -> ObjectPath {
     let mut p = path.clone();
     if p.namespace.is_none() {
