@@ -1,0 +1,103 @@
+//! The floor under the process-jobs figure: the least any service must do per job if, as
+//! DESIGN.md requires, every state change is durable before it is announced, and a job is
+//! recorded as started before its process exists (so a crash never leaves a process that the
+//! store does not know of). No HTTP, no engine, no output capture, no progress socket: each
+//! worker thread makes one durable SQLite transaction per job (the job before it ended, this
+//! one starting; already two changes to one commit, as group commit would), then spawns and
+//! waits for `/bin/true`. The rows are stored before the clock starts, so submissions cost it
+//! nothing. Whatever the service reaches, it cannot beat this; comparing the two with the
+//! plain spawn loop says how much of the gap is durability and how much is the service.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::cpu_seconds;
+
+/// A stored row about the size of the service's (its document is 1,166 bytes).
+const DOCUMENT_BYTES: usize = 1166;
+
+/// `n` jobs through `workers` threads as described above: (jobs/s, CPU ms per job, the
+/// children's included).
+pub fn durable_spawn_loop(n: usize, workers: usize) -> anyhow::Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let mut db = rusqlite::Connection::open(dir.path().join("floor.db"))?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    db.pragma_update(None, "synchronous", "FULL")?;
+    db.execute_batch(
+        "CREATE TABLE jobs (local_id BIGINT NOT NULL PRIMARY KEY,
+            job_state INTEGER NOT NULL, document TEXT NOT NULL, updated_at BIGINT NOT NULL);",
+    )?;
+    let document = "x".repeat(DOCUMENT_BYTES);
+    let stored = db.transaction()?;
+    for id in 0..n {
+        stored.execute(
+            "INSERT INTO jobs VALUES (?1, 2, ?2, 0)",
+            rusqlite::params![id as i64, document],
+        )?;
+    }
+    stored.commit()?;
+    let db = Arc::new(Mutex::new(db));
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(std::process::id(), true)?;
+    let start = Instant::now();
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let (db, next) = (db.clone(), next.clone());
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                let mut ended: Option<usize> = None;
+                loop {
+                    let id = next.fetch_add(1, Ordering::Relaxed);
+                    let starting = (id < n).then_some(id);
+                    record(&db, ended, starting)?;
+                    let Some(id) = starting else {
+                        return Ok(());
+                    };
+                    let status = std::process::Command::new("/bin/true").status()?;
+                    anyhow::ensure!(status.success(), "job {id}: /bin/true failed");
+                    ended = Some(id);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a floor worker panicked"))??;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(std::process::id(), true)? - cpu_before;
+    let db = db.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let completed: i64 = db
+        .query_row("SELECT count(*) FROM jobs WHERE job_state = 7", [], |r| {
+            r.get(0)
+        })
+        .context("counting completed rows")?;
+    anyhow::ensure!(completed == n as i64, "{completed} of {n} rows completed");
+    Ok((rate, cpu * 1000.0 / n as f64))
+}
+
+/// One durable transaction: `ended` Completed (7), `starting` Running (4).
+fn record(
+    db: &Mutex<rusqlite::Connection>,
+    ended: Option<usize>,
+    starting: Option<usize>,
+) -> anyhow::Result<()> {
+    if ended.is_none() && starting.is_none() {
+        return Ok(());
+    }
+    let mut db = db.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let now = jiff::Timestamp::now().as_microsecond();
+    let txn = db.transaction()?;
+    for (id, state) in [(ended, 7), (starting, 4)] {
+        if let Some(id) = id {
+            txn.execute(
+                "UPDATE jobs SET job_state = ?1, updated_at = ?2 WHERE local_id = ?3",
+                rusqlite::params![state, now, id as i64],
+            )?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
