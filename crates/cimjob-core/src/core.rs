@@ -104,6 +104,9 @@ pub enum Action {
     },
     /// Kill a process group a previous service instance left behind.
     KillOrphan(ProcessIdentity),
+    /// Delete a removed job's run logs (those of runs that wrote nothing do not exist): its
+    /// output goes with it instead of filling the disk.
+    RemoveLogs(Vec<PathBuf>),
 }
 
 /// What one call into the core produced.
@@ -1104,6 +1107,10 @@ impl Core {
         self.touched.remove(&id);
         self.step.batch.upserts.retain(|r| r.local_id != id);
         self.step.batch.deletes.push(id);
+        let logs = (1..=job.run_count)
+            .map(|run| self.log_path(id, run))
+            .collect();
+        self.step.after_commit.push(Action::RemoveLogs(logs));
         self.announce(id, now, EventKind::Deleted, Some(job), None);
     }
 

@@ -25,7 +25,7 @@ use crate::core::{job_of, Action, Core, CoreConfig, DeleteError, ModifyError, No
 use crate::events::Event;
 use crate::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
 use crate::model::{Job, PropertyError};
-use crate::runner::{kill_orphan, RunKey, Runner, RunnerEvent};
+use crate::runner::{kill_orphan, remove_logs, RunKey, Runner, RunnerEvent};
 use crate::store::{CommitTicket, RunRecord, Store, StoreError};
 
 /// Why an engine call failed.
@@ -576,6 +576,10 @@ impl Shell {
                         "killed a process group left by a previous service"
                     );
                 }
+            }
+            // a job that ran every minute for a year has half a million logs: off the engine
+            Action::RemoveLogs(paths) => {
+                drop(tokio::task::spawn_blocking(move || remove_logs(&paths)))
             }
         }
     }

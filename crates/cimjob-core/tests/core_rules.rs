@@ -43,6 +43,18 @@ fn spawned(step: &Step) -> Vec<RunKey> {
         .collect()
 }
 
+fn removed_logs(step: &Step) -> Vec<String> {
+    step.after_commit
+        .iter()
+        .filter_map(|a| match a {
+            Action::RemoveLogs(paths) => Some(paths),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
 fn signals(step: &Step) -> Vec<WorkSignal> {
     step.now
         .iter()
@@ -435,6 +447,11 @@ fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() 
     let step = core.fire_timers(t(70));
     assert_eq!(step.batch.deletes, [gone]);
     assert_eq!(step.events.last().unwrap().kind, EventKind::Deleted);
+    assert_eq!(
+        removed_logs(&step),
+        [format!("/tmp/cimjob-test-logs/{gone}-run-1.log")],
+        "its output goes with it, once the deletion is durable"
+    );
     assert!(core.job(kept).is_some());
     // turning DeleteOnCompletion on re-plans the removal from the end time
     let step = core

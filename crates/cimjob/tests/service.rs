@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{proc_state, read_pid, wait_gone, Service};
+use common::{proc_state, read_pid, until, wait_gone, Service};
 use serde_json::{json, Value};
 
 fn sh(script: &str) -> Vec<String> {
@@ -413,27 +413,27 @@ fn priority_decides_the_order_then_submission() {
 #[test]
 fn retention_deletes_only_with_delete_on_completion() {
     let s = Service::start(&[]);
-    let gone = s.submit(&[
-        "--delete-on-completion",
-        "--time-before-removal",
-        "1s",
-        "--",
-        "true",
-    ]);
-    let kept = s.submit(&["--time-before-removal", "1s", "--", "true"]);
+    let gone = submit_sh(
+        &s,
+        &["--delete-on-completion", "--time-before-removal", "1s"],
+        "echo gone",
+    );
+    let kept = submit_sh(&s, &["--time-before-removal", "1s"], "echo kept");
     s.wait_state(kept, 7, 10);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while s.get(&format!("/api/v1/jobs/{gone}")).0 != 404 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "DeleteOnCompletion job was never removed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let kept_log = std::path::PathBuf::from(s.job(kept)["OutputPath"].as_str().unwrap());
+    // the gone job's log sits beside the kept one's, named the same way
+    let gone_log = kept_log.with_file_name(format!("{gone}-run-1.log"));
+    assert_eq!(std::fs::read_to_string(&kept_log).unwrap(), "kept\n");
+    until("the DeleteOnCompletion job removed", || {
+        s.get(&format!("/api/v1/jobs/{gone}")).0 == 404
+    });
+    until("the removed job's log deleted", || !gone_log.exists());
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(s.state(kept), 7, "without DeleteOnCompletion it stays");
+    assert!(kept_log.exists(), "a kept job keeps its log");
     s.ok(&["rm", &kept.to_string()]);
     assert_eq!(s.get(&format!("/api/v1/jobs/{kept}")).0, 404);
+    until("a deleted job's log deleted", || !kept_log.exists());
 
     // an unfinished job cannot be deleted
     let running = s.submit(&["--", "sleep", "30"]);
@@ -446,14 +446,9 @@ fn retention_deletes_only_with_delete_on_completion() {
     );
     // KillJob(DeleteOnKill) deletes it once killed
     s.ok(&["kill", "--delete", &running.to_string()]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while s.get(&format!("/api/v1/jobs/{running}")).0 != 404 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "KillJob(DeleteOnKill) job was never removed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    until("the KillJob(DeleteOnKill) job removed", || {
+        s.get(&format!("/api/v1/jobs/{running}")).0 == 404
+    });
 }
 
 #[test]
@@ -473,14 +468,9 @@ fn modifying_retention_replans_removal() {
         body["changed"],
         json!(["DeleteOnCompletion", "TimeBeforeRemoval"])
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while s.get(&format!("/api/v1/jobs/{id}")).0 != 404 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "modified retention never removed the job"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    until("modified retention removed the job", || {
+        s.get(&format!("/api/v1/jobs/{id}")).0 == 404
+    });
     // read-only properties are refused by name and nothing changes
     let id = s.submit(&["--priority", "7", "--", "true"]);
     let (status, body) = common::http(

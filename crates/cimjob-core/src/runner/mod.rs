@@ -632,6 +632,30 @@ pub fn kill_orphan(identity: ProcessIdentity) -> bool {
     procfs::kill_orphan(identity)
 }
 
+/// Deletes run logs of a job that is gone, so its output does not outlive it. A log that does
+/// not exist (the run wrote nothing) is not an error; any other failure is logged and the
+/// rest are still deleted. Returns how many files were deleted.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let written = dir.path().join("7-run-1.log");
+/// std::fs::write(&written, "output\n").unwrap();
+/// let silent = dir.path().join("7-run-2.log"); // a run that wrote nothing has no file
+/// assert_eq!(cimjob_core::runner::remove_logs(&[written.clone(), silent]), 1);
+/// assert!(!written.exists());
+/// ```
+pub fn remove_logs(paths: &[PathBuf]) -> usize {
+    let mut removed = 0;
+    for path in paths {
+        match std::fs::remove_file(path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(log = %path.display(), error = %e, "run log not deleted"),
+        }
+    }
+    removed
+}
+
 /// The one-letter state of a process from `/proc/<pid>/stat` (`'R'` running, `'S'`
 /// sleeping, `'T'` stopped, `'Z'` zombie...), `None` if there is no such process. Lets the
 /// engine and tests see that a Suspend really stopped the work.

@@ -296,11 +296,23 @@ pub fn proc_state(pid: u32) -> Option<char> {
     after.chars().next().filter(|c| *c != 'Z')
 }
 
-/// Waits (bounded) until a process is gone.
-pub fn wait_gone(pid: u32, secs: u64) {
+/// Polls `done` every 20 ms for up to `secs` seconds; fails naming `what` if it never holds.
+pub fn until_within(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
-    while proc_state(pid).is_some() {
-        assert!(Instant::now() < deadline, "process {pid} is still there");
+    while !done() {
+        assert!(Instant::now() < deadline, "never within {secs} s: {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// [`until_within`] ten seconds, the bound of most waits here.
+pub fn until(what: &str, done: impl FnMut() -> bool) {
+    until_within(10, what, done)
+}
+
+/// Waits (bounded) until a process is gone.
+pub fn wait_gone(pid: u32, secs: u64) {
+    until_within(secs, &format!("process {pid} gone"), || {
+        proc_state(pid).is_none()
+    });
 }
