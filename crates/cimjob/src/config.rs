@@ -1,6 +1,10 @@
 //! Where the service keeps its data, and how the CLI finds the service.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 /// The default listen address: the WBEM HTTP port on loopback.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5988";
@@ -8,6 +12,44 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5988";
 /// The file in the data dir holding the address the service actually listens on, so a CLI
 /// on the same machine (and tests using port 0) can find it.
 pub const ADDRESS_FILE: &str = "cimjob.addr";
+
+/// The file in the data dir that a serving service holds an exclusive `flock` on (and
+/// writes its pid to), so a second service cannot run the same jobs from the same store.
+pub const LOCK_FILE: &str = "cimjob.lock";
+
+/// Claims `data_dir` for this process until the returned lock is dropped (or the process
+/// ends, however it ends: the kernel releases the lock, so a crash leaves nothing to clean).
+/// Refuses, naming the holder's pid, while another service holds it. The descriptor is
+/// close-on-exec, so jobs never inherit the claim.
+pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<Flock<File>> {
+    use anyhow::Context;
+    use std::io::Write;
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => lock,
+        Err((_, Errno::EWOULDBLOCK)) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            anyhow::bail!(
+                "another cimjob service (pid {}) is already serving the data dir {}; stop it, or give this one its own --data-dir",
+                holder.trim(),
+                data_dir.display()
+            );
+        }
+        Err((_, e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    };
+    lock.set_len(0)?;
+    write!(lock, "{}", std::process::id())?;
+    Ok(lock)
+}
 
 /// The data dir: `$CIMJOB_DATA_DIR`, else `$XDG_DATA_HOME/cimjob` (usually
 /// `~/.local/share/cimjob`), else `./cimjob-data`.

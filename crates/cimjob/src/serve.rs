@@ -152,6 +152,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    // held until run returns: one service per store, or both would run every job
+    let _claim = crate::config::lock_data_dir(&data_dir)?;
     // refuses remote plain HTTP and loads (or makes) the certificate before anything starts
     let https = crate::tls::prepare(&args.tls, args.listen, &data_dir)?;
     let db_path = data_dir.join("cimjob.db");

@@ -564,6 +564,41 @@ fn recovery_actions_rerun_and_recovery_job() {
 }
 
 #[test]
+fn a_second_service_on_the_same_data_dir_is_refused_and_the_first_goes_on() {
+    let s = Service::start(&[]);
+    let before = s.submit(&["--", "true"]);
+    s.wait_state(before, 7, 10);
+    let mut second = std::process::Command::new(common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(s.data_dir())
+        .env("CIMJOB_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    until("the second service exits", || {
+        status = second.try_wait().unwrap();
+        status.is_some()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.unwrap().success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "another cimjob service (pid {}) is already serving the data dir",
+            s.pid()
+        )),
+        "{stderr}"
+    );
+    // the first one still serves its jobs, from the store the second never touched
+    assert_eq!(s.state(before), 7);
+    let after = s.submit(&["--", "true"]);
+    s.wait_state(after, 7, 10);
+}
+
+#[test]
 fn a_crash_loses_nothing_and_leaves_nothing_running() {
     let mut s = Service::start(&["--max-running", "3", "--rerun-backoff", "100ms"]);
     let scratch = s.scratch();
