@@ -35,10 +35,14 @@ pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<Flock<File>> {
     let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => lock,
         Err((_, Errno::EWOULDBLOCK)) => {
+            // the holder writes its pid just after locking: it may not be there yet
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let pid = match holder.trim() {
+                "" => String::new(),
+                pid => format!(" (pid {pid})"),
+            };
             anyhow::bail!(
-                "another cimjob service (pid {}) is already serving the data dir {}; stop it, or give this one its own --data-dir",
-                holder.trim(),
+                "another cimjob service{pid} is already serving the data dir {}; stop it, or give this one its own --data-dir",
                 data_dir.display()
             );
         }
