@@ -8,13 +8,11 @@
 //! nothing. Whatever the service reaches, it cannot beat this; comparing the two with the
 //! plain spawn loop says how much of the gap is durability and how much is the service.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Mutex;
 
 use anyhow::Context;
 
-use super::cpu_seconds;
+use super::{run_true, timed_workers};
 
 /// A stored row about the size of the service's (its document is 1,166 bytes).
 const DOCUMENT_BYTES: usize = 1166;
@@ -39,35 +37,19 @@ pub fn durable_spawn_loop(n: usize, workers: usize) -> anyhow::Result<(f64, f64)
         )?;
     }
     stored.commit()?;
-    let db = Arc::new(Mutex::new(db));
-    let next = Arc::new(AtomicUsize::new(0));
-    let cpu_before = cpu_seconds(std::process::id(), true)?;
-    let start = Instant::now();
-    let threads: Vec<_> = (0..workers)
-        .map(|_| {
-            let (db, next) = (db.clone(), next.clone());
-            std::thread::spawn(move || -> anyhow::Result<()> {
-                let mut ended: Option<usize> = None;
-                loop {
-                    let id = next.fetch_add(1, Ordering::Relaxed);
-                    let starting = (id < n).then_some(id);
-                    record(&db, ended, starting)?;
-                    let Some(id) = starting else {
-                        return Ok(());
-                    };
-                    let status = std::process::Command::new("/bin/true").status()?;
-                    anyhow::ensure!(status.success(), "job {id}: /bin/true failed");
-                    ended = Some(id);
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join()
-            .map_err(|_| anyhow::anyhow!("a floor worker panicked"))??;
-    }
-    let rate = n as f64 / start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(std::process::id(), true)? - cpu_before;
+    let db = Mutex::new(db);
+    let measured = timed_workers(n, workers, |next| {
+        let mut ended: Option<usize> = None;
+        loop {
+            let starting = Some(next()).filter(|&id| id < n);
+            record(&db, ended, starting)?;
+            if starting.is_none() {
+                return Ok(());
+            }
+            run_true()?;
+            ended = starting;
+        }
+    })?;
     let db = db.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
     let completed: i64 = db
         .query_row("SELECT count(*) FROM jobs WHERE job_state = 7", [], |r| {
@@ -75,7 +57,7 @@ pub fn durable_spawn_loop(n: usize, workers: usize) -> anyhow::Result<(f64, f64)
         })
         .context("counting completed rows")?;
     anyhow::ensure!(completed == n as i64, "{completed} of {n} rows completed");
-    Ok((rate, cpu * 1000.0 / n as f64))
+    Ok(measured)
 }
 
 /// One durable transaction: `ended` Completed (7), `starting` Running (4).

@@ -165,23 +165,39 @@ impl Drop for Service {
 /// Plain Rust: `workers` threads each spawning and waiting for /bin/true until `n` ran.
 /// Returns (jobs/s, CPU ms per job, the children's included).
 fn baseline_spawn_loop(n: usize, workers: usize) -> anyhow::Result<(f64, f64)> {
-    let next = Arc::new(AtomicUsize::new(0));
+    timed_workers(n, workers, |next| {
+        while next() < n {
+            run_true()?;
+        }
+        Ok(())
+    })
+}
+
+/// Spawns `/bin/true` and waits for it, as the baselines' jobs.
+fn run_true() -> anyhow::Result<()> {
+    let status = Command::new("/bin/true").status()?;
+    anyhow::ensure!(status.success(), "/bin/true failed");
+    Ok(())
+}
+
+/// Runs `work` on `workers` threads that share one counter (`next()` hands out 0, 1, 2, …)
+/// and times them all: (n/s, CPU ms per job over `n` jobs, this process's children
+/// included).
+fn timed_workers(
+    n: usize,
+    workers: usize,
+    work: impl Fn(&dyn Fn() -> usize) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<(f64, f64)> {
+    let counter = AtomicUsize::new(0);
+    let next = || counter.fetch_add(1, Ordering::Relaxed);
     let cpu_before = cpu_seconds(std::process::id(), true)?;
     let start = Instant::now();
-    let threads: Vec<_> = (0..workers)
-        .map(|_| {
-            let next = next.clone();
-            std::thread::spawn(move || {
-                while next.fetch_add(1, Ordering::Relaxed) < n {
-                    let status = Command::new("/bin/true").status().expect("spawn /bin/true");
-                    assert!(status.success());
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().expect("worker");
-    }
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers).map(|_| scope.spawn(|| work(&next))).collect();
+        threads
+            .into_iter()
+            .try_for_each(|t| t.join().map_err(|_| anyhow::anyhow!("a worker panicked"))?)
+    })?;
     let rate = n as f64 / start.elapsed().as_secs_f64();
     let cpu = cpu_seconds(std::process::id(), true)? - cpu_before;
     Ok((rate, cpu * 1000.0 / n as f64))

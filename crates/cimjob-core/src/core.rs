@@ -1107,10 +1107,12 @@ impl Core {
         self.touched.remove(&id);
         self.step.batch.upserts.retain(|r| r.local_id != id);
         self.step.batch.deletes.push(id);
-        let logs = (1..=job.run_count)
-            .map(|run| self.log_path(id, run))
-            .collect();
-        self.step.after_commit.push(Action::RemoveLogs(logs));
+        if job.run_count > 0 {
+            let logs = (1..=job.run_count)
+                .map(|run| self.log_path(id, run))
+                .collect();
+            self.step.after_commit.push(Action::RemoveLogs(logs));
+        }
         self.announce(id, now, EventKind::Deleted, Some(job), None);
     }
 

@@ -1,8 +1,10 @@
 //! Where the service keeps its data, and how the CLI finds the service.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
@@ -22,8 +24,6 @@ pub const LOCK_FILE: &str = "cimjob.lock";
 /// Refuses, naming the holder's pid, while another service holds it. The descriptor is
 /// close-on-exec, so jobs never inherit the claim.
 pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<Flock<File>> {
-    use anyhow::Context;
-    use std::io::Write;
     let path = data_dir.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .read(true)
