@@ -324,7 +324,6 @@ pub struct Projection {
     deep: bool,
     local_only: bool,
     include_class_origin: bool,
-    origins: Mutex<HashMap<String, Arc<Origins>>>,
 }
 
 /// Property name (as declared, and lowercased) → the class that defines it.
@@ -378,21 +377,13 @@ impl Projection {
             deep,
             local_only,
             include_class_origin,
-            origins: Mutex::new(HashMap::new()),
         }
     }
 
     /// Keeps the selected properties of `instance` and sets or clears their CLASSORIGIN.
     pub fn apply(&self, mut instance: Instance) -> Instance {
         let repo = repository();
-        let class = instance.class_name.to_ascii_lowercase();
-        let origins = self
-            .origins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(class)
-            .or_insert_with(|| class_origins(self.namespace, &instance.class_name))
-            .clone();
+        let origins = class_origins(self.namespace, &instance.class_name);
         let requested = self
             .requested_class
             .as_deref()
