@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use cim::{CimDateTime, CimValue};
-use cimjob_core::model::job::parse_instance_id;
-use cimjob_core::model::properties::{properties, property};
-use cimjob_core::model::value_maps::{
+use cimjob_rules::model::job::parse_instance_id;
+use cimjob_rules::model::properties::{properties, property};
+use cimjob_rules::model::value_maps::{
     JobState, LocalOrUtcTime, MissedRunPolicy, RecoveryAction, RunDayOfWeek, RunMonth,
 };
 use futures_util::StreamExt;
@@ -639,7 +639,7 @@ pub async fn state_change(
             body,
         )
         .await?;
-    let what = cimjob_core::model::value_maps::RequestedState::from_number(requested)
+    let what = cimjob_rules::model::value_maps::RequestedState::from_number(requested)
         .map_or("?", |r| r.name());
     report(&format!("RequestStateChange({what})"), args.job, &answer)
 }

@@ -8,6 +8,7 @@ mod config;
 mod http_server;
 mod indications;
 mod notify;
+mod processes;
 mod retry;
 mod serve;
 mod tls;

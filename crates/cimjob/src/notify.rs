@@ -15,10 +15,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cimjob_core::events::{Event, EventKind};
-use cimjob_core::model::properties::View;
-use cimjob_core::model::Job;
-use cimjob_core::state::Situation;
+use cimjob_rules::events::{Event, EventKind};
+use cimjob_rules::model::properties::View;
+use cimjob_rules::model::Job;
+use cimjob_rules::state::Situation;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, Semaphore};
@@ -36,12 +36,14 @@ pub const MAX_WAITING: usize = 1_000;
 pub const COMMAND_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Where notices go.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct NotifyConfig {
     /// `sh -c` this command with the notice on stdin.
     pub command: Option<String>,
     /// POST the notice here.
     pub webhook: Option<String>,
+    /// The zone the job's times are shown in (the service's).
+    pub zone: jiff::tz::TimeZone,
 }
 
 /// Sends notices for jobs that end.
@@ -110,7 +112,7 @@ impl Notifier {
         let body = json!({
             "event": what,
             "user": user,
-            "job": crate::api::json::job_to_json(job, &View::local(event.at)),
+            "job": crate::api::json::job_to_json(job, &View::at(event.at, &self.config.zone)),
         })
         .to_string();
         let notice = Notice {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use cimjob_core::core::CoreConfig;
-use cimjob_core::store::sqlite::SqliteStore;
-use cimjob_core::store::Store;
+use cimjob_rules::core::CoreConfig;
+use cimjob_store::sqlite::SqliteStore;
+use cimjob_store::Store;
 use jiff::SignedDuration;
 
 use crate::config::{default_data_dir, ADDRESS_FILE, DEFAULT_LISTEN};
@@ -97,7 +97,7 @@ impl DeliveryArgs {
 fn start_indications(
     args: &DeliveryArgs,
     data_dir: &std::path::Path,
-    engine: &cimjob_core::engine::EngineHandle,
+    engine: &cimjob_engine::EngineHandle,
 ) -> anyhow::Result<Arc<crate::indications::Indications>> {
     use crate::indications::{delivery::Deliveries, registry::Registry, Indications};
     let host = crate::wbem::objects::Identity::local().host;
@@ -117,6 +117,7 @@ fn start_indications(
         crate::notify::NotifyConfig {
             command: args.notify_command.clone(),
             webhook: args.notify_webhook.clone(),
+            zone: engine.zone().clone(),
         },
         args.policy(),
         client,
@@ -161,7 +162,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         SqliteStore::open(&db_path)
             .with_context(|| format!("cannot open the job store {}", db_path.display()))?,
     );
-    let mut config = CoreConfig::new(data_dir.join("logs"), &crate::service_user());
+    let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut config = CoreConfig::new(
+        data_dir.join("logs"),
+        &crate::service_user(),
+        jiff::tz::TimeZone::system(),
+        slots,
+    );
     if let Some(n) = args.max_running {
         anyhow::ensure!(n > 0, "--max-running must be at least 1, not 0");
         config.max_running = n;
@@ -170,7 +177,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.rerun_backoff = args.rerun_backoff;
     // jobs of other OS accounts start through this binary's internal-exec-as
     config.exec_helper = std::env::current_exe().ok();
-    let engine = cimjob_core::engine::start(store, config).context("cannot start the engine")?;
+    let (processes, reports) = crate::processes::LocalProcesses::start();
+    let engine = cimjob_engine::start(store, config, processes, reports)
+        .context("cannot start the engine")?;
     if let Some(password) = crate::auth::users::ensure_admin(&data_dir, &crate::service_user())? {
         eprintln!(
             "cimjob: created the user admin; its password (shown once) is {password}\n        it is also in {} (mode 0600), which the CLI on this machine reads",

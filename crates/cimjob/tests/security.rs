@@ -432,7 +432,7 @@ fn jobs_run_as_their_owners_os_account_and_never_gain_privileges() {
             json!({"Name": "who", "CommandLine": ["sh", "-c", script]}),
         );
         assert_eq!(status, 201, "{job}");
-        let id = cimjob_core::model::job::parse_instance_id(job["InstanceID"].as_str().unwrap())
+        let id = cimjob_rules::model::job::parse_instance_id(job["InstanceID"].as_str().unwrap())
             .unwrap();
         s.wait_state(id, 7, 10);
         assert_eq!(
@@ -455,7 +455,7 @@ fn jobs_run_as_their_owners_os_account_and_never_gain_privileges() {
     assert_eq!(status, 201, "{job}");
     assert_eq!(job["RunAsUser"], json!(account.0));
     let id =
-        cimjob_core::model::job::parse_instance_id(job["InstanceID"].as_str().unwrap()).unwrap();
+        cimjob_rules::model::job::parse_instance_id(job["InstanceID"].as_str().unwrap()).unwrap();
     let done = s.wait_state(id, 7, 15);
     assert_eq!(
         std::fs::read_to_string(scratch.join("uid")).unwrap().trim(),

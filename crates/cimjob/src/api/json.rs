@@ -6,8 +6,8 @@
 //! `"Priority": 5` both work and `"Priority": "high"` is a type mismatch naming the property.
 
 use cim::{CimArray, CimType, CimValue};
-use cimjob_core::model::properties::{instance, property, View};
-use cimjob_core::model::{Job, PropertyError, PropertyErrorKind};
+use cimjob_rules::model::properties::{instance, property, View};
+use cimjob_rules::model::{Job, PropertyError, PropertyErrorKind};
 use serde_json::{Map, Value};
 
 /// One CIM value as JSON.

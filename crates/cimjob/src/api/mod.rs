@@ -31,10 +31,10 @@ use axum::{Extension, Json, Router};
 
 use crate::auth::Principal;
 use cim::CimDateTime;
-use cimjob_core::engine::{EngineError, EngineHandle};
-use cimjob_core::model::job::parse_instance_id;
-use cimjob_core::model::properties::View;
-use cimjob_core::plan::Plan;
+use cimjob_engine::{EngineError, EngineHandle};
+use cimjob_rules::model::job::parse_instance_id;
+use cimjob_rules::model::properties::View;
+use cimjob_rules::plan::Plan;
 use futures_util::Stream;
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -138,12 +138,13 @@ async fn authorize(engine: &EngineHandle, principal: &Principal, id: u64) -> Api
     }
 }
 
-fn view() -> View {
-    View::local(Timestamp::now())
+/// How jobs read now, in the service's zone.
+fn view(engine: &EngineHandle) -> View {
+    engine.view(Timestamp::now())
 }
 
 async fn list(State(engine): State<EngineHandle>) -> ApiResult<Json<Value>> {
-    let view = view();
+    let view = view(&engine);
     let jobs: Vec<Value> = engine
         .list()
         .await?
@@ -170,7 +171,10 @@ async fn submit(
     let job = engine
         .submit_as(values, &principal.name, run_as.as_deref(), body.hold)
         .await?;
-    Ok((StatusCode::CREATED, Json(json::job_to_json(&job, &view()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json::job_to_json(&job, &view(&engine))),
+    ))
 }
 
 async fn show(
@@ -178,7 +182,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let job = engine.get(job_id(&id)?).await?;
-    Ok(Json(json::job_to_json(&job, &view())))
+    Ok(Json(json::job_to_json(&job, &view(&engine))))
 }
 
 #[derive(Deserialize)]
@@ -198,7 +202,7 @@ async fn modify(
     let changed = engine.modify(id, values).await?;
     let job = engine.get(id).await?;
     Ok(Json(
-        json!({ "changed": changed, "job": json::job_to_json(&job, &view()) }),
+        json!({ "changed": changed, "job": json::job_to_json(&job, &view(&engine)) }),
     ))
 }
 
@@ -221,11 +225,11 @@ async fn runs(
     let job = engine.get(id).await?;
     let runs = engine.runs(id).await?;
     let now = Timestamp::now();
-    let view = View::local(now);
+    let view = engine.view(now);
     // the coming runs of a job that is still to run, as CIM timestamps
     let upcoming: Vec<String> = match (job.situation.is_final(), job.situation) {
-        (false, cimjob_core::state::Situation::Held) | (true, _) => Vec::new(),
-        _ => match Plan::of(&job, &jiff::tz::TimeZone::system()) {
+        (false, cimjob_rules::state::Situation::Held) | (true, _) => Vec::new(),
+        _ => match Plan::of(&job, engine.zone()) {
             Ok(plan) if plan.rule.is_some() => {
                 let left = if plan.runs == 0 {
                     5
@@ -255,13 +259,14 @@ async fn events(
     // The snapshot may already hold a change still being made durable: its event, and any
     // older one, would only step the watcher back, so they are skipped.
     let seen = now.generation;
-    let first = futures_util::stream::once(async move { json::job_to_json(&now, &view()) });
+    let first_view = view(&engine);
+    let first = futures_util::stream::once(async move { json::job_to_json(&now, &first_view) });
     let later = updates.filter_map(move |e| match e {
         Ok(event) if event.job == id => match &event.current {
             Some(job) if job.generation <= seen => None,
-            Some(job) => Some(json::job_to_json(job, &view())),
+            Some(job) => Some(json::job_to_json(job, &view(&engine))),
             None => Some(
-                json!({ "InstanceID": cimjob_core::model::job::instance_id(id), "deleted": true }),
+                json!({ "InstanceID": cimjob_rules::model::job::instance_id(id), "deleted": true }),
             ),
         },
         Ok(_) => None,
@@ -279,13 +284,13 @@ async fn events(
 async fn all_events(
     State(engine): State<EngineHandle>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = BroadcastStream::new(engine.subscribe()).map(|e| {
+    let stream = BroadcastStream::new(engine.subscribe()).map(move |e| {
         let body = match e {
             Ok(event) => json!({
                 "sequence": event.sequence,
                 "kind": event.kind,
-                "InstanceID": cimjob_core::model::job::instance_id(event.job),
-                "job": event.current.as_ref().map(|j| json::job_to_json(j, &view())),
+                "InstanceID": cimjob_rules::model::job::instance_id(event.job),
+                "job": event.current.as_ref().map(|j| json::job_to_json(j, &view(&engine))),
             }),
             Err(_) => json!({ "lagged": true }),
         };

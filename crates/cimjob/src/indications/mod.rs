@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use cim::xml::{Instance, Property};
 use cim::{CimArray, CimDateTime, CimType, CimValue};
-use cimjob_core::engine::EngineHandle;
-use cimjob_core::events::{Event, EventKind};
-use cimjob_core::model::properties::View;
+use cimjob_engine::EngineHandle;
+use cimjob_rules::events::{Event, EventKind};
+use cimjob_rules::model::properties::View;
 use jiff::Timestamp;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -40,6 +40,8 @@ use registry::{watches, Registry};
 /// events into indications.
 pub struct Indications {
     registry: Arc<Registry>,
+    /// The service's zone, whose UTC offset the indications' times carry.
+    zone: jiff::tz::TimeZone,
     deliveries: Arc<Deliveries>,
     host: String,
     boot: String,
@@ -63,6 +65,7 @@ impl Indications {
         }
         let indications = Arc::new(Indications {
             registry,
+            zone: engine.zone().clone(),
             deliveries,
             host: host.to_string(),
             boot: format!("{}", Timestamp::now().as_millisecond()),
@@ -138,7 +141,7 @@ impl Indications {
         if active.is_empty() {
             return;
         }
-        let view = View::local(event.at);
+        let view = View::at(event.at, &self.zone);
         let current = event.current.as_ref().map(|j| job_instance(j, &view));
         let previous = event.previous.as_ref().map(|j| job_instance(j, &view));
         let offset = view.offset_minutes;
@@ -192,7 +195,12 @@ impl Indications {
             ],
         );
         let now = Timestamp::now();
-        self.stamp(&mut indication, now, View::local(now).offset_minutes, None);
+        self.stamp(
+            &mut indication,
+            now,
+            View::at(now, &self.zone).offset_minutes,
+            None,
+        );
         indication.set_property(Property::embedded_instance("SourceInstance", source));
         indication.set_property(Property::embedded_instance("MethodParameters", parameters));
         self.offer(&active, indication);

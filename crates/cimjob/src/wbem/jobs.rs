@@ -4,9 +4,9 @@
 
 use cim::xml::{Instance, Property, PropertyValue};
 use cim::{CimValue, KeyValue, ObjectPath};
-use cimjob_core::model::job::{instance_id, parse_instance_id};
-use cimjob_core::model::properties::{properties, View, CLASS_NAME};
-use cimjob_core::model::{Job, PropertyError, PropertyErrorKind};
+use cimjob_rules::model::job::{instance_id, parse_instance_id};
+use cimjob_rules::model::properties::{properties, View, CLASS_NAME};
+use cimjob_rules::model::{Job, PropertyError, PropertyErrorKind};
 
 use super::classes::CIMV2;
 

@@ -4,7 +4,7 @@
 
 use cim::xml::{CimError, Instance, ParamValue, XmlErrorKind};
 use cim::{CimArray, CimStatusCode, CimType, CimValue, ObjectPath, ValueType};
-use cimjob_core::model::errors::{job_errors, JobError, OWNING_ENTITY};
+use cimjob_rules::model::errors::{job_errors, JobError, OWNING_ENTITY};
 
 use super::classes::{canonical_namespace, repository, CIMV2};
 use super::jobs::{job_id_of, job_path, values_of};

@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Extension, Router};
 use cim::xml::{check_request, read_operation_headers, read_request, response_headers, Limits};
-use cimjob_core::engine::EngineHandle;
+use cimjob_engine::EngineHandle;
 
 use crate::auth::Principal;
 use server::Wbem;

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use cim::xml::{CimError, Instance, InstanceWithPath, Property};
 use cim::{CimArray, CimStatusCode, CimType, CimValue, KeyValue, ObjectPath};
-use cimjob_core::engine::EngineHandle;
-use cimjob_core::model::properties::View;
-use cimjob_core::model::Job;
+use cimjob_engine::EngineHandle;
+use cimjob_rules::model::properties::View;
+use cimjob_rules::model::Job;
 
 use super::classes::{repository, CIMV2, INTEROP};
 use super::jobs::{job_id_of, job_instance, job_path};
@@ -278,7 +278,7 @@ impl Item {
     /// The class of the instance.
     pub fn class_name(&self) -> &str {
         match self {
-            Item::Job(_) => cimjob_core::model::properties::CLASS_NAME,
+            Item::Job(_) => cimjob_rules::model::properties::CLASS_NAME,
             Item::Owning(..) => "CIM_OwningJobElement",
             Item::Fixed(f) => &f.instance.class_name,
         }
@@ -450,7 +450,7 @@ pub struct Catalog {
     subscriptions: Arc<Registry>,
 }
 
-fn engine_failed(e: cimjob_core::engine::EngineError) -> CimError {
+fn engine_failed(e: cimjob_engine::EngineError) -> CimError {
     CimError::new(CimStatusCode::Failed, e.to_string())
 }
 
@@ -482,8 +482,11 @@ impl Catalog {
         let mut out = Vec::new();
         if namespace == CIMV2 {
             let service = Arc::new(self.identity.service_path());
-            let want_jobs =
-                repo.is_subclass_of(namespace, cimjob_core::model::properties::CLASS_NAME, class);
+            let want_jobs = repo.is_subclass_of(
+                namespace,
+                cimjob_rules::model::properties::CLASS_NAME,
+                class,
+            );
             let want_owning = repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
             if want_jobs || want_owning {
                 for job in self.jobs().await? {
@@ -520,7 +523,7 @@ impl Catalog {
         if namespace == CIMV2
             && repo.is_subclass_of(
                 namespace,
-                cimjob_core::model::properties::CLASS_NAME,
+                cimjob_rules::model::properties::CLASS_NAME,
                 &path.class_name,
             )
         {

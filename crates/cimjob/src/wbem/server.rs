@@ -11,8 +11,8 @@ use cim::xml::{
     ObjectWithPath, ParamValue, Request, Response,
 };
 use cim::{CimStatusCode, ObjectPath};
-use cimjob_core::engine::{EngineError, EngineHandle};
-use cimjob_core::model::properties::{View, CLASS_NAME};
+use cimjob_engine::{EngineError, EngineHandle};
+use cimjob_rules::model::properties::{View, CLASS_NAME};
 use jiff::Timestamp;
 
 use super::class_ops;
@@ -284,7 +284,7 @@ impl Wbem {
                         method: name.clone(),
                         items,
                         projection,
-                        view: View::local(Timestamp::now()),
+                        view: self.engine.view(Timestamp::now()),
                     }
                 }
                 Err(e) => Response::intrinsic_error(id, name, e),
@@ -343,7 +343,7 @@ impl Wbem {
         principal: &Principal,
     ) -> Result<Answer, CimError> {
         let ns = namespace_of(namespace)?;
-        let view = View::local(Timestamp::now());
+        let view = self.engine.view(Timestamp::now());
         let value = |v: IReturnValue| Ok(Answer::Value(Some(v)));
         match cim::xml::intrinsic_operation(name).unwrap_or(name) {
             "GetClass" => {
@@ -668,7 +668,7 @@ impl Wbem {
         let repo = repository();
         let mut catalog = self.catalog();
         catalog.get(&object).await?;
-        let view = View::local(Timestamp::now());
+        let view = self.engine.view(Timestamp::now());
         let mut out: Vec<Item> = Vec::new();
         for association in catalog.associations(ns).await? {
             if assoc_class.is_some_and(|c| !repo.is_subclass_of(ns, association.class_name(), c)) {

@@ -237,7 +237,7 @@ impl Drop for Service {
 pub fn submitted_id(out: &str) -> u64 {
     out.split_whitespace()
         .next()
-        .and_then(cimjob_core::model::job::parse_instance_id)
+        .and_then(cimjob_rules::model::job::parse_instance_id)
         .unwrap_or_else(|| panic!("unexpected submit output {out:?}"))
 }
 

@@ -3,7 +3,7 @@
 //! `CIMJOB_ConcreteJob`, with the job methods.
 //!
 //! The properties are not written here: they come from the one table of
-//! `CIMJOB_ConcreteJob`'s properties (`cimjob_core::model::properties`),
+//! `CIMJOB_ConcreteJob`'s properties (`cimjob_rules::model::properties`),
 //! each placed in the class its `class_origin` names, so validation, the
 //! JSON API and GetClass cannot disagree. Three adjustments, all derived:
 //!
@@ -22,8 +22,8 @@
 use std::sync::OnceLock;
 
 use cim::{CimType, ClassDecl, MethodDecl, ParameterDecl, PropertyDecl};
-use cimjob_core::model::properties::{properties, CLASS_NAME};
-use cimjob_core::model::value_maps::{
+use cimjob_rules::model::properties::{properties, CLASS_NAME};
+use cimjob_rules::model::value_maps::{
     AnswerReturn, KillJobReturn, RequestedState, StateChangeReturn,
 };
 

@@ -4,7 +4,7 @@
 //!
 //! Why one repository: a class's properties, qualifiers and methods are
 //! stated once, here (and, for the job, once in
-//! `cimjob_core::model::properties`, from which the job class chain is
+//! `cimjob_rules::model::properties`, from which the job class chain is
 //! built), so what a client reads with `GetClass` is exactly what the server
 //! enforces.
 //!

@@ -11,7 +11,7 @@
 //! the descriptions.
 
 use cim::{CimType, ClassDecl, MethodDecl, ParameterDecl, PropertyDecl};
-use cimjob_core::model::value_maps::RequestedState;
+use cimjob_rules::model::value_maps::RequestedState;
 
 use super::core::{CJ, JOB, LE, ME};
 use super::{Prop, OUR_VERSION};

@@ -1,8 +1,8 @@
 //! The repository, checked against the model table and the MOF rules.
 
 use cim::{CimStatusCode, CimType, CimValue, DeclErrorKind, PropertyDecl};
-use cimjob_core::model::properties::{properties, CLASS_NAME};
-use cimjob_core::model::value_maps::{RequestedState, StateChangeReturn};
+use cimjob_rules::model::properties::{properties, CLASS_NAME};
+use cimjob_rules::model::value_maps::{RequestedState, StateChangeReturn};
 
 use super::*;
 

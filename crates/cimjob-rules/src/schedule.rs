@@ -17,7 +17,7 @@
 //! submission, or "for ever") into an instant.
 //!
 //! ```
-//! use cimjob_core::schedule::{calendar_rule, ScheduleFields};
+//! use cimjob_rules::schedule::{calendar_rule, ScheduleFields};
 //! use jiff::{tz::TimeZone, Timestamp};
 //!
 //! // The last Sunday of March, at 02:30 local time in New York.
@@ -93,7 +93,7 @@ const WEEKDAY_NAMES: [&str; 7] = [
 /// length, and one that happens twice runs at the earlier instant, once.
 ///
 /// ```
-/// use cimjob_core::schedule::CalendarRule;
+/// use cimjob_rules::schedule::CalendarRule;
 /// use jiff::{tz::TimeZone, SignedDuration, Timestamp};
 ///
 /// // The 31st of every month, at midnight UTC: April has none.
@@ -151,7 +151,7 @@ impl CalendarRule {
     /// built, `None` only happens near the year 9999.
     ///
     /// ```
-    /// use cimjob_core::schedule::CalendarRule;
+    /// use cimjob_rules::schedule::CalendarRule;
     /// use jiff::{tz::TimeZone, SignedDuration, Timestamp};
     ///
     /// // 29 February only: from the 2028 one, the next is in 2032.
@@ -204,7 +204,7 @@ impl CalendarRule {
     /// Fewer than `n` when the rule runs out (see [`CalendarRule::next_run`]).
     ///
     /// ```
-    /// use cimjob_core::schedule::CalendarRule;
+    /// use cimjob_rules::schedule::CalendarRule;
     /// use jiff::{tz::TimeZone, SignedDuration, Timestamp};
     ///
     /// // Daily at 02:00 UTC.
@@ -250,7 +250,7 @@ impl CalendarRule {
     /// `None` too for a `month` outside 1..=12 or a year jiff cannot represent.
     ///
     /// ```
-    /// use cimjob_core::schedule::CalendarRule;
+    /// use cimjob_rules::schedule::CalendarRule;
     /// use jiff::{tz::TimeZone, SignedDuration};
     ///
     /// // The Saturday on or before the 20th.
@@ -278,7 +278,7 @@ impl CalendarRule {
     /// every day.
     ///
     /// ```
-    /// use cimjob_core::schedule::CalendarRule;
+    /// use cimjob_rules::schedule::CalendarRule;
     /// use jiff::{civil::date, tz::TimeZone, SignedDuration};
     ///
     /// // Every day of February.
@@ -381,7 +381,7 @@ fn start_time(start: SignedDuration) -> Option<Time> {
 /// rather than one by one.
 ///
 /// ```
-/// use cimjob_core::schedule::ScheduleFields;
+/// use cimjob_rules::schedule::ScheduleFields;
 ///
 /// // "The 15th of every month, in UTC".
 /// let fields = ScheduleFields { run_day: Some(15), local_or_utc_time: Some(2), ..Default::default() };
@@ -410,7 +410,7 @@ pub struct ScheduleFields<'a> {
 /// message alone is enough for a user to fix the request.
 ///
 /// ```
-/// use cimjob_core::schedule::{calendar_rule, ScheduleFields};
+/// use cimjob_rules::schedule::{calendar_rule, ScheduleFields};
 ///
 /// let fields = ScheduleFields { run_month: Some(12), ..Default::default() };
 /// let err = calendar_rule(&fields, &jiff::tz::TimeZone::UTC).unwrap_err();
@@ -453,7 +453,7 @@ impl ScheduleError {
 /// `service_zone` when it has none.
 ///
 /// ```
-/// use cimjob_core::schedule::{calendar_rule, ScheduleFields};
+/// use cimjob_rules::schedule::{calendar_rule, ScheduleFields};
 /// use jiff::{tz::TimeZone, SignedDuration};
 ///
 /// // "Daily at 02:00" is RunStartInterval alone.
@@ -633,7 +633,7 @@ fn never_error(rule: &CalendarRule) -> ScheduleError {
 ///
 /// ```
 /// use cim::CimDateTime;
-/// use cimjob_core::schedule::resolve_time;
+/// use cimjob_rules::schedule::resolve_time;
 /// use jiff::Timestamp;
 ///
 /// let submitted: Timestamp = "2027-01-01T12:00:00Z".parse()?;

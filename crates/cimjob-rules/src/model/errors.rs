@@ -6,8 +6,8 @@
 //! ErrorDescription.
 //!
 //! ```
-//! use cimjob_core::model::errors::job_errors;
-//! use cimjob_core::model::Job;
+//! use cimjob_rules::model::errors::job_errors;
+//! use cimjob_rules::model::Job;
 //! let job = Job::new(1, "alice", jiff::Timestamp::UNIX_EPOCH);
 //! assert!(job_errors(&job).is_empty(), "a job without an error reports none");
 //! ```

@@ -10,8 +10,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use cimjob_core::store::sqlite::SqliteStore;
-use cimjob_core::store::{Batch, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError};
+use cimjob_store::sqlite::SqliteStore;
+use cimjob_store::{Batch, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError};
 use proptest::prelude::*;
 use tempfile::TempDir;
 

@@ -26,9 +26,17 @@ pub struct View {
 }
 
 impl View {
-    /// A view at `now` in the service's time zone.
-    pub fn local(now: Timestamp) -> View {
-        let offset = jiff::tz::TimeZone::system().to_offset(now).seconds() / 60;
+    /// A view at `now` with timestamps shown at `zone`'s UTC offset at that moment (the
+    /// service passes its own zone: these rules never read the system's).
+    ///
+    /// ```
+    /// use cimjob_rules::model::properties::View;
+    /// let now = "2026-07-01T12:00:00Z".parse().unwrap();
+    /// let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    /// assert_eq!(View::at(now, &zone).offset_minutes, 120);
+    /// ```
+    pub fn at(now: Timestamp, zone: &jiff::tz::TimeZone) -> View {
+        let offset = zone.to_offset(now).seconds() / 60;
         View {
             now,
             offset_minutes: offset as i16,

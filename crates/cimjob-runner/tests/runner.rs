@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
-use cimjob_core::runner::{
+use cimjob_runner::{
     kill_orphan, process_identity, process_state, ExitOutcome, ProcessIdentity, RunKey, Runner,
     RunnerError, RunnerEvent, SpawnError, WorkSignal, WorkSpec, MAX_LINE,
 };

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use cim::CimDateTime;
-use cimjob_core::schedule::{
+use cimjob_rules::schedule::{
     calendar_rule, resolve_time, CalendarRule, ScheduleError, ScheduleFields,
 };
 use jiff::civil::Date;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use cim::CimDateTime;
 
 use crate::model::value_maps::{JobErrorCode, LocalOrUtcTime, MissedRunPolicy, RecoveryAction};
-use crate::runner::ProcessIdentity;
+use crate::run::ProcessIdentity;
 use crate::state::Situation;
 
 /// The OrgID of every InstanceID we hand out (`CIMJOB:<LocalID>`).

@@ -6,8 +6,8 @@
 //! calendar rule, the runs of a recurring job follow one another.
 //!
 //! ```
-//! use cimjob_core::plan::Plan;
-//! use cimjob_core::model::Job;
+//! use cimjob_rules::plan::Plan;
+//! use cimjob_rules::model::Job;
 //! let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
 //! let job = Job::new(1, "alice", now);
 //! let plan = Plan::of(&job, &jiff::tz::TimeZone::UTC).unwrap();

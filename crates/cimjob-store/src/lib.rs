@@ -1,13 +1,16 @@
 //! The job store: the source of truth that a restart (or, later, another node) rebuilds from.
 //!
-//! The engine keeps every job in memory and sends each change here as a [`Batch`]; it
+//! The engine sends each change here as a [`Batch`] (the plain records of
+//! `cimjob_rules::record`, re-exported here); it
 //! acknowledges the change to the client and announces it only once the batch's
 //! [`CommitTicket`] resolves, that is once the transaction that holds it is durable.
 //!
 //! # Code map
-//! - this module: the backend-neutral contract — [`Store`], [`Batch`], the records, the errors.
+//! - this module: the backend-neutral contract — [`Store`], [`CommitTicket`], the errors.
 //! - [`sqlite`]: [`SqliteStore`](sqlite::SqliteStore), one file in WAL mode with a single writer
 //!   thread that group-commits.
+//! - [`memory`]: [`MemoryStore`](memory::MemoryStore), the same contract in memory, whose
+//!   commits a test can hold back and release, to check what a caller does before durability.
 //! - `migrations` (private): the versioned schema, in plain SQL that PostgreSQL accepts too.
 //!
 //! # What must stay true
@@ -24,231 +27,11 @@ use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
+pub use cimjob_rules::record::{Batch, JobRecord, Loaded, RunRecord};
+
+pub mod memory;
 mod migrations;
 pub mod sqlite;
-
-/// One job as stored: the whole job as JSON, plus the columns the store must be able to search
-/// and sort on without parsing JSON.
-///
-/// The indexed columns duplicate fields of `document`; the engine keeps them in step.
-///
-/// ```
-/// use cimjob_core::store::JobRecord;
-/// let job = JobRecord {
-///     local_id: 7,
-///     job_state: 2, // New
-///     priority: 0,
-///     owner: "alice".into(),
-///     document: r#"{"Name":"backup"}"#.into(),
-/// };
-/// assert_eq!(job.local_id, 7);
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct JobRecord {
-    /// The job's LocalID, the number in its InstanceID `CIMJOB:<LocalID>`; never reused.
-    /// The store keeps integers as signed 64-bit, so values above `i64::MAX` are refused.
-    pub local_id: u64,
-    /// The job's JobState value (e.g. 4 = Running), so a starting node can find what was running.
-    pub job_state: u16,
-    /// Lower runs first; kept as a column so runnable jobs can be claimed in order.
-    pub priority: u32,
-    /// The authenticated user who submitted the job; kept as a column for per-user listing.
-    pub owner: String,
-    /// JSON of the whole job. Must not be empty.
-    pub document: String,
-}
-
-/// One run of a job, for the run history that a recurring job accumulates.
-///
-/// Times are kept to the microsecond; anything finer is dropped when stored.
-///
-/// ```
-/// use cimjob_core::store::RunRecord;
-/// let run = RunRecord {
-///     local_id: 7,
-///     run_number: 1,
-///     started_at: "2025-01-02T03:04:05Z".parse().unwrap(),
-///     ended_at: None,
-///     exit_status: None,
-///     signal: None,
-///     error_code: 0,
-///     error_description: None,
-///     final_state: None,
-/// };
-/// assert!(run.ended_at.is_none()); // still running
-/// ```
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunRecord {
-    /// The job this run belongs to; the job must exist when the run is written.
-    pub local_id: u64,
-    /// 1 for the first run, counting up; `(local_id, run_number)` identifies the run.
-    pub run_number: u32,
-    /// When the run started.
-    pub started_at: jiff::Timestamp,
-    /// When the run ended; `None` while it is going.
-    pub ended_at: Option<jiff::Timestamp>,
-    /// The process's exit status, when it exited.
-    pub exit_status: Option<i32>,
-    /// The signal that ended the process, when one did.
-    pub signal: Option<i32>,
-    /// The job's ErrorCode for this run (0 = no error).
-    pub error_code: u16,
-    /// The job's ErrorDescription for this run.
-    pub error_description: Option<String>,
-    /// The JobState the run ended in; `None` while it is going.
-    pub final_state: Option<u16>,
-}
-
-/// Everything one engine step changed, committed as ONE transaction: all of it is durable, or
-/// none of it is.
-///
-/// Within a batch the store applies, in this order: `upserts` (in vector order, so a later
-/// upsert of the same job wins), `runs` (same), `deletes`, then raises the LocalID high-water
-/// mark. So a job that a batch deletes is gone afterwards whatever else the batch says about
-/// it ("delete wins"), and a run may be written in the same batch that first upserts its job.
-///
-/// ```
-/// use cimjob_core::store::{Batch, JobRecord};
-/// let mut step = Batch::default();
-/// assert!(step.is_empty());
-/// step.upserts.push(JobRecord {
-///     local_id: 1,
-///     job_state: 2,
-///     priority: 0,
-///     owner: "alice".into(),
-///     document: "{}".into(),
-/// });
-/// step.last_local_id = Some(1);
-/// let mut later = Batch::default();
-/// later.deletes.push(1);
-/// step.merge(later); // one transaction that creates and retires job 1
-/// assert_eq!(step.deletes, vec![1]);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct Batch {
-    /// Jobs to insert or replace whole, keyed by `local_id`.
-    pub upserts: Vec<JobRecord>,
-    /// LocalIDs of jobs to delete, with their run history.
-    pub deletes: Vec<u64>,
-    /// Run records to insert or replace, keyed by `(local_id, run_number)`.
-    pub runs: Vec<RunRecord>,
-    /// The highest LocalID allocated so far. The stored mark only ever rises (a lower value is
-    /// ignored) and survives the deletion of every job, so LocalIDs are never reused. The store
-    /// also raises it to the highest upserted LocalID, so a forgotten mark cannot cause reuse.
-    pub last_local_id: Option<u64>,
-}
-
-impl Batch {
-    /// Whether committing this batch would change nothing, so a caller can skip it.
-    ///
-    /// ```
-    /// use cimjob_core::store::Batch;
-    /// assert!(Batch::default().is_empty());
-    /// assert!(!Batch { last_local_id: Some(3), ..Batch::default() }.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty()
-            && self.deletes.is_empty()
-            && self.runs.is_empty()
-            && self.last_local_id.is_none()
-    }
-
-    /// Folds a later batch into this one, so several engine steps can share one transaction.
-    ///
-    /// The result has the effect of committing `self` and then `other`: a later upsert of the
-    /// same job or run replaces the earlier one, deletes accumulate, and the high-water mark is
-    /// the larger of the two. LocalIDs are never reused, so `other` does not upsert a job that
-    /// `self` deletes; if it did, the merged batch deletes it (delete wins).
-    ///
-    /// ```
-    /// use cimjob_core::store::Batch;
-    /// let mut a = Batch { last_local_id: Some(5), ..Batch::default() };
-    /// a.merge(Batch { last_local_id: Some(3), deletes: vec![2], ..Batch::default() });
-    /// assert_eq!(a.last_local_id, Some(5));
-    /// assert_eq!(a.deletes, vec![2]);
-    /// ```
-    pub fn merge(&mut self, other: Batch) {
-        use std::collections::{HashMap, HashSet};
-
-        let Batch {
-            upserts,
-            deletes,
-            runs,
-            last_local_id,
-        } = other;
-
-        if !upserts.is_empty() {
-            let mut index: HashMap<u64, usize> = self
-                .upserts
-                .iter()
-                .enumerate()
-                .map(|(i, job)| (job.local_id, i))
-                .collect();
-            for job in upserts {
-                match index.get(&job.local_id) {
-                    Some(&i) => self.upserts[i] = job,
-                    None => {
-                        index.insert(job.local_id, self.upserts.len());
-                        self.upserts.push(job);
-                    }
-                }
-            }
-        }
-
-        if !runs.is_empty() {
-            let mut index: HashMap<(u64, u32), usize> = self
-                .runs
-                .iter()
-                .enumerate()
-                .map(|(i, run)| ((run.local_id, run.run_number), i))
-                .collect();
-            for run in runs {
-                let key = (run.local_id, run.run_number);
-                match index.get(&key) {
-                    Some(&i) => self.runs[i] = run,
-                    None => {
-                        index.insert(key, self.runs.len());
-                        self.runs.push(run);
-                    }
-                }
-            }
-        }
-
-        if !deletes.is_empty() {
-            let mut seen: HashSet<u64> = self.deletes.iter().copied().collect();
-            for local_id in deletes {
-                if seen.insert(local_id) {
-                    self.deletes.push(local_id);
-                }
-            }
-        }
-
-        self.last_local_id = match (self.last_local_id, last_local_id) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-    }
-
-    /// The value the stored LocalID high-water mark must reach once this batch is applied:
-    /// the declared mark or the highest upserted LocalID, whichever is larger.
-    fn local_id_high_water(&self) -> Option<u64> {
-        let upserted = self.upserts.iter().map(|job| job.local_id).max();
-        match (self.last_local_id, upserted) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
-
-/// What a starting engine rebuilds its in-memory state from.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Loaded {
-    /// Every stored job, ordered by `local_id`.
-    pub jobs: Vec<JobRecord>,
-    /// The LocalID high-water mark: the next job gets a larger LocalID than this. At least the
-    /// largest stored LocalID, even if the recorded mark were somehow lower.
-    pub last_local_id: u64,
-}
 
 /// Why the store could not do what was asked. Each message names the database (`location`:
 /// a file path, later a PostgreSQL address) and the step that failed, so an operator can act.
@@ -334,7 +117,7 @@ pub enum StoreError {
 /// cancel the commit; it only gives up on learning the outcome.
 ///
 /// ```
-/// use cimjob_core::store::CommitTicket;
+/// use cimjob_store::CommitTicket;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let (done, ticket) = CommitTicket::channel();
 /// done.complete(Ok(()));
@@ -359,7 +142,7 @@ impl CommitTicket {
     /// because the store is closed).
     ///
     /// ```
-    /// use cimjob_core::store::CommitTicket;
+    /// use cimjob_store::CommitTicket;
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// assert!(CommitTicket::ready(Ok(())).await.is_ok());
     /// # });

@@ -7,8 +7,8 @@
 //! table in [`Situation::status`] (DESIGN.md, "Status that goes with each state").
 //!
 //! ```
-//! use cimjob_core::state::{Situation, request_state_change, Transition};
-//! use cimjob_core::model::value_maps::{JobState, StateChangeReturn};
+//! use cimjob_rules::state::{Situation, request_state_change, Transition};
+//! use cimjob_rules::model::value_maps::{JobState, StateChangeReturn};
 //! let d = request_state_change(Situation::Running, 3);
 //! assert_eq!(d.code, StateChangeReturn::CompletedWithNoError);
 //! assert_eq!(d.transition, Some(Transition::StopProcess));

@@ -2,7 +2,7 @@
 //! current time, changes the jobs in memory and returns a [`Step`] — the store batch to make
 //! durable, the events to announce once it is, and the process actions to carry out.
 //!
-//! The async shell in [`crate::engine`] owns the clock, the store, the runner and the
+//! The async shell (the `cimjob-engine` crate) owns the clock, the store, the runner and the
 //! clients; this module owns every decision: which job starts next (priority, then
 //! submission order, under the concurrency limit), what a RequestStateChange does, how a run
 //! ends (Completed, or Exception and RecoveryAction), retention, and what a restart does
@@ -25,9 +25,9 @@ use crate::model::value_maps::{
 };
 use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
 use crate::plan::{Plan, SCHEDULE_PROPERTIES};
-use crate::runner::{ExitOutcome, ProcessIdentity, RunAs, RunKey, WorkSignal, WorkSpec};
+use crate::record::{Batch, JobRecord, RunRecord};
+use crate::run::{signal_name, ExitOutcome, ProcessIdentity, RunAs, RunKey, WorkSignal, WorkSpec};
 use crate::state::{request_state_change, Situation, Transition};
-use crate::store::{Batch, JobRecord, RunRecord};
 
 /// The limits and defaults the rules apply. One per node.
 #[derive(Clone, Debug)]
@@ -58,18 +58,24 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    /// Defaults for a node with `log_dir`: a slot per CPU, 3 re-runs from 1 s up to 5 min,
-    /// a 10 s Terminate timeout.
-    pub fn new(log_dir: PathBuf, run_as_user: &str) -> CoreConfig {
+    /// Defaults for a node with `log_dir` whose "local" is `zone` and which runs at most
+    /// `max_running` jobs at once (the shell passes the system's zone and a slot per CPU: the
+    /// rules read neither): 3 re-runs from 1 s up to 5 min, a 10 s Terminate timeout.
+    pub fn new(
+        log_dir: PathBuf,
+        run_as_user: &str,
+        zone: TimeZone,
+        max_running: usize,
+    ) -> CoreConfig {
         CoreConfig {
-            max_running: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_running,
             max_reruns: 3,
             rerun_backoff: SignedDuration::from_secs(1),
             rerun_backoff_max: SignedDuration::from_secs(300),
             default_terminate_timeout: SignedDuration::from_secs(10),
             log_dir,
             run_as_user: run_as_user.to_string(),
-            zone: TimeZone::system(),
+            zone,
             exec_helper: None,
             start_lead: SignedDuration::from_millis(25),
         }
@@ -109,6 +115,18 @@ pub enum Action {
     RemoveLogs(Vec<PathBuf>),
 }
 
+/// Something an operator should hear of that changes no job property (the core does not
+/// log: the shell writes these to its log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// The job it is about.
+    pub job: u64,
+    /// Whether it needs attention (a warning) or is only for the record.
+    pub warning: bool,
+    /// What happened, in words.
+    pub message: String,
+}
+
 /// What one call into the core produced.
 #[derive(Debug, Default)]
 pub struct Step {
@@ -120,6 +138,8 @@ pub struct Step {
     pub now: Vec<Action>,
     /// Do these once the batch is durable (spawns).
     pub after_commit: Vec<Action>,
+    /// Tell the operator these (they need no durability).
+    pub notes: Vec<Note>,
 }
 
 /// The job asked for does not exist.
@@ -257,6 +277,17 @@ impl Core {
         (core, step)
     }
 
+    /// How job properties read at `now` in this node's zone, for front ends and the core's
+    /// own validation alike.
+    pub fn view(&self, now: Timestamp) -> View {
+        View::at(now, &self.config.zone)
+    }
+
+    /// The zone "local" times are read in when a job names none.
+    pub fn zone(&self) -> &TimeZone {
+        &self.config.zone
+    }
+
     /// The job with this LocalID.
     pub fn job(&self, id: u64) -> Option<&Arc<Job>> {
         self.jobs.get(&id)
@@ -303,7 +334,7 @@ impl Core {
     ) -> Result<(u64, Step), PropertyError> {
         let id = self.last_local_id + 1;
         let blank = Job::new(id, owner, now);
-        let (mut job, _) = apply(&blank, values, WriteMode::Create, &View::local(now))?;
+        let (mut job, _) = apply(&blank, values, WriteMode::Create, &self.view(now))?;
         self.check_recovery(&job)?;
         Plan::checked(&job, &self.config.zone, now)?;
         let account = run_as.unwrap_or(&self.config.run_as_user).to_string();
@@ -438,7 +469,7 @@ impl Core {
         now: Timestamp,
     ) -> Result<(Vec<&'static str>, Step), ModifyError> {
         let job = self.jobs.get(&id).ok_or(NotFound(id))?.clone();
-        let (next, changed) = apply(&job, values, WriteMode::Modify, &View::local(now))?;
+        let (next, changed) = apply(&job, values, WriteMode::Modify, &self.view(now))?;
         if changed.is_empty() {
             return Ok((changed, Step::default()));
         }
@@ -883,7 +914,11 @@ impl Core {
             s if s.is_final() => {}
             _ => {
                 let next = self.plan(&job).next_run(at);
-                tracing::info!(job = id, due = %at, "skipped a scheduled run: the previous run is still going");
+                self.note(
+                    id,
+                    false,
+                    format!("skipped the run due at {at}: the previous run is still going"),
+                );
                 self.update(id, now, |j| j.skipped_runs += 1);
                 self.set_next(id, next, now);
             }
@@ -964,11 +999,28 @@ impl Core {
 
     /// The job's plan; a stored plan that no longer reads (a zone gone from the tz database)
     /// runs the job once, at once, and says so in the log.
-    fn plan(&self, job: &Job) -> Plan {
+    fn plan(&mut self, job: &Job) -> Plan {
         Plan::of(job, &self.config.zone).unwrap_or_else(|e| {
-            tracing::warn!(job = job.local_id, error = %e, "the job's schedule no longer reads; it runs once");
-            Plan { rule: None, earliest: None, until: None, runs: 1 }
+            self.note(
+                job.local_id,
+                true,
+                format!("the job's schedule no longer reads ({e}); it runs once"),
+            );
+            Plan {
+                rule: None,
+                earliest: None,
+                until: None,
+                runs: 1,
+            }
         })
+    }
+
+    fn note(&mut self, job: u64, warning: bool, message: String) {
+        self.step.notes.push(Note {
+            job,
+            warning,
+            message,
+        });
     }
 
     /// A run failed: record why, then RecoveryAction decides.
@@ -1347,9 +1399,4 @@ fn end_by_request(j: &mut Job, goal: ShutdownGoal) {
         }
     }
     j.status_note = None;
-}
-
-/// The conventional name of a Linux signal number, for error descriptions.
-pub fn signal_name(sig: i32) -> &'static str {
-    nix::sys::signal::Signal::try_from(sig).map_or("unknown signal", |s| s.as_str())
 }

@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::migrations::{self, Migration};
-use super::{
+use crate::migrations::{self, Migration};
+use crate::{
     from_stored_integer, from_stored_micros, to_stored_integer, Batch, CommitCompletion,
     CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError,
 };
@@ -87,8 +87,8 @@ FROM job_runs WHERE local_id = ?1 ORDER BY run_number";
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use cimjob_core::store::{sqlite::SqliteStore, Batch, Store};
-/// # async fn demo() -> Result<(), cimjob_core::store::StoreError> {
+/// use cimjob_store::{sqlite::SqliteStore, Batch, Store};
+/// # async fn demo() -> Result<(), cimjob_store::StoreError> {
 /// let store: Arc<dyn Store> = Arc::new(SqliteStore::open("/var/lib/cimjob/jobs.db".as_ref())?);
 /// let loaded = store.load()?;
 /// store

@@ -2,11 +2,11 @@
 //! Each test reads like one rule of DESIGN.md.
 
 use cim::{CimArray, CimType, CimValue};
-use cimjob_core::core::{Action, Core, CoreConfig, Step};
-use cimjob_core::events::EventKind;
-use cimjob_core::model::value_maps::{JobErrorCode, KillJobReturn, StateChangeReturn};
-use cimjob_core::runner::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal};
-use cimjob_core::state::Situation;
+use cimjob_rules::core::{Action, Core, CoreConfig, Step};
+use cimjob_rules::events::EventKind;
+use cimjob_rules::model::value_maps::{JobErrorCode, KillJobReturn, StateChangeReturn};
+use cimjob_rules::run::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal};
+use cimjob_rules::state::Situation;
 use jiff::{SignedDuration, Timestamp};
 
 fn t(secs: i64) -> Timestamp {
@@ -14,7 +14,12 @@ fn t(secs: i64) -> Timestamp {
 }
 
 fn config(max_running: usize) -> CoreConfig {
-    let mut c = CoreConfig::new("/tmp/cimjob-test-logs".into(), "tester");
+    let mut c = CoreConfig::new(
+        "/tmp/cimjob-test-logs".into(),
+        "tester",
+        jiff::tz::TimeZone::UTC,
+        2,
+    );
     c.max_running = max_running;
     c
 }

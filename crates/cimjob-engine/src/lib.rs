@@ -21,12 +21,15 @@ use cim::CimValue;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::core::{job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Step};
-use crate::events::Event;
-use crate::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
-use crate::model::{Job, PropertyError};
-use crate::runner::{kill_orphan, remove_logs, RunKey, Runner, RunnerEvent};
-use crate::store::{CommitTicket, RunRecord, Store, StoreError};
+use cimjob_rules::core::{
+    job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Note, Step,
+};
+use cimjob_rules::events::Event;
+use cimjob_rules::model::properties::View;
+use cimjob_rules::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
+use cimjob_rules::model::{Job, PropertyError};
+use cimjob_rules::run::{ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
+use cimjob_store::{CommitTicket, RunRecord, Store, StoreError};
 
 /// Why an engine call failed.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -67,6 +70,29 @@ impl From<ModifyError> for EngineError {
 }
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// What the engine does to processes: the runner of this machine in the service, a recording
+/// double in the shell's tests. Each call returns at once; what comes of a start, and
+/// everything a run reports, arrives as [`RunnerEvent`]s on the channel given to [`start`].
+pub trait Processes: Send {
+    /// Starts a run (its Starting state is durable), not before `not_before`; the outcome
+    /// comes back as the run's [`RunnerEvent::Started`].
+    fn start(&mut self, key: RunKey, spec: WorkSpec, not_before: Option<std::time::SystemTime>);
+    /// Signals a run's process group; the error says why it could not be (the run has ended).
+    fn signal(&mut self, key: RunKey, signal: WorkSignal) -> Result<(), String>;
+    /// Writes an answer line to a run's progress descriptor.
+    fn answer(&mut self, key: RunKey, text: &str) -> Result<(), String>;
+    /// Kills a process group a previous service left behind, if it is still that group;
+    /// whether one was killed.
+    fn kill_orphan(&mut self, identity: ProcessIdentity) -> bool;
+    /// Deletes a removed job's run logs (may take long: not on the engine's task).
+    fn remove_logs(&mut self, paths: Vec<std::path::PathBuf>);
+    /// Refuses new starts and ends every run (the engine is stopping).
+    fn stop(&mut self);
+}
+
+/// The report channel [`Processes`] answer on: each run's events, tagged with its key.
+pub type Reports = mpsc::UnboundedReceiver<(RunKey, RunnerEvent)>;
 
 /// How long a progress step may be held to share a later step's transaction. Its events
 /// reach watchers at most this late.
@@ -123,6 +149,7 @@ pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     store: Arc<dyn Store>,
+    zone: jiff::tz::TimeZone,
 }
 
 /// Why the engine could not start.
@@ -141,9 +168,15 @@ pub enum StartError {
     },
 }
 
-/// Starts the engine on `store`: loads every job, resolves the ones a dead service left
-/// running, and begins dispatching. Must be called inside a tokio runtime.
-pub fn start(store: Arc<dyn Store>, config: CoreConfig) -> Result<EngineHandle, StartError> {
+/// Starts the engine on `store`, acting on `processes` (which report on `reports`): loads
+/// every job, resolves the ones a dead service left running, and begins dispatching. Must be
+/// called inside a tokio runtime.
+pub fn start(
+    store: Arc<dyn Store>,
+    config: CoreConfig,
+    processes: Box<dyn Processes>,
+    reports: Reports,
+) -> Result<EngineHandle, StartError> {
     let loaded = store.load()?;
     let mut jobs = Vec::with_capacity(loaded.jobs.len());
     for record in &loaded.jobs {
@@ -152,27 +185,38 @@ pub fn start(store: Arc<dyn Store>, config: CoreConfig) -> Result<EngineHandle, 
             error: e.to_string(),
         })?);
     }
+    let zone = config.zone.clone();
     let (core, first_step) = Core::recover(config, jobs, loaded.last_local_id, Timestamp::now());
     let (commands, command_rx) = mpsc::channel(1024);
     let (events, _) = broadcast::channel(16384);
-    let (runner_tx, runner_rx) = mpsc::unbounded_channel();
     let shell = Shell {
         core,
         store: store.clone(),
-        runner: Runner::new(runner_tx),
+        processes,
         events: events.clone(),
         pending: VecDeque::new(),
         held: None,
     };
-    tokio::spawn(shell.run(first_step, command_rx, runner_rx));
+    tokio::spawn(shell.run(first_step, command_rx, reports));
     Ok(EngineHandle {
         commands,
         events,
         store,
+        zone,
     })
 }
 
 impl EngineHandle {
+    /// How job properties read at `now` in the service's zone: what every front end shows.
+    pub fn view(&self, now: Timestamp) -> View {
+        View::at(now, &self.zone)
+    }
+
+    /// The service's zone: "local" for schedules that name none, and for shown times.
+    pub fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.zone
+    }
+
     /// Sends a command to the engine task and waits for its answer;
     /// `Stopped` when the task has gone.
     async fn ask<R>(
@@ -301,8 +345,9 @@ impl EngineHandle {
         self.events.subscribe()
     }
 
-    /// Stops the engine: flushes the store and kills running process groups (the next start
-    /// records those jobs as ended by the service stopping, and applies RecoveryAction).
+    /// Stops the engine: flushes the store and stops the processes (with the local runner:
+    /// kills running groups; the next start records those jobs as ended by the service
+    /// stopping, and applies RecoveryAction).
     pub async fn shutdown(&self) {
         // An engine that has already stopped has nothing left to flush.
         let _ = self.ask(|reply| Command::Shutdown { reply }).await;
@@ -322,7 +367,7 @@ struct Pending {
 struct Shell {
     core: Core,
     store: Arc<dyn Store>,
-    runner: Runner,
+    processes: Box<dyn Processes>,
     events: broadcast::Sender<Event>,
     pending: VecDeque<Pending>,
     /// Steps nobody waits for, not yet sent to the store, and when they must be.
@@ -348,6 +393,18 @@ fn merge_steps(earlier: &mut Step, later: Step) {
     earlier.events.extend(later.events);
     earlier.now.extend(later.now);
     earlier.after_commit.extend(later.after_commit);
+    earlier.notes.extend(later.notes);
+}
+
+/// Writes the core's notes to the log.
+fn log_notes(notes: &[Note]) {
+    for note in notes {
+        if note.warning {
+            tracing::warn!(job = note.job, "{}", note.message);
+        } else {
+            tracing::info!(job = note.job, "{}", note.message);
+        }
+    }
 }
 
 fn reply<T: Send + 'static>(tx: Reply<T>, value: T) -> Completion {
@@ -361,7 +418,7 @@ impl Shell {
         mut self,
         first_step: Step,
         mut commands: mpsc::Receiver<Command>,
-        mut runner_events: mpsc::UnboundedReceiver<(RunKey, RunnerEvent)>,
+        mut runner_events: Reports,
     ) {
         self.handle(first_step, None);
         loop {
@@ -495,6 +552,7 @@ impl Shell {
         for action in std::mem::take(&mut step.now) {
             self.act(action);
         }
+        log_notes(&std::mem::take(&mut step.notes));
         match &mut self.held {
             Some((held, _)) => merge_steps(held, step),
             None => {
@@ -509,6 +567,7 @@ impl Shell {
         for action in std::mem::take(&mut step.now) {
             self.act(action);
         }
+        log_notes(&step.notes);
         if let Some((mut held, _)) = self.held.take() {
             merge_steps(&mut held, step);
             step = held;
@@ -557,30 +616,27 @@ impl Shell {
                 spec,
                 not_before,
             } => self
-                .runner
+                .processes
                 .start(key, spec, not_before.map(std::time::SystemTime::from)),
             Action::Signal { key, signal } => {
-                if let Err(e) = self.runner.signal(key, signal) {
+                if let Err(e) = self.processes.signal(key, signal) {
                     tracing::debug!(job = key.job, run = key.run, error = %e, "signal not delivered");
                 }
             }
             Action::Answer { key, text } => {
-                if let Err(e) = self.runner.answer(key, &text) {
+                if let Err(e) = self.processes.answer(key, &text) {
                     tracing::warn!(job = key.job, error = %e, "answer not delivered");
                 }
             }
             Action::KillOrphan(identity) => {
-                if kill_orphan(identity) {
+                if self.processes.kill_orphan(identity) {
                     tracing::warn!(
                         pid = identity.pid,
                         "killed a process group left by a previous service"
                     );
                 }
             }
-            // a job that ran every minute for a year has half a million logs: off the engine
-            Action::RemoveLogs(paths) => {
-                drop(tokio::task::spawn_blocking(move || remove_logs(&paths)))
-            }
+            Action::RemoveLogs(paths) => self.processes.remove_logs(paths),
         }
     }
 
@@ -602,7 +658,7 @@ impl Shell {
             }
         }
         // every group, including one whose start was under way
-        self.runner.stop();
+        self.processes.stop();
         self.store.close();
     }
 }
