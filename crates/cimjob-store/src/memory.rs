@@ -108,6 +108,22 @@ impl MemoryStore {
         inner.drain();
     }
 
+    /// As [`MemoryStore::release`], but resolves the tickets newest first (the batches still
+    /// apply in order). This breaks the contract's order on purpose: it shows that a caller
+    /// handles its completions in its own order, whatever order they arrive in.
+    pub fn release_newest_first(&self) {
+        let mut inner = self.lock();
+        inner.held = false;
+        let mut done = Vec::new();
+        while let Some((batch, completion)) = inner.waiting.pop_front() {
+            inner.apply(batch);
+            done.push(completion);
+        }
+        for completion in done.into_iter().rev() {
+            completion.complete(Ok(()));
+        }
+    }
+
     /// How many batches wait for [`MemoryStore::release`].
     pub fn waiting(&self) -> usize {
         self.lock().waiting.len()
