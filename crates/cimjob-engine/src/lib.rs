@@ -14,6 +14,8 @@
 //! (A start is not held: it records the process's identity, which a restart after a crash
 //! needs to kill the orphan.)
 
+#![warn(missing_docs)]
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 

@@ -56,6 +56,8 @@
 //!   (`#[tokio::main]` and `Builder::enable_all` do). If that runtime shuts down while runs
 //!   are going, their groups are killed and reaped.
 
+#![warn(missing_docs)]
+
 mod procfs;
 mod protocol;
 mod spawn;

@@ -21,6 +21,8 @@
 //! - Batches take effect, and their tickets resolve, in the order they were submitted.
 //! - The LocalID high-water mark never goes down, so a LocalID is never handed out twice.
 
+#![warn(missing_docs)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

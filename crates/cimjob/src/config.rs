@@ -107,3 +107,13 @@ pub fn credentials(
         std::fs::read_to_string(data_dir.join(crate::auth::users::ADMIN_PASSWORD_FILE)).ok()?;
     Some(("admin".to_string(), admin.trim().to_string()))
 }
+
+/// The OS account the service runs as: the account jobs run as unless the service is root,
+/// and the account the first `admin` maps to.
+pub fn service_user() -> String {
+    let uid = nix::unistd::geteuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
+}

@@ -165,7 +165,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut config = CoreConfig::new(
         data_dir.join("logs"),
-        &crate::service_user(),
+        &crate::config::service_user(),
         jiff::tz::TimeZone::system(),
         slots,
     );
@@ -180,7 +180,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (processes, reports) = crate::processes::LocalProcesses::start();
     let engine = cimjob_engine::start(store, config, processes, reports)
         .context("cannot start the engine")?;
-    if let Some(password) = crate::auth::users::ensure_admin(&data_dir, &crate::service_user())? {
+    if let Some(password) =
+        crate::auth::users::ensure_admin(&data_dir, &crate::config::service_user())?
+    {
         eprintln!(
             "cimjob: created the user admin; its password (shown once) is {password}\n        it is also in {} (mode 0600), which the CLI on this machine reads",
             data_dir.join(crate::auth::users::ADMIN_PASSWORD_FILE).display()

@@ -20,7 +20,7 @@ macro_rules! value_map {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
+            $( $(#[$vmeta])* #[doc = concat!($display, " (", stringify!($num), ")")] $variant ),+
         }
 
         impl $name {

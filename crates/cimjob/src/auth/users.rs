@@ -62,7 +62,6 @@ pub struct User {
     pub hash: String,
 }
 
-/// The users file, loaded.
 impl User {
     /// Whether `password` is this user's. Deliberately slow (argon2id), and needs no lock on
     /// the users file, so different users are checked in parallel.
@@ -75,6 +74,9 @@ impl User {
     }
 }
 
+/// The service's users (`<data-dir>/users.json`): who may log in, with which role, and which
+/// OS account their jobs run as. Re-read when the file changes, so `cimjob user` takes
+/// effect without a restart.
 #[derive(Debug)]
 pub struct Users {
     path: PathBuf,

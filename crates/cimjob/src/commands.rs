@@ -1,0 +1,107 @@
+//! The `cimjob` command line: its subcommands (clap) and what each runs.
+
+use crate::{cli, serve};
+
+use clap::{Parser, Subcommand};
+
+use crate::exec_as::exec_as;
+
+/// `cimjob`'s arguments: one subcommand.
+#[derive(Parser)]
+#[command(
+    name = "cimjob",
+    version,
+    about = "A DMTF CIM_ConcreteJob service: run commands as jobs, control them, watch them."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (HTTP on 127.0.0.1:5988, jobs in an embedded SQLite database).
+    Serve(serve::ServeArgs),
+    /// Submit a command as a job.
+    Submit(Box<cli::SubmitArgs>),
+    /// List jobs.
+    List(cli::ListArgs),
+    /// Show every property of a job, and its runs.
+    Show(cli::ShowArgs),
+    /// Follow a job with a progress bar until it ends.
+    Watch(cli::JobArg),
+    /// Suspend a job (SIGSTOP to its processes; a job not yet started is held).
+    Suspend(cli::JobArg),
+    /// Resume a suspended or held job (Start: SIGCONT).
+    Resume(cli::JobArg),
+    /// Terminate a job: SIGTERM, then SIGKILL after the timeout.
+    Terminate(cli::TerminateArgs),
+    /// Kill a job: SIGKILL at once.
+    Kill(cli::KillArgs),
+    /// Change writable properties of a job (ModifyInstance): NAME=VALUE, or NAME alone for NULL.
+    Set(cli::SetArgs),
+    /// Delete a finished job.
+    Rm(cli::JobArg),
+    /// Answer the question a job is waiting on (Query Pending).
+    Answer(cli::AnswerArgs),
+    /// Manage the service's users (in its data dir; a running service picks changes up).
+    #[command(subcommand)]
+    User(cli::UserCommand),
+    /// (Used by the service) drop to an OS account and exec a job's command.
+    #[command(name = "internal-exec-as", hide = true)]
+    InternalExecAs {
+        /// The OS account
+        user: String,
+        /// The command and its arguments
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
+}
+
+/// Runs the command line `std::env::args` holds and says how it ended.
+pub fn main() -> std::process::ExitCode {
+    run(Cli::parse())
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> std::process::ExitCode {
+    // before any thread exists: drop privileges, then become the job's command
+    if let Command::InternalExecAs { user, argv } = &cli.command {
+        return exec_as(user, argv);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cimjob: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Submit(args) => cli::submit(*args).await,
+            Command::List(args) => cli::list(args).await,
+            Command::Show(args) => cli::show(args).await,
+            Command::Watch(args) => cli::watch(args).await,
+            Command::Suspend(args) => cli::state_change(args, 3, None).await,
+            Command::Resume(args) => cli::state_change(args, 2, None).await,
+            Command::Terminate(args) => cli::terminate(args).await,
+            Command::Kill(args) => cli::kill(args).await,
+            Command::Set(args) => cli::set(args).await,
+            Command::Rm(args) => cli::remove(args).await,
+            Command::Answer(args) => cli::answer(args).await,
+            Command::User(command) => cli::user(command),
+            Command::InternalExecAs { .. } => unreachable!("handled before the runtime starts"),
+        }
+    });
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("cimjob: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
