@@ -2,10 +2,48 @@
 //! definition of each class) with LocalOnly, IncludeQualifiers, IncludeClassOrigin and
 //! PropertyList applied.
 
-use cim::xml::{Class, Method, Parameter, QualifierValue};
-use cim::{ClassDecl, MethodDecl, ParameterDecl, PropertyDecl};
+use cim::xml::{CimError, Class, IReturnValue, Method, Parameter, QualifierValue};
+use cim::{CimStatusCode, ClassDecl, MethodDecl, ParameterDecl, PropertyDecl};
 
 use super::classes::repository;
+use super::operation::{error, known_class, Answer, Call, Params};
+
+/// GetClass.
+pub fn get_class(call: &Call<'_>) -> Result<Answer, CimError> {
+    let p = &call.params;
+    let class = p.required_class_name("ClassName")?;
+    let options = ClassOptions::read(p, p.property_list()?)?;
+    let decl = repository().class(call.ns, class).ok_or_else(|| {
+        error(
+            CimStatusCode::NotFound,
+            format!("class {class:?} does not exist in {}", call.ns),
+        )
+    })?;
+    Answer::value(IReturnValue::Classes(vec![wire_class(
+        call.ns, decl, &options,
+    )]))
+}
+
+/// EnumerateClasses and EnumerateClassNames.
+pub fn enumerate_classes(call: &Call<'_>) -> Result<Answer, CimError> {
+    let p = &call.params;
+    let class = p.class_name("ClassName")?;
+    if let Some(c) = class {
+        known_class(call.ns, c, CimStatusCode::InvalidClass)?;
+    }
+    let deep = p.bool("DeepInheritance", false)?;
+    let classes = repository().subclasses(call.ns, class, deep);
+    if call.name.eq_ignore_ascii_case("EnumerateClassNames") {
+        let names = classes.iter().map(|c| c.name.to_string()).collect();
+        return Answer::value(IReturnValue::ClassNames(names));
+    }
+    let options = ClassOptions::read(p, None)?;
+    let wire = classes
+        .iter()
+        .map(|c| wire_class(call.ns, c, &options))
+        .collect();
+    Answer::value(IReturnValue::Classes(wire))
+}
 
 /// What a class answer carries.
 pub struct ClassOptions {
@@ -17,6 +55,18 @@ pub struct ClassOptions {
     pub include_class_origin: bool,
     /// Only these properties (`None` = all).
     pub property_list: Option<Vec<String>>,
+}
+
+impl ClassOptions {
+    /// The options a request gives, with DSP0200's defaults.
+    fn read(p: &Params<'_>, property_list: Option<Vec<String>>) -> Result<ClassOptions, CimError> {
+        Ok(ClassOptions {
+            local_only: p.bool("LocalOnly", true)?,
+            include_qualifiers: p.bool("IncludeQualifiers", true)?,
+            include_class_origin: p.bool("IncludeClassOrigin", false)?,
+            property_list,
+        })
+    }
 }
 
 fn class_qualifiers(decl: &ClassDecl) -> Vec<QualifierValue> {

@@ -9,7 +9,8 @@ use cimjob_rules::model::errors::{job_errors, JobError, OWNING_ENTITY};
 use super::classes::{canonical_namespace, repository, CIMV2};
 use super::jobs::{job_id_of, job_path, values_of};
 use super::objects::{fixed, same_object};
-use super::server::{engine_error, error, Params, Wbem};
+use super::operation::{engine_error, error, Params};
+use super::service::Wbem;
 use crate::auth::Principal;
 
 type Outcome = Result<(CimValue, Vec<(String, ParamValue)>), CimError>;

@@ -8,21 +8,30 @@
 //! - [`jobs`]: a job as a CIMJOB_ConcreteJob instance and back.
 //! - [`query`]: ExecQuery and FilterQuery over instances.
 //! - [`enumeration`]: pull operations' enumeration contexts.
+//! - [`operation`]: what every operation shares: its parameters, its answer, its errors.
+//! - [`service`]: the server's state ([`service::Wbem`]) and the checks operations share.
+//! - [`class_ops`], [`instance_ops`], [`associations`], [`pull`]: the intrinsic operations,
+//!   one function each.
 //! - [`methods`]: extrinsic methods.
-//! - [`server`]: the dispatch of one request.
+//! - [`dispatch`]: one request to the function that answers it.
 //!
 //! This module is the HTTP glue: the headers and body are checked by the `cim` crate's codec
 //! before any operation runs; a protocol error is an HTTP 400/501 with a `CIMError` header,
 //! an operation error is a CIM-XML ERROR in a 200 answer.
 
+pub mod associations;
 pub mod class_ops;
 pub mod classes;
+pub mod dispatch;
 pub mod enumeration;
+pub mod instance_ops;
 pub mod jobs;
 pub mod methods;
 pub mod objects;
+pub mod operation;
+pub mod pull;
 pub mod query;
-pub mod server;
+pub mod service;
 
 use std::sync::Arc;
 
@@ -36,7 +45,7 @@ use cim::xml::{check_request, read_operation_headers, read_request, response_hea
 use cimjob_engine::EngineHandle;
 
 use crate::auth::Principal;
-use server::Wbem;
+use service::Wbem;
 
 /// The CIM-XML endpoint, as a router to merge into the service's.
 pub fn router(
@@ -97,7 +106,9 @@ async fn cimom(
     if let Err(e) = check_request(&operation, &request) {
         return protocol_error(e.http_status(), e.cim_error_header().as_str(), e.message());
     }
-    let body = wbem.handle(&request, &principal).await.into_body();
+    let body = dispatch::handle(&wbem, &request, &principal)
+        .await
+        .into_body();
     let mut response = body.into_response();
     let prefix = operation.prefix.as_deref().unwrap_or("");
     for (name, value) in response_headers() {

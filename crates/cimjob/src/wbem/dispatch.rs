@@ -1,0 +1,236 @@
+//! The dispatch of one CIM-XML request: an intrinsic operation by its name to the one
+//! function that answers it, an extrinsic method to [`super::methods`]; then the response,
+//! whole or (for EnumerateInstances) rendered while it is sent.
+
+use cim::xml::CimError;
+use cim::xml::{write_response, NamedInstancesWriter, Request, Response};
+use cimjob_rules::model::properties::View;
+use jiff::Timestamp;
+
+use super::objects::{Item, Projection};
+use super::operation::{namespace_of, without_namespace, Answer, Call, Params};
+use super::service::Wbem;
+use super::{associations, class_ops, instance_ops, methods};
+use crate::auth::Principal;
+
+/// The intrinsic operations this server answers, each by one function.
+#[derive(Clone, Copy, Debug)]
+enum Intrinsic {
+    GetClass,
+    EnumerateClasses,
+    GetInstance,
+    EnumerateInstances,
+    CreateInstance,
+    ModifyInstance,
+    DeleteInstance,
+    ExecQuery,
+    Associated,
+    OpenEnumerateInstances,
+    OpenAssociated,
+    OpenQueryInstances,
+    Pull,
+    CloseEnumeration,
+    EnumerationCount,
+}
+
+/// Which operation answers each DSP0200 name (several names share one where they differ
+/// only in what they return, e.g. EnumerateClasses and EnumerateClassNames).
+const OPERATIONS: &[(&str, Intrinsic)] = &[
+    ("GetClass", Intrinsic::GetClass),
+    ("EnumerateClasses", Intrinsic::EnumerateClasses),
+    ("EnumerateClassNames", Intrinsic::EnumerateClasses),
+    ("GetInstance", Intrinsic::GetInstance),
+    ("EnumerateInstances", Intrinsic::EnumerateInstances),
+    ("EnumerateInstanceNames", Intrinsic::EnumerateInstances),
+    ("CreateInstance", Intrinsic::CreateInstance),
+    ("ModifyInstance", Intrinsic::ModifyInstance),
+    ("DeleteInstance", Intrinsic::DeleteInstance),
+    ("ExecQuery", Intrinsic::ExecQuery),
+    ("Associators", Intrinsic::Associated),
+    ("AssociatorNames", Intrinsic::Associated),
+    ("References", Intrinsic::Associated),
+    ("ReferenceNames", Intrinsic::Associated),
+    ("OpenEnumerateInstances", Intrinsic::OpenEnumerateInstances),
+    (
+        "OpenEnumerateInstancePaths",
+        Intrinsic::OpenEnumerateInstances,
+    ),
+    ("OpenAssociatorInstances", Intrinsic::OpenAssociated),
+    ("OpenAssociatorInstancePaths", Intrinsic::OpenAssociated),
+    ("OpenReferenceInstances", Intrinsic::OpenAssociated),
+    ("OpenReferenceInstancePaths", Intrinsic::OpenAssociated),
+    ("OpenQueryInstances", Intrinsic::OpenQueryInstances),
+    ("PullInstancesWithPath", Intrinsic::Pull),
+    ("PullInstancePaths", Intrinsic::Pull),
+    ("PullInstances", Intrinsic::Pull),
+    ("CloseEnumeration", Intrinsic::CloseEnumeration),
+    ("EnumerationCount", Intrinsic::EnumerationCount),
+];
+
+impl Intrinsic {
+    /// The operation a canonical name names.
+    fn named(name: &str) -> Option<Intrinsic> {
+        OPERATIONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, op)| *op)
+    }
+
+    async fn answer(self, w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+        match self {
+            Intrinsic::GetClass => class_ops::get_class(c),
+            Intrinsic::EnumerateClasses => class_ops::enumerate_classes(c),
+            Intrinsic::GetInstance => instance_ops::get_instance(w, c).await,
+            Intrinsic::EnumerateInstances => instance_ops::enumerate_instances(w, c).await,
+            Intrinsic::CreateInstance => instance_ops::create_instance(w, c).await,
+            Intrinsic::ModifyInstance => instance_ops::modify_instance(w, c).await,
+            Intrinsic::DeleteInstance => instance_ops::delete_instance(w, c).await,
+            Intrinsic::ExecQuery => instance_ops::exec_query(w, c).await,
+            Intrinsic::Associated => associations::associated(w, c).await,
+            Intrinsic::OpenEnumerateInstances => instance_ops::open_enumerate_instances(w, c).await,
+            Intrinsic::OpenAssociated => associations::open_associated(w, c).await,
+            Intrinsic::OpenQueryInstances => instance_ops::open_query_instances(w, c).await,
+            Intrinsic::Pull => w.pulls.pull(c),
+            Intrinsic::CloseEnumeration => w.pulls.close(c),
+            Intrinsic::EnumerationCount => w.pulls.count(c),
+        }
+    }
+}
+
+/// Answers one intrinsic call: `name` as the client wrote it (matched as DSP0200 says,
+/// ignoring case).
+async fn intrinsic(
+    w: &Wbem,
+    namespace: &str,
+    name: &str,
+    params: Params<'_>,
+    principal: &Principal,
+) -> Result<Answer, CimError> {
+    let ns = namespace_of(namespace)?;
+    let canonical = cim::xml::intrinsic_operation(name).unwrap_or(name);
+    let Some(operation) = Intrinsic::named(canonical) else {
+        return Err(super::operation::error(
+            cim::CimStatusCode::NotSupported,
+            format!("operation {canonical} is not supported: this server's classes are fixed and its instances are jobs"),
+        ));
+    };
+    let call = Call {
+        ns,
+        namespace,
+        name: canonical,
+        params,
+        principal,
+        view: w.engine.view(Timestamp::now()),
+    };
+    operation.answer(w, &call).await
+}
+
+/// Answers one request.
+pub async fn handle(w: &Wbem, request: &Request, principal: &Principal) -> Answered {
+    let id = &request.message_id;
+    let response = match &request.call {
+        cim::xml::Call::Intrinsic {
+            namespace,
+            name,
+            params,
+        } => match intrinsic(w, namespace, name, Params(params), principal).await {
+            Ok(Answer::Value(v)) => Response::intrinsic(id, name, v),
+            Ok(Answer::Pull { value, context }) => {
+                let end = context.is_none();
+                Response::pull(id, name, value, context.as_deref().unwrap_or(""), end)
+            }
+            Ok(Answer::NamedInstances(items, projection)) => {
+                return Answered::NamedInstances {
+                    message_id: id.clone(),
+                    method: name.clone(),
+                    items,
+                    projection,
+                    view: w.engine.view(Timestamp::now()),
+                }
+            }
+            Err(e) => Response::intrinsic_error(id, name, e),
+        },
+        cim::xml::Call::Extrinsic {
+            target,
+            target_is_class,
+            method,
+            params,
+        } => {
+            match methods::invoke(
+                w,
+                principal,
+                target,
+                *target_is_class,
+                method,
+                Params(params),
+            )
+            .await
+            {
+                Ok((code, out)) => Response::extrinsic(id, method, code, out),
+                Err(e) => Response::extrinsic_error(id, method, e),
+            }
+        }
+    };
+    Answered::Whole(response)
+}
+
+/// The answer to one request: a whole response, or an EnumerateInstances answer to render
+/// while it is sent, so a hundred thousand jobs never sit in memory as one document.
+pub enum Answered {
+    /// Everything, ready to write.
+    Whole(Response),
+    /// The objects of a successful EnumerateInstances, in order, and how to show them.
+    NamedInstances {
+        /// The request's MESSAGE ID.
+        message_id: String,
+        /// The operation's name as the client wrote it.
+        method: String,
+        /// The objects.
+        items: Vec<Item>,
+        /// Which of their properties to show.
+        projection: Projection,
+        /// The moment they are shown at.
+        view: View,
+    },
+}
+
+impl Answered {
+    /// The HTTP body: a whole response keeps its Content-Length; named instances are
+    /// rendered piece by piece as the body is sent.
+    pub fn into_body(self) -> axum::body::Body {
+        /// Instances rendered per piece: big enough to keep the writes few, small enough to
+        /// keep the memory flat.
+        const PER_PIECE: usize = 256;
+        let (message_id, method, items, projection, view) = match self {
+            Answered::Whole(response) => return axum::body::Body::from(write_response(&response)),
+            Answered::NamedInstances {
+                message_id,
+                method,
+                items,
+                projection,
+                view,
+            } => (message_id, method, items, projection, view),
+        };
+        let writer = NamedInstancesWriter::new(&message_id, &method);
+        let head = std::iter::once(writer.head());
+        let tail = std::iter::once(writer.tail());
+        let mut items = items.into_iter().peekable();
+        let body = std::iter::from_fn(move || {
+            items.peek()?;
+            let mut piece = String::with_capacity(PER_PIECE * 4096);
+            for item in items.by_ref().take(PER_PIECE) {
+                let named = cim::xml::InstanceWithPath::new(
+                    without_namespace(item.path()),
+                    projection.apply(item.instance(&view)),
+                );
+                writer.instance(&mut piece, &named);
+            }
+            Some(piece)
+        });
+        let pieces = head
+            .chain(body)
+            .chain(tail)
+            .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
+        axum::body::Body::from_stream(futures_util::stream::iter(pieces))
+    }
+}

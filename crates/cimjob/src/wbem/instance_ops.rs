@@ -1,0 +1,228 @@
+//! The instance operations: GetInstance, EnumerateInstances(Names), CreateInstance,
+//! ModifyInstance, DeleteInstance, ExecQuery, and the Open* operations over instances of a
+//! class or a query. Jobs go through the engine, subscriptions through the registry; nothing
+//! here decides anything about a job.
+
+use cim::xml::{CimError, IReturnValue, Object, ObjectWithPath, ParamValue};
+use cim::CimStatusCode;
+use cimjob_rules::model::properties::CLASS_NAME;
+
+use super::classes::{CIMV2, INTEROP};
+use super::enumeration::PullKind;
+use super::jobs::{job_id_of, job_path, values_of};
+use super::objects::Projection;
+use super::operation::{
+    blocking, engine_error, error, known_class, with_namespace, without_namespace, Answer, Call,
+    Params,
+};
+use super::pull::{filter_items, kind_of};
+use super::query::{filter, parse_filter, Selected};
+use super::service::Wbem;
+use crate::indications::registry::Registry;
+
+/// GetInstance.
+pub async fn get_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let p = &c.params;
+    let path = with_namespace(p.instance_name("InstanceName")?, c.ns);
+    known_class(c.ns, &path.class_name, CimStatusCode::InvalidClass)?;
+    let item = w.catalog().get(&path).await?;
+    let projection = Projection::new(
+        c.ns,
+        p.property_list()?,
+        None,
+        true,
+        p.bool("LocalOnly", false)?,
+        p.bool("IncludeClassOrigin", false)?,
+    );
+    Answer::value(IReturnValue::Instances(vec![
+        projection.apply(item.instance(&c.view))
+    ]))
+}
+
+/// EnumerateInstances (rendered while sent) and EnumerateInstanceNames.
+pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let p = &c.params;
+    let class = p.required_class_name("ClassName")?;
+    known_class(c.ns, class, CimStatusCode::InvalidClass)?;
+    let items = w.catalog().items(c.ns, class).await?;
+    if c.name.eq_ignore_ascii_case("EnumerateInstanceNames") {
+        let names = items.iter().map(|i| without_namespace(i.path())).collect();
+        return Answer::value(IReturnValue::InstanceNames(names));
+    }
+    let projection = Projection::new(
+        c.ns,
+        p.property_list()?,
+        Some(class),
+        p.bool("DeepInheritance", true)?,
+        p.bool("LocalOnly", false)?,
+        p.bool("IncludeClassOrigin", false)?,
+    );
+    Ok(Answer::NamedInstances(items, projection))
+}
+
+/// CreateInstance: a subscription object in interop, or a job in root/cimv2.
+pub async fn create_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let instance = c
+        .params
+        .get("NewInstance")
+        .and_then(ParamValue::as_instance)
+        .ok_or_else(|| Params::wrong("NewInstance", "an instance"))?;
+    known_class(c.ns, &instance.class_name, CimStatusCode::InvalidClass)?;
+    if c.ns == INTEROP && Registry::holds_class(&instance.class_name) {
+        let registry = w.indications.registry().clone();
+        let (instance, named, owner) = (
+            instance.clone(),
+            c.namespace.to_string(),
+            c.principal.clone(),
+        );
+        let path = blocking(move || registry.create(&named, &instance, &owner)).await?;
+        return Answer::value(IReturnValue::InstanceNames(vec![without_namespace(path)]));
+    }
+    if c.ns != CIMV2 || !instance.class_name.eq_ignore_ascii_case(CLASS_NAME) {
+        return Err(error(
+            CimStatusCode::NotSupported,
+            format!(
+                "CreateInstance of {} is not supported: create jobs as {CLASS_NAME} in root/cimv2",
+                instance.class_name
+            ),
+        ));
+    }
+    let values = values_of(instance, None).map_err(|e| engine_error(e.into()))?;
+    let run_as = super::methods::run_as(c.principal)?;
+    let id = w
+        .engine
+        .submit_as(values, &c.principal.name, run_as.as_deref(), false)
+        .await
+        .map_err(engine_error)?
+        .local_id;
+    Answer::value(IReturnValue::InstanceNames(vec![without_namespace(
+        job_path(id),
+    )]))
+}
+
+/// ModifyInstance: a subscription's SubscriptionState/Duration, or a job's Write properties.
+pub async fn modify_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let p = &c.params;
+    let named = p
+        .get("ModifiedInstance")
+        .and_then(ParamValue::as_named_instance)
+        .ok_or_else(|| Params::wrong("ModifiedInstance", "a named instance"))?;
+    let path = with_namespace(&named.path, c.ns);
+    known_class(c.ns, &path.class_name, CimStatusCode::InvalidClass)?;
+    if c.ns == INTEROP && Registry::holds_class(&path.class_name) {
+        let registry = w.indications.registry().clone();
+        let (instance, list, who) = (
+            named.instance.clone(),
+            p.property_list()?,
+            c.principal.clone(),
+        );
+        blocking(move || registry.modify(&path, &instance, list.as_deref(), &who)).await?;
+        return Ok(Answer::Value(None));
+    }
+    let Some(id) = job_id_of(&path).filter(|_| c.ns == CIMV2) else {
+        w.catalog().get(&path).await?;
+        return Err(error(
+            CimStatusCode::NotSupported,
+            format!("instances of {} cannot be modified", path.class_name),
+        ));
+    };
+    let list = p.property_list()?;
+    w.authorize(c.principal, id).await?;
+    let values = values_of(&named.instance, list.as_deref()).map_err(|e| engine_error(e.into()))?;
+    w.engine.modify(id, values).await.map_err(engine_error)?;
+    Ok(Answer::Value(None))
+}
+
+/// DeleteInstance: a subscription object, or a finished job.
+pub async fn delete_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let path = with_namespace(c.params.instance_name("InstanceName")?, c.ns);
+    known_class(c.ns, &path.class_name, CimStatusCode::InvalidClass)?;
+    if c.ns == INTEROP && Registry::holds_class(&path.class_name) {
+        let (registry, who) = (w.indications.registry().clone(), c.principal.clone());
+        if let Some(destination) = blocking(move || registry.delete(&path, &who)).await? {
+            w.indications.deliveries().forget(&destination);
+        }
+        return Ok(Answer::Value(None));
+    }
+    let Some(id) = job_id_of(&path).filter(|_| c.ns == CIMV2) else {
+        w.catalog().get(&path).await?;
+        return Err(error(
+            CimStatusCode::NotSupported,
+            format!("instances of {} cannot be deleted", path.class_name),
+        ));
+    };
+    w.authorize(c.principal, id).await?;
+    w.engine.delete(id).await.map_err(engine_error)?;
+    Ok(Answer::Value(None))
+}
+
+/// The QueryLanguage and Query (or FilterQueryLanguage and FilterQuery) of a query call.
+fn query_of<'a>(
+    p: &Params<'a>,
+    language: &str,
+    query: &str,
+) -> Result<(&'a str, &'a str), CimError> {
+    let l = p
+        .str(language)?
+        .ok_or_else(|| Params::wrong(language, "given"))?;
+    let q = p.str(query)?.ok_or_else(|| Params::wrong(query, "given"))?;
+    Ok((l, q))
+}
+
+/// ExecQuery: the instances the query selects, with the properties it selects.
+pub async fn exec_query(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let (language, text) = query_of(&c.params, "QueryLanguage", "Query")?;
+    let query = parse_filter(c.ns, language, text)?;
+    let items = w.catalog().items(c.ns, &query.from_class).await?;
+    let selected = Selected::of(&query);
+    let projection = Projection::all(c.ns);
+    let mut out = Vec::new();
+    for item in items {
+        let instance = item.instance(&c.view);
+        if filter(c.ns, &query, &instance)? {
+            let object = Object::Instance(selected.apply(projection.apply(instance)));
+            out.push(ObjectWithPath {
+                path: w.full_path(item.path()),
+                object,
+            });
+        }
+    }
+    Answer::value(IReturnValue::ObjectsWithPath(out))
+}
+
+/// OpenEnumerateInstances and OpenEnumerateInstancePaths.
+pub async fn open_enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let p = &c.params;
+    let class = p.required_class_name("ClassName")?;
+    known_class(c.ns, class, CimStatusCode::InvalidClass)?;
+    let items = filter_items(c, w.catalog().items(c.ns, class).await?)?;
+    let projection = Projection::new(
+        c.ns,
+        p.property_list()?,
+        Some(class),
+        p.bool("DeepInheritance", true)?,
+        false,
+        p.bool("IncludeClassOrigin", false)?,
+    );
+    w.pulls.open(c, items, projection, None, kind_of(c.name))
+}
+
+/// OpenQueryInstances: the instances a query selects, without paths.
+pub async fn open_query_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
+    let (language, text) = query_of(&c.params, "FilterQueryLanguage", "FilterQuery")?;
+    let query = parse_filter(c.ns, language, text)?;
+    let mut items = Vec::new();
+    for item in w.catalog().items(c.ns, &query.from_class).await? {
+        if filter(c.ns, &query, &item.instance(&c.view))? {
+            items.push(item);
+        }
+    }
+    let selected = Some(Selected::of(&query));
+    w.pulls.open(
+        c,
+        items,
+        Projection::all(c.ns),
+        selected,
+        PullKind::Instances,
+    )
+}

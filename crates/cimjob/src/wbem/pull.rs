@@ -1,0 +1,214 @@
+//! The pull operations' open enumerations on this server (DSP0200 Open*, Pull*,
+//! CloseEnumeration, EnumerationCount): which objects each holds and how to show them, over
+//! the sans-IO contexts of [`super::enumeration`].
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use cim::xml::{CimError, IReturnValue, ParamValue};
+use cim::CimStatusCode;
+use cimjob_rules::model::properties::View;
+
+use super::enumeration::{EnumerationContexts, PullError, PullKind, Scope};
+use super::objects::{Item, Projection};
+use super::operation::{error, Answer, Call, Params};
+use super::query::{filter, parse_filter, Selected};
+
+/// How many enumeration contexts may be open at once.
+pub const MAX_OPEN_ENUMERATIONS: usize = 256;
+/// How many of them one user may hold.
+pub const MAX_OPEN_ENUMERATIONS_PER_USER: usize = 32;
+
+/// One entry of an open pull enumeration: the object and how to show it.
+#[derive(Clone)]
+pub struct Entry {
+    item: Item,
+    shape: Arc<Shape>,
+}
+
+/// How the objects of one enumeration are shown.
+pub struct Shape {
+    projection: Projection,
+    selected: Option<Selected>,
+}
+
+/// The open enumerations, and the host their paths name.
+pub struct Pulls {
+    contexts: Mutex<EnumerationContexts<Entry>>,
+    host: String,
+}
+
+fn pull_error(e: PullError) -> CimError {
+    let code = CimStatusCode::from_code(e.status_code()).unwrap_or(CimStatusCode::Failed);
+    error(code, e.to_string())
+}
+
+/// The kind of pull an operation's name asks for (`...Paths` or the rest).
+pub fn kind_of(name: &str) -> PullKind {
+    if name.ends_with("Paths") {
+        PullKind::Paths
+    } else {
+        PullKind::InstancesWithPath
+    }
+}
+
+fn scope<'a>(call: &'a Call<'_>) -> Scope<'a> {
+    Scope {
+        owner: &call.principal.name,
+        namespace: call.ns,
+    }
+}
+
+impl Pulls {
+    /// No enumeration open yet; paths will name `host`.
+    pub fn new(host: &str) -> Pulls {
+        Pulls {
+            contexts: Mutex::new(EnumerationContexts::new(
+                MAX_OPEN_ENUMERATIONS,
+                MAX_OPEN_ENUMERATIONS_PER_USER,
+            )),
+            host: host.to_string(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, EnumerationContexts<Entry>> {
+        self.contexts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens an enumeration of `items` and answers its first batch (MaxObjectCount of
+    /// them; all, and no context, when they fit).
+    pub fn open(
+        &self,
+        call: &Call<'_>,
+        items: Vec<Item>,
+        projection: Projection,
+        selected: Option<Selected>,
+        kind: PullKind,
+    ) -> Result<Answer, CimError> {
+        let p = &call.params;
+        if p.bool("ContinueOnError", false)? {
+            return Err(error(
+                CimStatusCode::ContinuationOnErrorNotSupported,
+                "ContinueOnError is not supported",
+            ));
+        }
+        let max = p.u32("MaxObjectCount")?.unwrap_or(0);
+        let timeout = p.u32("OperationTimeout")?;
+        let shape = Arc::new(Shape {
+            projection,
+            selected,
+        });
+        let entries = items
+            .into_iter()
+            .map(|item| Entry {
+                item,
+                shape: shape.clone(),
+            })
+            .collect();
+        let batch = self
+            .lock()
+            .open(entries, kind, scope(call), max, timeout, Instant::now())
+            .map_err(pull_error)?;
+        Ok(Answer::Pull {
+            value: self.render(kind, &batch.items, &call.view),
+            context: batch.context,
+        })
+    }
+
+    /// PullInstancesWithPath, PullInstancePaths, PullInstances: the next batch.
+    pub fn pull(&self, call: &Call<'_>) -> Result<Answer, CimError> {
+        let kind = match call.name {
+            "PullInstancesWithPath" => PullKind::InstancesWithPath,
+            "PullInstancePaths" => PullKind::Paths,
+            _ => PullKind::Instances,
+        };
+        let p = &call.params;
+        let id = context_of(p)?;
+        let max = p
+            .u32("MaxObjectCount")?
+            .ok_or_else(|| Params::wrong("MaxObjectCount", "given"))?;
+        let batch = self
+            .lock()
+            .pull(id, kind, scope(call), max, Instant::now())
+            .map_err(pull_error)?;
+        Ok(Answer::Pull {
+            value: self.render(kind, &batch.items, &call.view),
+            context: batch.context,
+        })
+    }
+
+    /// CloseEnumeration.
+    pub fn close(&self, call: &Call<'_>) -> Result<Answer, CimError> {
+        let id = context_of(&call.params)?;
+        self.lock()
+            .close(id, scope(call), Instant::now())
+            .map_err(pull_error)?;
+        Ok(Answer::Value(None))
+    }
+
+    /// EnumerationCount.
+    pub fn count(&self, call: &Call<'_>) -> Result<Answer, CimError> {
+        let id = context_of(&call.params)?;
+        let n = self
+            .lock()
+            .count(id, scope(call), Instant::now())
+            .map_err(pull_error)?;
+        Answer::value(IReturnValue::Value(ParamValue::Value(
+            cim::CimValue::UInt64(n),
+        )))
+    }
+
+    fn render(&self, kind: PullKind, entries: &[Entry], view: &View) -> IReturnValue {
+        let path = |e: &Entry| {
+            let mut p = e.item.path();
+            p.host = Some(self.host.clone());
+            p
+        };
+        let instance = |e: &Entry| e.shape.projection.apply(e.item.instance(view));
+        match kind {
+            PullKind::Paths => IReturnValue::InstancePaths(entries.iter().map(path).collect()),
+            PullKind::InstancesWithPath => IReturnValue::InstancesWithPath(
+                entries
+                    .iter()
+                    .map(|e| cim::xml::InstanceWithPath::new(path(e), instance(e)))
+                    .collect(),
+            ),
+            PullKind::Instances => IReturnValue::Instances(
+                entries
+                    .iter()
+                    .map(|e| match &e.shape.selected {
+                        Some(s) => s.apply(instance(e)),
+                        None => instance(e),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn context_of<'a>(p: &Params<'a>) -> Result<&'a str, CimError> {
+    p.str("EnumerationContext")?
+        .ok_or_else(|| Params::wrong("EnumerationContext", "given"))
+}
+
+/// Keeps the items a FilterQuery (given with an Open*) matches.
+pub fn filter_items(call: &Call<'_>, items: Vec<Item>) -> Result<Vec<Item>, CimError> {
+    let p = &call.params;
+    match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
+        (Some(language), Some(text)) => {
+            let query = parse_filter(call.ns, language, text)?;
+            let mut kept = Vec::new();
+            for item in items {
+                if filter(call.ns, &query, &item.instance(&call.view))? {
+                    kept.push(item);
+                }
+            }
+            Ok(kept)
+        }
+        (None, None) => Ok(items),
+        _ => Err(Params::wrong(
+            "FilterQueryLanguage",
+            "given together with FilterQuery",
+        )),
+    }
+}
