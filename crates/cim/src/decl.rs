@@ -27,8 +27,9 @@
 
 use std::fmt;
 
+use crate::integer::parse_integer;
 use crate::status::CimStatusCode;
-use crate::value::{parse_integer, CimType, CimValue, ValueError, ValueType};
+use crate::value::{CimType, CimValue, ValueError, ValueType};
 
 /// The qualifiers of a property that this crate understands (DSP0004
 /// names). All fields are plain `'static` data so tables can be `static`.

@@ -52,6 +52,7 @@
 pub mod class_decl;
 pub mod datetime;
 pub mod decl;
+mod integer;
 pub mod path;
 pub mod query;
 pub mod status;

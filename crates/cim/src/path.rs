@@ -562,7 +562,7 @@ impl Parser<'_> {
             KeyValue::Boolean(true)
         } else if token.eq_ignore_ascii_case("false") {
             KeyValue::Boolean(false)
-        } else if let Some(i) = crate::value::parse_integer(token).flatten() {
+        } else if let Some(i) = crate::integer::parse_integer(token).flatten() {
             KeyValue::Integer(i)
         } else {
             return Err(PathError::InvalidKeyValue {

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::datetime::{CimDateTime, DateTimeError};
+use crate::integer::parse_integer;
 use crate::path::{ObjectPath, PathError};
 use crate::status::CimStatusCode;
 
@@ -789,31 +790,6 @@ fn real_max_text(ty: CimType) -> String {
     } else {
         format!("{:e}", f64::MAX)
     }
-}
-
-/// Parses an integer literal. `None`: not a literal; `Some(None)`: a
-/// literal too large for `i128`.
-pub(crate) fn parse_integer(text: &str) -> Option<Option<i128>> {
-    let (negative, rest) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let (radix, digits) = match rest.get(..2) {
-        Some("0x" | "0X") => (16, &rest[2..]),
-        _ => (10, rest),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let Ok(magnitude) = u128::from_str_radix(digits, radix) else {
-        return Some(None);
-    };
-    Some(if negative {
-        0i128.checked_sub_unsigned(magnitude)
-    } else {
-        i128::try_from(magnitude).ok()
-    })
 }
 
 /// Parses a real literal (correctly rounded to `F`); finite literals that

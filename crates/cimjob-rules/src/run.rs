@@ -104,7 +104,7 @@ pub enum RunnerEvent {
         /// The rest of the line, trimmed; `None` if there was none.
         text: Option<String>,
     },
-    /// From a line `query <text>`: the work waits for an answer ([`crate::core::Action::Answer`]).
+    /// From a line `query <text>`: the work waits for an answer (the core's `Action::Answer`).
     Query {
         /// The question, trimmed (may be empty).
         text: String,
@@ -112,7 +112,7 @@ pub enum RunnerEvent {
     /// The leader ended and was reaped, and the rest of its group was killed. Always the
     /// last event of a run, after all its `Progress` and `Query` events.
     Exited(ExitOutcome),
-    /// The answer to a start ([`crate::core::Action::Spawn`]): the run's first event, and its only one if the
+    /// The answer to a start (the core's `Action::Spawn`): the run's first event, and its only one if the
     /// start failed (the error's message).
     Started {
         /// The identity to store, so a restart can tell an orphan from a recycled pid, or why the run could not start.

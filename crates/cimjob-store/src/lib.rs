@@ -34,6 +34,7 @@ pub use cimjob_rules::record::{Batch, JobRecord, Loaded, RunRecord};
 pub mod memory;
 mod migrations;
 pub mod sqlite;
+pub mod subscriptions;
 
 /// Why the store could not do what was asked. Each message names the database (`location`:
 /// a file path, later a PostgreSQL address) and the step that failed, so an operator can act.

@@ -102,9 +102,12 @@ fn start_indications(
     use crate::indications::{delivery::Deliveries, registry::Registry, Indications};
     let host = crate::wbem::objects::Identity::local().host;
     let db = data_dir.join("indications.db");
+    let open = || -> anyhow::Result<Registry> {
+        let store = cimjob_store::subscriptions::SqliteSubscriptions::open(&db)?;
+        Registry::open(Arc::new(store), &host)
+    };
     let registry = Arc::new(
-        Registry::open(&db, &host)
-            .with_context(|| format!("cannot open the subscriptions {}", db.display()))?,
+        open().with_context(|| format!("cannot open the subscriptions {}", db.display()))?,
     );
     let client = args.client()?;
     let recorder = registry.clone();

@@ -6,7 +6,7 @@ use super::ast::{
 };
 use super::lexer::{is_keyword, punct_text, tokenize, Tok, Token};
 use super::{pattern, Position, Query, QueryError, QueryLanguage, Selection, MAX_NESTING};
-use crate::value::parse_integer;
+use crate::integer::parse_integer;
 
 /// Parses `text` as a query in `language`.
 pub(crate) fn parse(language: QueryLanguage, text: &str) -> Result<Query, QueryError> {

@@ -3,10 +3,10 @@
 use std::fmt;
 
 use crate::status::CimStatusCode;
-use crate::xml::http::CimErrorHeader;
 
 /// What kind of problem a CIM-XML body has. Each kind maps to one HTTP
-/// answer ([`XmlError::http_status`], [`XmlError::cim_error_header`]).
+/// answer ([`XmlError::http_status`], [`XmlError::cim_error_header`], which
+/// the HTTP rules of `xml::http` define).
 ///
 /// ```
 /// use cim::xml::{read_request, Limits, XmlErrorKind};
@@ -111,49 +111,6 @@ impl XmlError {
     /// Byte offset in the body near which the problem was found.
     pub fn position(&self) -> Option<u64> {
         self.position
-    }
-
-    /// The HTTP status to answer a request with this problem: 501 for
-    /// unsupported versions and batched requests, 413 for a body over
-    /// the size limit, 400 otherwise.
-    ///
-    /// ```
-    /// use cim::xml::{XmlError, XmlErrorKind};
-    ///
-    /// let e = XmlError::new(XmlErrorKind::UnsupportedDtdVersion, "DTDVERSION 3.0", None);
-    /// assert_eq!((e.http_status(), e.cim_error_header().as_str()), (501, "unsupported-dtd-version"));
-    /// ```
-    pub fn http_status(&self) -> u16 {
-        match self.kind {
-            XmlErrorKind::UnsupportedCimVersion
-            | XmlErrorKind::UnsupportedDtdVersion
-            | XmlErrorKind::UnsupportedProtocolVersion
-            | XmlErrorKind::MultipleRequestsUnsupported => 501,
-            XmlErrorKind::TooLarge => 413,
-            _ => 400,
-        }
-    }
-
-    /// The `CIMError` HTTP header value (DSP0200) for this problem:
-    /// `request-not-well-formed` for XML-level problems (syntax, encoding,
-    /// DTDs, entities), `request-not-valid` for CIM-XML that breaks the
-    /// DTD or the value rules or exceeds a limit (as OpenPegasus answers),
-    /// and the version and batch values for those.
-    pub fn cim_error_header(&self) -> CimErrorHeader {
-        match self.kind {
-            XmlErrorKind::Encoding
-            | XmlErrorKind::Syntax
-            | XmlErrorKind::Truncated
-            | XmlErrorKind::Doctype
-            | XmlErrorKind::Entity => CimErrorHeader::RequestNotWellFormed,
-            XmlErrorKind::UnsupportedCimVersion => CimErrorHeader::UnsupportedCimVersion,
-            XmlErrorKind::UnsupportedDtdVersion => CimErrorHeader::UnsupportedDtdVersion,
-            XmlErrorKind::UnsupportedProtocolVersion => CimErrorHeader::UnsupportedProtocolVersion,
-            XmlErrorKind::MultipleRequestsUnsupported => {
-                CimErrorHeader::MultipleRequestsUnsupported
-            }
-            _ => CimErrorHeader::RequestNotValid,
-        }
     }
 
     /// The CIM status that fits when the problem is reported inside a

@@ -30,6 +30,7 @@
 use std::fmt;
 
 use crate::path::{KeyValue, ObjectPath};
+use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::message::{Call, ExportRequest, Request};
 
 /// The `Content-Type` this crate writes on CIM-XML messages.
@@ -688,4 +689,51 @@ pub fn uri_unescape(s: &str) -> Result<String, HeaderError> {
             format!("{s:?} does not unescape to UTF-8"),
         )
     })
+}
+
+/// The HTTP answer to a body the codec refused: HTTP's concern, so it is stated here and
+/// the error itself knows nothing of headers.
+impl XmlError {
+    /// The HTTP status to answer a request with this problem: 501 for
+    /// unsupported versions and batched requests, 413 for a body over
+    /// the size limit, 400 otherwise.
+    ///
+    /// ```
+    /// use cim::xml::{XmlError, XmlErrorKind};
+    ///
+    /// let e = XmlError::new(XmlErrorKind::UnsupportedDtdVersion, "DTDVERSION 3.0", None);
+    /// assert_eq!((e.http_status(), e.cim_error_header().as_str()), (501, "unsupported-dtd-version"));
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self.kind() {
+            XmlErrorKind::UnsupportedCimVersion
+            | XmlErrorKind::UnsupportedDtdVersion
+            | XmlErrorKind::UnsupportedProtocolVersion
+            | XmlErrorKind::MultipleRequestsUnsupported => 501,
+            XmlErrorKind::TooLarge => 413,
+            _ => 400,
+        }
+    }
+
+    /// The `CIMError` HTTP header value (DSP0200) for this problem:
+    /// `request-not-well-formed` for XML-level problems (syntax, encoding,
+    /// DTDs, entities), `request-not-valid` for CIM-XML that breaks the
+    /// DTD or the value rules or exceeds a limit (as OpenPegasus answers),
+    /// and the version and batch values for those.
+    pub fn cim_error_header(&self) -> CimErrorHeader {
+        match self.kind() {
+            XmlErrorKind::Encoding
+            | XmlErrorKind::Syntax
+            | XmlErrorKind::Truncated
+            | XmlErrorKind::Doctype
+            | XmlErrorKind::Entity => CimErrorHeader::RequestNotWellFormed,
+            XmlErrorKind::UnsupportedCimVersion => CimErrorHeader::UnsupportedCimVersion,
+            XmlErrorKind::UnsupportedDtdVersion => CimErrorHeader::UnsupportedDtdVersion,
+            XmlErrorKind::UnsupportedProtocolVersion => CimErrorHeader::UnsupportedProtocolVersion,
+            XmlErrorKind::MultipleRequestsUnsupported => {
+                CimErrorHeader::MultipleRequestsUnsupported
+            }
+            _ => CimErrorHeader::RequestNotValid,
+        }
+    }
 }

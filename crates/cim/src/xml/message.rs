@@ -534,21 +534,6 @@ pub enum IReturnValue {
 }
 
 impl IReturnValue {
-    /// The empty answer of operation `name` (ASCII case ignored): the
-    /// list kind it returns, empty; `None` for operations that return
-    /// nothing (DeleteInstance, ModifyInstance, CloseEnumeration, ...) and
-    /// for names this crate does not know.
-    ///
-    /// ```
-    /// use cim::xml::IReturnValue;
-    ///
-    /// assert_eq!(IReturnValue::empty_for("EnumerateInstances"), Some(IReturnValue::NamedInstances(vec![])));
-    /// assert_eq!(IReturnValue::empty_for("DeleteInstance"), None);
-    /// ```
-    pub fn empty_for(name: &str) -> Option<IReturnValue> {
-        crate::xml::operations::empty_return(name)
-    }
-
     /// Whether the list (or value) is empty.
     pub fn is_empty(&self) -> bool {
         match self {

@@ -115,8 +115,8 @@ pub(crate) fn return_value_type(operation: &str) -> Option<ValueType> {
         .then_some(scalar(CimType::UInt64))
 }
 
-/// See [`IReturnValue::empty_for`].
-pub(crate) fn empty_return(operation: &str) -> Option<IReturnValue> {
+/// What each operation answers when it has nothing to answer (see [`IReturnValue::empty_for`]).
+fn empty_return(operation: &str) -> Option<IReturnValue> {
     use IReturnValue as R;
     let op = intrinsic_operation(operation)?;
     Some(match op {
@@ -139,4 +139,22 @@ pub(crate) fn empty_return(operation: &str) -> Option<IReturnValue> {
         | "PullInstancePaths" => R::InstancePaths(Vec::new()),
         _ => return None,
     })
+}
+
+/// An operation's empty answer is DSP0200's table, stated with the others here.
+impl IReturnValue {
+    /// The empty answer of operation `name` (ASCII case ignored): the
+    /// list kind it returns, empty; `None` for operations that return
+    /// nothing (DeleteInstance, ModifyInstance, CloseEnumeration, ...) and
+    /// for names this crate does not know.
+    ///
+    /// ```
+    /// use cim::xml::IReturnValue;
+    ///
+    /// assert_eq!(IReturnValue::empty_for("EnumerateInstances"), Some(IReturnValue::NamedInstances(vec![])));
+    /// assert_eq!(IReturnValue::empty_for("DeleteInstance"), None);
+    /// ```
+    pub fn empty_for(name: &str) -> Option<IReturnValue> {
+        empty_return(name)
+    }
 }

@@ -21,8 +21,9 @@ use std::collections::HashSet;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
+use crate::integer::parse_integer;
 use crate::path::{KeyValue, ObjectPath};
-use crate::value::{parse_integer, CimArray, CimType, CimValue, ValueType};
+use crate::value::{CimArray, CimType, CimValue, ValueType};
 use crate::xml::error::{XmlError, XmlErrorKind as K};
 use crate::xml::limits::Limits;
 use crate::xml::message::{

@@ -19,7 +19,7 @@ pub const DEFAULT_TIME_BEFORE_REMOVAL: SignedDuration = SignedDuration::from_sec
 /// The priority of a job that names none: CIM_JobQueue.DefaultJobPriority.
 pub const DEFAULT_PRIORITY: u32 = 65535;
 
-/// One CIMJOB_ConcreteJob. Front ends read it through [`crate::model::properties`]; only the
+/// One CIMJOB_ConcreteJob. Front ends read it through the property table (`model::properties`); only the
 /// engine changes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {

@@ -29,9 +29,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::notify::Notifier;
+use crate::wbem::classes::fixed;
 use crate::wbem::classes::CIMV2;
 use crate::wbem::jobs::{job_instance, job_path};
-use crate::wbem::objects::fixed;
 use crate::wbem::query::{InstanceSubject, Selected};
 use delivery::{Deliveries, Outgoing};
 use registry::{watches, Registry};
@@ -305,10 +305,10 @@ pub fn router(indications: Arc<Indications>) -> axum::Router {
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let list: Vec<serde_json::Value> = rows
             .into_iter()
-            .map(|(at, destination, indication, outcome, attempts, error)| {
+            .map(|o| {
                 serde_json::json!({
-                    "at": at, "destination": destination, "indication": indication,
-                    "outcome": outcome, "attempts": attempts, "error": error,
+                    "at": o.at, "destination": o.destination, "indication": o.indication_id,
+                    "outcome": o.outcome, "attempts": o.attempts, "error": o.error,
                 })
             })
             .collect();

@@ -6,9 +6,10 @@ use cim::xml::{CimError, Instance, ParamValue, XmlErrorKind};
 use cim::{CimArray, CimStatusCode, CimType, CimValue, ObjectPath, ValueType};
 use cimjob_rules::model::errors::{job_errors, JobError, OWNING_ENTITY};
 
+use super::classes::fixed;
 use super::classes::{canonical_namespace, repository, CIMV2};
 use super::jobs::{job_id_of, job_path, values_of};
-use super::objects::{fixed, same_object};
+use super::objects::same_object;
 use super::operation::{engine_error, error, Params};
 use super::service::Wbem;
 use crate::auth::Principal;

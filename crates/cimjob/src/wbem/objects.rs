@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cim::xml::{CimError, Instance, InstanceWithPath, Property};
+use cim::xml::{CimError, Instance, InstanceWithPath};
 use cim::{CimArray, CimStatusCode, CimType, CimValue, KeyValue, ObjectPath};
 use cimjob_engine::EngineHandle;
 use cimjob_rules::model::properties::View;
 use cimjob_rules::model::Job;
 
-use super::classes::{repository, CIMV2, INTEROP};
+use super::classes::{fixed, repository, CIMV2, INTEROP};
 use super::jobs::{job_id_of, job_instance, job_path};
 use crate::indications::registry::Registry;
 
@@ -82,23 +82,6 @@ impl Identity {
         ObjectPath::new(Some(INTEROP), "CIM_RegisteredProfile")
             .with_key("InstanceID", KeyValue::from(id))
     }
-}
-
-/// An instance built from `(property, value)` pairs, each typed by the class's declaration.
-/// Panics in debug builds on a property the class does not declare: the fixed objects and
-/// the class declarations must agree.
-pub(crate) fn fixed(namespace: &str, class: &str, values: Vec<(String, CimValue)>) -> Instance {
-    let repo = repository();
-    let mut instance = Instance::new(class);
-    for (name, value) in values {
-        match repo.property(namespace, class, &name) {
-            Some(decl) => instance
-                .properties
-                .push(Property::from_decl(decl, Some(value))),
-            None => debug_assert!(false, "{class} declares no property {name}"),
-        }
-    }
-    instance
 }
 
 fn strings(items: &[&str]) -> CimValue {

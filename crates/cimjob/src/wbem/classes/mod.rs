@@ -58,7 +58,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use cim::class_decl::{resolve_methods, resolve_properties};
-use cim::{CimType, ClassDecl, MethodDecl, PropertyDecl};
+use cim::xml::{Instance, Property};
+use cim::{CimType, CimValue, ClassDecl, MethodDecl, PropertyDecl};
 
 /// The implementation namespace: jobs, the job service, their classes.
 pub const CIMV2: &str = "root/cimv2";
@@ -157,6 +158,23 @@ struct Namespace {
 pub fn repository() -> &'static Repository {
     static REPOSITORY: OnceLock<Repository> = OnceLock::new();
     REPOSITORY.get_or_init(Repository::build)
+}
+
+/// An instance built from `(property, value)` pairs, each typed by the class's declaration.
+/// Panics in debug builds on a property the class does not declare: the fixed objects and
+/// the class declarations must agree.
+pub fn fixed(namespace: &str, class: &str, values: Vec<(String, CimValue)>) -> Instance {
+    let repo = repository();
+    let mut instance = Instance::new(class);
+    for (name, value) in values {
+        match repo.property(namespace, class, &name) {
+            Some(decl) => instance
+                .properties
+                .push(Property::from_decl(decl, Some(value))),
+            None => debug_assert!(false, "{class} declares no property {name}"),
+        }
+    }
+    instance
 }
 
 /// Every class declaration, from every area, once.
