@@ -7,16 +7,20 @@
 //! before exec — its own process group, a clean signal mask and default dispositions, stdin
 //! from `/dev/null`, stdout and stderr to the run log, the progress socket on descriptor 3,
 //! the working directory — is said as spawn attributes and file actions, so no code runs
-//! in the child.
+//! in the child. nix wraps every call but glibc's `addchdir_np`, the one unsafe block here.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::libc;
+use nix::spawn::{posix_spawnp, PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
+use nix::sys::signal::SigSet;
+use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 
 /// What to start: everything as the child will see it.
@@ -44,7 +48,24 @@ fn cstring(bytes: &[u8]) -> io::Result<CString> {
     })
 }
 
-fn check(ret: libc::c_int) -> io::Result<()> {
+fn errno(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+// `add_chdir` reaches glibc through the raw file actions nix wraps; nix declares its type
+// `#[repr(transparent)]` over libc's, which this checks stays so.
+const _: () = assert!(
+    std::mem::size_of::<PosixSpawnFileActions>()
+        == std::mem::size_of::<libc::posix_spawn_file_actions_t>()
+);
+
+/// Adds a chdir to `dir` to the file actions (glibc's `posix_spawn_file_actions_addchdir_np`,
+/// which nix does not wrap).
+fn add_chdir(actions: &mut PosixSpawnFileActions, dir: &CString) -> io::Result<()> {
+    let raw = (actions as *mut PosixSpawnFileActions).cast::<libc::posix_spawn_file_actions_t>();
+    // SAFETY: `raw` points to the initialised file actions nix owns (same layout, checked
+    // above); glibc copies the path before returning.
+    let ret = unsafe { libc::posix_spawn_file_actions_addchdir_np(raw, dir.as_ptr()) };
     if ret == 0 {
         Ok(())
     } else {
@@ -52,86 +73,20 @@ fn check(ret: libc::c_int) -> io::Result<()> {
     }
 }
 
-struct FileActions(libc::posix_spawn_file_actions_t);
-
-impl FileActions {
-    fn new() -> io::Result<FileActions> {
-        let mut raw = MaybeUninit::uninit();
-        // SAFETY: init writes a valid value into `raw` on success.
-        check(unsafe { libc::posix_spawn_file_actions_init(raw.as_mut_ptr()) })?;
-        // SAFETY: initialised just above.
-        Ok(FileActions(unsafe { raw.assume_init() }))
-    }
-
-    fn dup2(&mut self, from: RawFd, to: RawFd) -> io::Result<()> {
-        // SAFETY: self.0 is initialised; the call copies its arguments.
-        check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut self.0, from, to) })
-    }
-
-    fn open(&mut self, fd: RawFd, path: &CString, flags: libc::c_int) -> io::Result<()> {
-        // SAFETY: self.0 is initialised; glibc copies the path.
-        check(unsafe {
-            libc::posix_spawn_file_actions_addopen(&mut self.0, fd, path.as_ptr(), flags, 0)
-        })
-    }
-
-    fn chdir(&mut self, dir: &CString) -> io::Result<()> {
-        // SAFETY: self.0 is initialised; glibc copies the path.
-        check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut self.0, dir.as_ptr()) })
-    }
-}
-
-impl Drop for FileActions {
-    fn drop(&mut self) {
-        // SAFETY: initialised in new(); destroyed once.
-        unsafe { libc::posix_spawn_file_actions_destroy(&mut self.0) };
-    }
-}
-
-struct Attributes(libc::posix_spawnattr_t);
-
-impl Attributes {
-    /// Its own process group, no blocked signals, every signal at its default (the service
-    /// ignores SIGPIPE and tokio blocks some signals in its threads; the work must not
-    /// inherit either).
-    fn for_a_job() -> io::Result<Attributes> {
-        let mut raw = MaybeUninit::uninit();
-        // SAFETY: init writes a valid value into `raw` on success.
-        check(unsafe { libc::posix_spawnattr_init(raw.as_mut_ptr()) })?;
-        // SAFETY: initialised just above.
-        let mut attr = Attributes(unsafe { raw.assume_init() });
-        let mut empty = MaybeUninit::<libc::sigset_t>::uninit();
-        let mut all = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: sigemptyset/sigfillset initialise the sets; the attr calls copy them.
-        unsafe {
-            libc::sigemptyset(empty.as_mut_ptr());
-            libc::sigfillset(all.as_mut_ptr());
-            check(libc::posix_spawnattr_setsigmask(
-                &mut attr.0,
-                empty.as_ptr(),
-            ))?;
-            check(libc::posix_spawnattr_setsigdefault(
-                &mut attr.0,
-                all.as_ptr(),
-            ))?;
-            check(libc::posix_spawnattr_setpgroup(&mut attr.0, 0))?;
-            let flags = libc::POSIX_SPAWN_SETPGROUP
-                | libc::POSIX_SPAWN_SETSIGMASK
-                | libc::POSIX_SPAWN_SETSIGDEF;
-            check(libc::posix_spawnattr_setflags(
-                &mut attr.0,
-                flags as libc::c_short,
-            ))?;
-        }
-        Ok(attr)
-    }
-}
-
-impl Drop for Attributes {
-    fn drop(&mut self) {
-        // SAFETY: initialised in for_a_job(); destroyed once.
-        unsafe { libc::posix_spawnattr_destroy(&mut self.0) };
-    }
+/// Its own process group, no blocked signals, every signal at its default (the service
+/// ignores SIGPIPE and tokio blocks some signals in its threads; the work must not inherit
+/// either).
+fn attributes_for_a_job() -> nix::Result<PosixSpawnAttr> {
+    let mut attr = PosixSpawnAttr::init()?;
+    attr.set_sigmask(&SigSet::empty())?;
+    attr.set_sigdefault(&SigSet::all())?;
+    attr.set_pgroup(Pid::from_raw(0))?;
+    attr.set_flags(
+        PosixSpawnFlags::POSIX_SPAWN_SETPGROUP
+            | PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK
+            | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF,
+    )?;
+    Ok(attr)
 }
 
 /// The service's environment with `extra` added, later entries winning, as `NAME=value`.
@@ -159,36 +114,24 @@ pub(super) fn spawn(request: &SpawnRequest<'_>) -> io::Result<Pid> {
         .iter()
         .map(|a| cstring(a.as_bytes()))
         .collect::<io::Result<_>>()?;
+    let Some(program) = argv.first() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "no command"));
+    };
     let envp = environment(&request.environment)?;
-    let mut actions = FileActions::new()?;
+    let mut actions = PosixSpawnFileActions::init().map_err(errno)?;
     // Order matters when descriptors collide: copy the log and the socket into place first,
     // then open stdin (the log or socket may have been descriptor 0).
-    actions.dup2(request.output, 1)?;
-    actions.dup2(request.output, 2)?;
-    actions.dup2(request.progress, request.progress_target)?;
-    actions.open(0, &cstring(b"/dev/null")?, libc::O_RDONLY)?;
+    actions.add_dup2(request.output, 1).map_err(errno)?;
+    actions.add_dup2(request.output, 2).map_err(errno)?;
+    actions
+        .add_dup2(request.progress, request.progress_target)
+        .map_err(errno)?;
+    actions
+        .add_open(0, "/dev/null", OFlag::O_RDONLY, Mode::empty())
+        .map_err(errno)?;
     if let Some(dir) = request.working_directory {
-        actions.chdir(&cstring(OsStr::as_bytes(dir.as_os_str()))?)?;
+        add_chdir(&mut actions, &cstring(OsStr::as_bytes(dir.as_os_str()))?)?;
     }
-    let attributes = Attributes::for_a_job()?;
-    let mut argv_ptrs: Vec<*mut libc::c_char> =
-        argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
-    argv_ptrs.push(std::ptr::null_mut());
-    let mut envp_ptrs: Vec<*mut libc::c_char> =
-        envp.iter().map(|e| e.as_ptr().cast_mut()).collect();
-    envp_ptrs.push(std::ptr::null_mut());
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer refers to a live, NUL-terminated CString or a NULL-terminated
-    // array of them, all outliving the call; actions and attributes are initialised.
-    check(unsafe {
-        libc::posix_spawnp(
-            &mut pid,
-            argv[0].as_ptr(),
-            &actions.0,
-            &attributes.0,
-            argv_ptrs.as_ptr(),
-            envp_ptrs.as_ptr(),
-        )
-    })?;
-    Ok(Pid::from_raw(pid))
+    let attributes = attributes_for_a_job().map_err(errno)?;
+    posix_spawnp(program, &actions, &attributes, &argv, &envp).map_err(errno)
 }
