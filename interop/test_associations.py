@@ -2,7 +2,7 @@
 the service and its CIM_JobCapabilities through CIM_ElementCapabilities, both ways, with
 Associators, AssociatorNames, References and ReferenceNames.
 
-Assumption (DESIGN.md "Classes we serve"): every job, however it was submitted (JSON API, CLI,
+Assumption (README, WBEM "Namespaces"): every job, however it was submitted (JSON API, CLI,
 CreateInstance, SubmitJob), is owned by the one CIMJOB_JobService."""
 
 import pytest

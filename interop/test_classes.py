@@ -84,7 +84,7 @@ def test_includequalifiers_false_returns_no_property_qualifiers(conn):
 
 
 def test_our_own_properties_carry_description_qualifiers(conn):
-    """DESIGN.md: everything only our class has is documented in its MOF Description."""
+    """README (WBEM): everything only our class has is documented in its MOF Description."""
     cls = full_class(conn)
     for name in ("CommandLine", "ExitStatus", "RunCount", "NextRunTime"):
         assert qualifier(cls.properties[name], "Description"), name

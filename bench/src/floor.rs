@@ -1,5 +1,5 @@
 //! The floor under the process-jobs figure: the least any service must do per job if, as
-//! DESIGN.md requires, every state change is durable before it is announced, and a job is
+//! ARCHITECTURE.md's "durable before visible" requires, every state change is durable before it is announced, and a job is
 //! recorded as started before its process exists (so a crash never leaves a process that the
 //! store does not know of). No HTTP, no engine, no output capture, no progress socket: each
 //! worker thread makes one durable SQLite transaction per job (the job before it ended, this

@@ -395,10 +395,8 @@ fn char_pos(i: usize) -> usize {
     }
 }
 
-// `u16::is_multiple_of` needs Rust 1.87; the workspace supports 1.80.
-#[allow(clippy::manual_is_multiple_of)]
 fn is_leap_year(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {

@@ -12,11 +12,11 @@ const TS_PRECISIONS: [usize; 13] = [0, 4, 6, 8, 10, 12, 14, 15, 16, 17, 18, 19, 
 /// Significant digit counts that do not split a field (intervals).
 const IV_PRECISIONS: [usize; 11] = [0, 8, 10, 12, 14, 15, 16, 17, 18, 19, 20];
 
-// `u32::is_multiple_of` needs Rust 1.87; the workspace supports 1.80.
-#[allow(clippy::manual_is_multiple_of)]
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

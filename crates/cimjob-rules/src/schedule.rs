@@ -11,7 +11,7 @@
 //! | RunStartInterval | time after midnight (an interval) | midnight |
 //!
 //! read in UTC when LocalOrUtcTime is 2, otherwise in the job's `TimeZone` or the service's
-//! zone (DESIGN.md, "Scheduling" and "Time zones"). [`calendar_rule`] checks the raw values
+//! zone (README, "Scheduling", and "Our reading of the standard"). [`calendar_rule`] checks the raw values
 //! together and yields a [`CalendarRule`]; [`CalendarRule::next_run`] answers "when next?".
 //! [`resolve_time`] turns ScheduledStartTime and UntilTime (absolute, an interval counted from
 //! submission, or "for ever") into an instant.
@@ -622,8 +622,8 @@ fn never_error(rule: &CalendarRule) -> ScheduleError {
 /// ScheduledStartTime or UntilTime as an instant: an absolute time as written, an interval
 /// counted from `submitted`, and `None` for the "for ever" spellings.
 ///
-/// The three "for ever" spellings the schema versions use are all accepted (DESIGN.md,
-/// "Ends"): all nines (`99999999999999.999999:000`, CIM 2.41 and earlier), the infinite
+/// The three "for ever" spellings the schema versions use are all accepted (README,
+/// "Our reading of the standard"): all nines (`99999999999999.999999:000`, CIM 2.41 and earlier), the infinite
 /// duration `99999999235959.000000:000` and the infinite future `99991231115959.999999-720`.
 /// A CIM timestamp carries its own UTC offset, so LocalOrUtcTime does not change the instant
 /// it names.

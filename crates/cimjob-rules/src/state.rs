@@ -4,7 +4,7 @@
 //! and a job stopped mid-run are both Suspended), so the engine tracks a finer [`Situation`]
 //! and derives JobState, OperationalStatus, StatusDescriptions, Status, HealthState,
 //! PrimaryStatus, OperatingStatus, DetailedStatus and CommunicationStatus from the one
-//! table in [`Situation::status`] (DESIGN.md, "Status that goes with each state").
+//! table in [`Situation::status`] (the README's state table).
 //!
 //! ```
 //! use cimjob_rules::state::{Situation, request_state_change, Transition};
@@ -75,7 +75,7 @@ pub struct Status {
 }
 
 impl Situation {
-    /// The one table: DESIGN.md's status table, extended to every status property.
+    /// The one table: the README's state table, extended to every status property.
     pub const fn status(self) -> Status {
         use OperationalStatus as O;
         let (job_state, operational_status, status, operating_status): (

@@ -1,5 +1,5 @@
 //! The engine's rules, driven deterministically: explicit times, no processes, no store.
-//! Each test reads like one rule of DESIGN.md.
+//! Each test reads like one rule of the README's reading of the standard.
 
 use cim::{CimArray, CimType, CimValue};
 use cimjob_rules::core::{Action, Core, CoreConfig, Step};

@@ -1,6 +1,6 @@
 //! The calendar rules of CIM_Job (RunMonth, RunDay, RunDayOfWeek, RunStartInterval,
-//! LocalOrUtcTime, TimeZone) and the ends (ScheduledStartTime, UntilTime), as DESIGN.md
-//! "Scheduling", "Time zones" and "Ends" read them. One table row per rule, named after it;
+//! LocalOrUtcTime, TimeZone) and the ends (ScheduledStartTime, UntilTime), as the README's
+//! "Scheduling" and "Our reading of the standard" read them. One table row per rule, named after it;
 //! then property tests that check `next_run` against a brute-force reading of the rule's words.
 
 use std::collections::HashMap;

@@ -62,8 +62,8 @@ impl PropertyError {
         }
     }
 
-    /// The CIM status code for this refusal (DSP0200): read-only → 1 CIM_ERR_FAILED (as
-    /// DESIGN.md reads ModifyInstance), bad value → 4, no such property → 12, wrong type → 13.
+    /// The CIM status code for this refusal (DSP0200): read-only → 1 CIM_ERR_FAILED (our
+    /// reading of ModifyInstance, README "Our reading of the standard"), bad value → 4, no such property → 12, wrong type → 13.
     pub fn cim_status(&self) -> u16 {
         match self.kind {
             PropertyErrorKind::ReadOnly => 1,

@@ -2,7 +2,7 @@
 //!
 //! Each row holds the property's CIM declaration (type, qualifiers, value map, origin class),
 //! how to read it from a [`Job`], and — for the properties a client may set — how to write
-//! it. Validation, the JSON API, the CLI's names and (later) GetClass and CIM-XML all read
+//! it. Validation, the JSON API, the CLI's names, GetClass and CIM-XML all read
 //! this table, so a property is defined exactly once.
 
 use cim::{CimArray, CimDateTime, CimType, CimValue, PropertyDecl, Qualifiers};
@@ -283,7 +283,7 @@ fn build_table() -> Vec<JobProperty> {
             "OperationalStatus",
             array(decl("OperationalStatus", T::UInt16, MSE,
                 mapped(OperationalStatus::VALUE_MAP, OperationalStatus::VALUES, Qualifiers { array_type_indexed: true, ..Q }),
-                "The job's current statuses, primary first; follows JobState (see DESIGN.md).")),
+                "The job's current statuses, primary first; follows JobState (the cimjob README's state table).")),
             |j, _| u16s(j.situation.status().operational_status.iter().map(|s| s.number())),
         ),
         read_only(

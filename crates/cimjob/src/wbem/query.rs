@@ -1,4 +1,4 @@
-//! Queries over instances: ExecQuery, the FilterQuery of pull operations, and (later)
+//! Queries over instances: ExecQuery, the FilterQuery of pull operations, and
 //! indication filters all test instances through this one [`Subject`] implementation.
 
 use cim::query::{self, Query, Selection, Subject};
