@@ -162,6 +162,14 @@ async fn until(condition: impl Fn() -> bool) {
     panic!("the condition did not come true within 5 s");
 }
 
+/// The next announced event, within 5 s.
+async fn next_event(events: &mut broadcast::Receiver<Event>) -> Event {
+    tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("an event within 5 s")
+        .expect("the engine announces")
+}
+
 /// The next announced event of job `id` whose JobState is `state`, skipping others.
 async fn next_with_state(
     events: &mut broadcast::Receiver<Event>,
@@ -169,10 +177,7 @@ async fn next_with_state(
     state: JobState,
 ) -> Event {
     for _ in 0..1_000 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("an event within 5 s")
-            .expect("the engine announces");
+        let event = next_event(events).await;
         let reached = event
             .current
             .as_ref()
@@ -243,10 +248,7 @@ async fn a_held_progress_step_is_folded_into_the_next_commit() {
     );
     h.report(id, RunnerEvent::Exited(ExitOutcome::Exited(0)));
 
-    let progress = tokio::time::timeout(Duration::from_secs(5), events.recv())
-        .await
-        .expect("announced")
-        .expect("open");
+    let progress = next_event(&mut events).await;
     assert_eq!(progress.kind, EventKind::Progress);
     assert_eq!(
         progress.current.as_ref().and_then(|j| j.percent_complete),
@@ -295,10 +297,7 @@ async fn a_held_progress_step_is_committed_within_the_window_and_announced_once_
     );
 
     h.store.release();
-    let progress = tokio::time::timeout(Duration::from_secs(5), events.recv())
-        .await
-        .expect("announced")
-        .expect("open");
+    let progress = next_event(&mut events).await;
     assert_eq!(progress.kind, EventKind::Progress);
     assert_eq!(
         progress.current.as_ref().and_then(|j| j.percent_complete),

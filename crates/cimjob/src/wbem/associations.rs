@@ -21,14 +21,7 @@ pub async fn associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
             .collect();
         return Answer::value(IReturnValue::ObjectPaths(paths));
     }
-    let projection = Projection::new(
-        c.ns,
-        c.params.property_list()?,
-        None,
-        true,
-        false,
-        c.params.bool("IncludeClassOrigin", false)?,
-    );
+    let projection = projection(c)?;
     let objects = items
         .iter()
         .map(|i| ObjectWithPath {
@@ -43,15 +36,21 @@ pub async fn associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
 pub async fn open_associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let associators = c.name.starts_with("OpenAssociator");
     let items = filter_items(c, walk(w, c, associators).await?)?;
-    let projection = Projection::new(
+    w.pulls
+        .open(c, items, projection(c)?, None, kind_of(c.name))
+}
+
+/// How associated objects are shown: every class, PropertyList and IncludeClassOrigin as
+/// asked.
+fn projection(c: &Call<'_>) -> Result<Projection, CimError> {
+    Ok(Projection::new(
         c.ns,
         c.params.property_list()?,
         None,
         true,
         false,
         c.params.bool("IncludeClassOrigin", false)?,
-    );
-    w.pulls.open(c, items, projection, None, kind_of(c.name))
+    ))
 }
 
 /// The objects associated with ObjectName (or the association instances that reference it),
