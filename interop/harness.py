@@ -9,6 +9,7 @@ wait here is bounded and every process started is reaped.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -90,6 +91,7 @@ def running_service(data_dir: Path, flags: list[str], started: list | None = Non
         yield svc
     finally:
         code = svc.stop()
+        svc.end_supervisors()
     assert code == 0, f"cimjob serve did not stop cleanly (exit {code}); log:\n{svc.log()}"
 
 
@@ -101,6 +103,33 @@ def cimjob_bin() -> Path:
     if not path.is_absolute():
         path = REPO / path
     return path
+
+
+def become_subreaper() -> None:
+    """Makes this process the reaper of what the services leave behind (their supervisors
+    outlive them, and this machine's init reaps nothing), so no test leaves a zombie."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap(pid: int, timeout: float) -> None:
+    """Waits (bounded) for `pid` to exit and reaps it if it is our child."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return
+        except ChildProcessError:
+            if not Path(f"/proc/{pid}").exists():
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"process {pid} did not exit within {timeout}s")
+
+
+become_subreaper()
 
 
 class Service:
@@ -149,6 +178,19 @@ class Service:
                 self.kill()
                 raise RuntimeError(f"cimjob serve wrote no address in {START_TIMEOUT}s; log:\n{self.log()}")
             time.sleep(0.02)
+
+    def supervisors(self) -> list[int]:
+        """The pids of the supervisors holding this data dir's runs (they outlive the service)."""
+        folder = self.data_dir / "supervisors"
+        return [int(p.stem) for p in folder.glob("*.sock") if p.stem.isdigit()]
+
+    def end_supervisors(self, timeout: float = 20) -> None:
+        """SIGTERM every supervisor (it kills the runs it holds and exits) and reap it: once
+        its service has gone it is this process's child (see become_subreaper)."""
+        for pid in self.supervisors():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            reap(pid, timeout)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

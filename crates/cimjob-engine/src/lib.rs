@@ -16,7 +16,7 @@
 
 #![warn(missing_docs)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use cim::CimValue;
@@ -73,10 +73,13 @@ impl From<ModifyError> for EngineError {
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
-/// What the engine does to processes: the runner of this machine in the service, a recording
-/// double in the shell's tests. Each call returns at once; what comes of a start, and
-/// everything a run reports, arrives as [`RunnerEvent`]s on the channel given to [`start`].
+/// What the engine does to processes: the supervisors that hold runs in the service, a
+/// recording double in the shell's tests. Each call returns at once; what comes of a start,
+/// and everything a run reports, arrives as [`Report`]s on the channel given to [`start`].
 pub trait Processes: Send {
+    /// The runs held when the engine starts (they outlived the previous service): their jobs
+    /// are adopted, not failed, and their reports carry on.
+    fn live(&self) -> BTreeSet<RunKey>;
     /// Starts a run (its Starting state is durable), not before `not_before`; the outcome
     /// comes back as the run's [`RunnerEvent::Started`].
     fn start(&mut self, key: RunKey, spec: WorkSpec, not_before: Option<std::time::SystemTime>);
@@ -89,12 +92,28 @@ pub trait Processes: Send {
     fn kill_orphan(&mut self, identity: ProcessIdentity) -> bool;
     /// Deletes a removed job's run logs (may take long: not on the engine's task).
     fn remove_logs(&mut self, paths: Vec<std::path::PathBuf>);
-    /// Refuses new starts and ends every run (the engine is stopping).
-    fn stop(&mut self);
+    /// Every report up to the one with this receipt is durable: whoever keeps them until then
+    /// (a supervisor, while the service may die) may forget them.
+    fn durable(&mut self, receipt: u64);
+    /// The engine is stopping: let go of the runs (a supervisor keeps them for the next
+    /// service); resolves once what was said to them (the last acknowledgements) is out.
+    fn stop(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 }
 
-/// The report channel [`Processes`] answer on: each run's events, tagged with its key.
-pub type Reports = mpsc::UnboundedReceiver<(RunKey, RunnerEvent)>;
+/// One thing a run did, as the engine hears of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Which run.
+    pub key: RunKey,
+    /// What it did.
+    pub event: RunnerEvent,
+    /// Given back through [`Processes::durable`] once the change it caused is durable;
+    /// increasing. `None` for a report nobody needs to hear back about.
+    pub receipt: Option<u64>,
+}
+
+/// The report channel [`Processes`] answer on.
+pub type Reports = mpsc::UnboundedReceiver<Report>;
 
 /// How long a progress step may be held to share a later step's transaction. Its events
 /// reach watchers at most this late.
@@ -139,6 +158,9 @@ enum Command {
     },
     List {
         reply: oneshot::Sender<Vec<Arc<Job>>>,
+    },
+    Drain {
+        reply: oneshot::Sender<()>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -188,7 +210,9 @@ pub fn start(
         })?);
     }
     let zone = config.zone.clone();
-    let (core, first_step) = Core::recover(config, jobs, loaded.last_local_id, Timestamp::now());
+    let live = processes.live();
+    let (core, first_step) =
+        Core::recover(config, jobs, loaded.last_local_id, Timestamp::now(), &live);
     let (commands, command_rx) = mpsc::channel(1024);
     let (events, _) = broadcast::channel(16384);
     let shell = Shell {
@@ -198,6 +222,8 @@ pub fn start(
         events: events.clone(),
         pending: VecDeque::new(),
         held: None,
+        receipt: None,
+        drained: Vec::new(),
     };
     tokio::spawn(shell.run(first_step, command_rx, reports));
     Ok(EngineHandle {
@@ -347,9 +373,15 @@ impl EngineHandle {
         self.events.subscribe()
     }
 
-    /// Stops the engine: flushes the store and stops the processes (with the local runner:
-    /// kills running groups; the next start records those jobs as ended by the service
-    /// stopping, and applies RecoveryAction).
+    /// Starts no more runs and resolves once every running one has ended (the jobs that come
+    /// due meanwhile wait for the next start): `serve --drain`, before a machine is retired.
+    pub async fn drain(&self) {
+        // an engine that has stopped has nothing running either
+        let _ = self.ask(|reply| Command::Drain { reply }).await;
+    }
+
+    /// Stops the engine: flushes the store and lets go of the processes (running work goes
+    /// on, held by its supervisor, and the next start adopts it).
     pub async fn shutdown(&self) {
         // An engine that has already stopped has nothing left to flush.
         let _ = self.ask(|reply| Command::Shutdown { reply }).await;
@@ -364,6 +396,8 @@ struct Pending {
     events: Vec<Event>,
     after_commit: Vec<Action>,
     completion: Option<Completion>,
+    /// The last report this step's change answers, to give back once durable.
+    receipt: Option<u64>,
 }
 
 struct Shell {
@@ -374,6 +408,10 @@ struct Shell {
     pending: VecDeque<Pending>,
     /// Steps nobody waits for, not yet sent to the store, and when they must be.
     held: Option<(Step, tokio::time::Instant)>,
+    /// The last report whose step is not yet in a pending commit.
+    receipt: Option<u64>,
+    /// Who waits for the running work to end (see [`EngineHandle::drain`]).
+    drained: Vec<oneshot::Sender<()>>,
 }
 
 /// Resolves when the oldest pending step is durable; never while none is pending.
@@ -424,6 +462,11 @@ impl Shell {
     ) {
         self.handle(first_step, None);
         loop {
+            if !self.drained.is_empty() && self.core.slots_used() == 0 && self.pending.is_empty() {
+                for waiter in self.drained.drain(..) {
+                    let _ = waiter.send(());
+                }
+            }
             let timer = self.core.next_timer().map(|at| {
                 let wait = at
                     .duration_since(Timestamp::now())
@@ -441,7 +484,7 @@ impl Shell {
                     self.handle(Step::default(), None);
                 }
                 done = oldest_durable(&mut self.pending) => self.committed(done),
-                Some((key, event)) = runner_events.recv() => self.runner_event(key, event),
+                Some(report) = runner_events.recv() => self.runner_event(report),
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
                         self.stop().await;
@@ -503,6 +546,10 @@ impl Shell {
                 let result = self.core.delete(id, now).map(|step| ((), step));
                 self.respond(reply, result);
             }
+            Command::Drain { reply } => {
+                self.core.drain();
+                self.drained.push(reply);
+            }
             Command::Get { id, reply } => drop(reply.send(self.core.job(id).cloned())),
             Command::List { reply } => drop(reply.send(self.core.jobs().cloned().collect())),
             Command::Shutdown { .. } => unreachable!("handled by the loop"),
@@ -521,14 +568,25 @@ impl Shell {
         }
     }
 
-    fn runner_event(&mut self, key: RunKey, event: RunnerEvent) {
+    fn runner_event(
+        &mut self,
+        Report {
+            key,
+            event,
+            receipt,
+        }: Report,
+    ) {
         let now = Timestamp::now();
+        if receipt.is_some() {
+            self.receipt = receipt;
+        }
         // nobody waits on a progress line: its step may share a later commit
         let lazy = matches!(event, RunnerEvent::Progress { .. });
         let step = match event {
             RunnerEvent::Progress { percent, text } => self.core.progress(key, percent, text, now),
             RunnerEvent::Query { text } => self.core.query(key, text, now),
             RunnerEvent::Exited(outcome) => self.core.exited(key, outcome, now),
+            RunnerEvent::Lost { reason } => self.core.lost(key, &reason, now),
             RunnerEvent::Started { result, at } => {
                 // the moment the work began, not the later one this loop got to it
                 let at = Timestamp::try_from(at).unwrap_or(now);
@@ -575,8 +633,12 @@ impl Shell {
             step = held;
         }
         let ticket = (!step.batch.is_empty()).then(|| self.store.commit(step.batch));
+        let receipt = self.receipt.take();
         let nothing_waits = step.events.is_empty() && step.after_commit.is_empty();
         if ticket.is_none() && self.pending.is_empty() && nothing_waits {
+            if let Some(r) = receipt {
+                self.processes.durable(r);
+            }
             if let Some(c) = completion {
                 c(Ok(()));
             }
@@ -587,6 +649,7 @@ impl Shell {
             events: step.events,
             after_commit: step.after_commit,
             completion,
+            receipt,
         });
     }
 
@@ -601,6 +664,9 @@ impl Shell {
         if result.is_ok() {
             for event in pending.events {
                 let _ = self.events.send(event);
+            }
+            if let Some(r) = pending.receipt {
+                self.processes.durable(r);
             }
         }
         if let Some(c) = pending.completion {
@@ -654,13 +720,16 @@ impl Shell {
                 for event in pending.events {
                     let _ = self.events.send(event);
                 }
+                if let Some(r) = pending.receipt {
+                    self.processes.durable(r);
+                }
             }
             if let Some(c) = pending.completion {
                 c(done.map_err(|e| EngineError::Store(e.to_string())));
             }
         }
-        // every group, including one whose start was under way
-        self.processes.stop();
+        // the runs go on, held by their supervisor, for the next service to adopt
+        self.processes.stop().await;
         self.store.close();
     }
 }

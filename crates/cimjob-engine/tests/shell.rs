@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use cim::{CimArray, CimType, CimValue};
-use cimjob_engine::{EngineHandle, Processes, LAZY_COMMIT_WINDOW};
+use cimjob_engine::{EngineHandle, Processes, Report, LAZY_COMMIT_WINDOW};
 use cimjob_rules::core::CoreConfig;
 use cimjob_rules::events::{Event, EventKind};
 use cimjob_rules::model::value_maps::JobState;
@@ -39,6 +39,12 @@ impl Recorder {
 }
 
 impl Processes for Recorder {
+    fn live(&self) -> std::collections::BTreeSet<RunKey> {
+        Default::default()
+    }
+
+    fn durable(&mut self, _receipt: u64) {}
+
     fn start(&mut self, key: RunKey, _spec: WorkSpec, _not_before: Option<SystemTime>) {
         let durable = self.store.applied();
         self.push(Call::Start { key, durable });
@@ -59,8 +65,9 @@ impl Processes for Recorder {
 
     fn remove_logs(&mut self, _paths: Vec<std::path::PathBuf>) {}
 
-    fn stop(&mut self) {
+    fn stop(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         self.push(Call::Stop);
+        Box::pin(async {})
     }
 }
 
@@ -68,7 +75,7 @@ struct Harness {
     engine: EngineHandle,
     store: Arc<MemoryStore>,
     calls: Arc<Mutex<Vec<Call>>>,
-    reports: UnboundedSender<(RunKey, RunnerEvent)>,
+    reports: UnboundedSender<Report>,
 }
 
 impl Harness {
@@ -109,9 +116,13 @@ impl Harness {
     }
 
     fn report(&self, job: u64, event: RunnerEvent) {
-        self.reports
-            .send((RunKey { job, run: 1 }, event))
-            .expect("the engine reads reports");
+        let key = RunKey { job, run: 1 };
+        let report = Report {
+            key,
+            event,
+            receipt: None,
+        };
+        self.reports.send(report).expect("the engine reads reports");
     }
 
     /// Submits a job and waits until its process has been asked for and reported started.

@@ -197,18 +197,23 @@ pub struct Core {
     next_sequence: u64,
     step: Step,
     touched: BTreeSet<u64>,
+    /// Starting no more runs: the node is being emptied before it stops.
+    draining: bool,
 }
 
 impl Core {
-    /// Rebuilds the node from stored jobs after a start or a crash. Jobs that were running
-    /// when the previous service died have lost their process: any orphan is killed and the
-    /// job ends (Terminated/Killed if it was shutting down, else Exception with ErrorCode 4
-    /// and its RecoveryAction). Nothing is left Running.
+    /// Rebuilds the node from stored jobs after a start or a crash. A run that is still
+    /// `live` (its supervisor holds it, or recorded how it ended) is adopted: the job stays as
+    /// it was and its run's reports carry on. A job that was running without a live run has
+    /// lost its process: any orphan is killed and the job ends (Terminated/Killed if it was
+    /// shutting down, else Exception with ErrorCode 4 and its RecoveryAction). Nothing is left
+    /// Running without a process.
     pub fn recover(
         config: CoreConfig,
         jobs: Vec<Job>,
         last_local_id: u64,
         now: Timestamp,
+        live: &BTreeSet<RunKey>,
     ) -> (Core, Step) {
         let mut core = Core {
             config,
@@ -225,6 +230,7 @@ impl Core {
             next_sequence: 1,
             step: Step::default(),
             touched: BTreeSet::new(),
+            draining: false,
         };
         for job in jobs {
             core.jobs.insert(job.local_id, Arc::new(job));
@@ -232,6 +238,19 @@ impl Core {
         let ids: Vec<u64> = core.jobs.keys().copied().collect();
         for id in ids {
             let job = core.jobs[&id].clone();
+            let running = matches!(
+                job.situation,
+                Situation::Starting
+                    | Situation::Running
+                    | Situation::Suspended
+                    | Situation::QueryPending
+                    | Situation::InService
+                    | Situation::ShuttingDown
+            ) && (job.process.is_some() || job.situation == Situation::Starting);
+            if running && live.contains(&run_key(&job)) {
+                core.adopt(id);
+                continue;
+            }
             if let Some(identity) = job.process {
                 core.step.now.push(Action::KillOrphan(identity));
             }
@@ -246,23 +265,12 @@ impl Core {
                     });
                     core.after_final(id, now);
                 }
-                Situation::Starting
-                | Situation::Running
-                | Situation::Suspended
-                | Situation::QueryPending
-                | Situation::InService
-                    if job.process.is_some() || job.situation == Situation::Starting =>
-                {
+                _ if running => {
                     core.update(id, now, |j| {
                         j.process = None;
                         j.end_time.get_or_insert(now);
                     });
-                    core.fail(
-                        id,
-                        JobErrorCode::ServiceStopped,
-                        "the service stopped while the job was running; its process was ended when the service restarted".into(),
-                        now,
-                    );
+                    core.fail(id, JobErrorCode::ProcessLost, LOST_AT_RESTART.into(), now);
                 }
                 s if s.is_final() => {
                     if let Some(due) = job.removal_due {
@@ -275,6 +283,19 @@ impl Core {
         core.dispatch(now);
         let step = core.take_step();
         (core, step)
+    }
+
+    /// Takes over a run that outlived the previous service: it holds its slot, and the
+    /// timers that were running for it (the next occurrence, a Terminate's SIGKILL) run again.
+    fn adopt(&mut self, id: u64) {
+        let job = self.jobs[&id].clone();
+        self.slots_used += 1;
+        if let Some(at) = job.next_run_time {
+            self.timers.insert(self.due_timer(at, id));
+        }
+        if let Some(kill_at) = job.shutdown.and_then(|s| s.kill_at) {
+            self.timers.insert((kill_at, id, TimerKind::EscalateKill));
+        }
     }
 
     /// How job properties read at `now` in this node's zone, for front ends and the core's
@@ -301,6 +322,12 @@ impl Core {
     /// How many slots are in use (jobs from Starting until their process is reaped).
     pub fn slots_used(&self) -> usize {
         self.slots_used
+    }
+
+    /// Starts no more runs (the node is to stop once the running ones have ended); jobs that
+    /// become due stay waiting, for the next start. Irreversible for this core.
+    pub fn drain(&mut self) {
+        self.draining = true;
     }
 
     /// When [`Core::fire_timers`] next has something to do.
@@ -560,6 +587,44 @@ impl Core {
         self.take_step()
     }
 
+    /// The run's processes were lost (whoever held them is gone): any that are left are
+    /// killed and the job fails with ErrorCode 4; RecoveryAction decides what next.
+    pub fn lost(&mut self, key: RunKey, reason: &str, now: Timestamp) -> Step {
+        let Some(job) = self.current_run(key, &[]).cloned() else {
+            return self.take_step();
+        };
+        let holds_slot = job.process.is_some() || job.situation == Situation::Starting;
+        if !holds_slot || job.situation.is_final() {
+            return self.take_step();
+        }
+        self.slots_used -= 1;
+        if let Some(identity) = job.process {
+            self.step.now.push(Action::KillOrphan(identity));
+        }
+        if let Some(k) = job.shutdown.and_then(|s| s.kill_at) {
+            self.timers.remove(&(k, key.job, TimerKind::EscalateKill));
+        }
+        self.update(key.job, now, |j| {
+            j.process = None;
+            j.end_time = Some(now);
+            j.query = None;
+        });
+        match job.shutdown {
+            Some(s) if job.situation == Situation::ShuttingDown => {
+                self.update(key.job, now, |j| end_by_request(j, s.goal));
+                self.after_final(key.job, now);
+            }
+            _ => self.fail(
+                key.job,
+                JobErrorCode::ProcessLost,
+                format!("the job's processes were lost: {reason}"),
+                now,
+            ),
+        }
+        self.dispatch(now);
+        self.take_step()
+    }
+
     /// A `progress N [text]` line from the work.
     pub fn progress(
         &mut self,
@@ -568,7 +633,12 @@ impl Core {
         text: Option<String>,
         now: Timestamp,
     ) -> Step {
-        if self.current_run(key, &[]).is_some() {
+        // only while the run's process is there: a report told again after a restart about
+        // a run that has ended changes nothing
+        if self
+            .current_run(key, &[])
+            .is_some_and(|j| j.process.is_some())
+        {
             self.update(key.job, now, |j| {
                 j.percent_complete = Some(percent.min(100));
                 if text.is_some() {
@@ -1170,7 +1240,7 @@ impl Core {
 
     /// Starts ready jobs while slots are free: lowest Priority first, then submission order.
     fn dispatch(&mut self, now: Timestamp) {
-        while self.slots_used < self.config.max_running {
+        while !self.draining && self.slots_used < self.config.max_running {
             let Some((_, id)) = self.ready.pop_first() else {
                 break;
             };
@@ -1358,6 +1428,10 @@ impl Core {
         step
     }
 }
+
+/// Why a job that was running at a restart failed when nothing held its run any more.
+const LOST_AT_RESTART: &str =
+    "its run was not held by any supervisor when the service started (the machine restarted, or the supervisor died); its processes were ended";
 
 /// The store's view of a job: indexed columns plus the JSON document.
 pub fn record_of(job: &Job) -> JobRecord {

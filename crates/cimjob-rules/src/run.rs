@@ -19,7 +19,7 @@ use std::path::PathBuf;
 /// };
 /// assert_eq!(spec.argv[0], "tar");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkSpec {
     /// The command and its arguments; `argv[0]` is looked up in `PATH` like `execvp` does
     /// (the `PATH` in [`WorkSpec::environment`] if it sets one).
@@ -41,7 +41,7 @@ pub struct WorkSpec {
 /// started through `helper` (the service's own binary, `helper internal-exec-as USER --
 /// ARGV…`), which calls initgroups, setgid and setuid and then execs the command, in the same
 /// process group with the same descriptors. Only a root service may do this.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunAs {
     /// The account name.
     pub user: String,
@@ -68,7 +68,9 @@ impl WorkSpec {
 
 /// Identifies one run: the job's local id and the run number, so a recurring job's runs
 /// are never mistaken for each other, even in events that arrive late.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct RunKey {
     /// The job's LocalID (as in `CIMJOB:<LocalID>`).
     pub job: u64,
@@ -95,7 +97,7 @@ pub struct ProcessIdentity {
 }
 
 /// What a run reports, tagged with its [`RunKey`] on the channel the runner reports on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RunnerEvent {
     /// From a line `progress N [text]`: becomes PercentComplete and, with text, JobStatus.
     Progress {
@@ -112,6 +114,12 @@ pub enum RunnerEvent {
     /// The leader ended and was reaped, and the rest of its group was killed. Always the
     /// last event of a run, after all its `Progress` and `Query` events.
     Exited(ExitOutcome),
+    /// Whoever held the run is gone (its supervisor died): nothing more will come of it, and
+    /// what is left of its group must be killed.
+    Lost {
+        /// Why, for ErrorDescription.
+        reason: String,
+    },
     /// The answer to a start (the core's `Action::Spawn`): the run's first event, and its only one if the
     /// start failed (the error's message).
     Started {
@@ -123,7 +131,7 @@ pub enum RunnerEvent {
 }
 
 /// How the leader of a run ended, as `waitpid` told it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExitOutcome {
     /// It exited with this status (0 to 255), or with [`ExitOutcome::LOST`].
     Exited(i32),
@@ -145,7 +153,7 @@ impl ExitOutcome {
 
 /// A signal for a run's whole process group: how Suspend, Start (resume), Terminate and Kill
 /// reach the work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WorkSignal {
     /// SIGSTOP: Suspend. Cannot be caught, so the work is held at once.
     Stop,

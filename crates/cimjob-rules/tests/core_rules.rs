@@ -79,7 +79,14 @@ fn identity(pid: u32) -> ProcessIdentity {
 
 /// A one-slot UTC core at 01:00 on day 0 with the job `name` (with `rule`) submitted.
 fn submitted_at_one_am(name: &str, rule: &[(&str, CimValue)]) -> (Core, u64) {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let mut core = Core::recover(
+        utc_config(1),
+        Vec::new(),
+        0,
+        day(0, 1, 0),
+        &Default::default(),
+    )
+    .0;
     let (id, _) = core
         .submit(&values(name, rule), "alice", false, day(0, 1, 0))
         .unwrap();
@@ -101,7 +108,14 @@ fn submit_due_in_five_seconds(core: &mut Core) -> (u64, Step) {
 }
 
 fn empty_core(max_running: usize) -> Core {
-    Core::recover(config(max_running), Vec::new(), 0, t(0)).0
+    Core::recover(
+        config(max_running),
+        Vec::new(),
+        0,
+        t(0),
+        &Default::default(),
+    )
+    .0
 }
 
 /// Submits and starts a job; returns its id and run key.
@@ -321,7 +335,7 @@ fn rerun_backs_off_and_gives_up() {
     let mut cfg = config(1);
     cfg.max_reruns = 2;
     cfg.rerun_backoff = SignedDuration::from_secs(1);
-    let mut core = Core::recover(cfg, Vec::new(), 0, t(0)).0;
+    let mut core = Core::recover(cfg, Vec::new(), 0, t(0), &Default::default()).0;
     let (id, key) = running(
         &mut core,
         "a",
@@ -517,7 +531,7 @@ fn a_restart_ends_jobs_that_lost_their_process() {
         .unwrap();
     let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
 
-    let (core, step) = Core::recover(config(3), stored, 4, t(100));
+    let (core, step) = Core::recover(config(3), stored, 4, t(100), &Default::default());
     let orphans = step
         .now
         .iter()
@@ -527,7 +541,7 @@ fn a_restart_ends_jobs_that_lost_their_process() {
     let lost = core.job(lost).unwrap();
     assert_eq!(
         (lost.situation, lost.error_code),
-        (Situation::Failed, JobErrorCode::ServiceStopped)
+        (Situation::Failed, JobErrorCode::ProcessLost)
     );
     assert_eq!(
         core.job(rerun).unwrap().situation,
@@ -740,7 +754,14 @@ fn an_occurrence_during_a_run_is_skipped_and_counted() {
 
 #[test]
 fn until_time_ends_the_series() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let mut core = Core::recover(
+        utc_config(1),
+        Vec::new(),
+        0,
+        day(0, 1, 0),
+        &Default::default(),
+    )
+    .0;
     let until = CimValue::DateTime(cim::CimDateTime::from_timestamp(day(1, 3, 0), 0).unwrap());
     let rule = [
         ("RunStartInterval", dt("00000000020000.000000:000")),
@@ -849,7 +870,14 @@ fn suspend_holds_future_runs_and_terminate_ends_the_series() {
 
 #[test]
 fn modifying_the_schedule_of_a_waiting_job_replans_it() {
-    let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+    let mut core = Core::recover(
+        utc_config(1),
+        Vec::new(),
+        0,
+        day(0, 1, 0),
+        &Default::default(),
+    )
+    .0;
     let (id, _) = core
         .submit(
             &values(
@@ -889,7 +917,14 @@ fn modifying_the_schedule_of_a_waiting_job_replans_it() {
 #[test]
 fn missed_runs_run_once_at_restart_or_are_skipped() {
     for (policy, expect_run, expect_skipped) in [(None, true, 0u32), (Some(3u16), false, 3)] {
-        let mut core = Core::recover(utc_config(1), Vec::new(), 0, day(0, 1, 0)).0;
+        let mut core = Core::recover(
+            utc_config(1),
+            Vec::new(),
+            0,
+            day(0, 1, 0),
+            &Default::default(),
+        )
+        .0;
         let mut rule = vec![
             ("RunStartInterval", dt("00000000020000.000000:000")),
             ("JobRunTimes", CimValue::UInt32(0)),
@@ -902,7 +937,8 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
             .unwrap();
         let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
         // down from day 0 01:00 until day 2 12:00: the runs of days 0, 1 and 2 were missed
-        let (mut core, _) = Core::recover(utc_config(1), stored, 1, day(2, 12, 0));
+        let (mut core, _) =
+            Core::recover(utc_config(1), stored, 1, day(2, 12, 0), &Default::default());
         let step = core.fire_timers(day(2, 12, 0));
         assert_eq!(!spawned(&step).is_empty(), expect_run, "policy {policy:?}");
         let job = core.job(id).unwrap();

@@ -47,6 +47,14 @@ enum Command {
     /// Manage the service's users (in its data dir; a running service picks changes up).
     #[command(subcommand)]
     User(cli::UserCommand),
+    /// (Used by the service) hold the service's runs in a process of their own, serving it on
+    /// a socket in DIR, so they outlive it.
+    #[command(hide = true)]
+    Supervise {
+        /// The supervisors' folder of the data dir
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
     /// (Used by the service) drop to an OS account and exec a job's command.
     #[command(name = "internal-exec-as", hide = true)]
     InternalExecAs {
@@ -68,6 +76,11 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
     // before any thread exists: drop privileges, then become the job's command
     if let Command::InternalExecAs { user, argv } = &cli.command {
         return exec_as(user, argv);
+    }
+    // before any thread exists too: the supervisor makes its own session and runtime
+    if let Command::Supervise { dir } = &cli.command {
+        crate::serve::init_logging();
+        return cimjob_supervisor::server::main(dir);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -94,7 +107,9 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
             Command::Rm(args) => cli::remove(args).await,
             Command::Answer(args) => cli::answer(args).await,
             Command::User(command) => cli::user(command),
-            Command::InternalExecAs { .. } => unreachable!("handled before the runtime starts"),
+            Command::InternalExecAs { .. } | Command::Supervise { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

@@ -24,7 +24,6 @@ pub mod exec_as;
 pub mod http_server;
 pub mod indications;
 pub mod notify;
-pub mod processes;
 pub mod retry;
 pub mod serve;
 pub mod tls;

@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// How long one request may take: its headers (else the connection is closed) and its body (else 408)
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     request_timeout: SignedDuration,
+    /// On SIGTERM or SIGINT, start no more runs and wait for the running ones to end before
+    /// stopping (for `systemctl stop` before a machine is retired); without it, running work
+    /// goes on and the next start adopts it
+    #[arg(long)]
+    drain: bool,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
     #[command(flatten)]
@@ -144,8 +149,8 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     Ok(d)
 }
 
-/// Runs the service until SIGINT or SIGTERM.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Logs to stderr at the level `$CIMJOB_LOG` says (default `info`).
+pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CIMJOB_LOG")
@@ -153,6 +158,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Runs the service until SIGINT or SIGTERM; running work goes on, held by its supervisor,
+/// and the next start adopts it.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
@@ -179,8 +190,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.max_reruns = args.max_reruns;
     config.rerun_backoff = args.rerun_backoff;
     // jobs of other OS accounts start through this binary's internal-exec-as
-    config.exec_helper = std::env::current_exe().ok();
-    let (processes, reports) = crate::processes::LocalProcesses::start();
+    let program = std::env::current_exe().context("cannot find the service's own binary")?;
+    config.exec_helper = Some(program.clone());
+    let supervisors = data_dir.join("supervisors");
+    let (processes, reports) = cimjob_supervisor::Supervisors::connect(&supervisors, &program)
+        .await
+        .with_context(|| format!("cannot reach a supervisor in {}", supervisors.display()))?;
     let engine = cimjob_engine::start(store, config, processes, reports)
         .context("cannot start the engine")?;
     if let Some(password) =
@@ -237,7 +252,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     // HTTPS serves the same app; one signal stops both listeners; headers too must come in time
     let header_timeout = args.request_timeout.unsigned_abs();
-    let stop = futures_util::FutureExt::shared(Box::pin(shutdown_signal()));
+    let draining = args.drain.then(|| engine.clone());
+    let stop = futures_util::FutureExt::shared(Box::pin(async move {
+        shutdown_signal().await;
+        if let Some(engine) = draining {
+            // still serving meanwhile, so clients can watch the last runs end
+            tracing::info!("draining: no new runs start; waiting for the running ones to end");
+            engine.drain().await;
+            tracing::info!("drained: nothing runs any more");
+        }
+    }));
     let https_server = {
         let (app, stop) = (app.clone(), stop.clone());
         async move {

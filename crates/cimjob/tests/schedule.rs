@@ -49,7 +49,7 @@ fn a_job_scheduled_seconds_ahead_waits_then_runs_when_due() {
 }
 
 #[test]
-fn a_recurring_job_runs_job_run_times_times_and_a_crash_keeps_its_count() {
+fn a_recurring_job_runs_job_run_times_times_and_a_machine_restart_keeps_its_count() {
     let mut s = Service::start(&["--rerun-backoff", "100ms"]);
     let log = s.scratch().join("runs");
     let script = format!("echo run >> {}; sleep 0.5", log.display());
@@ -65,7 +65,7 @@ fn a_recurring_job_runs_job_run_times_times_and_a_crash_keeps_its_count() {
         &script,
     ]);
     let id = common::submitted_id(&out);
-    // crash while the second run is going
+    // the machine restarts while the second run is going: its supervisor dies too
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < 2 {
         assert!(
@@ -74,7 +74,7 @@ fn a_recurring_job_runs_job_run_times_times_and_a_crash_keeps_its_count() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    s.crash();
+    s.crash_with_supervisors();
     s.restart();
     let job = s.wait_state(id, 7, 20);
     // runs 1 and 2 (lost in the crash), run 2 again (Re-run Job), run 3

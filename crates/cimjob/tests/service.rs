@@ -3,19 +3,8 @@
 
 mod common;
 
-use common::{proc_state, read_pid, until, wait_gone, Service};
+use common::{proc_state, read_pid, submit_sh, until, wait_gone, Service};
 use serde_json::{json, Value};
-
-fn sh(script: &str) -> Vec<String> {
-    vec!["--".into(), "sh".into(), "-c".into(), script.into()]
-}
-
-fn submit_sh(s: &Service, opts: &[&str], script: &str) -> u64 {
-    let mut args: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
-    args.extend(sh(script));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    s.submit(&refs)
-}
 
 #[test]
 fn a_job_reports_progress_and_completes_with_every_property_right() {
@@ -624,10 +613,11 @@ fn a_crash_loses_nothing_and_leaves_nothing_running() {
     s.wait_state(b, 4, 10);
     let orphan = read_pid(&pid_a);
 
-    s.crash();
+    // the machine restarts: the service and its supervisor die, the work's processes live on
+    s.crash_with_supervisors();
     assert!(
         proc_state(orphan).is_some(),
-        "the job's process outlives the crashed service"
+        "the job's process outlives the crashed service and supervisor"
     );
     s.restart();
 

@@ -52,7 +52,7 @@ fn classification(code: JobErrorCode) -> (u16, u16, &'static str, u16, Option<&'
         JobErrorCode::NonZeroExit => (5, 48, "Software Program Abnormally Terminated", 4, None),
         JobErrorCode::EndedBySignal => (5, 48, "Software Program Abnormally Terminated", 4, None),
         JobErrorCode::StartFailed => (5, 108, "Software Environment Problem", 4, None),
-        JobErrorCode::ServiceStopped => (5, 128, "Out of Service", 9, None),
+        JobErrorCode::ProcessLost => (5, 128, "Out of Service", 9, None),
         JobErrorCode::TerminatedByRequest => (2, 1, "Other", 1, Some("Terminated by request")),
         JobErrorCode::KilledByRequest => (3, 1, "Other", 1, Some("Killed by request")),
     }

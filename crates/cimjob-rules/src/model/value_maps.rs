@@ -351,7 +351,7 @@ value_map! {
         NonZeroExit = 1 => "The command exited with a non-zero status (see ExitStatus)",
         EndedBySignal = 2 => "The command was ended by a signal nobody requested (see Signal)",
         StartFailed = 3 => "The command could not be started",
-        ServiceStopped = 4 => "The service stopped while the job was running; its process was ended",
+        ProcessLost = 4 => "The job's processes were lost while it ran (the machine restarted, or their supervisor died)",
         TerminatedByRequest = 5 => "Terminated by a RequestStateChange(Terminate) request",
         KilledByRequest = 6 => "Killed by a Kill or KillJob request",
     }

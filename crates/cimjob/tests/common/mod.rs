@@ -20,11 +20,14 @@ pub struct Service {
     child: Option<Child>,
     pub url: String,
     extra: Vec<String>,
+    /// The binary `serve` runs from (another copy stands for an upgrade).
+    bin: PathBuf,
 }
 
 impl Service {
     /// Starts a service with extra `serve` arguments.
     pub fn start(extra: &[&str]) -> Service {
+        become_subreaper();
         let dir = tempfile::tempdir().expect("temp dir");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut s = Service {
@@ -32,6 +35,7 @@ impl Service {
             child: None,
             url: String::new(),
             extra,
+            bin: PathBuf::from(BIN),
         };
         s.launch();
         s
@@ -57,7 +61,7 @@ impl Service {
                 .join(format!("service-{}.log", std::process::id())),
         )
         .unwrap();
-        let child = Command::new(BIN)
+        let child = Command::new(&self.bin)
             .arg("serve")
             .arg("--data-dir")
             .arg(self.dir.path())
@@ -133,6 +137,38 @@ impl Service {
     pub fn restart(&mut self) {
         self.crash();
         self.launch();
+    }
+
+    /// Starts the service again after it has stopped, from `bin` (the test binary if
+    /// `None`), with the same arguments.
+    pub fn start_again(&mut self, bin: Option<&Path>) {
+        assert!(self.child.is_none(), "the service is still running");
+        if let Some(bin) = bin {
+            self.bin = bin.to_path_buf();
+        }
+        self.launch();
+    }
+
+    /// Sends `signal` to the service and waits (bounded) for it to exit.
+    pub fn signal_and_wait(&mut self, signal: nix::sys::signal::Signal) {
+        if let Some(mut c) = self.child.take() {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), signal).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while c.try_wait().unwrap().is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "service did not stop on {signal}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Whether the service process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
     /// Runs the CLI against this service.
@@ -227,10 +263,116 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The pids of the supervisors serving this data dir (from their sockets' names).
+    pub fn supervisors(&self) -> Vec<u32> {
+        std::fs::read_dir(self.dir.path().join("supervisors"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".sock")?.parse().ok()
+            })
+            .collect()
+    }
+
+    /// What a machine restart does: the service and every supervisor die at once (SIGKILL),
+    /// and their runs lose whoever held them. The supervisors are reaped; their runs' processes
+    /// are left (the next service kills them, knowing them by pid and start time).
+    pub fn crash_with_supervisors(&mut self) {
+        self.crash();
+        for pid in self.supervisors() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            reap(pid, 20);
+        }
+    }
+
+    /// Ends every supervisor of this data dir and their runs (SIGTERM), and reaps them: they
+    /// are this test's children once their service has gone (see [`become_subreaper`]).
+    pub fn end_supervisors(&self) {
+        for pid in self.supervisors() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            reap(pid, 20);
+        }
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         self.stop();
+        self.end_supervisors();
+        reap_orphans();
     }
+}
+
+/// Reaps the processes that ended as this test's children after their parents died (a job
+/// whose supervisor was killed, say). Only under nextest, where each test is a process of its
+/// own: in a multi-threaded test binary another test's child could be taken from it.
+pub fn reap_orphans() {
+    if std::env::var_os("NEXTEST").is_none() {
+        return;
+    }
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or("")
+                .to_string()
+        };
+        if field("PPid:") == me && field("State:").starts_with('Z') {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        }
+    }
+}
+
+/// Makes this test process the reaper of the processes its services leave (their
+/// supervisors outlive them): this machine's init does not reap orphans, and no test may
+/// leave a zombie behind.
+pub fn become_subreaper() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+    });
+}
+
+/// Waits (bounded) for a child of this process to exit, and reaps it; a process that is not
+/// our child is waited for until it is gone.
+pub fn reap(pid: nix::unistd::Pid, secs: u64) {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(_) => return,
+            Err(_) if proc_state(pid.as_raw() as u32).is_none() => return,
+            Err(_) => {}
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("process {pid} did not end within {secs} s");
+}
+
+/// `-- sh -c SCRIPT`, the tail of a `submit` command line.
+pub fn sh(script: &str) -> Vec<String> {
+    vec!["--".into(), "sh".into(), "-c".into(), script.into()]
+}
+
+/// Submits `sh -c SCRIPT` with the `submit` options `opts`; its LocalID.
+pub fn submit_sh(s: &Service, opts: &[&str], script: &str) -> u64 {
+    let mut args: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    args.extend(sh(script));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    s.submit(&refs)
 }
 
 /// The LocalID of the job `cimjob submit` printed (`CIMJOB:7 submitted …`).
@@ -312,7 +454,5 @@ pub fn until(what: &str, done: impl FnMut() -> bool) {
 
 /// Waits (bounded) until a process is gone.
 pub fn wait_gone(pid: u32, secs: u64) {
-    until_within(secs, &format!("process {pid} gone"), || {
-        proc_state(pid).is_none()
-    });
+    reap(nix::unistd::Pid::from_raw(pid as i32), secs);
 }
