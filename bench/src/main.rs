@@ -10,7 +10,7 @@ mod floor;
 mod footprint;
 mod submissions;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -147,11 +147,55 @@ impl Service {
         )?;
         let status = self.child.wait()?;
         anyhow::ensure!(status.success(), "the service stopped with {status}");
+        self.end_supervisors();
         self.dir.take().context("the data dir")
     }
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The supervisors holding the service's runs (named by their sockets).
+    fn supervisors(&self) -> Vec<u32> {
+        let Some(dir) = &self.dir else {
+            return Vec::new();
+        };
+        std::fs::read_dir(dir.path().join("supervisors"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".sock")?.parse().ok())
+            .collect()
+    }
+
+    /// CPU seconds of the service and its supervisors (what it takes to run jobs), each with
+    /// its reaped children when `with_children` (the supervisors reap the jobs).
+    fn cpu_seconds(&self, with_children: bool) -> anyhow::Result<f64> {
+        let mut total = cpu_seconds(self.pid(), with_children)?;
+        for pid in self.supervisors() {
+            total += cpu_seconds(pid, with_children).unwrap_or(0.0);
+        }
+        Ok(total)
+    }
+
+    /// Ends the supervisors, which outlive the service, with the runs they hold (SIGTERM),
+    /// and reaps them: once the service has gone they are the bench's children.
+    fn end_supervisors(&self) {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        for pid in self.supervisors() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) => {}
+                    Ok(_) => break,
+                    Err(_) if !Path::new(&format!("/proc/{pid}")).exists() => break,
+                    Err(_) => {}
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 }
 
@@ -159,6 +203,7 @@ impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.end_supervisors();
     }
 }
 
@@ -214,8 +259,9 @@ async fn service_jobs(
     max_running: usize,
 ) -> anyhow::Result<(f64, f64, f64)> {
     let service = Service::start(max_running)?;
-    let cpu_before = cpu_seconds(service.pid(), true)?;
-    let own_before = cpu_seconds(service.pid(), false)?;
+    let cpu_before = service.cpu_seconds(true)?;
+    let own_before = service.cpu_seconds(false)?;
+    let supervisor_before = service.cpu_seconds(false)? - cpu_seconds(service.pid(), false)?;
     let start = Instant::now();
     let started_at = jiff::Timestamp::now();
     submit_all(
@@ -227,11 +273,14 @@ async fn service_jobs(
     .await?;
     let submitted = start.elapsed();
     let jobs = wait_all_final(&service.url, n, Duration::from_millis(5)).await?;
-    let cpu = cpu_seconds(service.pid(), true)? - cpu_before;
-    let own = cpu_seconds(service.pid(), false)? - own_before;
+    let cpu = service.cpu_seconds(true)? - cpu_before;
+    let own = service.cpu_seconds(false)? - own_before;
+    let supervisor =
+        service.cpu_seconds(false)? - cpu_seconds(service.pid(), false)? - supervisor_before;
     eprintln!(
-        "service threads {:.3} ms/job, its jobs {:.3} ms/job",
+        "service threads {:.3} ms/job (its supervisor's {:.3}), its jobs {:.3} ms/job",
         own * 1000.0 / n as f64,
+        supervisor * 1000.0 / n as f64,
         (cpu - own) * 1000.0 / n as f64
     );
     let mut last_end = started_at;
@@ -411,10 +460,9 @@ async fn idle_cpu(waiting: usize, clients: usize, secs: u64) -> anyhow::Result<f
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let pid = service.pid();
-    let before = cpu_seconds(pid, false)?;
+    let before = service.cpu_seconds(false)?;
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let used = cpu_seconds(pid, false)? - before;
+    let used = service.cpu_seconds(false)? - before;
     Ok(used / secs as f64)
 }
 
@@ -651,6 +699,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // the services' supervisors outlive them: the bench reaps them (see Service::stop)
+    nix::sys::prctl::set_child_subreaper(true)?;
     let max_running = args
         .max_running
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -484,7 +484,8 @@ impl Shell {
                     self.handle(Step::default(), None);
                 }
                 done = oldest_durable(&mut self.pending) => self.committed(done),
-                Some(report) = runner_events.recv() => self.runner_event(report),
+                // a client's request before the runs' reports: a burst of reports (a
+                // supervisor telling what it kept) must not hold up a Suspend
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
                         self.stop().await;
@@ -497,6 +498,7 @@ impl Shell {
                         return;
                     }
                 },
+                Some(report) = runner_events.recv() => self.runner_event(report),
             }
         }
     }

@@ -18,12 +18,12 @@ use std::time::{Duration, SystemTime};
 
 use cimjob_engine::{Processes, Report, Reports};
 use cimjob_rules::run::{ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::BufReader;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use crate::exits::{ExitRecord, EXITS};
+use crate::outbox::Outbox;
 use crate::protocol::{self, ToService, ToSupervisor, PROTOCOL};
 
 /// How long a supervisor may take to answer hello, or a new one to start serving.
@@ -38,8 +38,9 @@ pub struct Supervisors {
 /// One supervisor the service talks to.
 struct Link {
     pid: u32,
-    outgoing: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    /// The task writing `outgoing` to the socket, to wait for at the end.
+    /// `None` once the supervisor is gone or the service stops.
+    outgoing: Option<Outbox>,
+    /// The task writing what `outgoing` could not write at once, to wait for at the end.
     writer: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -67,7 +68,11 @@ struct Shared {
     stopping: bool,
 }
 
-type Greeted = (BufReader<OwnedReadHalf>, OwnedWriteHalf, ToService);
+type Greeted = (
+    BufReader<UnixStream>,
+    (Outbox, tokio::task::JoinHandle<()>),
+    ToService,
+);
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
@@ -78,7 +83,7 @@ impl Shared {
         self.links[link]
             .outgoing
             .as_ref()
-            .is_some_and(|o| o.send(protocol::encode(message)).is_ok())
+            .is_some_and(|o| o.send(&protocol::encode(message)))
     }
 
     /// Hands a report to the engine with a receipt that stands for `receipt`.
@@ -110,8 +115,7 @@ impl Shared {
             unreachable!("greet returns only a welcome");
         };
         let link = self.links.len();
-        let (outgoing, to_write) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(write_messages(writer, to_write));
+        let (outgoing, writer) = writer;
         tokio::spawn(read_events(link, reader, shared.clone()));
         self.links.push(Link {
             pid,
@@ -237,13 +241,13 @@ fn sockets(dir: &Path) -> Vec<PathBuf> {
 
 /// Connects to a supervisor and says hello; its welcome comes back with the connection.
 async fn greet(socket: &Path) -> io::Result<Greeted> {
-    let stream = UnixStream::connect(socket).await?;
-    let (read, mut write) = stream.into_split();
-    write
-        .write_all(&protocol::encode(&ToSupervisor::Hello {
-            protocol: PROTOCOL,
-        }))
-        .await?;
+    let stream = UnixStream::connect(socket).await?.into_std()?;
+    let read = UnixStream::from_std(stream.try_clone()?)?;
+    let (outbox, writer) = Outbox::new(stream)?;
+    outbox.send(&protocol::encode(&ToSupervisor::Hello {
+        protocol: PROTOCOL,
+    }));
+    let write = (outbox, writer);
     let mut reader = BufReader::new(read);
     let mut buffer = Vec::new();
     let answer = tokio::time::timeout(HANDSHAKE, protocol::read(&mut reader, &mut buffer))
@@ -332,11 +336,7 @@ fn replace_current(shared: Arc<Mutex<Shared>>) {
 
 /// Forwards a supervisor's events to the engine; when it goes away (it died), its runs are
 /// reported lost and, if it took new runs, another is started.
-async fn read_events(
-    link: usize,
-    mut reader: BufReader<OwnedReadHalf>,
-    shared: Arc<Mutex<Shared>>,
-) {
+async fn read_events(link: usize, mut reader: BufReader<UnixStream>, shared: Arc<Mutex<Shared>>) {
     let mut buffer = Vec::new();
     let why = loop {
         match protocol::read::<_, ToService>(&mut reader, &mut buffer).await {
@@ -388,17 +388,6 @@ async fn read_events(
         state.current = None;
         drop(state);
         replace_current(shared);
-    }
-}
-
-async fn write_messages(mut write: OwnedWriteHalf, mut messages: mpsc::UnboundedReceiver<Vec<u8>>) {
-    let mut batch = Vec::new();
-    while messages.recv_many(&mut batch, 512).await > 0 {
-        let bytes = batch.concat();
-        batch.clear();
-        if write.write_all(&bytes).await.is_err() {
-            return;
-        }
     }
 }
 
@@ -481,7 +470,9 @@ impl Processes for Supervisors {
             .links
             .iter_mut()
             .filter_map(|link| {
-                link.outgoing = None;
+                if let Some(outbox) = link.outgoing.take() {
+                    outbox.close();
+                }
                 link.writer.take()
             })
             .collect();

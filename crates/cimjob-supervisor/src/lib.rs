@@ -11,6 +11,8 @@
 //! - [`server`]: the supervisor process.
 //! - [`client`]: [`client::Supervisors`], the engine's `Processes` on supervisors.
 //! - [`exits`]: what a supervisor leaves when it exits with events nobody acknowledged.
+//! - [`outbox`]: writing one connection's messages in order, at once when the socket takes
+//!   them.
 //!
 //! What must stay true: an event is forgotten only once the service says it is durable; a
 //! supervisor greets a new service only once the connection it replaces is read to its end,
@@ -20,6 +22,7 @@
 
 pub mod client;
 pub mod exits;
+pub mod outbox;
 pub mod protocol;
 pub mod server;
 

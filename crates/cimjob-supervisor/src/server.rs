@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use cimjob_rules::run::{ProcessIdentity, RunKey, RunnerEvent};
 use cimjob_runner::Runner;
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::exits::{ExitRecord, EXITS};
+use crate::outbox::Outbox;
 use crate::protocol::{self, HeldRun, ToService, ToSupervisor, PROTOCOL};
 
 /// How long a supervisor waits for its first service before it gives up, idle.
@@ -61,7 +62,7 @@ struct Connection {
     greeted: bool,
     /// Its hello, while the connection it replaced still has messages to read.
     waiting_hello: Option<u32>,
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    outgoing: Outbox,
 }
 
 /// What a connection's reader task hands over: a message, or `None` at its end.
@@ -121,6 +122,9 @@ async fn serve(dir: &Path) -> io::Result<()> {
             break;
         }
         tokio::select! {
+            // the service's requests first: a Suspend must not wait behind a burst of events
+            biased;
+            Some((id, message)) = incoming.recv() => supervisor.message(id, message),
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     next_connection += 1;
@@ -128,9 +132,8 @@ async fn serve(dir: &Path) -> io::Result<()> {
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot accept a service"),
             },
-            Some((id, message)) = incoming.recv() => supervisor.message(id, message),
             Some((key, event)) = reports.recv() => supervisor.event(key, event),
-            () = tokio::time::sleep(Duration::from_secs(1)) => supervisor.greet_waiting(),
+            () = sleep_until(supervisor.next_deadline(began)) => supervisor.greet_waiting(),
             _ = terminate.recv() => {
                 tracing::warn!(runs = supervisor.runs.len(), "SIGTERM: killing every run held");
                 supervisor.terminating = true;
@@ -160,10 +163,15 @@ impl Supervisor {
     /// A new service: it replaces the old one (one service per data dir holds its lock, so
     /// the old one is gone), once it has said hello.
     fn connect(&mut self, id: u64, stream: UnixStream, incoming: mpsc::UnboundedSender<Incoming>) {
-        let (read, write) = stream.into_split();
-        let (outgoing, to_write) = mpsc::unbounded_channel();
-        tokio::spawn(write_messages(write, to_write));
-        tokio::spawn(read_messages(id, read, incoming));
+        let split = stream
+            .into_std()
+            .and_then(|s| Ok((s.try_clone()?, s)))
+            .and_then(|(read, write)| Ok((UnixStream::from_std(read)?, Outbox::new(write)?)));
+        let (read, (outgoing, _)) = match split {
+            Ok(halves) => halves,
+            Err(e) => return tracing::warn!(error = %e, "cannot serve a service"),
+        };
+        tokio::spawn(read_messages(id, read, incoming, self.runner.clone()));
         if let Some(old) = self.connection.take() {
             self.replaced = Some((old.id, Instant::now()));
         }
@@ -178,7 +186,7 @@ impl Supervisor {
 
     fn send(&self, message: &ToService) {
         if let Some(c) = self.connection.as_ref().filter(|c| c.greeted) {
-            let _ = c.outgoing.send(protocol::encode(message));
+            c.outgoing.send(&protocol::encode(message));
         }
     }
 
@@ -214,16 +222,8 @@ impl Supervisor {
                 self.runs.insert(key, None);
                 self.runner.start(key, spec, not_before);
             }
-            ToSupervisor::Signal { key, signal } => {
-                if let Err(e) = self.runner.signal(key, signal) {
-                    tracing::debug!(%key, error = %e, "signal not delivered");
-                }
-            }
-            ToSupervisor::Answer { key, text } => {
-                if let Err(e) = self.runner.answer(key, &text) {
-                    tracing::warn!(%key, error = %e, "answer not delivered");
-                }
-            }
+            // done where they are read (see `read_messages`)
+            ToSupervisor::Signal { .. } | ToSupervisor::Answer { .. } => {}
             ToSupervisor::Ack { seq } => {
                 while self.unacked.front().is_some_and(|(s, _, _)| *s <= seq) {
                     self.unacked.pop_front();
@@ -231,6 +231,14 @@ impl Supervisor {
             }
             ToSupervisor::Retire => self.retired = true,
         }
+    }
+
+    /// When something is due with no event to wake for it: greeting a service whose hello
+    /// waits for a replaced connection, or giving up waiting for the first service.
+    fn next_deadline(&self, began: Instant) -> Option<Instant> {
+        let replaced = self.replaced.map(|(_, since)| since + REPLACED_DRAIN);
+        let first = (!self.ever_connected).then_some(began + FIRST_CONNECTION);
+        replaced.into_iter().chain(first).min()
     }
 
     /// Greets the current service if its hello waited for the replaced connection, which
@@ -263,7 +271,8 @@ impl Supervisor {
             let refusal = ToService::Refused {
                 reason: format!("this supervisor speaks protocol {PROTOCOL}, not {protocol}"),
             };
-            let _ = connection.outgoing.send(protocol::encode(&refusal));
+            connection.outgoing.send(&protocol::encode(&refusal));
+            connection.outgoing.close();
             self.connection = None;
             return;
         }
@@ -331,15 +340,36 @@ impl Supervisor {
     }
 }
 
+/// Reads one service's messages. Signals and answers are carried out here, at once (a
+/// Suspend must not wait behind a burst of events); the rest go to the supervisor's loop.
+/// Resolves at `deadline`, or never.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn read_messages(
     id: u64,
-    read: tokio::net::unix::OwnedReadHalf,
+    read: UnixStream,
     incoming: mpsc::UnboundedSender<Incoming>,
+    runner: Runner,
 ) {
     let mut reader = BufReader::new(read);
     let mut buffer = Vec::new();
     loop {
         match protocol::read::<_, ToSupervisor>(&mut reader, &mut buffer).await {
+            Ok(Some(ToSupervisor::Signal { key, signal })) => {
+                if let Err(e) = runner.signal(key, signal) {
+                    tracing::debug!(%key, error = %e, "signal not delivered");
+                }
+            }
+            Ok(Some(ToSupervisor::Answer { key, text })) => {
+                if let Err(e) = runner.answer(key, &text) {
+                    tracing::warn!(%key, error = %e, "answer not delivered");
+                }
+            }
             Ok(Some(message)) => {
                 if incoming.send((id, Some(message))).is_err() {
                     return;
@@ -353,20 +383,6 @@ async fn read_messages(
         }
     }
     let _ = incoming.send((id, None));
-}
-
-async fn write_messages(
-    mut write: tokio::net::unix::OwnedWriteHalf,
-    mut messages: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
-    let mut batch = Vec::new();
-    while messages.recv_many(&mut batch, 512).await > 0 {
-        let bytes = batch.concat();
-        batch.clear();
-        if write.write_all(&bytes).await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Opens the supervisor's log for appending (its stdout and stderr).
