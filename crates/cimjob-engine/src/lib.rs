@@ -16,6 +16,8 @@
 
 #![warn(missing_docs)]
 
+mod changes;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -31,7 +33,10 @@ use cimjob_rules::model::properties::View;
 use cimjob_rules::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
 use cimjob_rules::model::{Job, PropertyError};
 use cimjob_rules::run::{ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
-use cimjob_store::{CommitTicket, RunRecord, Store, StoreError};
+use cimjob_store::{Batch, CommitTicket, RunRecord, Store, StoreError};
+
+use changes::Announced;
+pub use changes::Changes;
 
 /// Why an engine call failed.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -125,6 +130,7 @@ enum Command {
         owner: String,
         run_as: Option<String>,
         hold: bool,
+        in_parameters: Option<String>,
         reply: Reply<Arc<Job>>,
     },
     RequestStateChange {
@@ -174,6 +180,8 @@ pub struct EngineHandle {
     events: broadcast::Sender<Event>,
     store: Arc<dyn Store>,
     zone: jiff::tz::TimeZone,
+    announced: Announced,
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Why the engine could not start.
@@ -211,8 +219,17 @@ pub fn start(
     }
     let zone = config.zone.clone();
     let live = processes.live();
-    let (core, first_step) =
-        Core::recover(config, jobs, loaded.last_local_id, Timestamp::now(), &live);
+    let announced = Announced::default();
+    let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
+    announced.raise(loaded.last_change);
+    let (core, first_step) = Core::recover(
+        config,
+        jobs,
+        loaded.last_local_id,
+        loaded.last_change,
+        Timestamp::now(),
+        &live,
+    );
     let (commands, command_rx) = mpsc::channel(1024);
     let (events, _) = broadcast::channel(16384);
     let shell = Shell {
@@ -224,6 +241,8 @@ pub fn start(
         held: None,
         receipt: None,
         drained: Vec::new(),
+        announced: announced.clone(),
+        stopped: stopped_tx,
     };
     tokio::spawn(shell.run(first_step, command_rx, reports));
     Ok(EngineHandle {
@@ -231,6 +250,8 @@ pub fn start(
         events,
         store,
         zone,
+        announced,
+        stopped,
     })
 }
 
@@ -284,6 +305,20 @@ impl EngineHandle {
         run_as: Option<&str>,
         hold: bool,
     ) -> Result<Arc<Job>, EngineError> {
+        self.submit_by_method(values, owner, run_as, hold, None)
+            .await
+    }
+
+    /// As [`EngineHandle::submit_as`], for a job a method made: `in_parameters` becomes its
+    /// JobInParameters (and its creation is announced as that method's call, too).
+    pub async fn submit_by_method(
+        &self,
+        values: Vec<(String, Option<CimValue>)>,
+        owner: &str,
+        run_as: Option<&str>,
+        hold: bool,
+        in_parameters: Option<String>,
+    ) -> Result<Arc<Job>, EngineError> {
         let owner = owner.to_string();
         let run_as = run_as.map(str::to_string);
         self.call(|reply| Command::Submit {
@@ -291,6 +326,7 @@ impl EngineHandle {
             owner,
             run_as,
             hold,
+            in_parameters,
             reply,
         })
         .await
@@ -368,9 +404,71 @@ impl EngineHandle {
             .map_err(|e| EngineError::Store(e.to_string()))
     }
 
-    /// Every change from now on, after it is durable.
+    /// Every change from now on, after it is durable, as the engine announces it (a receiver
+    /// that lags loses changes: consumers that must not read [`EngineHandle::changes_after`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// Every durable change after `position` (a consumer's), in order, none skipped.
+    pub fn changes_after(&self, position: u64) -> Changes {
+        Changes::new(
+            self.store.clone(),
+            self.events.subscribe(),
+            self.stopped.clone(),
+            position,
+        )
+    }
+
+    /// Every durable change from now on, in order, none skipped.
+    pub fn changes_from_now(&self) -> Changes {
+        let live = self.events.subscribe();
+        Changes::new(
+            self.store.clone(),
+            live,
+            self.stopped.clone(),
+            self.announced.get(),
+        )
+    }
+
+    /// The last change announced (durable).
+    pub fn last_change(&self) -> u64 {
+        self.announced.get()
+    }
+
+    /// The position `consumer` last saved in the change record, if it has one.
+    pub async fn position(&self, consumer: &str) -> Result<Option<u64>, EngineError> {
+        let (store, consumer) = (self.store.clone(), consumer.to_string());
+        tokio::task::spawn_blocking(move || store.position(&consumer))
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?
+            .map_err(|e| EngineError::Store(e.to_string()))
+    }
+
+    /// Every consumer's saved position.
+    pub async fn positions(&self) -> Result<Vec<(String, u64)>, EngineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.positions())
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?
+            .map_err(|e| EngineError::Store(e.to_string()))
+    }
+
+    /// Saves (`Some`) or forgets (`None`) `consumer`'s position, durably: the change record
+    /// keeps what the slowest consumer has not dealt with yet.
+    pub async fn save_position(
+        &self,
+        consumer: &str,
+        position: Option<u64>,
+    ) -> Result<(), EngineError> {
+        let batch = Batch {
+            positions: vec![(consumer.to_string(), position)],
+            ..Batch::default()
+        };
+        self.store
+            .commit(batch)
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))
     }
 
     /// Starts no more runs and resolves once every running one has ended (the jobs that come
@@ -380,8 +478,9 @@ impl EngineHandle {
         let _ = self.ask(|reply| Command::Drain { reply }).await;
     }
 
-    /// Stops the engine: flushes the store and lets go of the processes (running work goes
-    /// on, held by its supervisor, and the next start adopts it).
+    /// Stops the engine: makes every change durable, ends the readers of changes once they
+    /// have read the last, and lets go of the processes (running work goes on, held by its
+    /// supervisor, and the next start adopts it). The store stays open for its owner to close.
     pub async fn shutdown(&self) {
         // An engine that has already stopped has nothing left to flush.
         let _ = self.ask(|reply| Command::Shutdown { reply }).await;
@@ -412,6 +511,9 @@ struct Shell {
     receipt: Option<u64>,
     /// Who waits for the running work to end (see [`EngineHandle::drain`]).
     drained: Vec<oneshot::Sender<()>>,
+    announced: Announced,
+    /// Told once the engine has stopped, so readers of changes end.
+    stopped: tokio::sync::watch::Sender<bool>,
 }
 
 /// Resolves when the oldest pending step is durable; never while none is pending.
@@ -511,11 +613,12 @@ impl Shell {
                 owner,
                 run_as,
                 hold,
+                in_parameters,
                 reply,
             } => {
                 let result = self
                     .core
-                    .submit_as(&values, &owner, run_as.as_deref(), hold, now)
+                    .submit_as(&values, &owner, run_as.as_deref(), hold, in_parameters, now)
                     .map(|(id, step)| (self.core.job(id).expect("just submitted").clone(), step));
                 self.respond(reply, result);
             }
@@ -664,9 +767,7 @@ impl Shell {
         }
         let result = result.map_err(|e| EngineError::Store(e.to_string()));
         if result.is_ok() {
-            for event in pending.events {
-                let _ = self.events.send(event);
-            }
+            self.announce(pending.events);
             if let Some(r) = pending.receipt {
                 self.processes.durable(r);
             }
@@ -676,6 +777,14 @@ impl Shell {
         }
         for action in pending.after_commit {
             self.act(action);
+        }
+    }
+
+    /// Tells everyone listening of durable changes.
+    fn announce(&mut self, events: Vec<Event>) {
+        for event in events {
+            self.announced.raise(event.sequence);
+            let _ = self.events.send(event);
         }
     }
 
@@ -719,9 +828,7 @@ impl Shell {
             let done = oldest_durable(&mut self.pending).await;
             let pending = self.pending.pop_front().expect("non-empty");
             if done.is_ok() {
-                for event in pending.events {
-                    let _ = self.events.send(event);
-                }
+                self.announce(pending.events);
                 if let Some(r) = pending.receipt {
                     self.processes.durable(r);
                 }
@@ -732,7 +839,9 @@ impl Shell {
         }
         // the runs go on, held by their supervisor, for the next service to adopt
         self.processes.stop().await;
-        self.store.close();
+        // the store stays open: consumers of the changes still save their positions; its
+        // owner closes it
+        let _ = self.stopped.send(true);
     }
 }
 

@@ -25,7 +25,7 @@ use crate::model::value_maps::{
 };
 use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
 use crate::plan::{Plan, SCHEDULE_PROPERTIES};
-use crate::record::{Batch, JobRecord, RunRecord};
+use crate::record::{Batch, ChangeRecord, JobRecord, RunRecord};
 use crate::run::{signal_name, ExitOutcome, ProcessIdentity, RunAs, RunKey, WorkSignal, WorkSpec};
 use crate::state::{request_state_change, Situation, Transition};
 
@@ -212,6 +212,7 @@ impl Core {
         config: CoreConfig,
         jobs: Vec<Job>,
         last_local_id: u64,
+        last_change: u64,
         now: Timestamp,
         live: &BTreeSet<RunKey>,
     ) -> (Core, Step) {
@@ -227,7 +228,7 @@ impl Core {
                 .max()
                 .unwrap_or(0)
                 .max(last_local_id),
-            next_sequence: 1,
+            next_sequence: last_change + 1,
             step: Step::default(),
             touched: BTreeSet::new(),
             draining: false,
@@ -345,18 +346,21 @@ impl Core {
         hold: bool,
         now: Timestamp,
     ) -> Result<(u64, Step), PropertyError> {
-        self.submit_as(values, owner, None, hold, now)
+        self.submit_as(values, owner, None, hold, None, now)
     }
 
     /// As [`Core::submit`], for a job that runs as the OS account `run_as` (its owner's,
     /// when the service runs as root); `None` = the service's own account. A RunAsUser the
     /// client gives must be that account: a job never runs as anyone else.
+    /// `in_parameters` is the JobInParameters of a job a method made (SubmitJob: its input
+    /// parameters as an embedded instance).
     pub fn submit_as(
         &mut self,
         values: &[(String, Option<CimValue>)],
         owner: &str,
         run_as: Option<&str>,
         hold: bool,
+        in_parameters: Option<String>,
         now: Timestamp,
     ) -> Result<(u64, Step), PropertyError> {
         let id = self.last_local_id + 1;
@@ -373,6 +377,7 @@ impl Core {
             });
         }
         job.run_as_user = Some(account);
+        job.job_in_parameters = in_parameters;
         job.situation = if hold {
             Situation::Held
         } else {
@@ -1380,17 +1385,23 @@ impl Core {
             EventKind::Modified
         };
         self.touched.insert(id);
-        // A plain modification right after another change of the same job in this step (the
-        // bookkeeping that follows a job's end, say) is part of that change: one event, one
-        // Generation, so watchers and indications see one change, not a trailing echo.
-        if let Some(last) = self
-            .step
-            .events
-            .last_mut()
-            .filter(|e| kind == EventKind::Modified && e.job == id && e.current.is_some())
-        {
+        // Changes of one job made one after the other by one call (a job's end: its exit
+        // status, PercentComplete 100, Completed) are one change: one event, one Generation,
+        // so watchers and indications see it once, not as a trail of echoes. What is never
+        // folded: a creation, and a second change of the situation (so every JobState and
+        // OperationalStatus a job passes through is a change of its own).
+        let situation_moved = job.situation != previous.situation;
+        if let Some(last) = self.step.events.last_mut().filter(|e| {
+            e.job == id
+                && e.kind != EventKind::Created
+                && e.current.is_some()
+                && !(situation_moved
+                    && e.previous.as_ref().map(|p| p.situation)
+                        != e.current.as_ref().map(|c| c.situation))
+        }) {
             job.generation = previous.generation;
             last.current = Some(entry.clone());
+            last.kind = stronger(last.kind, kind);
             return;
         }
         job.generation += 1;
@@ -1418,11 +1429,46 @@ impl Core {
         });
     }
 
+    /// The step so far, with its batch completed: the touched jobs' records and one change
+    /// record per event (a job's document serialized once where its latest change and its
+    /// record share it).
     fn take_step(&mut self) -> Step {
         let mut step = std::mem::take(&mut self.step);
+        let mut latest: BTreeMap<u64, (Arc<Job>, String)> = BTreeMap::new();
+        for event in &step.events {
+            let document = |job: &Option<Arc<Job>>| {
+                job.as_ref().map(|j| {
+                    match latest
+                        .get(&event.job)
+                        .filter(|(known, _)| Arc::ptr_eq(known, j))
+                    {
+                        Some((_, doc)) => doc.clone(),
+                        None => document_of(j),
+                    }
+                })
+            };
+            let previous = document(&event.previous);
+            let current = document(&event.current);
+            if let (Some(job), Some(doc)) = (&event.current, &current) {
+                latest.insert(event.job, (job.clone(), doc.clone()));
+            }
+            step.batch.changes.push(ChangeRecord {
+                seq: event.sequence,
+                at: event.at,
+                job: event.job,
+                kind: event.kind.number(),
+                previous,
+                current,
+            });
+        }
         for id in std::mem::take(&mut self.touched) {
             if let Some(job) = self.jobs.get(&id) {
-                step.batch.upserts.push(record_of(job));
+                let mut record = record_of_without_document(job);
+                record.document = match latest.remove(&id) {
+                    Some((known, doc)) if Arc::ptr_eq(&known, job) => doc,
+                    _ => document_of(job),
+                };
+                step.batch.upserts.push(record);
             }
         }
         step
@@ -1436,12 +1482,56 @@ const LOST_AT_RESTART: &str =
 /// The store's view of a job: indexed columns plus the JSON document.
 pub fn record_of(job: &Job) -> JobRecord {
     JobRecord {
+        document: document_of(job),
+        ..record_of_without_document(job)
+    }
+}
+
+fn record_of_without_document(job: &Job) -> JobRecord {
+    JobRecord {
         local_id: job.local_id,
         job_state: job.situation.status().job_state.number(),
         priority: job.priority,
         owner: job.owner.clone(),
-        document: serde_json::to_string(job).expect("a job always serializes"),
+        document: String::new(),
     }
+}
+
+/// A job as its stored document.
+fn document_of(job: &Job) -> String {
+    serde_json::to_string(job).expect("a job always serializes")
+}
+
+/// The more telling of two kinds of one change: a state change over progress over any other
+/// modification.
+fn stronger(a: EventKind, b: EventKind) -> EventKind {
+    let rank = |k: EventKind| match k {
+        EventKind::StateChanged => 2,
+        EventKind::Progress => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// A change as the change record keeps it, back as the event it was.
+pub fn event_of(record: &ChangeRecord) -> Result<Event, serde_json::Error> {
+    let read = |doc: &Option<String>| -> Result<Option<Arc<Job>>, serde_json::Error> {
+        doc.as_deref()
+            .map(|d| serde_json::from_str(d).map(Arc::new))
+            .transpose()
+    };
+    Ok(Event {
+        sequence: record.seq,
+        at: record.at,
+        job: record.job,
+        kind: EventKind::from_number(record.kind).unwrap_or(EventKind::Modified),
+        previous: read(&record.previous)?,
+        current: read(&record.current)?,
+    })
 }
 
 /// Reads a stored job document back.

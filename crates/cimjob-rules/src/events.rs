@@ -14,8 +14,7 @@ use crate::model::Job;
 /// One change to one job.
 #[derive(Clone, Debug)]
 pub struct Event {
-    /// Increases by one per event for the life of the service (the SequenceNumber of
-    /// indications).
+    /// Its place in the durable change record: one more per change, across restarts.
     pub sequence: u64,
     /// When the engine made the change.
     pub at: Timestamp,
@@ -42,4 +41,36 @@ pub enum EventKind {
     Modified,
     /// The job was deleted.
     Deleted,
+}
+
+impl EventKind {
+    /// Every kind, with the number the change record keeps it as.
+    const NUMBERS: [(EventKind, u8); 5] = [
+        (EventKind::Created, 1),
+        (EventKind::StateChanged, 2),
+        (EventKind::Progress, 3),
+        (EventKind::Modified, 4),
+        (EventKind::Deleted, 5),
+    ];
+
+    /// The number the change record keeps this kind as.
+    ///
+    /// ```
+    /// use cimjob_rules::events::EventKind;
+    /// assert_eq!(EventKind::from_number(EventKind::Deleted.number()), Some(EventKind::Deleted));
+    /// ```
+    pub fn number(self) -> u8 {
+        Self::NUMBERS
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// The kind the change record's number stands for.
+    pub fn from_number(number: u8) -> Option<EventKind> {
+        Self::NUMBERS
+            .iter()
+            .find(|(_, n)| *n == number)
+            .map(|(k, _)| *k)
+    }
 }

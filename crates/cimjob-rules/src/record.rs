@@ -115,6 +115,43 @@ pub struct Batch {
     /// ignored) and survives the deletion of every job, so LocalIDs are never reused. The store
     /// also raises it to the highest upserted LocalID, so a forgotten mark cannot cause reuse.
     pub last_local_id: Option<u64>,
+    /// Changes to append to the change record, in order (their `seq` increasing by one).
+    pub changes: Vec<ChangeRecord>,
+    /// Consumers' positions in the change record to set (`Some`: the last change the consumer
+    /// has dealt with) or to forget (`None`: the consumer is gone).
+    pub positions: Vec<(String, Option<u64>)>,
+}
+
+/// One change of one job, as the change record keeps it: what every consumer (indications,
+/// Notify, event streams) reads from the position it keeps, so none skips a change however
+/// slow it is, and a restart resumes where each stopped.
+///
+/// ```
+/// use cimjob_rules::record::ChangeRecord;
+/// let created = ChangeRecord {
+///     seq: 1,
+///     at: "2026-12-01T02:00:00Z".parse().unwrap(),
+///     job: 7,
+///     kind: 1,
+///     previous: None,
+///     current: Some(r#"{"Name":"backup"}"#.into()),
+/// };
+/// assert!(created.previous.is_none()); // a creation has no previous state
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRecord {
+    /// Its place in the record: from 1, one more for each change, never reused.
+    pub seq: u64,
+    /// When the change was made.
+    pub at: jiff::Timestamp,
+    /// The job's LocalID.
+    pub job: u64,
+    /// What kind of change ([`crate::events::EventKind::number`]).
+    pub kind: u8,
+    /// The job before, as its stored document (`None` for a creation).
+    pub previous: Option<String>,
+    /// The job after (`None` for a deletion).
+    pub current: Option<String>,
 }
 
 impl Batch {
@@ -130,6 +167,8 @@ impl Batch {
             && self.deletes.is_empty()
             && self.runs.is_empty()
             && self.last_local_id.is_none()
+            && self.changes.is_empty()
+            && self.positions.is_empty()
     }
 
     /// Folds a later batch into this one, so several engine steps can share one transaction.
@@ -154,7 +193,11 @@ impl Batch {
             deletes,
             runs,
             last_local_id,
+            changes,
+            positions,
         } = other;
+        self.changes.extend(changes);
+        self.positions.extend(positions);
 
         if !upserts.is_empty() {
             let mut index: HashMap<u64, usize> = self
@@ -227,4 +270,6 @@ pub struct Loaded {
     /// The LocalID high-water mark: the next job gets a larger LocalID than this. At least the
     /// largest stored LocalID, even if the recorded mark were somehow lower.
     pub last_local_id: u64,
+    /// The last change in the change record: the next change is numbered one more.
+    pub last_change: u64,
 }

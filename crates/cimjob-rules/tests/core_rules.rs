@@ -83,6 +83,7 @@ fn submitted_at_one_am(name: &str, rule: &[(&str, CimValue)]) -> (Core, u64) {
         utc_config(1),
         Vec::new(),
         0,
+        0,
         day(0, 1, 0),
         &Default::default(),
     )
@@ -111,6 +112,7 @@ fn empty_core(max_running: usize) -> Core {
     Core::recover(
         config(max_running),
         Vec::new(),
+        0,
         0,
         t(0),
         &Default::default(),
@@ -335,7 +337,7 @@ fn rerun_backs_off_and_gives_up() {
     let mut cfg = config(1);
     cfg.max_reruns = 2;
     cfg.rerun_backoff = SignedDuration::from_secs(1);
-    let mut core = Core::recover(cfg, Vec::new(), 0, t(0), &Default::default()).0;
+    let mut core = Core::recover(cfg, Vec::new(), 0, 0, t(0), &Default::default()).0;
     let (id, key) = running(
         &mut core,
         "a",
@@ -531,7 +533,7 @@ fn a_restart_ends_jobs_that_lost_their_process() {
         .unwrap();
     let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
 
-    let (core, step) = Core::recover(config(3), stored, 4, t(100), &Default::default());
+    let (core, step) = Core::recover(config(3), stored, 4, 0, t(100), &Default::default());
     let orphans = step
         .now
         .iter()
@@ -758,6 +760,7 @@ fn until_time_ends_the_series() {
         utc_config(1),
         Vec::new(),
         0,
+        0,
         day(0, 1, 0),
         &Default::default(),
     )
@@ -874,6 +877,7 @@ fn modifying_the_schedule_of_a_waiting_job_replans_it() {
         utc_config(1),
         Vec::new(),
         0,
+        0,
         day(0, 1, 0),
         &Default::default(),
     )
@@ -921,6 +925,7 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
             utc_config(1),
             Vec::new(),
             0,
+            0,
             day(0, 1, 0),
             &Default::default(),
         )
@@ -937,8 +942,14 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
             .unwrap();
         let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
         // down from day 0 01:00 until day 2 12:00: the runs of days 0, 1 and 2 were missed
-        let (mut core, _) =
-            Core::recover(utc_config(1), stored, 1, day(2, 12, 0), &Default::default());
+        let (mut core, _) = Core::recover(
+            utc_config(1),
+            stored,
+            1,
+            0,
+            day(2, 12, 0),
+            &Default::default(),
+        );
         let step = core.fire_timers(day(2, 12, 0));
         assert_eq!(!spawned(&step).is_empty(), expect_run, "policy {policy:?}");
         let job = core.job(id).unwrap();

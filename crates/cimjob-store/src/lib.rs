@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
-pub use cimjob_rules::record::{Batch, JobRecord, Loaded, RunRecord};
+pub use cimjob_rules::record::{Batch, ChangeRecord, JobRecord, Loaded, RunRecord};
 
 pub mod memory;
 mod migrations;
@@ -202,6 +202,17 @@ pub trait Store: Send + Sync {
     /// Reads one job's run history, ordered by `run_number`. Blocking; sees every batch whose
     /// ticket has resolved.
     fn runs(&self, local_id: u64) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// The changes after `after` (a consumer's position), in order, at most `limit`; those
+    /// pruned are not there (see the backend's retention). Blocking; sees every batch whose
+    /// ticket has resolved.
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError>;
+
+    /// The position `consumer` last recorded (a batch's `positions`), if any. Blocking.
+    fn position(&self, consumer: &str) -> Result<Option<u64>, StoreError>;
+
+    /// Every consumer's recorded position. Blocking.
+    fn positions(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// Writes every batch already queued, resolves their tickets and stops the writer. Blocks
     /// until that is done; calling it again (or from another thread) is harmless.

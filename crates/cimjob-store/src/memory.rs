@@ -21,11 +21,12 @@
 //! # });
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::{
-    Batch, CommitCompletion, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError,
+    Batch, ChangeRecord, CommitCompletion, CommitTicket, JobRecord, Loaded, RunRecord, Store,
+    StoreError,
 };
 
 const LOCATION: &str = "memory";
@@ -41,6 +42,8 @@ struct Inner {
     jobs: BTreeMap<u64, JobRecord>,
     runs: BTreeMap<(u64, u32), RunRecord>,
     last_local_id: u64,
+    changes: BTreeMap<u64, ChangeRecord>,
+    positions: HashMap<String, u64>,
     held: bool,
     waiting: VecDeque<(Batch, CommitCompletion)>,
     applied: usize,
@@ -62,6 +65,15 @@ impl Inner {
         }
         if let Some(mark) = mark {
             self.last_local_id = self.last_local_id.max(mark);
+        }
+        for change in batch.changes {
+            self.changes.insert(change.seq, change);
+        }
+        for (consumer, position) in batch.positions {
+            match position {
+                Some(seq) => self.positions.insert(consumer, seq),
+                None => self.positions.remove(&consumer),
+            };
         }
         self.applied += 1;
     }
@@ -147,7 +159,31 @@ impl Store for MemoryStore {
                 .copied()
                 .unwrap_or(0)
                 .max(inner.last_local_id),
+            last_change: inner.changes.keys().next_back().copied().unwrap_or(0),
         })
+    }
+
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .changes
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, c)| c.clone())
+            .collect())
+    }
+
+    fn position(&self, consumer: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().positions.get(consumer).copied())
+    }
+
+    fn positions(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .positions
+            .iter()
+            .map(|(c, s)| (c.clone(), *s))
+            .collect())
     }
 
     fn commit(&self, batch: Batch) -> CommitTicket {

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )";
 
 /// The highest version this build knows; a database beyond it is refused.
-pub(crate) const LATEST_VERSION: i64 = 2;
+pub(crate) const LATEST_VERSION: i64 = 3;
 
 /// Every migration, in version order.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -78,6 +78,29 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         statements: &[
             "DROP INDEX IF EXISTS jobs_by_state",
             "DROP INDEX IF EXISTS jobs_by_owner",
+        ],
+    },
+    Migration {
+        version: 3,
+        description: "the change record that consumers read from their own positions",
+        statements: &[
+            // One row per change of a job, both documents kept: a consumer needs the job
+            // before and after (a PreviousInstance) whatever was pruned before it. `seq` is
+            // SQLite's 64-bit rowid (INTEGER PRIMARY KEY): appending costs no second index.
+            "CREATE TABLE changes (
+            seq      INTEGER NOT NULL PRIMARY KEY CHECK (seq > 0),
+            at_us    BIGINT  NOT NULL,
+            job      BIGINT  NOT NULL,
+            kind     INTEGER NOT NULL,
+            previous TEXT,
+            current  TEXT
+        )",
+            // Where each consumer is: the last change it has dealt with.
+            "CREATE TABLE positions (
+            consumer TEXT   NOT NULL PRIMARY KEY,
+            seq      BIGINT NOT NULL
+        )",
+            "INSERT INTO meta (key, value) VALUES ('last_change', 0)",
         ],
     },
 ];

@@ -29,9 +29,16 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 
 use crate::migrations::{self, Migration};
 use crate::{
-    from_stored_integer, from_stored_micros, to_stored_integer, Batch, CommitCompletion,
-    CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError,
+    from_stored_integer, from_stored_micros, to_stored_integer, Batch, ChangeRecord,
+    CommitCompletion, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError,
 };
+
+/// How many of the newest changes are kept even when every consumer has dealt with them, so
+/// an event stream that reconnects can resume.
+pub const RETAINED_CHANGES: i64 = 10_000;
+
+/// The most changes the record keeps: a consumer further behind loses the oldest.
+pub const MAX_RETAINED_CHANGES: i64 = 1_000_000;
 
 /// The most batches one transaction takes, so a long queue still commits (and acknowledges) in
 /// bounded steps rather than one unbounded transaction.
@@ -74,6 +81,31 @@ INSERT INTO meta (key, value) VALUES ('last_local_id', ?1)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value < excluded.value";
 
 const SELECT_LAST_LOCAL_ID: &str = "SELECT value FROM meta WHERE key = 'last_local_id'";
+
+const INSERT_CHANGE: &str = "\
+INSERT INTO changes (seq, at_us, job, kind, previous, current) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+const RAISE_LAST_CHANGE: &str = "\
+UPDATE meta SET value = ?1 WHERE key = 'last_change' AND value < ?1";
+
+const SELECT_LAST_CHANGE: &str = "SELECT value FROM meta WHERE key = 'last_change'";
+
+const SELECT_CHANGES: &str = "\
+SELECT seq, at_us, job, kind, previous, current FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+
+const SET_POSITION: &str = "\
+INSERT INTO positions (consumer, seq) VALUES (?1, ?2)
+ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq";
+
+const FORGET_POSITION: &str = "DELETE FROM positions WHERE consumer = ?1";
+
+const SELECT_POSITION: &str = "SELECT seq FROM positions WHERE consumer = ?1";
+
+const SELECT_POSITIONS: &str = "SELECT consumer, seq FROM positions ORDER BY consumer";
+
+const SELECT_LOWEST_POSITION: &str = "SELECT MIN(seq) FROM positions";
+
+const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE seq <= ?1";
 
 const SELECT_JOBS: &str = "\
 SELECT local_id, job_state, priority, owner, document FROM jobs ORDER BY local_id";
@@ -242,6 +274,10 @@ impl Store for SqliteStore {
             .query_row(SELECT_LAST_LOCAL_ID, [], |row| row.get(0))
             .optional()
             .map_err(|e| database_error(location, "read last_local_id", e))?;
+        let last_change: Option<i64> = snapshot
+            .query_row(SELECT_LAST_CHANGE, [], |row| row.get(0))
+            .optional()
+            .map_err(|e| database_error(location, "read last_change", e))?;
         drop(snapshot);
         drop(connection);
 
@@ -282,7 +318,78 @@ impl Store for SqliteStore {
         Ok(Loaded {
             jobs,
             last_local_id: recorded_mark.max(highest_job),
+            last_change: from_stored_integer(
+                last_change.unwrap_or(0),
+                || "last_change".into(),
+                location,
+            )?,
         })
+    }
+
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
+        let location = self.location.as_str();
+        let after = to_stored_integer(after, "change seq", location)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(SELECT_CHANGES)
+            .map_err(|e| database_error(location, "prepare change query", e))?;
+        let rows = statement
+            .query_map(params![after, limit], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| database_error(location, "read changes", e))?;
+        rows.into_iter()
+            .map(|(seq, at, job, kind, previous, current)| {
+                Ok(ChangeRecord {
+                    seq: from_stored_integer(seq, || "seq of a change".into(), location)?,
+                    at: from_stored_micros(at, || format!("time of change {seq}"), location)?,
+                    job: from_stored_integer(job, || format!("job of change {seq}"), location)?,
+                    kind: from_stored_integer(kind, || format!("kind of change {seq}"), location)?,
+                    previous,
+                    current,
+                })
+            })
+            .collect()
+    }
+
+    fn position(&self, consumer: &str) -> Result<Option<u64>, StoreError> {
+        let location = self.location.as_str();
+        let seq: Option<i64> = self
+            .reader()
+            .query_row(SELECT_POSITION, [consumer], |row| row.get(0))
+            .optional()
+            .map_err(|e| database_error(location, format!("read the position of {consumer}"), e))?;
+        seq.map(|s| from_stored_integer(s, || format!("position of {consumer}"), location))
+            .transpose()
+    }
+
+    fn positions(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let location = self.location.as_str();
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(SELECT_POSITIONS)
+            .map_err(|e| database_error(location, "prepare the positions query", e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| database_error(location, "read the positions", e))?;
+        rows.into_iter()
+            .map(|(consumer, seq)| {
+                let seq = from_stored_integer(seq, || format!("position of {consumer}"), location)?;
+                Ok((consumer, seq))
+            })
+            .collect()
     }
 
     fn commit(&self, batch: Batch) -> CommitTicket {
@@ -555,12 +662,86 @@ fn apply_batch(
         }
     }
 
+    if let Some(last) = batch.changes.last() {
+        let mut insert = connection
+            .prepare_cached(INSERT_CHANGE)
+            .map_err(|e| database_error(location, "prepare change insert", e))?;
+        for change in &batch.changes {
+            let seq = to_stored_integer(change.seq, "change seq", location)?;
+            let job = to_stored_integer(change.job, "local_id", location)?;
+            insert
+                .execute(params![
+                    seq,
+                    change.at.as_microsecond(),
+                    job,
+                    change.kind,
+                    change.previous,
+                    change.current
+                ])
+                .map_err(|e| {
+                    database_error(location, format!("record change {}", change.seq), e)
+                })?;
+        }
+        let last = to_stored_integer(last.seq, "change seq", location)?;
+        connection
+            .prepare_cached(RAISE_LAST_CHANGE)
+            .and_then(|mut raise| raise.execute([last]))
+            .map_err(|e| database_error(location, "raise last_change", e))?;
+    }
+
+    for (consumer, position) in &batch.positions {
+        let result = match position {
+            Some(seq) => {
+                let seq = to_stored_integer(*seq, "position", location)?;
+                connection
+                    .prepare_cached(SET_POSITION)
+                    .and_then(|mut set| set.execute(params![consumer, seq]))
+            }
+            None => connection
+                .prepare_cached(FORGET_POSITION)
+                .and_then(|mut forget| forget.execute([consumer])),
+        };
+        result.map_err(|e| {
+            database_error(location, format!("record the position of {consumer}"), e)
+        })?;
+    }
+    let crossed_a_thousand = batch
+        .changes
+        .first()
+        .zip(batch.changes.last())
+        .is_some_and(|(first, last)| first.seq / 1000 != last.seq / 1000 || first.seq % 1000 == 0);
+    if !batch.positions.is_empty() || crossed_a_thousand {
+        prune_changes(connection, location)?;
+    }
+
     if let Some(mark) = batch.local_id_high_water() {
         let value = to_stored_integer(mark, "last_local_id", location)?;
         connection
             .prepare_cached(RAISE_LAST_LOCAL_ID)
             .and_then(|mut raise| raise.execute([value]))
             .map_err(|e| database_error(location, format!("raise last_local_id to {mark}"), e))?;
+    }
+    Ok(())
+}
+
+/// Forgets the changes no consumer needs any more: those every consumer has dealt with,
+/// keeping the newest [`RETAINED_CHANGES`] for event streams that resume; and, whatever the
+/// consumers, all but the newest [`MAX_RETAINED_CHANGES`] (a consumer that far behind, a
+/// listener that has been dead for long, skips the oldest: the record's bound).
+fn prune_changes(connection: &Connection, location: &str) -> Result<(), StoreError> {
+    let last: i64 = connection
+        .query_row(SELECT_LAST_CHANGE, [], |row| row.get(0))
+        .map_err(|e| database_error(location, "read last_change", e))?;
+    let lowest: Option<i64> = connection
+        .query_row(SELECT_LOWEST_POSITION, [], |row| row.get(0))
+        .map_err(|e| database_error(location, "read the positions", e))?;
+    let unneeded = lowest.unwrap_or(last).min(last - RETAINED_CHANGES);
+    let below = unneeded.max(last - MAX_RETAINED_CHANGES);
+    if below > 0 {
+        connection
+            .prepare_cached(PRUNE_CHANGES)
+            .and_then(|mut prune| prune.execute([below]))
+            .map_err(|e| database_error(location, "prune the change record", e))?;
     }
     Ok(())
 }

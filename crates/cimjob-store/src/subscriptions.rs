@@ -1,11 +1,11 @@
 //! Where the indication service keeps what must outlive it: the filters, listener
-//! destinations and subscriptions clients created (as opaque documents under a key), the
-//! indications still undelivered at shutdown (the outbox), and a bounded record of delivery
-//! outcomes.
+//! destinations and subscriptions clients created (as opaque documents under a key), and a
+//! bounded record of delivery outcomes. (What is still to be delivered needs no keeping: each
+//! destination reads the job store's change record from its own position.)
 //!
 //! [`SubscriptionStore`] is the contract; [`SqliteSubscriptions`] keeps it in one SQLite file
 //! (`indications.db`). Like the job store it interprets nothing: the registry owns the
-//! meaning of a document, the delivery queues the meaning of an outbox row.
+//! meaning of a document.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -17,21 +17,6 @@ use crate::StoreError;
 
 /// How many delivery outcomes are kept; older ones are forgotten.
 pub const MAX_OUTCOMES: i64 = 10_000;
-
-/// One indication waiting for its listener across a restart.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutboxRow {
-    /// The destination's registry key.
-    pub destination: String,
-    /// The subscription's registry key.
-    pub subscription: String,
-    /// The indication's IndicationIdentifier.
-    pub indication_id: String,
-    /// When it was made (RFC 3339).
-    pub produced: String,
-    /// The whole CIM-XML export request, as it will be sent.
-    pub body: String,
-}
 
 /// What became of one indication.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,14 +51,10 @@ pub trait SubscriptionStore: Send + Sync {
     fn record_outcome(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError>;
     /// The newest `limit` outcomes, newest first.
     fn outcomes(&self, limit: usize) -> Result<Vec<DeliveryOutcome>, StoreError>;
-    /// Adds rows to the outbox, in order, in one transaction; how many.
-    fn keep_outbox(&self, rows: &[OutboxRow]) -> Result<usize, StoreError>;
-    /// Takes every outbox row, in the order kept, and empties the outbox.
-    fn take_outbox(&self) -> Result<Vec<OutboxRow>, StoreError>;
 }
 
-/// [`SubscriptionStore`] in one SQLite file, WAL, `synchronous=FULL` for objects and the
-/// outbox; outcomes go through a second connection with `synchronous=NORMAL`.
+/// [`SubscriptionStore`] in one SQLite file, WAL, `synchronous=FULL` for objects; outcomes go
+/// through a second connection with `synchronous=NORMAL`.
 pub struct SqliteSubscriptions {
     location: PathBuf,
     db: Mutex<Connection>,
@@ -113,10 +94,7 @@ impl SqliteSubscriptions {
             .map_err(fail("set synchronous=FULL"))?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS outbox (
-                 id INTEGER PRIMARY KEY AUTOINCREMENT, destination TEXT NOT NULL,
-                 subscription TEXT NOT NULL, indication_id TEXT NOT NULL,
-                 produced TEXT NOT NULL, body TEXT NOT NULL);
+             DROP TABLE IF EXISTS outbox;
              CREATE TABLE IF NOT EXISTS outcomes (
                  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
                  destination TEXT NOT NULL, subscription TEXT NOT NULL,
@@ -217,55 +195,5 @@ impl SubscriptionStore for SqliteSubscriptions {
             rows.collect()
         };
         read().map_err(|e| self.failed("read the delivery outcomes", e))
-    }
-
-    fn keep_outbox(&self, rows: &[OutboxRow]) -> Result<usize, StoreError> {
-        let mut db = lock(&self.db);
-        let mut write = || -> rusqlite::Result<usize> {
-            let tx = db.transaction()?;
-            for row in rows {
-                tx.execute(
-                    "INSERT INTO outbox (destination, subscription, indication_id, produced, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        row.destination,
-                        row.subscription,
-                        row.indication_id,
-                        row.produced,
-                        row.body
-                    ],
-                )?;
-            }
-            tx.commit()?;
-            Ok(rows.len())
-        };
-        write().map_err(|e| self.failed("keep the outbox", e))
-    }
-
-    fn take_outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut db = lock(&self.db);
-        let mut take = || -> rusqlite::Result<Vec<OutboxRow>> {
-            let tx = db.transaction()?;
-            let rows = {
-                let mut statement = tx.prepare(
-                    "SELECT destination, subscription, indication_id, produced, body
-                     FROM outbox ORDER BY id",
-                )?;
-                let rows = statement.query_map([], |r| {
-                    Ok(OutboxRow {
-                        destination: r.get(0)?,
-                        subscription: r.get(1)?,
-                        indication_id: r.get(2)?,
-                        produced: r.get(3)?,
-                        body: r.get(4)?,
-                    })
-                })?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
-            };
-            tx.execute("DELETE FROM outbox", [])?;
-            tx.commit()?;
-            Ok(rows)
-        };
-        take().map_err(|e| self.failed("take the outbox", e))
     }
 }

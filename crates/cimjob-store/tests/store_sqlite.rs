@@ -116,7 +116,7 @@ fn count(path: &Path, sql: &str) -> i64 {
 // Migrations
 
 #[test]
-fn opening_creates_the_directory_and_records_schema_version_1() {
+fn opening_creates_the_directory_and_records_every_schema_version() {
     let dir = TempDir::new().unwrap();
     let path = db_path(&dir);
     let store = SqliteStore::open(&path).unwrap();
@@ -131,7 +131,7 @@ fn opening_creates_the_directory_and_records_schema_version_1() {
         let rows = statement.query_map([], |row| row.get(0)).unwrap();
         rows.collect::<Result<_, _>>().unwrap()
     };
-    assert_eq!(versions(&path), vec![1, 2]);
+    assert_eq!(versions(&path), vec![1, 2, 3]);
     let mode: String = raw(&path)
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
@@ -139,7 +139,7 @@ fn opening_creates_the_directory_and_records_schema_version_1() {
 
     // Reopening applies nothing twice.
     drop(SqliteStore::open(&path).unwrap());
-    assert_eq!(versions(&path), vec![1, 2]);
+    assert_eq!(versions(&path), vec![1, 2, 3]);
 }
 
 #[test]
@@ -179,7 +179,7 @@ fn a_database_from_a_newer_build_is_refused() {
     drop(SqliteStore::open(&path).unwrap());
     raw(&path)
         .execute(
-            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (3, 'future', 0)",
+            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (4, 'future', 0)",
             [],
         )
         .unwrap();
@@ -189,8 +189,8 @@ fn a_database_from_a_newer_build_is_refused() {
         matches!(
             error,
             StoreError::SchemaTooNew {
-                found: 3,
-                known: 2,
+                found: 4,
+                known: 3,
                 ..
             }
         ),
@@ -198,7 +198,7 @@ fn a_database_from_a_newer_build_is_refused() {
     );
     let message = error.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
-    assert!(message.contains("version 3"), "{message}");
+    assert!(message.contains("version 4"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,6 +241,7 @@ fn committed_jobs_load_back_after_reopen_with_upserts_replacing_and_deletes_remo
                 job(2, 4, r#"{"n":2,"running":true}"#)
             ],
             last_local_id: 3,
+            last_change: 0,
         }
     );
     assert_eq!(store.runs(1).unwrap(), vec![run(1, 1)]);
@@ -564,6 +565,7 @@ fn merge_keeps_the_later_upsert_and_run_accumulates_deletes_and_keeps_the_higher
         runs: vec![run(1, 1)],
         deletes: vec![7],
         last_local_id: Some(9),
+        ..Batch::default()
     };
     let rewritten_run = RunRecord {
         exit_status: Some(0),
@@ -574,6 +576,7 @@ fn merge_keeps_the_later_upsert_and_run_accumulates_deletes_and_keeps_the_higher
         runs: vec![rewritten_run.clone(), run(3, 1)],
         deletes: vec![7, 8],
         last_local_id: Some(4),
+        ..Batch::default()
     });
     assert_eq!(
         first.upserts,

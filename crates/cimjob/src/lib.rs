@@ -9,6 +9,7 @@
 //! - [`auth`], [`tls`], [`http_server`]: who asks, over what.
 //! - [`cli`], [`client`], [`commands`], [`config`]: the command line and how it finds the
 //!   service.
+//! - [`consumer`]: a reader of the change record with a position of its own.
 //!
 //! What must stay true: no job rules here; every change goes through the engine.
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod consumer;
 pub mod exec_as;
 pub mod http_server;
 pub mod indications;

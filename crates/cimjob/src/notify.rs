@@ -6,14 +6,18 @@
 //! JSON API shows it>}`. The command runs as `sh -c COMMAND` with `CIMJOB_NOTIFY_USER`,
 //! `CIMJOB_JOB_ID` (the InstanceID) and `CIMJOB_NOTIFY_EVENT` set; exit status 0 is success.
 //! A webhook succeeds with any 2xx answer. Failures are logged and retried with the same
-//! bounded backoff as indications; each notice is sent on its own task, at most
-//! [`MAX_CONCURRENT`] at once and [`MAX_WAITING`] waiting, so a slow notifier never holds up
-//! the engine. The command runs in its own process group, killed whole after
+//! bounded backoff as indications; at most [`MAX_CONCURRENT`] notices are sent at once. The
+//! notifier reads the durable change record from a position of its own (consumer `notify`):
+//! when notices are slow it falls behind, never drops one, and after a restart resumes where
+//! it stopped. The command runs in its own process group, killed whole after
 //! [`COMMAND_TIME_LIMIT`].
 
+use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use cimjob_engine::EngineHandle;
 
 use cimjob_rules::events::{Event, EventKind};
 use cimjob_rules::model::properties::View;
@@ -21,16 +25,16 @@ use cimjob_rules::model::Job;
 use cimjob_rules::state::Situation;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 use crate::retry::RetryPolicy;
 
 /// How many notices may be in flight at once.
 pub const MAX_CONCURRENT: usize = 16;
 
-/// How many notices may wait for a free slot; more are dropped (and logged), so a dead
-/// webhook costs bounded memory.
-pub const MAX_WAITING: usize = 1_000;
+/// The consumer name of the notifier's position in the change record.
+pub const CONSUMER: &str = "notify";
 
 /// How long one run of the notify command may take before it is killed (and the try fails).
 pub const COMMAND_TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -51,7 +55,6 @@ pub struct Notifier {
     config: NotifyConfig,
     policy: RetryPolicy,
     client: reqwest::Client,
-    waiting: mpsc::Sender<Notice>,
 }
 
 /// One notice on its way.
@@ -72,61 +75,77 @@ impl Notifier {
         if config.command.is_none() && config.webhook.is_none() {
             return None;
         }
-        let (waiting, mut queue) = mpsc::channel::<Notice>(MAX_WAITING);
-        let notifier = Arc::new(Notifier {
+        Some(Arc::new(Notifier {
             config,
             policy,
             client,
-            waiting,
-        });
-        // Weak: the dispatcher ends when the service drops its notifier
-        let dispatcher = Arc::downgrade(&notifier);
-        tokio::spawn(async move {
-            let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
-            while let Some(notice) = queue.recv().await {
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let Some(notifier) = dispatcher.upgrade() else {
-                    return;
-                };
-                tokio::spawn(async move {
-                    notifier.deliver(&notice).await;
-                    drop(slot);
-                });
-            }
-        });
-        Some(notifier)
+        }))
     }
 
-    /// Sends a notice if `event` is a job with Notify set reaching its end.
-    pub fn job_event(self: &Arc<Self>, event: &Event) {
+    /// Follows `engine`'s changes from the notifier's position, sending a notice for every
+    /// job with Notify set that ends; the task ends once the engine has stopped, its
+    /// position saved.
+    pub fn follow(self: &Arc<Self>, engine: &EngineHandle) -> JoinHandle<()> {
+        let (notifier, engine) = (self.clone(), engine.clone());
+        tokio::spawn(async move {
+            let (mut consumer, mut changes) =
+                crate::consumer::Consumer::resume(&engine, CONSUMER).await;
+            let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
+            // the changes whose notice is still being sent: the position stays below them
+            let in_flight: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
+            while let Some(event) = changes.next().await {
+                if let Some(notice) = notifier.notice(&event) {
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        break;
+                    };
+                    in_flight
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(event.sequence);
+                    let (notifier, in_flight) = (notifier.clone(), in_flight.clone());
+                    let seq = event.sequence;
+                    tokio::spawn(async move {
+                        notifier.deliver(&notice).await;
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .remove(&seq);
+                        drop(slot);
+                    });
+                }
+                let lowest = in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .first()
+                    .copied();
+                consumer
+                    .reached(lowest.map_or(event.sequence, |l| l - 1))
+                    .await;
+            }
+            consumer.save().await;
+        })
+    }
+
+    /// The notice `event` calls for: a job with Notify set reaching its end.
+    fn notice(&self, event: &Event) -> Option<Notice> {
         if event.kind != EventKind::StateChanged {
-            return;
+            return None;
         }
-        let Some(job) = &event.current else { return };
-        let Some(user) = job.notify.clone().filter(|u| !u.is_empty()) else {
-            return;
-        };
-        let Some(what) = ending(job) else { return };
+        let job = event.current.as_ref()?;
+        let user = job.notify.clone().filter(|u| !u.is_empty())?;
+        let what = ending(job)?;
         let body = json!({
             "event": what,
             "user": user,
             "job": crate::api::json::job_to_json(job, &View::at(event.at, &self.config.zone)),
         })
         .to_string();
-        let notice = Notice {
+        Some(Notice {
             body,
             user,
             job_id: job.instance_id(),
             what,
-        };
-        if let Err(refused) = self.waiting.try_send(notice) {
-            let notice = match refused {
-                mpsc::error::TrySendError::Full(n) | mpsc::error::TrySendError::Closed(n) => n,
-            };
-            tracing::error!(user = %notice.user, job = %notice.job_id, "{MAX_WAITING} notices are waiting already; this one is dropped");
-        }
+        })
     }
 
     async fn deliver(&self, notice: &Notice) {

@@ -97,30 +97,27 @@ impl DeliveryArgs {
     }
 }
 
-/// Starts the indication service over `engine`: the registry in `<data-dir>/indications.db`,
-/// the delivery queues and the Notify notifier.
+/// Starts the indication service over `engine` (the registry in `<data-dir>/indications.db`,
+/// a lane per destination) and the Notify notifier, if one is configured.
 fn start_indications(
     args: &DeliveryArgs,
     data_dir: &std::path::Path,
     engine: &cimjob_engine::EngineHandle,
-) -> anyhow::Result<Arc<crate::indications::Indications>> {
-    use crate::indications::{delivery::Deliveries, registry::Registry, Indications};
-    let host = crate::wbem::objects::Identity::local().host;
+) -> anyhow::Result<(
+    Arc<crate::indications::Indications>,
+    Option<tokio::task::JoinHandle<()>>,
+)> {
+    use crate::indications::{registry::Registry, Indications};
+    let identity = crate::wbem::objects::Identity::local();
     let db = data_dir.join("indications.db");
     let open = || -> anyhow::Result<Registry> {
         let store = cimjob_store::subscriptions::SqliteSubscriptions::open(&db)?;
-        Registry::open(Arc::new(store), &host)
+        Registry::open(Arc::new(store), &identity.host)
     };
     let registry = Arc::new(
         open().with_context(|| format!("cannot open the subscriptions {}", db.display()))?,
     );
     let client = args.client()?;
-    let recorder = registry.clone();
-    let deliveries = Arc::new(Deliveries::new(
-        client.clone(),
-        args.policy(),
-        Arc::new(move |target, item, outcome| recorder.record(target, item, outcome)),
-    ));
     let notifier = crate::notify::Notifier::new(
         crate::notify::NotifyConfig {
             command: args.notify_command.clone(),
@@ -128,9 +125,11 @@ fn start_indications(
             zone: engine.zone().clone(),
         },
         args.policy(),
-        client,
+        client.clone(),
     );
-    Indications::start(registry, deliveries, engine, notifier, &host)
+    let notifying = notifier.map(|n| n.follow(engine));
+    let indications = Indications::start(registry, engine, client, args.policy(), identity);
+    Ok((indications, notifying))
 }
 
 /// Parses `10s`, `1m 30s`, `500ms`, ISO 8601 `PT10S`, or a CIM interval.
@@ -196,7 +195,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (processes, reports) = cimjob_supervisor::Supervisors::connect(&supervisors, &program)
         .await
         .with_context(|| format!("cannot reach a supervisor in {}", supervisors.display()))?;
-    let engine = cimjob_engine::start(store, config, processes, reports)
+    let engine = cimjob_engine::start(store.clone(), config, processes, reports)
         .context("cannot start the engine")?;
     if let Some(password) =
         crate::auth::users::ensure_admin(&data_dir, &crate::config::service_user())?
@@ -207,7 +206,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let authenticator = Arc::new(crate::auth::Authenticator::new(&data_dir)?);
-    let indications = start_indications(&args.delivery, &data_dir, &engine)?;
+    let (indications, notifying) = start_indications(&args.delivery, &data_dir, &engine)?;
 
     let app = Router::new()
         .route(
@@ -274,6 +273,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tokio::join!(http_server, https_server);
     engine.shutdown().await;
     indications.shutdown().await;
+    if let Some(notifying) = notifying {
+        // the engine has stopped: it ends once it has read the last changes
+        let _ = notifying.await;
+    }
+    // last: the consumers of the changes have saved their positions
+    store.close();
     let _ = std::fs::remove_file(data_dir.join(ADDRESS_FILE));
     crate::tls::remove_address_file(&data_dir);
     Ok(())

@@ -39,7 +39,6 @@ use futures_util::Stream;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
 /// An API failure: an HTTP status and a JSON body naming what was wrong.
@@ -248,55 +247,103 @@ async fn runs(
     Ok(Json(json!({ "runs": runs, "upcoming": upcoming })))
 }
 
-/// The job now, then the job after each durable change, until it is deleted.
+/// Changes as a stream, read in order from where they start.
+fn change_stream(
+    changes: cimjob_engine::Changes,
+) -> impl Stream<Item = cimjob_rules::events::Event> {
+    futures_util::stream::unfold(changes, |mut changes| async move {
+        changes.next().await.map(|event| (event, changes))
+    })
+}
+
+/// The job now, then the job after each durable change, until it is deleted. Each event's
+/// `id` is the change's place in the change record.
 async fn events(
     State(engine): State<EngineHandle>,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let id = job_id(&id)?;
-    let updates = BroadcastStream::new(engine.subscribe());
+    let changes = engine.changes_from_now();
     let now = engine.get(id).await?;
     // The snapshot may already hold a change still being made durable: its event, and any
     // older one, would only step the watcher back, so they are skipped.
     let seen = now.generation;
     let first_view = view(&engine);
-    let first = futures_util::stream::once(async move { json::job_to_json(&now, &first_view) });
-    let later = updates.filter_map(move |e| match e {
-        Ok(event) if event.job == id => match &event.current {
-            Some(job) if job.generation <= seen => None,
-            Some(job) => Some(json::job_to_json(job, &view(&engine))),
-            None => Some(
-                json!({ "InstanceID": cimjob_rules::model::job::instance_id(id), "deleted": true }),
-            ),
-        },
-        Ok(_) => None,
-        // a watcher that fell behind gets a marker; it re-reads the job
-        Err(_) => Some(json!({ "lagged": true })),
+    let first = futures_util::stream::once(async move {
+        SseEvent::default().data(json::job_to_json(&now, &first_view).to_string())
     });
-    let stream = first
-        .chain(later)
-        .map(|v| Ok(SseEvent::default().data(v.to_string())));
+    // this job's changes, up to its deletion
+    let later = futures_util::stream::unfold(Some(changes), move |changes| {
+        let engine = engine.clone();
+        async move {
+            let mut changes = changes?;
+            loop {
+                let event = changes.next().await?;
+                if event.job != id {
+                    continue;
+                }
+                let (body, more) = match &event.current {
+                    Some(job) if job.generation <= seen => continue,
+                    Some(job) => (json::job_to_json(job, &view(&engine)), true),
+                    None => (
+                        json!({ "InstanceID": cimjob_rules::model::job::instance_id(id), "deleted": true }),
+                        false,
+                    ),
+                };
+                let sse = SseEvent::default()
+                    .id(event.sequence.to_string())
+                    .data(body.to_string());
+                return Some((sse, more.then_some(changes)));
+            }
+        }
+    });
+    let stream = first.chain(later).map(Ok);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// Every durable change to every job, as `{"sequence", "kind", "job"}` (`job` is NULL after a
-/// deletion, with `InstanceID` beside it).
+/// deletion, with `InstanceID` beside it), in order, none skipped. From now, or — to resume —
+/// after the change `Last-Event-ID` (or `?after=N`) names, as far back as the change record
+/// keeps.
 async fn all_events(
     State(engine): State<EngineHandle>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = BroadcastStream::new(engine.subscribe()).map(move |e| {
-        let body = match e {
-            Ok(event) => json!({
-                "sequence": event.sequence,
-                "kind": event.kind,
-                "InstanceID": cimjob_rules::model::job::instance_id(event.job),
-                "job": event.current.as_ref().map(|j| json::job_to_json(j, &view(&engine))),
-            }),
-            Err(_) => json!({ "lagged": true }),
-        };
-        Ok(SseEvent::default().data(body.to_string()))
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<After>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let resume = headers
+        .get("Last-Event-ID")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request("Last-Event-ID must be a change's number".into())
+                })
+        })
+        .transpose()?
+        .or(query.after);
+    let changes = match resume {
+        Some(after) => engine.changes_after(after),
+        None => engine.changes_from_now(),
+    };
+    let stream = change_stream(changes).map(move |event| {
+        let body = json!({
+            "sequence": event.sequence,
+            "kind": event.kind,
+            "InstanceID": cimjob_rules::model::job::instance_id(event.job),
+            "job": event.current.as_ref().map(|j| json::job_to_json(j, &view(&engine))),
+        });
+        Ok(SseEvent::default()
+            .id(event.sequence.to_string())
+            .data(body.to_string()))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// `?after=N`: resume after change N.
+#[derive(Deserialize)]
+struct After {
+    after: Option<u64>,
 }
 
 #[derive(Deserialize)]

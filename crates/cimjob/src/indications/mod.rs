@@ -3,107 +3,69 @@
 //!
 //! - [`registry`]: filters, listener destinations and subscriptions (CreateInstance and
 //!   friends in the interop namespace), durable and owned.
-//! - [`delivery`]: one ordered queue per listener, ExportIndication POSTs, retries.
-//! - this module: turns each durable engine event into a CIM_InstCreation,
-//!   CIM_InstModification or CIM_InstDeletion (and SubmitJob calls into CIM_InstMethodCall),
-//!   tests it against every enabled subscription's query with the same evaluator ExecQuery
-//!   uses, and queues a copy for each subscription that selects it.
+//! - [`produce`]: a durable change as the indications it is, for the subscriptions that
+//!   select them.
+//! - [`lane`]: one task per destination, reading the change record from its own position.
+//! - [`delivery`]: ExportIndication POSTs, numbered, retried.
+//! - this module: the lanes' keeper, which starts and ends them as subscriptions come and go.
 //!
-//! Indications are produced from the engine's event stream, which carries only changes that
-//! are already durable, so a listener never hears of a change a crash could undo; and none
-//! are invented for the time the service was down.
+//! Indications are made from the durable change record, so a listener never hears of a change
+//! a crash could undo, hears of every change (restart recovery's too) in order, and one that
+//! is slow or down falls behind without holding up the others or losing anything: after a
+//! restart its lane resumes where it stopped.
 
 pub mod delivery;
+pub mod lane;
+pub mod produce;
 pub mod registry;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use cim::xml::{Instance, Property};
-use cim::{CimArray, CimDateTime, CimType, CimValue};
 use cimjob_engine::EngineHandle;
-use cimjob_rules::events::{Event, EventKind};
-use cimjob_rules::model::properties::View;
 use jiff::Timestamp;
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::notify::Notifier;
-use crate::wbem::classes::fixed;
-use crate::wbem::classes::CIMV2;
-use crate::wbem::jobs::{job_instance, job_path};
-use crate::wbem::query::{InstanceSubject, Selected};
-use delivery::{Deliveries, Outgoing};
-use registry::{watches, Registry};
+use crate::retry::RetryPolicy;
+use crate::wbem::objects::Identity;
+use delivery::Target;
+use lane::{consumer_name, LaneEnd, Lanes};
+use registry::Registry;
 
-/// The indication service: the registry, the delivery queues and the task that turns engine
-/// events into indications.
+/// The indication service: the registry, and the lanes that deliver to its destinations.
 pub struct Indications {
     registry: Arc<Registry>,
-    /// The service's zone, whose UTC offset the indications' times carry.
-    zone: jiff::tz::TimeZone,
-    deliveries: Arc<Deliveries>,
-    host: String,
-    boot: String,
-    produced: AtomicU64,
-    events: std::sync::Mutex<Option<JoinHandle<()>>>,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+    keeper: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Indications {
-    /// Starts producing indications from `engine`'s events, and first re-queues what the
-    /// last shutdown left undelivered. `notifier`, if any, hears of every job that ends.
+    /// Starts a lane for every destination with an enabled subscription, and keeps starting
+    /// and ending them as subscriptions change. Deliveries POST with `client` and retry per
+    /// `policy`.
     pub fn start(
         registry: Arc<Registry>,
-        deliveries: Arc<Deliveries>,
         engine: &EngineHandle,
-        notifier: Option<Arc<Notifier>>,
-        host: &str,
-    ) -> anyhow::Result<Arc<Indications>> {
-        for (target, item) in registry.take_outbox()? {
-            deliveries.send(&target, item);
-        }
-        let indications = Arc::new(Indications {
+        client: reqwest::Client,
+        policy: RetryPolicy,
+        identity: Identity,
+    ) -> Arc<Indications> {
+        let lanes = Arc::new(Lanes {
+            engine: engine.clone(),
+            registry: registry.clone(),
+            producer: produce::Producer::new(identity, engine.zone().clone()),
+            client,
+            policy,
+            boot: format!("cimjob:{}", Timestamp::now().as_millisecond()),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let keeper = tokio::spawn(keep_lanes(lanes, stopped));
+        Arc::new(Indications {
             registry,
-            zone: engine.zone().clone(),
-            deliveries,
-            host: host.to_string(),
-            boot: format!("{}", Timestamp::now().as_millisecond()),
-            produced: AtomicU64::new(0),
-            events: std::sync::Mutex::new(None),
-            stop: tokio::sync::watch::channel(false).0,
-        });
-        let mut events = engine.subscribe();
-        let mut stop = indications.stop.subscribe();
-        let producer = indications.clone();
-        let handle = move |event: &Event| {
-            producer.job_event(event);
-            if let Some(n) = &notifier {
-                n.job_event(event);
-            }
-        };
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    received = events.recv() => match received {
-                        Ok(event) => handle(&event),
-                        Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            tracing::warn!(missed, "indications fell behind the engine; some changes were not announced");
-                        }
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    },
-                    _ = stop.wait_for(|s| *s) => {
-                        // the engine has stopped: what it announced last is still told
-                        while let Ok(event) = events.try_recv() {
-                            handle(&event);
-                        }
-                        break;
-                    }
-                }
-            }
-        });
-        *indications.events.lock().expect("not poisoned") = Some(task);
-        Ok(indications)
+            stop,
+            keeper: Mutex::new(Some(keeper)),
+        })
     }
 
     /// The subscriptions.
@@ -111,174 +73,92 @@ impl Indications {
         &self.registry
     }
 
-    /// The delivery queues.
-    pub fn deliveries(&self) -> &Arc<Deliveries> {
-        &self.deliveries
-    }
-
-    /// Once the engine has stopped: produces what its last events call for, stops the
-    /// queues and keeps what they had not delivered.
+    /// Stops the lanes, each keeping its position for the restart (an indication being
+    /// delivered is delivered again then).
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
-        let task = self.events.lock().expect("not poisoned").take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
-        let left = self.deliveries.shutdown().await;
-        match self.registry.keep_outbox(&left) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                kept = n,
-                "undelivered indications kept for delivery after the restart"
-            ),
-            Err(e) => tracing::warn!(error = %e, "undelivered indications could not be kept"),
-        }
-    }
-
-    /// The indication for one job event.
-    fn job_event(&self, event: &Event) {
-        let active = self.registry.active();
-        if active.is_empty() {
-            return;
-        }
-        let view = View::at(event.at, &self.zone);
-        let current = event.current.as_ref().map(|j| job_instance(j, &view));
-        let previous = event.previous.as_ref().map(|j| job_instance(j, &view));
-        let offset = view.offset_minutes;
-        let (class, source) = match (event.kind, current, previous) {
-            (EventKind::Created, Some(current), _) => ("CIM_InstCreation", current),
-            (EventKind::Deleted, _, Some(previous)) => ("CIM_InstDeletion", previous),
-            (_, Some(current), previous) => {
-                let mut indication =
-                    self.indication("CIM_InstModification", event.at, offset, event.job);
-                if let Some(previous) = previous {
-                    indication.set_property(changed_property_names(&previous, &current));
-                    indication
-                        .set_property(Property::embedded_instance("PreviousInstance", previous));
-                }
-                indication.set_property(Property::embedded_instance("SourceInstance", current));
-                self.offer(&active, indication);
-                return;
-            }
-            _ => return,
-        };
-        let mut indication = self.indication(class, event.at, offset, event.job);
-        indication.set_property(Property::embedded_instance("SourceInstance", source));
-        self.offer(&active, indication);
-    }
-
-    /// A CIM_InstMethodCall (after the call) for a method of the instance `source` gives, e.g.
-    /// SubmitJob on the job service; `source` is called only if some subscription is active.
-    pub fn method_called(
-        &self,
-        source: impl FnOnce() -> Option<Instance>,
-        method: &str,
-        out_parameters: Vec<(String, CimValue)>,
-        return_value: &str,
-    ) {
-        let active = self.registry.active();
-        if active.is_empty() {
-            return;
-        }
-        let Some(source) = source() else { return };
-        let mut parameters = Instance::new("__MethodParameters");
-        for (name, value) in out_parameters {
-            parameters.set_property(Property::new(&name, value));
-        }
-        let mut indication = fixed(
-            CIMV2,
-            "CIM_InstMethodCall",
-            vec![
-                ("MethodName".into(), method.into()),
-                ("ReturnValue".into(), return_value.into()),
-                ("PreCall".into(), CimValue::Boolean(false)),
-            ],
-        );
-        let now = Timestamp::now();
-        self.stamp(
-            &mut indication,
-            now,
-            View::at(now, &self.zone).offset_minutes,
-            None,
-        );
-        indication.set_property(Property::embedded_instance("SourceInstance", source));
-        indication.set_property(Property::embedded_instance("MethodParameters", parameters));
-        self.offer(&active, indication);
-    }
-
-    /// An indication of `class` about job `job`, with the properties every one carries.
-    fn indication(&self, class: &str, at: Timestamp, offset: i16, job: u64) -> Instance {
-        let mut indication = fixed(CIMV2, class, Vec::new());
-        self.stamp(&mut indication, at, offset, Some(job));
-        indication
-    }
-
-    /// IndicationTime (`at`, shown at UTC offset `offset` minutes) and the source's host and
-    /// model path.
-    fn stamp(&self, indication: &mut Instance, at: Timestamp, offset: i16, job: Option<u64>) {
-        if let Ok(t) = CimDateTime::from_timestamp(at, offset) {
-            indication.set_property(Property::new("IndicationTime", CimValue::DateTime(t)));
-        }
-        indication.set_property(Property::new("SourceInstanceHost", self.host.as_str()));
-        if let Some(job) = job {
-            let path = job_path(job).with_host(&self.host);
-            indication.set_property(Property::new(
-                "SourceInstanceModelPath",
-                path.to_string().as_str(),
-            ));
-        }
-    }
-
-    /// Queues a copy of `indication` (every one is in root/cimv2) for each subscription whose
-    /// filter selects it.
-    fn offer(&self, active: &[registry::Active], indication: Instance) {
-        let subject = InstanceSubject::new(CIMV2, &indication);
-        for subscription in active {
-            if !watches(subscription.source_namespaces.as_deref(), CIMV2) {
-                continue;
-            }
-            let accepted = subscription.query.accepts(&subject);
-            match accepted {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::debug!(filter = %subscription.filter_name, error = %e, "a filter could not be evaluated on an indication");
-                    continue;
-                }
-            }
-            let mut copy = Selected::of(&subscription.query).apply(indication.clone());
-            let n = self.produced.fetch_add(1, Ordering::Relaxed);
-            let id = format!("CIMJOB:{}-{n}", self.boot);
-            copy.set_property(Property::new("IndicationIdentifier", id.as_str()));
-            copy.set_property(Property::new(
-                "IndicationFilterName",
-                subscription.filter_name.as_str(),
-            ));
-            self.deliveries.send(
-                &subscription.target,
-                Outgoing {
-                    subscription: subscription.key.clone(),
-                    id,
-                    produced: Timestamp::now(),
-                    indication: copy,
-                },
-            );
+        let keeper = self
+            .keeper
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(keeper) = keeper {
+            let _ = keeper.await;
         }
     }
 }
 
-/// ChangedPropertyNames: the properties whose values differ between the two instances.
-fn changed_property_names(previous: &Instance, current: &Instance) -> Property {
-    let names: Vec<CimValue> = current
-        .properties
-        .iter()
-        .filter(|p| previous.property(&p.name).map(|q| &q.value) != Some(&p.value))
-        .map(|p| CimValue::String(p.name.clone()))
-        .collect();
-    Property::new(
-        "ChangedPropertyNames",
-        CimValue::Array(CimArray::new(CimType::String, names).expect("strings")),
-    )
+/// One running lane: how to tell it to end, and its task.
+type Lane = (watch::Sender<LaneEnd>, JoinHandle<()>);
+
+/// Runs a lane per destination that has an enabled subscription, ends those that have none
+/// any more (forgetting their positions), and at the first pass forgets the positions of
+/// destinations that are gone (transient ones of an earlier run, say).
+async fn keep_lanes(lanes: Arc<Lanes>, mut stopped: watch::Receiver<bool>) {
+    let mut changed = lanes.registry.watch();
+    let mut running: HashMap<String, Lane> = HashMap::new();
+    let mut first = true;
+    loop {
+        let wanted: HashMap<String, Target> = lanes
+            .registry
+            .active()
+            .iter()
+            .map(|a| (a.target.key.clone(), a.target.clone()))
+            .collect();
+        running.retain(|key, (end, _)| {
+            let keep = wanted.contains_key(key);
+            if !keep {
+                let _ = end.send(LaneEnd::Retire);
+            }
+            keep
+        });
+        for (key, target) in wanted {
+            running.entry(key).or_insert_with(|| {
+                let (end, told) = watch::channel(LaneEnd::Running);
+                (end, tokio::spawn(lane::run(lanes.clone(), target, told)))
+            });
+        }
+        if std::mem::take(&mut first) {
+            forget_gone_positions(&lanes.engine, &running).await;
+        }
+        let expiry = lanes.registry.next_expiry();
+        tokio::select! {
+            _ = changed.changed() => {}
+            _ = stopped.wait_for(|s| *s) => break,
+            () = until(expiry) => {}
+        }
+    }
+    for (_, (end, task)) in running {
+        let _ = end.send(LaneEnd::Stop);
+        let _ = task.await;
+    }
+}
+
+/// Forgets the saved positions of destinations no lane runs for.
+async fn forget_gone_positions(engine: &EngineHandle, running: &HashMap<String, Lane>) {
+    let Ok(positions) = engine.positions().await else {
+        return;
+    };
+    for (consumer, _) in positions {
+        let gone = consumer.starts_with(&consumer_name(""))
+            && !running.keys().any(|key| consumer_name(key) == consumer);
+        if gone {
+            let _ = engine.save_position(&consumer, None).await;
+        }
+    }
+}
+
+/// Resolves at `at` (a subscription's end), or never.
+async fn until(at: Option<Timestamp>) {
+    match at {
+        Some(at) => {
+            let wait = at
+                .duration_since(Timestamp::now())
+                .max(jiff::SignedDuration::ZERO);
+            tokio::time::sleep(wait.unsigned_abs()).await
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// `GET /api/v1/deliveries?limit=N`: the latest delivery outcomes, newest first (at most

@@ -139,9 +139,8 @@ pub async fn delete_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError>
     known_class(c.ns, &path.class_name, CimStatusCode::InvalidClass)?;
     if c.ns == INTEROP && Registry::holds_class(&path.class_name) {
         let (registry, who) = (w.indications.registry().clone(), c.principal.clone());
-        if let Some(destination) = blocking(move || registry.delete(&path, &who)).await? {
-            w.indications.deliveries().forget(&destination);
-        }
+        // its lane ends with it (the registry tells the lanes' keeper)
+        blocking(move || registry.delete(&path, &who)).await?;
         return Ok(Answer::Value(None));
     }
     let Some(id) = job_id_of(&path).filter(|_| c.ns == CIMV2) else {

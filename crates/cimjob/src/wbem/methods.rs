@@ -212,29 +212,32 @@ async fn submit_job(w: &Wbem, principal: &Principal, args: Arguments) -> Outcome
             values.push((name.to_string(), Some(v.clone())));
         }
     }
+    // JobInParameters: the call's input parameters, as DSP1103 has a job made by a method
+    // keep them (its creation is announced as the SubmitJob call from them, too)
+    let mut in_parameters = Instance::new("__JobInParameters");
+    for (name, value) in &args.values {
+        if let Some(value) = value {
+            in_parameters.set_property(cim::xml::Property::new(name, value.clone()));
+        }
+    }
+    if let Some(template) = &args.template {
+        in_parameters.set_property(cim::xml::Property::embedded_instance(
+            "Template",
+            template.clone(),
+        ));
+    }
     let id = w
         .engine
-        .submit_as(
+        .submit_by_method(
             values,
             &principal.name,
             run_as(principal)?.as_deref(),
             false,
+            Some(cim::xml::write_instance(&in_parameters)),
         )
         .await
         .map_err(engine_error)?
         .local_id;
-    w.indications.method_called(
-        || {
-            let service = w.identity.service_path();
-            super::objects::fixed_instances(&w.identity, CIMV2)
-                .into_iter()
-                .find(|f| same_object(&f.path, &service))
-                .map(|f| f.instance)
-        },
-        "SubmitJob",
-        vec![("Job".into(), CimValue::Reference(job_path(id)))],
-        "4096",
-    );
     Ok((
         CimValue::UInt32(4096),
         vec![(

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use cim::query::Query;
 use cim::xml::{CimError, Instance, InstanceWithPath};
 use cim::{CimStatusCode, KeyValue, ObjectPath};
-use cimjob_store::subscriptions::{DeliveryOutcome, OutboxRow, SubscriptionStore};
+use cimjob_store::subscriptions::{DeliveryOutcome, SubscriptionStore};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -112,6 +112,8 @@ pub struct Registry {
     state: Mutex<State>,
     store: Arc<dyn SubscriptionStore>,
     host: String,
+    /// Raised at every change of what [`Registry::active`] answers.
+    version: tokio::sync::watch::Sender<u64>,
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> CimError {
@@ -180,7 +182,20 @@ impl Registry {
             state: Mutex::new(state),
             store,
             host: host.to_string(),
+            version: tokio::sync::watch::channel(0).0,
         })
+    }
+
+    /// Resolves each time the enabled subscriptions may have changed (created, deleted,
+    /// modified, expired, disabled or removed by their fatal-error policy).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    /// When the next SubscriptionDuration runs out, if one will.
+    pub fn next_expiry(&self) -> Option<Timestamp> {
+        self.active();
+        self.state().next_expiry
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -191,6 +206,7 @@ impl Registry {
     fn change(&self) -> MutexGuard<'_, State> {
         let mut state = self.state();
         state.active = None;
+        self.version.send_modify(|v| *v += 1);
         state
     }
 
@@ -572,6 +588,7 @@ impl Registry {
             tracing::info!(subscription = %key, "a subscription's SubscriptionDuration has passed; removed");
             state.subscriptions.remove(&key);
             state.active = None;
+            self.version.send_modify(|v| *v += 1);
             let _ = self.erase(&key);
         }
     }
@@ -665,7 +682,6 @@ impl Registry {
         let (name, attempts, error) = match outcome {
             Outcome::Delivered { attempts } => ("delivered", *attempts, None),
             Outcome::GaveUp { attempts, error } => ("gave up", *attempts, Some(error.as_str())),
-            Outcome::Dropped => ("dropped: queue full", 0, None),
         };
         let record = DeliveryOutcome {
             at: Timestamp::now().to_string(),
@@ -697,6 +713,7 @@ impl Registry {
                         sub.state_changed = Timestamp::now();
                         let doc = sub.clone();
                         state.active = None;
+                        self.version.send_modify(|v| *v += 1);
                         if state.persistent(&doc.handler) {
                             let _ = self.save(&item.subscription, &doc);
                         }
@@ -704,82 +721,18 @@ impl Registry {
                     REMOVE => {
                         state.subscriptions.remove(&item.subscription);
                         state.active = None;
+                        self.version.send_modify(|v| *v += 1);
                         let _ = self.erase(&item.subscription);
                     }
                     _ => {}
                 }
             }
-            Outcome::Dropped => {}
         }
     }
 
     /// Recent delivery outcomes, newest first.
     pub fn outcomes(&self, limit: usize) -> anyhow::Result<Vec<DeliveryOutcome>> {
         Ok(self.store.outcomes(limit)?)
-    }
-
-    /// Keeps what the delivery queues had not sent at shutdown, for [`Registry::take_outbox`]
-    /// after the restart. Only destinations that outlive the service keep theirs.
-    pub fn keep_outbox(&self, left: &[(Target, Vec<Outgoing>)]) -> anyhow::Result<usize> {
-        let rows: Vec<OutboxRow> = {
-            let state = self.state();
-            left.iter()
-                .filter(|(target, _)| state.persistent(&target.key))
-                .flat_map(|(target, items)| {
-                    items.iter().map(|item| OutboxRow {
-                        destination: target.key.clone(),
-                        subscription: item.subscription.clone(),
-                        indication_id: item.id.clone(),
-                        produced: item.produced.to_string(),
-                        body: cim::xml::write_export_request(
-                            &cim::xml::ExportRequest::export_indication(
-                                &item.id,
-                                item.indication.clone(),
-                            ),
-                        ),
-                    })
-                })
-                .collect()
-        };
-        Ok(self.store.keep_outbox(&rows)?)
-    }
-
-    /// Takes the indications kept at the last shutdown, in order, with their targets (those
-    /// whose destination no longer exists are dropped). The caller queues them again; they
-    /// are kept again at the next shutdown if still undelivered.
-    pub fn take_outbox(&self) -> anyhow::Result<Vec<(Target, Outgoing)>> {
-        let rows = self.store.take_outbox()?;
-        let state = self.state();
-        let mut out = Vec::new();
-        for row in rows {
-            let Some(d) = state.destinations.get(&row.destination) else {
-                continue;
-            };
-            let message = cim::xml::read_message(row.body.as_bytes(), &cim::xml::Limits::DEFAULT);
-            let (Ok(cim::xml::Message::ExportRequest(request)), Ok(produced)) =
-                (message, row.produced.parse::<Timestamp>())
-            else {
-                tracing::warn!(indication = %row.indication_id, "a kept indication cannot be read back; dropped");
-                continue;
-            };
-            let Some(indication) = request.indication().cloned() else {
-                continue;
-            };
-            out.push((
-                Target {
-                    key: row.destination.clone(),
-                    name: d.keys.name.clone(),
-                    url: d.url.clone(),
-                },
-                Outgoing {
-                    subscription: row.subscription,
-                    id: row.indication_id,
-                    produced,
-                    indication,
-                },
-            ));
-        }
-        Ok(out)
     }
 }
 
