@@ -655,10 +655,23 @@ impl Shell {
                 self.core.drain();
                 self.drained.push(reply);
             }
-            Command::Get { id, reply } => drop(reply.send(self.core.job(id).cloned())),
-            Command::List { reply } => drop(reply.send(self.core.jobs().cloned().collect())),
+            // answered once every change already made is durable (a held progress step goes
+            // to the store with it): what a reader sees is never undone by a crash
+            Command::Get { id, reply } => {
+                let job = self.core.job(id).cloned();
+                self.after_pending(move || drop(reply.send(job)));
+            }
+            Command::List { reply } => {
+                let jobs: Vec<Arc<Job>> = self.core.jobs().cloned().collect();
+                self.after_pending(move || drop(reply.send(jobs)));
+            }
             Command::Shutdown { .. } => unreachable!("handled by the loop"),
         }
+    }
+
+    /// Runs `answer` once the steps already made are durable (at once if all are).
+    fn after_pending(&mut self, answer: impl FnOnce() + Send + 'static) {
+        self.handle(Step::default(), Some(Box::new(move |_| answer())));
     }
 
     /// Answers a client: a refusal at once, an accepted change once its step is durable.

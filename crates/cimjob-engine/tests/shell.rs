@@ -381,3 +381,23 @@ async fn a_signal_goes_out_at_once_while_its_state_change_waits_for_durability()
     request.await.expect("joined").expect("accepted");
     next_with_state(&mut events, id, JobState::Suspended).await;
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_read_waits_until_what_it_shows_is_durable() {
+    let h = Harness::new(1);
+    h.store.hold();
+    let engine = h.engine.clone();
+    let submission = tokio::spawn(async move { engine.submit(values("a"), "alice", true).await });
+    until(|| h.store.waiting() == 1).await;
+    let engine = h.engine.clone();
+    let read = tokio::spawn(async move { engine.get(1).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !read.is_finished(),
+        "a job a crash could still undo was shown"
+    );
+    h.store.release();
+    submission.await.expect("joined").expect("accepted");
+    let job = read.await.expect("joined").expect("the job");
+    assert_eq!(job.local_id, 1);
+}

@@ -102,6 +102,23 @@ impl MemoryStore {
         store
     }
 
+    /// What a restart finds: a new store holding everything this one made durable (jobs,
+    /// runs, the marks, the change record, the positions), committing at once.
+    pub fn reopened(&self) -> MemoryStore {
+        let inner = self.lock();
+        let copy = Inner {
+            jobs: inner.jobs.clone(),
+            runs: inner.runs.clone(),
+            last_local_id: inner.last_local_id,
+            changes: inner.changes.clone(),
+            positions: inner.positions.clone(),
+            ..Inner::default()
+        };
+        MemoryStore {
+            inner: Mutex::new(copy),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
