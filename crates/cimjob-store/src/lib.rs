@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 
 pub use cimjob_rules::record::{Batch, ChangeRecord, JobRecord, Loaded, RunRecord};
 
+pub mod change_docs;
 pub mod memory;
 mod migrations;
 pub mod sqlite;

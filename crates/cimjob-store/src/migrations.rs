@@ -84,16 +84,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 3,
         description: "the change record that consumers read from their own positions",
         statements: &[
-            // One row per change of a job, both documents kept: a consumer needs the job
-            // before and after (a PreviousInstance) whatever was pruned before it. `seq` is
-            // SQLite's 64-bit rowid (INTEGER PRIMARY KEY): appending costs no second index.
+            // One row per change of a job, both documents kept (compressed together, see
+            // `change_docs`): a consumer needs the job before and after (a PreviousInstance)
+            // whatever was pruned before it. `seq` is SQLite's 64-bit rowid (INTEGER
+            // PRIMARY KEY): appending costs no second index.
             "CREATE TABLE changes (
-            seq      INTEGER NOT NULL PRIMARY KEY CHECK (seq > 0),
-            at_us    BIGINT  NOT NULL,
-            job      BIGINT  NOT NULL,
-            kind     INTEGER NOT NULL,
-            previous TEXT,
-            current  TEXT
+            seq   INTEGER NOT NULL PRIMARY KEY CHECK (seq > 0),
+            at_us BIGINT  NOT NULL,
+            job   BIGINT  NOT NULL,
+            kind  INTEGER NOT NULL,
+            docs  BLOB    NOT NULL
         )",
             // Where each consumer is: the last change it has dealt with.
             "CREATE TABLE positions (

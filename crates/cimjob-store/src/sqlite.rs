@@ -83,7 +83,7 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value < exclud
 const SELECT_LAST_LOCAL_ID: &str = "SELECT value FROM meta WHERE key = 'last_local_id'";
 
 const INSERT_CHANGE: &str = "\
-INSERT INTO changes (seq, at_us, job, kind, previous, current) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+INSERT INTO changes (seq, at_us, job, kind, docs) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 const RAISE_LAST_CHANGE: &str = "\
 UPDATE meta SET value = ?1 WHERE key = 'last_change' AND value < ?1";
@@ -91,7 +91,7 @@ UPDATE meta SET value = ?1 WHERE key = 'last_change' AND value < ?1";
 const SELECT_LAST_CHANGE: &str = "SELECT value FROM meta WHERE key = 'last_change'";
 
 const SELECT_CHANGES: &str = "\
-SELECT seq, at_us, job, kind, previous, current FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+SELECT seq, at_us, job, kind, docs FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
 
 const SET_POSITION: &str = "\
 INSERT INTO positions (consumer, seq) VALUES (?1, ?2)
@@ -341,14 +341,19 @@ impl Store for SqliteStore {
                     row.get::<_, i64>(1)?,
                     row.get::<_, i64>(2)?,
                     row.get::<_, i64>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, Vec<u8>>(4)?,
                 ))
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| database_error(location, "read changes", e))?;
         rows.into_iter()
-            .map(|(seq, at, job, kind, previous, current)| {
+            .map(|(seq, at, job, kind, docs)| {
+                let (previous, current) =
+                    crate::change_docs::decode(&docs).map_err(|e| StoreError::Database {
+                        location: location.to_string(),
+                        step: format!("read change {seq}"),
+                        source: e.into(),
+                    })?;
                 Ok(ChangeRecord {
                     seq: from_stored_integer(seq, || "seq of a change".into(), location)?,
                     at: from_stored_micros(at, || format!("time of change {seq}"), location)?,
@@ -675,8 +680,10 @@ fn apply_batch(
                     change.at.as_microsecond(),
                     job,
                     change.kind,
-                    change.previous,
-                    change.current
+                    crate::change_docs::encode(
+                        change.previous.as_deref(),
+                        change.current.as_deref()
+                    )
                 ])
                 .map_err(|e| {
                     database_error(location, format!("record change {}", change.seq), e)

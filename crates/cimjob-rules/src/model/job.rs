@@ -28,14 +28,18 @@ pub struct Job {
     /// Name (Required).
     pub name: String,
     /// Caption (MaxLen 64).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// ElementName.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub element_name: Option<String>,
     /// Owner: who submitted it.
     pub owner: String,
     /// Notify: the user told when it ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
     /// Priority: lower runs first.
     pub priority: u32,
@@ -46,46 +50,59 @@ pub struct Job {
     /// RecoveryAction.
     pub recovery_action: RecoveryAction,
     /// OtherRecoveryAction (when RecoveryAction is Other).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_recovery_action: Option<String>,
     /// CIMJOB extension RecoveryJob: the LocalID of the job Run Recovery Job starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_job: Option<u64>,
     /// JobRunTimes: how many runs in all; 0 = unlimited.
     pub job_run_times: u32,
     /// ScheduledStartTime (deprecated): the earliest start, absolute or from submission.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_start_time: Option<CimDateTime>,
     /// RunMonth (0 = January).
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_month: Option<u8>,
     /// RunDay.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_day: Option<i8>,
     /// RunDayOfWeek.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_day_of_week: Option<i8>,
     /// RunStartInterval: the time after midnight.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_start_interval: Option<CimDateTime>,
     /// LocalOrUtcTime.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub local_or_utc_time: Option<LocalOrUtcTime>,
     /// UntilTime: absolute or from submission; no runs after it.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub until_time: Option<CimDateTime>,
     /// CIMJOB extension TimeZone: the IANA zone local times are read in.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// CIMJOB extension MissedRunPolicy: what a restart does with a run it missed.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub missed_run_policy: Option<MissedRunPolicy>,
 
     /// CommandLine: argv of the work.
     pub command_line: Vec<String>,
     /// WorkingDirectory of the work.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
     /// Environment entries `NAME=value` added for the work.
     pub environment: Vec<String>,
     /// RunAsUser: the OS account the work runs as (the service's own until security lands).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_user: Option<String>,
 
     /// Where the job is; JobState and the status properties derive from it.
@@ -95,32 +112,44 @@ pub struct Job {
     /// TimeSubmitted.
     pub time_submitted: Timestamp,
     /// TimeOfLastStateChange; `None` = never changed (reported as a zero interval).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_of_last_state_change: Option<Timestamp>,
     /// StartTime of the last run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
     /// When the last run ended (ElapsedTime = end - start).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Timestamp>,
     /// PercentComplete of the current or last run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub percent_complete: Option<u16>,
     /// The text of the last progress line.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub progress_text: Option<String>,
     /// The question the work asked, while Query Pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// A note the engine keeps in JobStatus (e.g. when a re-run is due).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_note: Option<String>,
     /// ErrorCode of the last run.
     pub error_code: JobErrorCode,
     /// ErrorDescription of the last run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
     /// ExitStatus of the last run's main process.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_status: Option<i32>,
     /// Signal that ended the last run's main process.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
     /// OutputPath: log file of the current or last run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_path: Option<String>,
     /// RunCount: runs started so far (re-runs included).
     pub run_count: u32,
     /// NextRunTime: when the next run is due, if it is waiting for a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_run_time: Option<Timestamp>,
     /// Scheduled occurrences started so far (re-runs of one occurrence count once): what
     /// JobRunTimes limits.
@@ -135,23 +164,31 @@ pub struct Job {
     pub retrying: bool,
     /// When a re-run after backoff is due (Re-run Job).
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<Timestamp>,
     /// JobInParameters (embedded `__JobInParameters` instance), when a method created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_in_parameters: Option<String>,
     /// JobOutParameters (embedded `__JobOutParameters` instance), once Completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_out_parameters: Option<String>,
 
     /// The live process group, so a restarted service can end an orphan.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessIdentity>,
     /// A Terminate or Kill in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<Shutdown>,
     /// A request received while the process was starting, applied once it has.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deferred_request: Option<DeferredRequest>,
     /// How many re-runs Re-run Job has made since the last success.
     pub reruns: u32,
     /// When the job ended (reached a final situation).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
     /// When retention deletes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub removal_due: Option<Timestamp>,
     /// KillJob(DeleteOnKill = true) was asked.
     pub delete_on_kill: bool,
