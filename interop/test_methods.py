@@ -173,6 +173,20 @@ def test_geterrors_of_a_terminated_job_returns_an_error(conn, jobs):
     assert out["Errors"][0]["OwningEntity"] == "CIMJOB"
 
 
+def test_geterrors_of_a_recurring_job_keeps_the_error_of_a_failed_run_after_later_ones_succeed(conn, jobs):
+    """Issue 14: a series goes on past a failed run, and the failure is never hidden: the job
+    Completed with ErrorCode 0 after its last run, and GetErrors still returns run 2's error."""
+    job = jobs.submit_cli(["sh", "-c", '[ "$CIMJOB_RUN" != 2 ] || exit 3'], "--times", "3")
+    done = jobs.wait_state(job, COMPLETED)
+    assert (done["RunCount"], done["ErrorCode"]) == (3, 0)
+    rv, out = conn.InvokeMethod("GetErrors", job.path)
+    assert rv == 0
+    errors = out["Errors"]
+    assert isinstance(errors, list) and len(errors) == 1, errors
+    assert_cim_error_instance(errors[0])
+    assert errors[0]["MessageID"] == "CIMJOB0001"
+
+
 # --- AnswerQuery --------------------------------------------------------------------------
 
 def test_answerquery_answers_a_job_in_query_pending_and_it_completes(conn, jobs):

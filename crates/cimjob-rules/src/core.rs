@@ -1181,17 +1181,23 @@ impl Core {
                     ));
                 });
             }
-            RecoveryAction::ContinueWithNextJob => {
-                // a recurring job goes on with its next run; the error describes the last run
-                self.update(id, now, |j| j.reruns = 0);
-                self.record_run(id);
-                self.next_or_finish(id, now, Situation::Failed);
+            RecoveryAction::DoNotContinue => {
+                self.update(id, now, |j| j.status_note = None);
+                self.finish_series(id, now, Situation::Failed);
                 return;
             }
-            RecoveryAction::Unknown | RecoveryAction::DoNotContinue => {}
+            RecoveryAction::ContinueWithNextJob | RecoveryAction::Unknown => {}
         }
-        self.update(id, now, |j| j.status_note = None);
-        self.finish_series(id, now, Situation::Failed);
+        // A recurring job goes on with its next run, whatever the action did about this one,
+        // unless it is Do Not Continue: one failed night must not silently end a series. The
+        // failure stays in the run's history and, while the job waits, in ErrorCode and
+        // ErrorDescription; a series whose last run failed ends in Exception.
+        self.update(id, now, |j| {
+            j.reruns = 0;
+            j.status_note = None;
+        });
+        self.record_run(id);
+        self.next_or_finish(id, now, Situation::Failed);
     }
 
     /// A job reached a final state: record the run and plan its removal.

@@ -985,3 +985,109 @@ fn continue_with_next_job_goes_on_after_a_failed_run() {
         "the last run failed"
     );
 }
+
+/// A nightly job (02:00, three nights) with `recovery`, whose runs end as `outcomes` say; the
+/// job after each night, and the run records of the last step.
+fn three_nights(
+    recovery: Option<u16>,
+    outcomes: [ExitOutcome; 3],
+) -> Vec<(Situation, JobErrorCode)> {
+    let mut rule = vec![
+        ("RunStartInterval", dt("00000000020000.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(3)),
+    ];
+    if let Some(action) = recovery {
+        rule.push(("RecoveryAction", CimValue::UInt16(action)));
+    }
+    let (mut core, id) = submitted_at_one_am("nightly", &rule);
+    let mut seen = Vec::new();
+    for (night, outcome) in outcomes.into_iter().enumerate() {
+        let job = core.job(id).unwrap();
+        if job.situation.is_final() {
+            break;
+        }
+        let at = day(night as i64, 2, 0);
+        let step = core.fire_timers(at);
+        run_once(&mut core, &step, at, outcome);
+        let job = core.job(id).unwrap();
+        seen.push((job.situation, job.error_code));
+    }
+    seen
+}
+
+#[test]
+fn a_recurring_job_goes_on_after_a_failed_run_by_default() {
+    let nights = three_nights(
+        None,
+        [
+            ExitOutcome::Exited(0),
+            ExitOutcome::Exited(3),
+            ExitOutcome::Exited(0),
+        ],
+    );
+    assert_eq!(
+        nights,
+        [
+            (Situation::BetweenRuns, JobErrorCode::NoError),
+            (Situation::BetweenRuns, JobErrorCode::NonZeroExit),
+            (Situation::Completed, JobErrorCode::NoError),
+        ],
+        "the failed night is recorded and the series goes on"
+    );
+}
+
+#[test]
+fn every_recovery_action_but_do_not_continue_keeps_a_series_going() {
+    let failing_first = [
+        ExitOutcome::Exited(1),
+        ExitOutcome::Exited(0),
+        ExitOutcome::Exited(0),
+    ];
+    // Other needs its text, Run Recovery Job an existing job: Unknown and Continue stand for
+    // the rest here (Re-run Job re-runs first, tested on its own)
+    for action in [0, 3] {
+        let nights = three_nights(Some(action), failing_first);
+        assert_eq!(nights.len(), 3, "RecoveryAction {action}: {nights:?}");
+        assert_eq!(nights[2], (Situation::Completed, JobErrorCode::NoError));
+    }
+    assert_eq!(
+        three_nights(Some(2), failing_first),
+        [(Situation::Failed, JobErrorCode::NonZeroExit)],
+        "Do Not Continue ends the series at its first failure"
+    );
+}
+
+#[test]
+fn a_series_whose_last_run_failed_ends_in_exception_not_completed() {
+    let nights = three_nights(
+        None,
+        [
+            ExitOutcome::Exited(0),
+            ExitOutcome::Exited(0),
+            ExitOutcome::Signaled(9),
+        ],
+    );
+    assert_eq!(nights[2], (Situation::Failed, JobErrorCode::EndedBySignal));
+}
+
+#[test]
+fn delete_on_completion_keeps_a_failed_job_for_its_time_before_removal_like_a_completed_one() {
+    let mut core = empty_core(1);
+    let tbr = CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap());
+    let (failed, key) = running(
+        &mut core,
+        "failed",
+        &[
+            ("DeleteOnCompletion", CimValue::Boolean(true)),
+            ("TimeBeforeRemoval", tbr),
+        ],
+        t(0),
+    );
+    core.exited(key, ExitOutcome::Exited(7), t(10));
+    assert_eq!(core.job(failed).unwrap().situation, Situation::Failed);
+    assert!(
+        core.fire_timers(t(69)).batch.deletes.is_empty(),
+        "the only record of the failure stays its whole TimeBeforeRemoval"
+    );
+    assert_eq!(core.fire_timers(t(70)).batch.deletes, [failed]);
+}

@@ -299,3 +299,36 @@ fn set_changes_the_schedule_of_a_waiting_job_and_refuses_read_only_ones() {
         "a refused change changes nothing"
     );
 }
+
+#[test]
+fn a_failed_run_does_not_end_a_recurring_series_and_stays_on_record() {
+    let s = Service::start(&[]);
+    let out = s.ok(&[
+        "submit",
+        "--times",
+        "3",
+        "--",
+        "sh",
+        "-c",
+        "[ \"$CIMJOB_RUN\" != 2 ] || exit 5",
+    ]);
+    let id = common::submitted_id(&out);
+    let job = s.wait_state(id, 7, 20);
+    assert_eq!(
+        (job["RunCount"].clone(), job["ErrorCode"].clone()),
+        (json!(3), json!(0)),
+        "the series went on past the failed run 2: {job}"
+    );
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    let codes: Vec<(u64, Value)> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["error_code"].as_u64().unwrap(), r["exit_status"].clone()))
+        .collect();
+    assert_eq!(
+        codes,
+        [(0, json!(0)), (1, json!(5)), (0, json!(0))],
+        "the failure is in the run's history"
+    );
+}

@@ -14,6 +14,7 @@
 
 use crate::model::value_maps::JobErrorCode;
 use crate::model::Job;
+use crate::record::RunRecord;
 use crate::state::Situation;
 
 /// Who defines our messages (CIM_Error.OwningEntity).
@@ -68,21 +69,69 @@ pub fn job_errors(job: &Job) -> Vec<JobError> {
     if !reports || job.error_code == JobErrorCode::NoError {
         return Vec::new();
     }
-    let code = job.error_code;
+    vec![error_of(
+        job,
+        job.error_code,
+        job.error_description.as_deref(),
+        job.exit_status,
+        job.signal,
+    )]
+}
+
+/// The errors of every run of a job that failed, oldest first, as its run history has them:
+/// a recurring job whose third night failed still reports it after the fourth succeeded (a
+/// failure is never hidden by the runs after it). A job with no recorded run reports as
+/// [`job_errors`] says.
+///
+/// ```
+/// use cimjob_rules::model::errors::series_errors;
+/// use cimjob_rules::model::Job;
+/// use cimjob_rules::record::RunRecord;
+/// let job = Job::new(1, "alice", jiff::Timestamp::UNIX_EPOCH);
+/// let failed = RunRecord {
+///     local_id: 1, run_number: 1, started_at: jiff::Timestamp::UNIX_EPOCH,
+///     ended_at: Some(jiff::Timestamp::UNIX_EPOCH), exit_status: Some(3), signal: None,
+///     error_code: 1, error_description: Some("the command exited with status 3".into()),
+///     final_state: Some(10),
+/// };
+/// assert_eq!(series_errors(&job, &[failed])[0].message_id, "CIMJOB0001");
+/// ```
+pub fn series_errors(job: &Job, runs: &[RunRecord]) -> Vec<JobError> {
+    if runs.is_empty() {
+        return job_errors(job);
+    }
+    runs.iter()
+        .filter(|r| r.ended_at.is_some() && r.error_code != 0)
+        .filter_map(|r| {
+            let code = JobErrorCode::from_number(r.error_code)?;
+            Some(error_of(
+                job,
+                code,
+                r.error_description.as_deref(),
+                r.exit_status,
+                r.signal,
+            ))
+        })
+        .collect()
+}
+
+/// One error of `job`, in the standard's terms.
+fn error_of(
+    job: &Job,
+    code: JobErrorCode,
+    description: Option<&str>,
+    exit_status: Option<i32>,
+    signal: Option<i32>,
+) -> JobError {
     let (severity, cause, cause_text, error_type, other) = classification(code);
-    let mut arguments = Vec::new();
-    if let Some(status) = job.exit_status {
-        arguments.push(status.to_string());
-    }
-    if let Some(signal) = job.signal {
-        arguments.push(signal.to_string());
-    }
-    vec![JobError {
+    let arguments = exit_status
+        .into_iter()
+        .chain(signal)
+        .map(|n| n.to_string())
+        .collect();
+    JobError {
         message_id: format!("{OWNING_ENTITY}{:04}", code.number()),
-        message: job
-            .error_description
-            .clone()
-            .unwrap_or_else(|| code.name().to_string()),
+        message: description.map_or_else(|| code.name().to_string(), str::to_string),
         message_arguments: arguments,
         perceived_severity: severity,
         probable_cause: cause,
@@ -91,7 +140,7 @@ pub fn job_errors(job: &Job) -> Vec<JobError> {
         other_error_type: other,
         cim_status_code: 1,
         error_source: job.instance_id(),
-    }]
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use cim::xml::{CimError, Instance, ParamValue, XmlErrorKind};
 use cim::{CimArray, CimStatusCode, CimType, CimValue, ObjectPath, ValueType};
-use cimjob_rules::model::errors::{job_errors, JobError, OWNING_ENTITY};
+use cimjob_rules::model::errors::{series_errors, JobError, OWNING_ENTITY};
 
 use super::classes::fixed;
 use super::classes::{canonical_namespace, repository, CIMV2};
@@ -159,14 +159,16 @@ pub async fn invoke(
             Ok((CimValue::UInt32(code.number()), Vec::new()))
         }
         "GetError" => {
-            let error = job_errors(&job)
-                .first()
+            let runs = w.engine.runs(id).await.map_err(engine_error)?;
+            let error = series_errors(&job, &runs)
+                .last()
                 .map(|e| ParamValue::Instance(Box::new(cim_error(e))))
                 .unwrap_or(ParamValue::Null);
             Ok((CimValue::UInt32(0), vec![("Error".into(), error)]))
         }
         "GetErrors" => {
-            let errors: Vec<Instance> = job_errors(&job).iter().map(cim_error).collect();
+            let runs = w.engine.runs(id).await.map_err(engine_error)?;
+            let errors: Vec<Instance> = series_errors(&job, &runs).iter().map(cim_error).collect();
             let value = if errors.is_empty() {
                 ParamValue::Null
             } else {
