@@ -200,6 +200,9 @@ pub enum DeclErrorKind {
     NotInValueMap,
     /// A timestamp for a `SubType("interval")` property.
     NotAnInterval,
+    /// A string holds U+0000, which no CIM string may (DSP0004), and which no C program
+    /// (a command, an environment) could be given.
+    NulCharacter,
 }
 
 /// A value that breaks its property's declaration: which property, which
@@ -348,6 +351,9 @@ impl fmt::Display for DeclError {
             DeclErrorKind::NotAnInterval => {
                 write!(f, "value {v} is a timestamp, but the property is an interval (SubType(\"interval\"))")
             }
+            DeclErrorKind::NulCharacter => {
+                f.write_str("value holds a NUL character (U+0000), which no CIM string may")
+            }
         }
     }
 }
@@ -483,6 +489,9 @@ impl PropertyDecl {
 
     fn check_element(&self, v: &CimValue) -> Result<(), DeclErrorKind> {
         let q = &self.qualifiers;
+        if matches!(v, CimValue::String(s) if s.contains('\0')) || *v == CimValue::Char16('\0') {
+            return Err(DeclErrorKind::NulCharacter);
+        }
         if let (Some(max_len), CimValue::String(s)) = (q.max_len, v) {
             let len = s.chars().count();
             if len > max_len as usize {

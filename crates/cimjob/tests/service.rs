@@ -730,3 +730,61 @@ fn list_shows_a_readable_table_and_json() {
     let json: Value = serde_json::from_str(&s.ok(&["list", "--json"])).unwrap();
     assert_eq!(json[0]["Name"], json!("listed"));
 }
+
+#[test]
+fn hostile_json_is_refused_naming_the_property_and_memory_stays_bounded() {
+    let s = Service::start(&[]);
+    let nul = "a\u{0}b";
+    let cases = [
+        (
+            "CommandLine",
+            json!({"Name": "x", "CommandLine": ["sh", nul]}),
+        ),
+        ("Name", json!({"Name": nul, "CommandLine": ["true"]})),
+        (
+            "Environment",
+            json!({"Name": "x", "CommandLine": ["true"], "Environment": [format!("A={nul}")]}),
+        ),
+    ];
+    for (property, properties) in cases {
+        let (status, body) = s.post("/api/v1/jobs", json!({ "properties": properties }));
+        assert_eq!(status, 400, "{property}: {body}");
+        assert_eq!(body["error"]["property"], json!(property), "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("NUL"),
+            "{body}"
+        );
+    }
+    // past the documented limits: 4,096 arguments, 4 MiB of JSON
+    let many: Vec<&str> = vec!["x"; 100_000];
+    let (status, body) = s.post(
+        "/api/v1/jobs",
+        json!({"properties": {"Name": "many", "CommandLine": many}}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["property"], json!("CommandLine"));
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("4096"),
+        "{body}"
+    );
+    for _ in 0..3 {
+        let million: Vec<&str> = vec!["xy"; 1_000_000];
+        let (status, _) = s.post(
+            "/api/v1/jobs",
+            json!({"properties": {"Name": "million", "CommandLine": million}}),
+        );
+        assert_eq!(status, 413, "a body over 4 MiB is refused unread");
+    }
+    let (_, list) = s.get("/api/v1/jobs");
+    assert_eq!(list["jobs"], json!([]), "nothing was stored");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid())).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert!(
+        rss_kib < 200 * 1024,
+        "the service's peak RSS stayed bounded: {rss_kib} KiB"
+    );
+}

@@ -44,6 +44,31 @@ impl View {
     }
 }
 
+/// The most arguments a CommandLine (and entries an Environment) may hold: far more than
+/// any command needs, and far below what would let one submission fill the service's memory.
+pub const MAX_ENTRIES: usize = 4_096;
+
+/// The most bytes a CommandLine's arguments (and an Environment's entries) may hold together:
+/// half of Linux's usual limit on what `exec` takes (ARG_MAX, 2 MiB), so the rest still fits.
+pub const MAX_ENTRY_BYTES: usize = 1024 * 1024;
+
+/// Refuses `entries` of `property` beyond [`MAX_ENTRIES`] or [`MAX_ENTRY_BYTES`].
+fn within_limits(property: &str, what: &str, entries: &[String]) -> Result<(), SetError> {
+    if entries.len() > MAX_ENTRIES {
+        return Err(SetError(format!(
+            "{property} holds {} {what}; at most {MAX_ENTRIES} are accepted",
+            entries.len()
+        )));
+    }
+    let bytes: usize = entries.iter().map(String::len).sum();
+    if bytes > MAX_ENTRY_BYTES {
+        return Err(SetError(format!(
+            "{property} holds {bytes} bytes; at most {MAX_ENTRY_BYTES} are accepted"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads one property of a job.
 pub type Getter = fn(&Job, &View) -> Option<CimValue>;
 /// Writes one property of a job from an already type- and range-checked value; the error
@@ -511,6 +536,7 @@ fn build_table() -> Vec<JobProperty> {
             |j, _| strings(&j.command_line),
             |j, v| {
                 let argv = texts_of(v);
+                within_limits("CommandLine", "arguments", &argv)?;
                 if argv.first().is_none_or(|a| a.is_empty()) {
                     return Err(SetError("CommandLine must name a command (argv[0] is empty)".into()));
                 }
@@ -539,6 +565,7 @@ fn build_table() -> Vec<JobProperty> {
             |j, _| strings(&j.environment),
             |j, v| {
                 let entries = texts_of(v);
+                within_limits("Environment", "entries", &entries)?;
                 for e in &entries {
                     match e.split_once('=') {
                         Some((name, _)) if !name.is_empty() => {}

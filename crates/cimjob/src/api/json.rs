@@ -6,7 +6,7 @@
 //! `"Priority": 5` both work and `"Priority": "high"` is a type mismatch naming the property.
 
 use cim::{CimArray, CimType, CimValue};
-use cimjob_rules::model::properties::{instance, property, View};
+use cimjob_rules::model::properties::{instance, property, View, MAX_ENTRIES};
 use cimjob_rules::model::{Job, PropertyError, PropertyErrorKind};
 use serde_json::{Map, Value};
 
@@ -104,6 +104,18 @@ pub fn values_from_json(
         let converted = match (value, decl.is_array) {
             (Value::Null, _) => None,
             (Value::Array(items), true) => {
+                // refused before it is converted: a huge array must not be copied again
+                if items.len() > MAX_ENTRIES {
+                    return Err(PropertyError {
+                        property: decl.name.to_string(),
+                        kind: PropertyErrorKind::InvalidValue,
+                        message: format!(
+                            "property {}: {} elements; at most {MAX_ENTRIES} are accepted",
+                            decl.name,
+                            items.len()
+                        ),
+                    });
+                }
                 let items = items
                     .iter()
                     .map(|i| scalar(decl.name, decl.ty, i))

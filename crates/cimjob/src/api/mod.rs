@@ -114,8 +114,14 @@ pub fn router(engine: EngineHandle) -> Router {
         )
         .route("/api/v1/jobs/{id}/killjob", post(kill_job))
         .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
+        // a job's JSON is small: a bigger body is refused before it is parsed
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES))
         .with_state(engine)
 }
+
+/// The largest JSON request body the API reads (413 beyond): a job with a CommandLine and an
+/// Environment at their limits fits (1 MiB each, `MAX_ENTRY_BYTES`).
+pub const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
 
 fn job_id(text: &str) -> ApiResult<u64> {
     parse_instance_id(text).ok_or_else(|| {
