@@ -62,8 +62,9 @@ impl Client {
         if !status.is_success() {
             let message = value
                 .pointer("/error/message")
+                .or(Some(&value))
                 .and_then(Value::as_str)
-                .map_or_else(|| value.to_string(), str::to_string);
+                .map_or_else(|| value.to_string(), |m| m.trim().to_string());
             bail!("{message}");
         }
         Ok((status, value))

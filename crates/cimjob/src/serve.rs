@@ -219,7 +219,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 )
             }),
         )
-        .merge(crate::api::router(engine.clone()))
+        .merge(crate::api::router(engine.clone(), args.max_body_bytes))
         .merge(crate::indications::router(indications.clone()))
         .merge(crate::wbem::router(
             engine.clone(),

@@ -174,6 +174,37 @@ fn repeated_failures_block_the_client_for_a_while() {
 }
 
 #[test]
+fn a_user_guessing_wrong_is_blocked_alone_and_told_so_plainly() {
+    let s = Service::start(&[]);
+    add_user_as(&s, "alice", "user", "alice-password", "nobody");
+    let url = format!("{}/api/v1/jobs", s.url);
+    for _ in 0..5 {
+        assert_eq!(
+            http_as(Some(("alice", "guess")), Method::GET, &url, None).0,
+            401
+        );
+    }
+    assert_eq!(
+        http_as(Some(("alice", "alice-password")), Method::GET, &url, None).0,
+        429,
+        "alice is blocked from this address"
+    );
+    assert_eq!(
+        http_as(Some(("admin", ADMIN_PASSWORD)), Method::GET, &url, None).0,
+        200,
+        "the admin, on the same address, is not locked out"
+    );
+    let out = cli_as(&s, "alice", "alice-password", &["list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("too many failed logins for this user name from this address")
+            && !stderr.contains('"'),
+        "a clear message, not a quoted string: {stderr}"
+    );
+}
+
+#[test]
 fn users_control_their_own_jobs_and_admins_all() {
     let s = Service::start(&[]);
     // both run their jobs as an account every Debian system has (the service may be root)

@@ -100,8 +100,9 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The API's routes, sharing one engine handle.
-pub fn router(engine: EngineHandle) -> Router {
+/// The API's routes, sharing one engine handle, reading bodies up to `max_body_bytes` (and never more than
+/// [`MAX_JSON_BYTES`]).
+pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/api/v1/jobs", get(list).post(submit))
         .route("/api/v1/jobs/{id}", get(show).patch(modify).delete(remove))
@@ -115,7 +116,9 @@ pub fn router(engine: EngineHandle) -> Router {
         .route("/api/v1/jobs/{id}/killjob", post(kill_job))
         .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
         // a job's JSON is small: a bigger body is refused before it is parsed
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            max_body_bytes.min(MAX_JSON_BYTES),
+        ))
         .with_state(engine)
 }
 

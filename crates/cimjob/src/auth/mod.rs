@@ -3,8 +3,10 @@
 //!
 //! Passwords are verified against argon2id hashes, which is deliberately slow, so a verified
 //! `Authorization` header is cached for a minute (and forgotten when the users file changes).
-//! Failed attempts are counted per client address: after [`MAX_FAILURES`] within a minute the
-//! client is refused for [`BLOCK_FOR`] with 429, and every failure is logged.
+//! Failed attempts are counted per user name and client address: after [`MAX_FAILURES`]
+//! within a minute that name is refused from that address for [`BLOCK_FOR`] with 429 (so a
+//! local user guessing wrong cannot lock the admin out, who logs in from the same address
+//! under another name), and every failure is logged.
 
 pub mod users;
 
@@ -22,11 +24,12 @@ use base64::Engine;
 
 pub use users::{Role, Users};
 
-/// How many failed attempts a client may make within [`FAILURE_WINDOW`].
+/// How many failed attempts one user name may make from one client within
+/// [`FAILURE_WINDOW`].
 pub const MAX_FAILURES: u32 = 5;
 /// The window failures are counted in.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-/// How long a client that failed too often is refused.
+/// How long a user name that failed too often is refused from that client.
 pub const BLOCK_FOR: Duration = Duration::from_secs(30);
 const CACHE_TTL: Duration = Duration::from_secs(60);
 const MAX_CACHED: usize = 4096;
@@ -94,7 +97,7 @@ struct Failures {
 pub struct Authenticator {
     users: Mutex<Users>,
     cache: Mutex<HashMap<String, (Principal, Instant)>>,
-    failures: Mutex<HashMap<Option<IpAddr>, Failures>>,
+    failures: Mutex<HashMap<(Option<IpAddr>, String), Failures>>,
     /// One password check at a time per `Authorization` header: when many connections of one
     /// client arrive at once, one argon2 check serves them all (the others then find it in
     /// the cache) instead of each paying for its own.
@@ -133,9 +136,9 @@ impl Authenticator {
         })
     }
 
-    fn blocked(&self, client: Option<IpAddr>, now: Instant) -> Option<Duration> {
+    fn blocked(&self, client: Option<IpAddr>, user: &str, now: Instant) -> Option<Duration> {
         let failures = lock(&self.failures);
-        let until = failures.get(&client)?.blocked_until?;
+        let until = failures.get(&(client, user.to_string()))?.blocked_until?;
         (until > now).then(|| until - now)
     }
 
@@ -147,7 +150,8 @@ impl Authenticator {
                     || f.blocked_until.is_some_and(|u| u > now)
             });
         }
-        let entry = failures.entry(client).or_insert(Failures {
+        let key = (client, user.unwrap_or("").to_string());
+        let entry = failures.entry(key).or_insert(Failures {
             count: 0,
             since: now,
             blocked_until: None,
@@ -164,7 +168,7 @@ impl Authenticator {
         tracing::warn!(client = %client_text, user = user.unwrap_or("-"), failures = entry.count, "authentication failed");
         if entry.count >= MAX_FAILURES {
             entry.blocked_until = Some(now + BLOCK_FOR);
-            tracing::warn!(client = %client_text, "too many failed attempts: refusing this client for {} s", BLOCK_FOR.as_secs());
+            tracing::warn!(client = %client_text, user = user.unwrap_or("-"), "too many failed attempts: refusing this user from this client for {} s", BLOCK_FOR.as_secs());
         }
     }
 
@@ -184,7 +188,10 @@ impl Authenticator {
         client: Option<IpAddr>,
     ) -> Option<Result<Principal, Refusal>> {
         let now = Instant::now();
-        if let Some(wait) = self.blocked(client, now) {
+        let user = header
+            .and_then(basic_credentials)
+            .map_or_else(String::new, |(name, _)| name);
+        if let Some(wait) = self.blocked(client, &user, now) {
             return Some(Err(Refusal::Blocked(wait)));
         }
         self.refresh();
@@ -305,11 +312,11 @@ pub async fn require_authentication(
             next.run(request).await
         }
         Ok(Err(Refusal::Blocked(wait))) => {
-            let mut r = (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many failed authentication attempts from this client; try again later\n",
-            )
-                .into_response();
+            let message = format!(
+                "too many failed logins for this user name from this address: try again in {} s\n",
+                wait.as_secs().max(1)
+            );
+            let mut r = (StatusCode::TOO_MANY_REQUESTS, message).into_response();
             r.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(wait.as_secs().max(1)),
