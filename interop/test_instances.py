@@ -1,13 +1,18 @@
 """Instances in root/cimv2: GetInstance, EnumerateInstances (polymorphic from CIM_ConcreteJob),
 EnumerateInstanceNames, CreateInstance, ModifyInstance, DeleteInstance."""
 
+import os
+import pwd
 import re
+import subprocess
+import time
+import uuid
 
 import pywbem
 
 from harness import (
     CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIM_ERR_NOT_FOUND, CIM_ERR_TYPE_MISMATCH,
-    COMPLETED, JOB_CLASS, NAMESPACE, RUNNING, cim_error, job_path, names,
+    COMPLETED, JOB_CLASS, NAMESPACE, RUNNING, cim_error, cimjob_bin, job_path, names,
 )
 
 
@@ -251,3 +256,47 @@ def test_deleteinstance_of_a_running_job_fails_and_keeps_it(conn, jobs):
 def test_deleteinstance_of_a_missing_job_is_not_found(conn):
     with cim_error(CIM_ERR_NOT_FOUND):
         conn.DeleteInstance(job_path("CIMJOB:987654321"))
+
+
+# --- Privacy between users ----------------------------------------------------------------
+
+def test_a_user_sees_only_their_own_jobs(service, conn, jobs):
+    """Issue 14: a user of role "user" enumerates, gets and queries only their own jobs (never
+    another's command or Environment); GetInstance of another's job is CIM_ERR_NOT_FOUND, as
+    for a job that does not exist. The admin sees both."""
+    user, password = f"private{uuid.uuid4().hex[:8]}", "private-user-password"
+    added = subprocess.run(
+        [str(cimjob_bin()), "user", "add", user, "--role", "user",
+         "--os-user", pwd.getpwuid(os.getuid()).pw_name, "--data-dir", str(service.data_dir)],
+        input=password + "\n", capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    admins = jobs.submit(["true"], name=jobs.name("admins"))
+    jobs.wait_state(admins, COMPLETED)
+    mine = pywbem.WBEMConnection(service.url, creds=(user, password),
+                                 default_namespace=NAMESPACE, timeout=30)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            mine.EnumerateInstanceNames(JOB_CLASS)
+            break
+        except pywbem.AuthError:
+            assert time.monotonic() < deadline, "the new user was never accepted"
+            time.sleep(0.1)
+    try:
+        path = mine.CreateInstance(pywbem.CIMInstance(JOB_CLASS, properties={
+            "Name": jobs.name("theirs"),
+            "CommandLine": pywbem.CIMProperty("CommandLine", ["true"], type="string"),
+            "Environment": pywbem.CIMProperty("Environment", ["SECRET=theirs"], type="string")}))
+        theirs = mine.GetInstance(path)
+        assert theirs["Owner"] == user
+        seen = {i["InstanceID"] for i in mine.EnumerateInstances("CIM_ConcreteJob")}
+        assert theirs["InstanceID"] in seen
+        assert admins.instance_id not in seen, "another user's job is not listed"
+        with cim_error(CIM_ERR_NOT_FOUND):
+            mine.GetInstance(job_path(admins))
+        queried = mine.ExecQuery("DMTF:CQL", f"SELECT * FROM {JOB_CLASS}")
+        assert admins.instance_id not in {i["InstanceID"] for i in queried}
+        everyone = {i["InstanceID"] for i in conn.EnumerateInstances(JOB_CLASS)}
+        assert {admins.instance_id, theirs["InstanceID"]} <= everyone, "the admin sees every job"
+    finally:
+        mine.close()

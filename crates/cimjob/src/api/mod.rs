@@ -136,7 +136,7 @@ fn job_id(text: &str) -> ApiResult<u64> {
 
 /// Refuses (403) a change of a job its requester does not own, unless an admin asks.
 async fn authorize(engine: &EngineHandle, principal: &Principal, id: u64) -> ApiResult<()> {
-    let job = engine.get(id).await?;
+    let job = visible_job(engine, principal, id).await?;
     if principal.may_control(&job.owner) {
         Ok(())
     } else {
@@ -151,12 +151,31 @@ fn view(engine: &EngineHandle) -> View {
     engine.view(Timestamp::now())
 }
 
-async fn list(State(engine): State<EngineHandle>) -> ApiResult<Json<Value>> {
+/// The job, if `principal` may see it (404 otherwise, as for a job that does not exist: a
+/// user does not learn of another's jobs).
+async fn visible_job(
+    engine: &EngineHandle,
+    principal: &Principal,
+    id: u64,
+) -> ApiResult<std::sync::Arc<cimjob_rules::model::Job>> {
+    let job = engine.get(id).await?;
+    if principal.may_see(&job.owner) {
+        Ok(job)
+    } else {
+        Err(EngineError::NotFound(cimjob_rules::core::NotFound(id)).into())
+    }
+}
+
+async fn list(
+    State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
+) -> ApiResult<Json<Value>> {
     let view = view(&engine);
     let jobs: Vec<Value> = engine
         .list()
         .await?
         .iter()
+        .filter(|j| principal.may_see(&j.owner))
         .map(|j| json::job_to_json(j, &view))
         .collect();
     Ok(Json(json!({ "jobs": jobs })))
@@ -187,9 +206,10 @@ async fn submit(
 
 async fn show(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let job = engine.get(job_id(&id)?).await?;
+    let job = visible_job(&engine, &principal, job_id(&id)?).await?;
     Ok(Json(json::job_to_json(&job, &view(&engine))))
 }
 
@@ -227,10 +247,11 @@ async fn remove(
 
 async fn runs(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = job_id(&id)?;
-    let job = engine.get(id).await?;
+    let job = visible_job(&engine, &principal, id).await?;
     let runs = engine.runs(id).await?;
     let now = Timestamp::now();
     let view = engine.view(now);
@@ -269,11 +290,12 @@ fn change_stream(
 /// `id` is the change's place in the change record.
 async fn events(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let id = job_id(&id)?;
     let changes = engine.changes_from_now();
-    let now = engine.get(id).await?;
+    let now = visible_job(&engine, &principal, id).await?;
     // The snapshot may already hold a change still being made durable: its event, and any
     // older one, would only step the watcher back, so they are skipped.
     let seen = now.generation;
@@ -316,6 +338,7 @@ async fn events(
 /// keeps.
 async fn all_events(
     State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
     headers: axum::http::HeaderMap,
     axum::extract::Query(query): axum::extract::Query<After>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
@@ -335,7 +358,12 @@ async fn all_events(
         Some(after) => engine.changes_after(after),
         None => engine.changes_from_now(),
     };
-    let stream = change_stream(changes).map(move |event| {
+    // a user's stream holds only their own jobs' changes
+    let mine = move |event: &cimjob_rules::events::Event| {
+        let job = event.current.as_ref().or(event.previous.as_ref());
+        job.is_some_and(|j| principal.may_see(&j.owner))
+    };
+    let stream = change_stream(changes).filter(mine).map(move |event| {
         let body = json!({
             "sequence": event.sequence,
             "kind": event.kind,

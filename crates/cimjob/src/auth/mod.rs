@@ -47,9 +47,21 @@ pub struct Principal {
 
 impl Principal {
     /// Whether this user may change (state, modify, delete, answer) a job owned by `owner`:
-    /// its own jobs, or every job for an admin. Reading is open to every user.
+    /// its own jobs, or every job for an admin.
     pub fn may_control(&self, owner: &str) -> bool {
         self.role == Role::Admin || self.name == owner
+    }
+
+    /// Whether this user may see a job owned by `owner` (list, get, enumerate, events,
+    /// logs): the same rule — a user sees only their own jobs (their commands and
+    /// environments are theirs), an admin every job.
+    pub fn may_see(&self, owner: &str) -> bool {
+        self.may_control(owner)
+    }
+
+    /// The one owner whose jobs this user may see, or `None` for an admin, who sees all.
+    pub fn sees_only(&self) -> Option<&str> {
+        (self.role != Role::Admin).then_some(self.name.as_str())
     }
 
     /// The OS account this user's jobs run as: its mapped account when the service runs as

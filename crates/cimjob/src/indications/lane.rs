@@ -66,11 +66,18 @@ pub async fn run(lanes: Arc<Lanes>, target: Target, mut end: watch::Receiver<Lan
                 None => break,
             },
         };
+        let owner = event
+            .current
+            .as_ref()
+            .or(event.previous.as_ref())
+            .map(|j| j.owner.as_str());
+        // this destination's subscriptions whose owner may see the job
         let subscriptions: Vec<Active> = lanes
             .registry
             .active()
             .iter()
             .filter(|a| a.target.key == target.key)
+            .filter(|a| a.sees_only.as_deref().is_none_or(|o| Some(o) == owner))
             .cloned()
             .collect();
         for item in lanes.producer.indications(&event, &subscriptions) {

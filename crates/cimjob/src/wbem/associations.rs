@@ -83,7 +83,7 @@ async fn walk(w: &Wbem, c: &Call<'_>, associators: bool) -> Result<Vec<Item>, Ci
         known_class(ns, class, CimStatusCode::InvalidParameter)?;
     }
     let repo = repository();
-    let mut catalog = w.catalog();
+    let mut catalog = w.catalog(c.principal);
     catalog.get(&object).await?;
     let mut out: Vec<Item> = Vec::new();
     for association in catalog.associations(ns).await? {

@@ -25,7 +25,7 @@ pub async fn get_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let p = &c.params;
     let path = with_namespace(p.instance_name("InstanceName")?, c.ns);
     known_class(c.ns, &path.class_name, CimStatusCode::InvalidClass)?;
-    let item = w.catalog().get(&path).await?;
+    let item = w.catalog(c.principal).get(&path).await?;
     let projection = Projection::new(
         c.ns,
         p.property_list()?,
@@ -44,7 +44,7 @@ pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimEr
     let p = &c.params;
     let class = p.required_class_name("ClassName")?;
     known_class(c.ns, class, CimStatusCode::InvalidClass)?;
-    let items = w.catalog().items(c.ns, class).await?;
+    let items = w.catalog(c.principal).items(c.ns, class).await?;
     if c.name.eq_ignore_ascii_case("EnumerateInstanceNames") {
         let names = items.iter().map(|i| without_namespace(i.path())).collect();
         return Answer::value(IReturnValue::InstanceNames(names));
@@ -120,7 +120,7 @@ pub async fn modify_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError>
         return Ok(Answer::Value(None));
     }
     let Some(id) = job_id_of(&path).filter(|_| c.ns == CIMV2) else {
-        w.catalog().get(&path).await?;
+        w.catalog(c.principal).get(&path).await?;
         return Err(error(
             CimStatusCode::NotSupported,
             format!("instances of {} cannot be modified", path.class_name),
@@ -144,7 +144,7 @@ pub async fn delete_instance(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError>
         return Ok(Answer::Value(None));
     }
     let Some(id) = job_id_of(&path).filter(|_| c.ns == CIMV2) else {
-        w.catalog().get(&path).await?;
+        w.catalog(c.principal).get(&path).await?;
         return Err(error(
             CimStatusCode::NotSupported,
             format!("instances of {} cannot be deleted", path.class_name),
@@ -172,7 +172,10 @@ fn query_of<'a>(
 pub async fn exec_query(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let (language, text) = query_of(&c.params, "QueryLanguage", "Query")?;
     let query = parse_filter(c.ns, language, text)?;
-    let items = w.catalog().items(c.ns, &query.from_class).await?;
+    let items = w
+        .catalog(c.principal)
+        .items(c.ns, &query.from_class)
+        .await?;
     let selected = Selected::of(&query);
     let projection = Projection::all(c.ns);
     let mut out = Vec::new();
@@ -194,7 +197,7 @@ pub async fn open_enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, 
     let p = &c.params;
     let class = p.required_class_name("ClassName")?;
     known_class(c.ns, class, CimStatusCode::InvalidClass)?;
-    let items = filter_items(c, w.catalog().items(c.ns, class).await?)?;
+    let items = filter_items(c, w.catalog(c.principal).items(c.ns, class).await?)?;
     let projection = Projection::new(
         c.ns,
         p.property_list()?,
@@ -211,7 +214,11 @@ pub async fn open_query_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimE
     let (language, text) = query_of(&c.params, "FilterQueryLanguage", "FilterQuery")?;
     let query = parse_filter(c.ns, language, text)?;
     let mut items = Vec::new();
-    for item in w.catalog().items(c.ns, &query.from_class).await? {
+    for item in w
+        .catalog(c.principal)
+        .items(c.ns, &query.from_class)
+        .await?
+    {
         if filter(c.ns, &query, &item.instance(&c.view))? {
             items.push(item);
         }

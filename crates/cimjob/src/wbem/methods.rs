@@ -124,6 +124,12 @@ pub async fn invoke(
             )
         })?;
     let job = w.engine.get(id).await.map_err(engine_error)?;
+    if !principal.may_see(&job.owner) {
+        return Err(error(
+            CimStatusCode::NotFound,
+            format!("no instance {target}"),
+        ));
+    }
     // GetError and GetErrors read; every other method changes the job
     if !matches!(decl.name, "GetError" | "GetErrors") {
         w.authorize(principal, id).await?;

@@ -431,6 +431,8 @@ pub struct Catalog {
     jobs: Option<Vec<Arc<Job>>>,
     engine: EngineHandle,
     subscriptions: Arc<Registry>,
+    /// Only this owner's jobs are there (a user's view); `None` for an admin's.
+    owner: Option<String>,
 }
 
 fn engine_failed(e: cimjob_engine::EngineError) -> CimError {
@@ -438,19 +440,36 @@ fn engine_failed(e: cimjob_engine::EngineError) -> CimError {
 }
 
 impl Catalog {
-    /// A catalog over the engine.
-    pub fn new(identity: Identity, engine: EngineHandle, subscriptions: Arc<Registry>) -> Catalog {
+    /// A catalog over the engine, of what `owner` may see (`None`: everything, an admin's).
+    pub fn new(
+        identity: Identity,
+        engine: EngineHandle,
+        subscriptions: Arc<Registry>,
+        owner: Option<&str>,
+    ) -> Catalog {
         Catalog {
             identity,
             jobs: None,
             engine,
             subscriptions,
+            owner: owner.map(str::to_string),
         }
+    }
+
+    fn visible(&self, job: &Job) -> bool {
+        self.owner.as_deref().is_none_or(|o| o == job.owner)
+    }
+
+    /// The job with this LocalID, if there is one and it is to be seen here.
+    async fn job(&self, id: u64) -> Option<Arc<Job>> {
+        self.engine.get(id).await.ok().filter(|j| self.visible(j))
     }
 
     async fn jobs(&mut self) -> Result<&[Arc<Job>], CimError> {
         if self.jobs.is_none() {
-            self.jobs = Some(self.engine.list().await.map_err(engine_failed)?);
+            let mut jobs = self.engine.list().await.map_err(engine_failed)?;
+            jobs.retain(|j| self.visible(j));
+            self.jobs = Some(jobs);
         }
         Ok(self.jobs.as_deref().unwrap_or_default())
     }
@@ -511,10 +530,7 @@ impl Catalog {
             )
         {
             if let Some(id) = job_id_of(path).filter(|_| path.keys.len() == 1) {
-                return match self.engine.get(id).await {
-                    Ok(job) => Ok(Item::Job(job)),
-                    Err(_) => Err(not_found()),
-                };
+                return self.job(id).await.map(Item::Job).ok_or_else(not_found);
             }
         }
         if namespace == CIMV2
@@ -527,7 +543,7 @@ impl Catalog {
             {
                 let our_service = self.identity.service_path();
                 if let Some(id) = job_id_of(job).filter(|_| same_object(service, &our_service)) {
-                    if self.engine.get(id).await.is_ok() {
+                    if self.job(id).await.is_some() {
                         return Ok(Item::Owning(id, Arc::new(our_service)));
                     }
                 }

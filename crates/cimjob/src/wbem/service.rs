@@ -44,19 +44,26 @@ impl Wbem {
         }
     }
 
-    /// Everything that can be listed and got, as of now.
-    pub fn catalog(&self) -> Catalog {
+    /// Everything `principal` may list and get, as of now.
+    pub fn catalog(&self, principal: &Principal) -> Catalog {
         Catalog::new(
             self.identity.clone(),
             self.engine.clone(),
             self.indications.registry().clone(),
+            principal.sees_only(),
         )
     }
 
-    /// Refuses (CIM_ERR_ACCESS_DENIED) a change of a job its requester does not own, unless
-    /// an admin asks.
+    /// Refuses a change of a job its requester does not own, unless an admin asks: as
+    /// CIM_ERR_NOT_FOUND when the requester may not even see it (another user's job), else
+    /// CIM_ERR_ACCESS_DENIED.
     pub async fn authorize(&self, principal: &Principal, id: u64) -> Result<(), CimError> {
         let job = self.engine.get(id).await.map_err(engine_error)?;
+        if !principal.may_see(&job.owner) {
+            return Err(engine_error(cimjob_engine::EngineError::NotFound(
+                cimjob_rules::core::NotFound(id),
+            )));
+        }
         if principal.may_control(&job.owner) {
             Ok(())
         } else {

@@ -97,6 +97,8 @@ impl State {
 pub struct Active {
     /// The subscription's registry key.
     pub key: String,
+    /// The one owner whose jobs it hears of (a user's subscription); `None`: every job.
+    pub sees_only: Option<String>,
     /// Its filter's Name (IndicationFilterName).
     pub filter_name: String,
     /// The filter's query.
@@ -409,6 +411,7 @@ impl Registry {
             started: now,
             state_changed: now,
             owner: owner.name.clone(),
+            owner_sees_all: owner.sees_only().is_none(),
             last_indication: None,
         };
         let key = subscription_key(&filter, &handler);
@@ -653,6 +656,7 @@ impl Registry {
                 let destination = state.destinations.get(&s.handler)?;
                 Some(Active {
                     key: key.clone(),
+                    sees_only: (!s.owner_sees_all).then(|| s.owner.clone()),
                     filter_name: filter.doc.keys.name.clone(),
                     query: filter.query.clone(),
                     source_namespaces: filter.doc.source_namespaces.clone(),

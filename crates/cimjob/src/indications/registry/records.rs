@@ -97,6 +97,10 @@ pub(super) struct SubscriptionDoc {
     pub(super) started: Timestamp,
     pub(super) state_changed: Timestamp,
     pub(super) owner: String,
+    /// Its owner is an admin, who hears of every job; a user hears only of their own. (A
+    /// subscription stored before this was kept is an admin's: everyone heard of all then.)
+    #[serde(default = "admin_by_default")]
+    pub(super) owner_sees_all: bool,
     pub(super) last_indication: Option<(String, Timestamp)>,
 }
 
@@ -134,4 +138,8 @@ pub(super) fn destination_key(name: &str) -> String {
 
 pub(super) fn subscription_key(filter: &str, handler: &str) -> String {
     format!("subscription:{filter}\u{0}{handler}")
+}
+
+fn admin_by_default() -> bool {
+    true
 }
