@@ -644,6 +644,8 @@ struct Started {
     /// When `posix_spawn` returned: the work's exec had succeeded.
     exec_done: std::time::SystemTime,
     log_path: PathBuf,
+    /// Who the log belongs to, if not the service's account.
+    log_owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
 }
 
 /// The argv to spawn: the work's own, or through the privilege-dropping helper when it must
@@ -771,6 +773,7 @@ fn start(spec: &WorkSpec, run: &mut Run) -> Result<Started, SpawnError> {
         exec_done,
         output,
         log_path: spec.log_path.clone(),
+        log_owner: log_owner(spec),
         leader,
         identity: ProcessIdentity {
             pid: child_id(leader),
@@ -785,15 +788,28 @@ fn child_id(pid: Pid) -> u32 {
     pid.as_raw().unsigned_abs()
 }
 
-fn open_log(path: &Path) -> io::Result<File> {
+/// Opens the run's log for appending, creating it; a log of work run as another account is
+/// that account's, so its owner can read it without the service.
+fn open_log(path: &Path, owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o640)
-        .open(path)
+        .open(path)?;
+    if let Some((uid, gid)) = owner {
+        nix::unistd::fchown(&file, Some(uid), Some(gid)).map_err(io::Error::from)?;
+    }
+    Ok(file)
+}
+
+/// The account a run's log belongs to: the one the work runs as, when it is not the
+/// service's (only a root service runs work as another account).
+fn log_owner(spec: &WorkSpec) -> Option<(nix::unistd::Uid, nix::unistd::Gid)> {
+    let user = nix::unistd::User::from_name(&spec.run_as.as_ref()?.user).ok()??;
+    (user.uid != nix::unistd::geteuid()).then_some((user.uid, user.gid))
 }
 
 fn check_directory(dir: &Path) -> io::Result<()> {
@@ -813,12 +829,14 @@ async fn supervise(mut run: Run, started: Started, mut answers: mpsc::Receiver<V
         mut exit,
         output,
         log_path,
+        log_owner,
         ..
     } = started;
     let key = run.key;
     let mut log = OutputCopier {
         key,
         path: log_path,
+        owner: log_owner,
         file: None,
         closed: false,
         discarding: false,
@@ -977,6 +995,7 @@ fn read_burst(
 struct OutputCopier {
     key: RunKey,
     path: PathBuf,
+    owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
     file: Option<File>,
     /// EOF, or an error reading: nothing more comes.
     closed: bool,
@@ -992,14 +1011,15 @@ impl OutputCopier {
             return;
         }
         let mut failure = None;
-        let (path, file, discarding) = (&self.path, &mut self.file, self.discarding);
+        let (path, owner, file, discarding) =
+            (&self.path, self.owner, &mut self.file, self.discarding);
         let burst = read_burst(limit, read, |chunk| {
             if discarding || failure.is_some() {
                 return;
             }
             let written = match file {
                 Some(f) => f.write_all(chunk),
-                None => open_log(path).and_then(|f| file.insert(f).write_all(chunk)),
+                None => open_log(path, owner).and_then(|f| file.insert(f).write_all(chunk)),
             };
             if let Err(error) = written {
                 failure = Some(error);

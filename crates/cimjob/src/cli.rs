@@ -599,6 +599,9 @@ async fn follow(client: &Client, id: u64) -> anyhow::Result<u8> {
             Some(s @ (JobState::Exception | JobState::Terminated | JobState::Killed)) => {
                 let why = job["ErrorDescription"].as_str().unwrap_or("");
                 bar.abandon_with_message(format!("{} {why}", s.name()));
+                if let Some(tail) = tail_of_log(client, id, 20).await {
+                    eprintln!("last lines of its output:\n{tail}");
+                }
                 return Ok(1);
             }
             _ => {}
@@ -737,6 +740,69 @@ pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Options of `cimjob logs`.
+#[derive(clap::Args)]
+pub struct LogsArgs {
+    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    #[arg(value_parser = parse_job)]
+    job: u64,
+    /// Which run (1 is the first; default: the last)
+    #[arg(long)]
+    run: Option<u32>,
+    /// Follow the output as it is written, until the run ends
+    #[arg(short = 'f', long)]
+    follow: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// `cimjob logs`: a run's output, as the job's owner (or an admin) may read it.
+pub async fn logs(args: LogsArgs) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let client = args.target.client();
+    let run = match args.run {
+        Some(run) => run,
+        None => last_run(&client, args.job).await?,
+    };
+    let follow = if args.follow { "?follow=1" } else { "" };
+    let path = format!("/api/v1/jobs/{}/runs/{run}/log{follow}", args.job);
+    let mut chunks = Box::pin(client.bytes(&path).await?);
+    let mut out = std::io::stdout().lock();
+    while let Some(chunk) = chunks.next().await {
+        out.write_all(&chunk?)?;
+        out.flush()?;
+    }
+    Ok(0)
+}
+
+/// The number of a job's last run (its RunCount); an error for a job that has not run.
+async fn last_run(client: &Client, id: u64) -> anyhow::Result<u32> {
+    let job = client.get(&format!("/api/v1/jobs/{id}")).await?;
+    match job["RunCount"].as_u64() {
+        Some(n) if n > 0 => Ok(n as u32),
+        _ => bail!("CIMJOB:{id} has not run yet: it has no output"),
+    }
+}
+
+/// The last `lines` lines of a job's last run, for a watch that ended badly.
+async fn tail_of_log(client: &Client, id: u64, lines: usize) -> Option<String> {
+    let run = last_run(client, id).await.ok()?;
+    let mut chunks = Box::pin(
+        client
+            .bytes(&format!("/api/v1/jobs/{id}/runs/{run}/log"))
+            .await
+            .ok()?,
+    );
+    let mut all = Vec::new();
+    while let Some(Ok(chunk)) = chunks.next().await {
+        all.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&all);
+    let kept: Vec<&str> = text.lines().collect();
+    let start = kept.len().saturating_sub(lines);
+    (!kept.is_empty()).then(|| kept[start..].join("\n"))
 }
 
 /// `cimjob rm`.

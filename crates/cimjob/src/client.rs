@@ -95,6 +95,31 @@ impl Client {
         self.request(Method::DELETE, path, None).await.map(|_| ())
     }
 
+    /// A plain-text document's bytes as they come (a followed log streams until its run
+    /// ends).
+    pub async fn bytes(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<impl Stream<Item = anyhow::Result<axum::body::Bytes>>> {
+        let url = format!("{}{}", self.base, path);
+        let response = self
+            .authorized(self.http.get(&url))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the cimjob service at {}", self.base))?;
+        if !response.status().is_success() {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let message = body
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("request failed");
+            bail!("{message}");
+        }
+        Ok(response
+            .bytes_stream()
+            .map(|chunk| chunk.map_err(|e| anyhow!("the log stream broke: {e}"))))
+    }
+
     /// Follows a server-sent event stream of JSON documents.
     pub async fn events(
         &self,

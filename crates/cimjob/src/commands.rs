@@ -42,6 +42,8 @@ enum Command {
     Set(cli::SetArgs),
     /// Delete a finished job.
     Rm(cli::JobArg),
+    /// Print a run's output (the last run's unless --run); -f follows it until the run ends.
+    Logs(cli::LogsArgs),
     /// Answer the question a job is waiting on (Query Pending).
     Answer(cli::AnswerArgs),
     /// Manage the service's users (in its data dir; a running service picks changes up).
@@ -105,6 +107,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
             Command::Kill(args) => cli::kill(args).await,
             Command::Set(args) => cli::set(args).await,
             Command::Rm(args) => cli::remove(args).await,
+            Command::Logs(args) => cli::logs(args).await,
             Command::Answer(args) => cli::answer(args).await,
             Command::User(command) => cli::user(command),
             Command::InternalExecAs { .. } | Command::Supervise { .. } => {

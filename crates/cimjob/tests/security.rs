@@ -619,3 +619,78 @@ fn hostile_cim_xml_is_refused_and_memory_stays_bounded() {
     );
     assert_eq!(s.get("/api/v1/jobs").0, 200, "the service still answers");
 }
+
+#[test]
+fn a_jobs_logs_are_its_owners_to_read_and_follow() {
+    let s = Service::start(&[]);
+    add_user_as(&s, "alice", "user", "alice-password", "nobody");
+    add_user_as(&s, "bob", "user", "bob-password", "nobody");
+    let dir = s.scratch();
+    let go = dir.join("go");
+    let script = format!(
+        "echo first; while [ ! -f {} ]; do sleep 0.02; done; echo second; exit 4",
+        go.display()
+    );
+    let out = cli_as(
+        &s,
+        "alice",
+        "alice-password",
+        &["submit", "--", "sh", "-c", &script],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = common::submitted_id(&String::from_utf8_lossy(&out.stdout));
+    s.wait_state(id, 4, 10);
+
+    // -f follows the output until the run ends
+    let follower = Command::new(BIN)
+        .args(["logs", &id.to_string(), "-f"])
+        .env("CIMJOB_URL", &s.url)
+        .env("CIMJOB_USER", "alice")
+        .env("CIMJOB_PASSWORD", "alice-password")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(&go, "").unwrap();
+    let followed = follower.wait_with_output().unwrap();
+    assert!(followed.status.success());
+    assert_eq!(String::from_utf8_lossy(&followed.stdout), "first\nsecond\n");
+
+    let out = cli_as(
+        &s,
+        "alice",
+        "alice-password",
+        &["logs", &id.to_string(), "--run", "1"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\nsecond\n");
+    let out = cli_as(&s, "bob", "bob-password", &["logs", &id.to_string()]);
+    assert!(!out.status.success(), "bob may not read alice's log");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("no job CIMJOB:{id}")));
+    let out = s.cli(&["logs", &id.to_string()]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "first\nsecond\n",
+        "an admin may"
+    );
+    let (status, _) = http_as(
+        Some(("alice", "alice-password")),
+        Method::GET,
+        &format!("{}/api/v1/jobs/{id}/runs/2/log", s.url),
+        None,
+    );
+    assert_eq!(status, 404, "a run that never was");
+
+    // a failed watch shows the end of the output
+    let out = cli_as(&s, "alice", "alice-password", &["watch", &id.to_string()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("last lines of its output:\nfirst\nsecond"),
+        "{stderr}"
+    );
+}

@@ -9,6 +9,7 @@
 //! | `PATCH /api/v1/jobs/{id}` `{"properties": {...}}` | ModifyInstance |
 //! | `DELETE /api/v1/jobs/{id}` | DeleteInstance (204) |
 //! | `GET /api/v1/jobs/{id}/runs` | run history |
+//! | `GET /api/v1/jobs/{id}/runs/{n}/log` (`?follow=1`) | the run's output (followed until the run ends) |
 //! | `GET /api/v1/jobs/{id}/events` | server-sent events: the job now, then after each change |
 //! | `GET /api/v1/events` | server-sent events: every change to every job, `{"kind", "job"}` |
 //! | `POST /api/v1/jobs/{id}/requeststatechange` `{"RequestedState": 3, "TimeoutPeriod": "…"}` | RequestStateChange |
@@ -67,6 +68,24 @@ impl ApiError {
             property: None,
         }
     }
+
+    fn not_found(message: String) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message,
+            cim_status: 6,
+            property: None,
+        }
+    }
+
+    fn internal(message: String) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message,
+            cim_status: 1,
+            property: None,
+        }
+    }
 }
 
 impl From<EngineError> for ApiError {
@@ -107,6 +126,7 @@ pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
         .route("/api/v1/jobs", get(list).post(submit))
         .route("/api/v1/jobs/{id}", get(show).patch(modify).delete(remove))
         .route("/api/v1/jobs/{id}/runs", get(runs))
+        .route("/api/v1/jobs/{id}/runs/{run}/log", get(run_log))
         .route("/api/v1/jobs/{id}/events", get(events))
         .route("/api/v1/events", get(all_events))
         .route(
@@ -375,6 +395,91 @@ async fn all_events(
             .data(body.to_string()))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// `?follow=1`: stream the log until the run ends.
+#[derive(Deserialize)]
+struct Follow {
+    follow: Option<u8>,
+}
+
+/// The output of run `run` of job `id`, as plain text, for its owner or an admin; with
+/// `?follow=1`, streamed as it grows until the run has ended.
+async fn run_log(
+    State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
+    Path((id, run)): Path<(String, u32)>,
+    axum::extract::Query(query): axum::extract::Query<Follow>,
+) -> ApiResult<Response> {
+    let id = job_id(&id)?;
+    let job = visible_job(&engine, &principal, id).await?;
+    let not_run = || ApiError::not_found(format!("CIMJOB:{id} has no run {run}"));
+    if run == 0 || run > job.run_count {
+        return Err(not_run());
+    }
+    let last = job.output_path.as_deref().ok_or_else(not_run)?;
+    let path = std::path::Path::new(last).with_file_name(format!("{id}-run-{run}.log"));
+    let text_plain = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/plain; charset=utf-8",
+    )];
+    if query.follow.unwrap_or(0) == 0 {
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            // a run that wrote nothing has no log
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(ApiError::internal(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        return Ok((text_plain, bytes).into_response());
+    }
+    let stream = futures_util::stream::unfold((0u64, false), move |(offset, done)| {
+        let (engine, path) = (engine.clone(), path.clone());
+        async move {
+            if done {
+                return None;
+            }
+            // bounded: a followed log ends with its run (checked twice a second)
+            loop {
+                let running = engine.get(id).await.is_ok_and(|j| {
+                    j.run_count == run
+                        && (j.process.is_some()
+                            || j.situation == cimjob_rules::state::Situation::Starting)
+                });
+                let chunk = read_from(&path, offset).await;
+                if !chunk.is_empty() {
+                    let next = offset + chunk.len() as u64;
+                    return Some((
+                        Ok::<_, Infallible>(axum::body::Bytes::from(chunk)),
+                        (next, false),
+                    ));
+                }
+                if !running {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
+    Ok((text_plain, axum::body::Body::from_stream(stream)).into_response())
+}
+
+/// What `path` holds from `offset` on (at most 1 MiB), nothing if it does not exist yet.
+async fn read_from(path: &std::path::Path, offset: u64) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
+        return Vec::new();
+    };
+    if file.seek(std::io::SeekFrom::Start(offset)).await.is_err() {
+        return Vec::new();
+    }
+    let mut chunk = Vec::new();
+    let _ = file.take(1 << 20).read_to_end(&mut chunk).await;
+    chunk
 }
 
 /// `?after=N`: resume after change N.
