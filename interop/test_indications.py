@@ -40,7 +40,7 @@ from harness import (
     CIM_ERR_FAILED, CIM_ERR_INVALID_PARAMETER, CIM_ERR_INVALID_QUERY,
     CIM_ERR_NOT_FOUND, CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, COMPLETED, CREDENTIALS,
     EXCEPTION, JOB_CLASS, NAMESPACE, NEW, RUNNING, SERVICE_CLASS, STARTING, Jobs, Service,
-    cim_error, cimjob_bin, instance_id, running_service, same_path, service_path, until,
+    cim_error, cimjob_bin, instance_id, reap, running_service, same_path, service_path, until,
 )
 
 CIM_ERR_ACCESS_DENIED = 2
@@ -1009,6 +1009,52 @@ def test_a_restart_invents_nothing_for_the_downtime_and_starts_a_new_sequence(tm
         first["SequenceContext"], before[0]["SequenceContext"])
     assert_in_delivery_order(after)
 
+
+
+def test_what_a_restart_finds_is_indicated_a_run_that_ended_meanwhile_and_one_that_was_lost(tmp_path):
+    """Restart recovery's own changes are indicated like any other. The service is killed
+    (SIGKILL) while a job runs; the job ends while it is down; restarted, the listener hears
+    that job become Completed. Then the service and its supervisor are killed while another
+    job runs (as a machine restart would): restarted, the listener hears that job end in
+    Exception, ErrorCode 4. Per job: every JobState change, in order, once (a change
+    delivered in the last 0.2 s before a crash may come again: the test kills later)."""
+    state = unique("state")
+    pid_file = tmp_path / "lost.pid"
+    with Listener() as listener, own_service(tmp_path) as svc:
+        jobs = Jobs(svc, unique("recovery"))
+        subscribe(connect(svc), unique("recovery"), listener.url, {state: JOB_STATE_CHANGED})
+        ended = jobs.submit(["sh", "-c", "sleep 1.5"])
+        listener.wait_for(lambda g: RUNNING in job_states(about(g, ended)),
+                          "the first job running", svc=svc)
+        time.sleep(0.5)  # a delivered change's position is saved within 0.2 s
+        svc.kill()
+        time.sleep(2.5)  # the job ends while no service is there to hear it
+        svc.start()
+        assert jobs.wait_final(ended)["JobState"] == COMPLETED
+        listener.wait_for(lambda g: COMPLETED in job_states(about(g, ended)),
+                          "the first job's completion, found at the restart", svc=svc)
+
+        lost = jobs.submit(["sh", "-c", f"echo $$ > {pid_file}; exec sleep 120"])
+        listener.wait_for(lambda g: RUNNING in job_states(about(g, lost)),
+                          "the second job running", svc=svc)
+        supervisors = svc.supervisors()
+        assert supervisors, "no supervisor holds the running job"
+        time.sleep(0.5)
+        svc.kill()
+        for pid in supervisors:
+            os.kill(pid, signal.SIGKILL)
+            reap(pid, 10)
+        svc.start()
+        assert jobs.wait_final(lost)["JobState"] == EXCEPTION
+        reap(int(pid_file.read_text()), 10)  # the orphan the restart killed is ours to reap
+        listener.wait_for(lambda g: EXCEPTION in job_states(about(g, lost)),
+                          "the second job's end, found at the restart", svc=svc)
+        time.sleep(0.3)  # room for anything more
+        got = listener.received()
+
+    assert job_states(about(got, ended)) == [STARTING, RUNNING, COMPLETED], describe(got)
+    assert job_states(about(got, lost)) == [STARTING, RUNNING, EXCEPTION], describe(got)
+    assert int(source(about(got, lost)[-1])["ErrorCode"]) == 4, describe(got)
 
 # --- pywbemcli subscription ---------------------------------------------------------------
 

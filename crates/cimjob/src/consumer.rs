@@ -1,20 +1,23 @@
 //! [`Consumer`]: one reader of the durable change record with a position of its own (an
 //! indication destination, Notify): it resumes where it stopped, falls behind rather than
-//! skipping, and saves its position now and then (and when it stops), so a restart resumes
-//! there — at worst a change dealt with just before a crash is dealt with again, never one
-//! skipped.
+//! skipping, and saves its position at most [`SAVE_EVERY`] after dealing with a change (and
+//! when it stops), so a restart resumes there: at worst a change dealt with in the last
+//! [`SAVE_EVERY`] before a crash is dealt with again, never one skipped.
 
 use std::time::{Duration, Instant};
 
 use cimjob_engine::{Changes, EngineHandle};
+use cimjob_rules::events::Event;
 
-/// How often a position is saved while changes keep coming.
-const SAVE_EVERY: Duration = Duration::from_millis(200);
+/// How long a position dealt with may go unsaved: the most a crash can make a consumer
+/// repeat. A save is one small commit, so this also bounds their rate.
+pub const SAVE_EVERY: Duration = Duration::from_millis(200);
 
 /// A consumer's place in the change record; see the [module](self) docs.
 pub struct Consumer {
     engine: EngineHandle,
     name: String,
+    changes: Changes,
     /// The last change dealt with.
     at: u64,
     saved: u64,
@@ -23,8 +26,8 @@ pub struct Consumer {
 
 impl Consumer {
     /// Resumes consumer `name` where it stopped, or — new — from now, saving that at once so
-    /// a restart resumes there; with the changes it is to deal with next.
-    pub async fn resume(engine: &EngineHandle, name: &str) -> (Consumer, Changes) {
+    /// a restart resumes there.
+    pub async fn resume(engine: &EngineHandle, name: &str) -> Consumer {
         let saved = match engine.position(name).await {
             Ok(saved) => saved,
             Err(e) => {
@@ -43,14 +46,31 @@ impl Consumer {
                 (changes, at)
             }
         };
-        let consumer = Consumer {
+        Consumer {
             engine: engine.clone(),
             name: name.to_string(),
+            changes,
             at,
             saved: at,
             last_save: Instant::now(),
-        };
-        (consumer, changes)
+        }
+    }
+
+    /// The next change to deal with (`None` once the engine has stopped and every durable
+    /// change was handed out). While none comes, a position not yet saved is saved once
+    /// [`SAVE_EVERY`] has passed, so a crash after a quiet spell repeats nothing. Safe to
+    /// cancel (in a `select!`): no change is lost.
+    pub async fn next(&mut self) -> Option<Event> {
+        loop {
+            if self.at == self.saved {
+                return self.changes.next().await;
+            }
+            let due = tokio::time::Instant::from_std(self.last_save + SAVE_EVERY);
+            tokio::select! {
+                event = self.changes.next() => return event,
+                _ = tokio::time::sleep_until(due) => self.save().await,
+            }
+        }
     }
 
     /// Every change up to `seq` has been dealt with; the position is saved if it was not for

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cimjob_engine::EngineHandle;
@@ -25,9 +25,10 @@ use cimjob_rules::model::Job;
 use cimjob_rules::state::Situation;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::consumer::Consumer;
 use crate::retry::RetryPolicy;
 
 /// How many notices may be in flight at once.
@@ -88,39 +89,38 @@ impl Notifier {
     pub fn follow(self: &Arc<Self>, engine: &EngineHandle) -> JoinHandle<()> {
         let (notifier, engine) = (self.clone(), engine.clone());
         tokio::spawn(async move {
-            let (mut consumer, mut changes) =
-                crate::consumer::Consumer::resume(&engine, CONSUMER).await;
+            let mut consumer = Consumer::resume(&engine, CONSUMER).await;
             let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
             // the changes whose notice is still being sent: the position stays below them
-            let in_flight: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
-            while let Some(event) = changes.next().await {
-                if let Some(notice) = notifier.notice(&event) {
-                    let Ok(slot) = slots.clone().acquire_owned().await else {
-                        break;
-                    };
-                    in_flight
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(event.sequence);
-                    let (notifier, in_flight) = (notifier.clone(), in_flight.clone());
-                    let seq = event.sequence;
-                    tokio::spawn(async move {
-                        notifier.deliver(&notice).await;
-                        in_flight
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .remove(&seq);
-                        drop(slot);
-                    });
+            let mut in_flight = BTreeSet::new();
+            let (sent_tx, mut sent) = mpsc::unbounded_channel::<u64>();
+            let mut last_seen = None;
+            loop {
+                tokio::select! {
+                    Some(seq) = sent.recv() => {
+                        in_flight.remove(&seq);
+                    }
+                    event = consumer.next() => {
+                        let Some(event) = event else { break };
+                        last_seen = Some(event.sequence);
+                        if let Some(notice) = notifier.notice(&event) {
+                            let Ok(slot) = slots.clone().acquire_owned().await else {
+                                break;
+                            };
+                            in_flight.insert(event.sequence);
+                            let (notifier, sent_tx) = (notifier.clone(), sent_tx.clone());
+                            tokio::spawn(async move {
+                                notifier.deliver(&notice).await;
+                                let _ = sent_tx.send(event.sequence);
+                                drop(slot);
+                            });
+                        }
+                    }
                 }
-                let lowest = in_flight
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .first()
-                    .copied();
-                consumer
-                    .reached(lowest.map_or(event.sequence, |l| l - 1))
-                    .await;
+                let done = in_flight.first().map(|lowest| lowest - 1).or(last_seen);
+                if let Some(done) = done {
+                    consumer.reached(done).await;
+                }
             }
             consumer.save().await;
         })

@@ -49,8 +49,7 @@ pub fn consumer_name(destination: &str) -> String {
 
 /// Runs `target`'s lane until told to end.
 pub async fn run(lanes: Arc<Lanes>, target: Target, mut end: watch::Receiver<LaneEnd>) {
-    let (mut consumer, mut changes) =
-        Consumer::resume(&lanes.engine, &consumer_name(&target.key)).await;
+    let mut consumer = Consumer::resume(&lanes.engine, &consumer_name(&target.key)).await;
     let mut exporter = Exporter::new(
         lanes.client.clone(),
         lanes.policy,
@@ -61,7 +60,7 @@ pub async fn run(lanes: Arc<Lanes>, target: Target, mut end: watch::Receiver<Lan
         let event = tokio::select! {
             biased;
             _ = end.changed() => break,
-            event = changes.next() => match event {
+            event = consumer.next() => match event {
                 Some(event) => event,
                 None => break,
             },
