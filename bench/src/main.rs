@@ -5,18 +5,20 @@
 //!
 //! Run it with `bench/run` (builds release binaries first).
 
+mod chaos;
 mod control;
 mod floor;
 mod footprint;
 mod submissions;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use cimjob_harness::process;
 use clap::Parser;
 use serde_json::{json, Value};
 
@@ -35,7 +37,7 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint (comma-separated) [default: all]
+    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, chaos (comma-separated) [default: all]
     #[arg(long, value_delimiter = ',', default_values_t = FIGURES.map(String::from))]
     only: Vec<String>,
     /// Stored jobs for the footprint figures (large enumerations, start-up)
@@ -44,7 +46,7 @@ struct Args {
 }
 
 /// Every group of figures, in the order they run.
-const FIGURES: [&str; 7] = [
+const FIGURES: [&str; 8] = [
     "jobs",
     "submissions",
     "lateness",
@@ -52,6 +54,7 @@ const FIGURES: [&str; 7] = [
     "idle",
     "wbem",
     "footprint",
+    "chaos",
 ];
 
 /// The admin password of the services the bench starts.
@@ -94,10 +97,8 @@ impl Service {
             .parent()
             .context("bench binary has no directory")?
             .join("cimjob");
-        let addr_file = dir.path().join("cimjob.addr");
-        let _ = std::fs::remove_file(&addr_file);
-        let spawned = Instant::now();
-        let child = Command::new(&bin)
+        let mut serve = Command::new(&bin);
+        serve
             .args([
                 "serve",
                 "--listen",
@@ -111,31 +112,20 @@ impl Service {
             .env("CIMJOB_ADMIN_PASSWORD", BENCH_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| {
+            .stderr(Stdio::inherit());
+        let launched =
+            process::launch(serve, dir.path(), Duration::from_secs(120)).with_context(|| {
                 format!(
-                    "cannot start {} (build it with `cargo build --release -p cimjob`)",
+                    "starting {} (build it with `cargo build --release -p cimjob`)",
                     bin.display()
                 )
             })?;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
-                if !addr.trim().is_empty() {
-                    return Ok(Service {
-                        child,
-                        url: format!("http://{}", addr.trim()),
-                        dir: Some(dir),
-                        started_in: spawned.elapsed(),
-                    });
-                }
-            }
-            if Instant::now() > deadline {
-                bail!("the service did not start");
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        Ok(Service {
+            child: launched.child,
+            url: launched.url,
+            dir: Some(dir),
+            started_in: launched.started_in,
+        })
     }
 
     /// Stops the service as an operator would (SIGTERM, then wait) and hands back its data
@@ -155,17 +145,11 @@ impl Service {
         self.child.id()
     }
 
-    /// The supervisors holding the service's runs (named by their sockets).
+    /// The supervisors holding the service's runs.
     fn supervisors(&self) -> Vec<u32> {
-        let Some(dir) = &self.dir else {
-            return Vec::new();
-        };
-        std::fs::read_dir(dir.path().join("supervisors"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".sock")?.parse().ok())
-            .collect()
+        self.dir
+            .as_ref()
+            .map_or_else(Vec::new, |d| process::supervisors(d.path()))
     }
 
     /// CPU seconds of the service and its supervisors (what it takes to run jobs), each with
@@ -178,23 +162,11 @@ impl Service {
         Ok(total)
     }
 
-    /// Ends the supervisors, which outlive the service, with the runs they hold (SIGTERM),
-    /// and reaps them: once the service has gone they are the bench's children.
+    /// Ends the supervisors, which outlive the service, with the runs they hold, and reaps
+    /// them.
     fn end_supervisors(&self) {
-        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-        for pid in self.supervisors() {
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::StillAlive) => {}
-                    Ok(_) => break,
-                    Err(_) if !Path::new(&format!("/proc/{pid}")).exists() => break,
-                    Err(_) => {}
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        if let Some(dir) = &self.dir {
+            let _ = process::end_supervisors(dir.path(), nix::sys::signal::Signal::SIGTERM);
         }
     }
 }
@@ -700,7 +672,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // the services' supervisors outlive them: the bench reaps them (see Service::stop)
-    nix::sys::prctl::set_child_subreaper(true)?;
+    process::become_subreaper();
     let max_running = args
         .max_running
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -786,6 +758,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("footprint") {
         rows.extend(rt.block_on(footprint::figures(args.stored_jobs, args.clients))?);
+    }
+    if wants("chaos") {
+        rows.extend(rt.block_on(chaos::figures())?);
     }
     println!("\n| figure | ours | baseline | ratio |");
     println!("|---|---|---|---|");

@@ -18,7 +18,7 @@
 
 mod changes;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cim::CimValue;
@@ -32,7 +32,7 @@ use cimjob_rules::events::Event;
 use cimjob_rules::model::properties::View;
 use cimjob_rules::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
 use cimjob_rules::model::{Job, PropertyError};
-use cimjob_rules::run::{ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
+use cimjob_rules::run::{Held, ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
 use cimjob_store::{Batch, CommitTicket, RunRecord, Store, StoreError};
 
 use changes::Announced;
@@ -83,8 +83,9 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 /// and everything a run reports, arrives as [`Report`]s on the channel given to [`start`].
 pub trait Processes: Send {
     /// The runs held when the engine starts (they outlived the previous service): their jobs
-    /// are adopted, not failed, and their reports carry on.
-    fn live(&self) -> BTreeSet<RunKey>;
+    /// are adopted, not failed, and their reports carry on; and whether that account is
+    /// complete (see [`Held`]).
+    fn live(&self) -> Held;
     /// Starts a run (its Starting state is durable), not before `not_before`; the outcome
     /// comes back as the run's [`RunnerEvent::Started`].
     fn start(&mut self, key: RunKey, spec: WorkSpec, not_before: Option<std::time::SystemTime>);

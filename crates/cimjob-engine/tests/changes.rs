@@ -2,7 +2,6 @@
 //! announcements still gets every change, in order; one that saved its position resumes
 //! there after a restart.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use cim::{CimArray, CimType, CimValue};
@@ -17,8 +16,8 @@ use cimjob_store::Store;
 struct NoProcesses;
 
 impl Processes for NoProcesses {
-    fn live(&self) -> BTreeSet<RunKey> {
-        BTreeSet::new()
+    fn live(&self) -> cimjob_rules::run::Held {
+        Default::default()
     }
     fn start(&mut self, _: RunKey, _: WorkSpec, _: Option<std::time::SystemTime>) {}
     fn signal(&mut self, _: RunKey, _: WorkSignal) -> Result<(), String> {

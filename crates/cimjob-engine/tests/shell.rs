@@ -39,7 +39,7 @@ impl Recorder {
 }
 
 impl Processes for Recorder {
-    fn live(&self) -> std::collections::BTreeSet<RunKey> {
+    fn live(&self) -> cimjob_rules::run::Held {
         Default::default()
     }
 

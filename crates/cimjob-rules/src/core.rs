@@ -26,7 +26,9 @@ use crate::model::value_maps::{
 use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
 use crate::plan::{Plan, SCHEDULE_PROPERTIES};
 use crate::record::{Batch, ChangeRecord, JobRecord, RunRecord};
-use crate::run::{signal_name, ExitOutcome, ProcessIdentity, RunAs, RunKey, WorkSignal, WorkSpec};
+use crate::run::{
+    signal_name, ExitOutcome, Held, ProcessIdentity, RunAs, RunKey, WorkSignal, WorkSpec,
+};
 use crate::state::{request_state_change, Situation, Transition};
 
 /// The limits and defaults the rules apply. One per node.
@@ -203,18 +205,20 @@ pub struct Core {
 
 impl Core {
     /// Rebuilds the node from stored jobs after a start or a crash. A run that is still
-    /// `live` (its supervisor holds it, or recorded how it ended) is adopted: the job stays as
-    /// it was and its run's reports carry on. A job that was running without a live run has
-    /// lost its process: any orphan is killed and the job ends (Terminated/Killed if it was
-    /// shutting down, else Exception with ErrorCode 4 and its RecoveryAction). Nothing is left
-    /// Running without a process.
+    /// `held` (its supervisor holds it, or recorded how it ended) is adopted: the job stays as
+    /// it was and its run's reports carry on. A run being started that never reached a
+    /// supervisor (the holders' account is complete, and none has it) is started again: it
+    /// never began. A job that was running without a held run has lost its process: any
+    /// orphan is killed and the job ends (Terminated/Killed if it was shutting down, else
+    /// Exception with ErrorCode 4 and its RecoveryAction). Nothing is left Running without a
+    /// process.
     pub fn recover(
         config: CoreConfig,
         jobs: Vec<Job>,
         last_local_id: u64,
         last_change: u64,
         now: Timestamp,
-        live: &BTreeSet<RunKey>,
+        held: &Held,
     ) -> (Core, Step) {
         let mut core = Core {
             config,
@@ -248,8 +252,16 @@ impl Core {
                     | Situation::InService
                     | Situation::ShuttingDown
             ) && (job.process.is_some() || job.situation == Situation::Starting);
-            if running && live.contains(&run_key(&job)) {
+            if running && held.runs.contains(&run_key(&job)) {
                 core.adopt(id);
+                continue;
+            }
+            let never_began = job.situation == Situation::Starting && job.process.is_none();
+            if never_began && held.complete {
+                core.adopt(id);
+                let not_before = job.start_time.filter(|at| *at > now);
+                let spawn = core.spawn(id, not_before);
+                core.step.after_commit.push(spawn);
                 continue;
             }
             if let Some(identity) = job.process {
@@ -1299,39 +1311,46 @@ impl Core {
                 };
             self.set_next(id, next, now);
             self.record_run(id);
-            let job = &self.jobs[&id];
-            let mut environment: Vec<(String, String)> = job
-                .environment
-                .iter()
-                .filter_map(|e| {
-                    e.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
-                .collect();
-            environment.push(("CIMJOB_INSTANCE_ID".into(), job.instance_id()));
-            environment.push(("CIMJOB_RUN".into(), run.to_string()));
-            let run_as = job
-                .run_as_user
-                .as_ref()
-                .filter(|u| **u != self.config.run_as_user)
-                .zip(self.config.exec_helper.as_ref())
-                .map(|(user, helper)| RunAs {
-                    user: user.clone(),
-                    helper: helper.clone(),
-                });
-            let spec = WorkSpec {
-                argv: job.command_line.clone(),
-                working_directory: job.working_directory.as_ref().map(PathBuf::from),
-                environment,
-                log_path,
-                run_as,
-            };
-            let key = RunKey { job: id, run };
-            self.step.after_commit.push(Action::Spawn {
-                key,
-                spec,
-                not_before: (starts_at > now).then_some(starts_at),
+            let spawn = self.spawn(id, (starts_at > now).then_some(starts_at));
+            self.step.after_commit.push(spawn);
+        }
+    }
+
+    /// Starting job `id`'s current run, not before `not_before`.
+    fn spawn(&self, id: u64, not_before: Option<Timestamp>) -> Action {
+        let job = &self.jobs[&id];
+        let run = job.run_count;
+        let log_path = self.log_path(id, run);
+        let mut environment: Vec<(String, String)> = job
+            .environment
+            .iter()
+            .filter_map(|e| {
+                e.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        environment.push(("CIMJOB_INSTANCE_ID".into(), job.instance_id()));
+        environment.push(("CIMJOB_RUN".into(), run.to_string()));
+        let run_as = job
+            .run_as_user
+            .as_ref()
+            .filter(|u| **u != self.config.run_as_user)
+            .zip(self.config.exec_helper.as_ref())
+            .map(|(user, helper)| RunAs {
+                user: user.clone(),
+                helper: helper.clone(),
             });
+        let spec = WorkSpec {
+            argv: job.command_line.clone(),
+            working_directory: job.working_directory.as_ref().map(PathBuf::from),
+            environment,
+            log_path,
+            run_as,
+        };
+        Action::Spawn {
+            key: RunKey { job: id, run },
+            spec,
+            not_before,
         }
     }
 

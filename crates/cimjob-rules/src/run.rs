@@ -66,6 +66,19 @@ impl WorkSpec {
     }
 }
 
+/// What the holders of runs (the supervisors) still hold when a node starts, for
+/// [`Core::recover`](crate::core::Core::recover).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// The runs held: running, being started, or ended with their end still to be told.
+    pub runs: std::collections::BTreeSet<RunKey>,
+    /// Whether every holder a start may have been sent to answered. Then a run being
+    /// started that none holds never reached one: it never began, and is started again.
+    /// Otherwise (a holder is gone, as when the machine restarted) it may have begun, and is
+    /// lost like a running one.
+    pub complete: bool,
+}
+
 /// Identifies one run: the job's local id and the run number, so a recurring job's runs
 /// are never mistaken for each other, even in events that arrive late.
 #[derive(

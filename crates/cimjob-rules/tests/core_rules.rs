@@ -5,7 +5,7 @@ use cim::{CimArray, CimType, CimValue};
 use cimjob_rules::core::{Action, Core, CoreConfig, Step};
 use cimjob_rules::events::EventKind;
 use cimjob_rules::model::value_maps::{JobErrorCode, KillJobReturn, StateChangeReturn};
-use cimjob_rules::run::{ExitOutcome, ProcessIdentity, RunKey, WorkSignal};
+use cimjob_rules::run::{ExitOutcome, Held, ProcessIdentity, RunKey, WorkSignal};
 use cimjob_rules::state::Situation;
 use jiff::{SignedDuration, Timestamp};
 
@@ -559,6 +559,45 @@ fn a_restart_ends_jobs_that_lost_their_process() {
     for j in core.jobs() {
         assert!(j.process.is_none());
     }
+}
+
+#[test]
+fn a_start_that_never_reached_a_supervisor_is_sent_again_only_when_the_account_is_complete() {
+    // the service committed Starting and was killed before its start reached a supervisor
+    let mut core = empty_core(3);
+    let (id, step) = core
+        .submit(&values("a", &[]), "alice", false, t(0))
+        .unwrap();
+    let key = spawned(&step)[0];
+    let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
+
+    // every supervisor answered and none holds it: it never began, so it is started again,
+    // the same run (RunCount unchanged, nothing run twice)
+    let complete = Held {
+        runs: Default::default(),
+        complete: true,
+    };
+    let (mut again, step) = Core::recover(config(3), stored.clone(), 1, 0, t(5), &complete);
+    assert_eq!(spawned(&step), [key]);
+    let job = again.job(id).unwrap();
+    assert_eq!((job.situation, job.run_count), (Situation::Starting, 1));
+    assert_eq!(again.slots_used(), 1);
+    again.process_started(key, identity(7), t(6));
+    again.exited(key, ExitOutcome::Exited(0), t(7));
+    let job = again.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.error_code),
+        (Situation::Completed, JobErrorCode::NoError)
+    );
+
+    // a supervisor is gone (the machine restarted): the start may have begun, so it is lost
+    let (lost, step) = Core::recover(config(3), stored, 1, 0, t(5), &Held::default());
+    assert!(spawned(&step).is_empty());
+    let job = lost.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.error_code),
+        (Situation::Failed, JobErrorCode::ProcessLost)
+    );
 }
 
 #[test]

@@ -228,6 +228,8 @@ pub enum RunnerError {
 ///         RunnerEvent::Progress { percent, text } => println!("{key}: {percent}% {text:?}"),
 ///         RunnerEvent::Query { text } => runner.answer(key, "yes")?,
 ///         RunnerEvent::Exited(outcome) => break,
+///         // only from a supervisor that died; a runner in this process never loses a run
+///         RunnerEvent::Lost { reason } => break,
 ///         // only for runs begun with `runner.start(…)`, which does not block
 ///         RunnerEvent::Started { result, at } => println!("{key} started: {result:?} at {at:?}"),
 ///     }

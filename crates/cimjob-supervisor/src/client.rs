@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use cimjob_engine::{Processes, Report, Reports};
-use cimjob_rules::run::{ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
+use cimjob_rules::run::{Held, ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
 use tokio::io::BufReader;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
@@ -32,7 +32,7 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 /// The supervisors of one data dir, as the engine's [`Processes`].
 pub struct Supervisors {
     shared: Arc<Mutex<Shared>>,
-    live: BTreeSet<RunKey>,
+    live: Held,
 }
 
 /// One supervisor the service talks to.
@@ -162,13 +162,18 @@ impl Supervisors {
             waiting: Vec::new(),
             stopping: false,
         }));
-        let mut live = BTreeSet::new();
+        // complete unless a supervisor is gone or does not answer: a start sent to it may
+        // have begun
+        let mut live = Held {
+            runs: BTreeSet::new(),
+            complete: true,
+        };
         let mut retiring = Vec::new();
         for socket in sockets(dir) {
             match greet(&socket).await {
                 Ok(greeted) => {
                     let (link, runs, reusable) = lock(&shared).add(&shared, greeted);
-                    live.extend(runs);
+                    live.runs.extend(runs);
                     let mut state = lock(&shared);
                     if reusable && state.current.is_none() {
                         state.current = Some(link);
@@ -183,9 +188,13 @@ impl Supervisors {
                     ) =>
                 {
                     // its supervisor is gone; the file is all that is left of it
+                    if e.kind() == io::ErrorKind::ConnectionRefused {
+                        live.complete = false;
+                    }
                     let _ = std::fs::remove_file(&socket);
                 }
                 Err(e) => {
+                    live.complete = false;
                     tracing::warn!(socket = %socket.display(), error = %e, "a supervisor does not answer; its runs cannot be adopted")
                 }
             }
@@ -210,7 +219,7 @@ impl Supervisors {
             if state.routes.contains_key(&record.key) || record.events.is_empty() {
                 continue;
             }
-            live.insert(record.key);
+            live.runs.insert(record.key);
             let last = record.events.len() - 1;
             for (i, event) in record.events.into_iter().enumerate() {
                 let receipt = if i == last {
@@ -392,7 +401,7 @@ async fn read_events(link: usize, mut reader: BufReader<UnixStream>, shared: Arc
 }
 
 impl Processes for Supervisors {
-    fn live(&self) -> BTreeSet<RunKey> {
+    fn live(&self) -> Held {
         self.live.clone()
     }
 

@@ -82,7 +82,8 @@ pub enum ToService {
         binary: String,
         /// Its process id.
         pid: u32,
-        /// The runs it holds: started, or being started.
+        /// The runs it holds — started, or being started — and those that have ended
+        /// but whose events no service has acknowledged yet (they follow the welcome).
         runs: Vec<HeldRun>,
         /// Whether it has been told to retire.
         retired: bool,

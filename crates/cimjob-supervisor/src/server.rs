@@ -277,13 +277,15 @@ impl Supervisor {
             return;
         }
         connection.greeted = true;
-        let runs = self
-            .runs
-            .iter()
-            .map(|(key, identity)| HeldRun {
-                key: *key,
-                identity: *identity,
-            })
+        // a run that ended while no service listened is still this supervisor's to tell of:
+        // the new service must adopt it and hear its end, not think it lost
+        let mut held = self.runs.clone();
+        for (_, key, _) in &self.unacked {
+            held.entry(*key).or_insert(None);
+        }
+        let runs = held
+            .into_iter()
+            .map(|(key, identity)| HeldRun { key, identity })
             .collect();
         self.send(&ToService::Welcome {
             protocol: PROTOCOL,

@@ -101,6 +101,15 @@ impl Client {
         &self,
         path: &str,
     ) -> anyhow::Result<impl Stream<Item = anyhow::Result<axum::body::Bytes>>> {
+        Ok(self
+            .open_stream(path)
+            .await?
+            .bytes_stream()
+            .map(|chunk| chunk.map_err(|e| anyhow!("the log stream broke: {e}"))))
+    }
+
+    /// GETs a document that streams; an error answer becomes the service's message.
+    async fn open_stream(&self, path: &str) -> anyhow::Result<reqwest::Response> {
         let url = format!("{}{}", self.base, path);
         let response = self
             .authorized(self.http.get(&url))
@@ -115,9 +124,7 @@ impl Client {
                 .unwrap_or("request failed");
             bail!("{message}");
         }
-        Ok(response
-            .bytes_stream()
-            .map(|chunk| chunk.map_err(|e| anyhow!("the log stream broke: {e}"))))
+        Ok(response)
     }
 
     /// Follows a server-sent event stream of JSON documents.
@@ -126,20 +133,7 @@ impl Client {
         path: &str,
     ) -> anyhow::Result<impl Stream<Item = anyhow::Result<Value>>> {
         use eventsource_stream::Eventsource;
-        let url = format!("{}{}", self.base, path);
-        let response = self
-            .authorized(self.http.get(&url))
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the cimjob service at {}", self.base))?;
-        if !response.status().is_success() {
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            let message = body
-                .pointer("/error/message")
-                .and_then(Value::as_str)
-                .unwrap_or("request failed");
-            bail!("{message}");
-        }
+        let response = self.open_stream(path).await?;
         Ok(response.bytes_stream().eventsource().map(|e| {
             let event = e.map_err(|e| anyhow!("event stream broke: {e}"))?;
             serde_json::from_str(&event.data).context("bad event")

@@ -241,6 +241,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
+    // the handlers exist before the address files do: whoever reads an address and at once
+    // sends SIGTERM gets a clean stop, never the default disposition's abrupt one
+    let signalled = shutdown_signal()?;
     // cimjob-https.addr is written before cimjob.addr: whoever sees the one finds the other
     let https = match https {
         Some(https) => Some(https.bind(&data_dir).await?),
@@ -253,7 +256,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let header_timeout = args.request_timeout.unsigned_abs();
     let draining = args.drain.then(|| engine.clone());
     let stop = futures_util::FutureExt::shared(Box::pin(async move {
-        shutdown_signal().await;
+        signalled.await;
         if let Some(engine) = draining {
             // still serving meanwhile, so clients can watch the last runs end
             tracing::info!("draining: no new runs start; waiting for the running ones to end");
@@ -284,12 +287,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now and resolves when either signal comes.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("stopping");
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("stopping");
+    })
 }

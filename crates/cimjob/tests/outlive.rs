@@ -147,6 +147,41 @@ fn a_run_that_ends_while_the_service_is_down_is_recorded_when_it_returns() {
 }
 
 #[test]
+fn a_run_that_ends_while_the_service_is_down_beside_one_still_running_is_recorded_when_it_returns()
+{
+    // the supervisor stays (it still holds the long run): the short run's end waits in it,
+    // unacknowledged, and the next service must adopt that run and hear its end
+    let mut s = Service::start(&[]);
+    let dir = s.scratch();
+    let short = submit_sh(
+        &s,
+        &[],
+        &format!("touch {}/short-started; sleep 0.5", dir.display()),
+    );
+    let long = submit_sh(&s, &[], "sleep 60");
+    wait_file(&dir.join("short-started"));
+    s.wait_state(long, 4, 10);
+    s.crash();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(
+        s.supervisors().len(),
+        1,
+        "the supervisor holds the long run"
+    );
+    s.start_again(None);
+
+    let job = s.wait_state(short, 7, 10);
+    assert_eq!(
+        (job["ErrorCode"].clone(), job["PercentComplete"].clone()),
+        (json!(0), json!(100)),
+        "{job}"
+    );
+    assert_eq!(s.state(long), 4, "the long run is adopted, still Running");
+    s.ok(&["kill", &long.to_string()]);
+    s.wait_state(long, 9, 10);
+}
+
+#[test]
 fn an_upgrade_to_a_new_binary_adopts_the_runs_and_the_old_supervisor_retires() {
     let mut s = Service::start(&[]);
     let dir = s.scratch();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use cimjob_harness::process;
 use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cimjob");
@@ -53,15 +54,14 @@ impl Service {
     }
 
     fn launch(&mut self) {
-        let addr_file = self.dir.path().join("cimjob.addr");
-        let _ = std::fs::remove_file(&addr_file);
         let log = std::fs::File::create(
             self.dir
                 .path()
                 .join(format!("service-{}.log", std::process::id())),
         )
         .unwrap();
-        let child = Command::new(&self.bin)
+        let mut serve = Command::new(&self.bin);
+        serve
             .arg("serve")
             .arg("--data-dir")
             .arg(self.dir.path())
@@ -72,27 +72,13 @@ impl Service {
             .env("CIMJOB_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start cimjob serve");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
-                if !addr.trim().is_empty() {
-                    self.url = format!("http://{}", addr.trim());
-                    return;
-                }
+            .stderr(log);
+        match process::launch(serve, self.dir.path(), Duration::from_secs(20)) {
+            Ok(launched) => {
+                self.url = launched.url;
+                self.child = Some(launched.child);
             }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("cimjob serve exited early: {status}; log:\n{}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "service did not start; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            Err(e) => panic!("{e:#}; log:\n{}", self.log()),
         }
     }
 
@@ -266,15 +252,7 @@ impl Service {
 impl Service {
     /// The pids of the supervisors serving this data dir (from their sockets' names).
     pub fn supervisors(&self) -> Vec<u32> {
-        std::fs::read_dir(self.dir.path().join("supervisors"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_suffix(".sock")?.parse().ok()
-            })
-            .collect()
+        process::supervisors(self.dir.path())
     }
 
     /// What a machine restart does: the service and every supervisor die at once (SIGKILL),
@@ -282,21 +260,13 @@ impl Service {
     /// are left (the next service kills them, knowing them by pid and start time).
     pub fn crash_with_supervisors(&mut self) {
         self.crash();
-        for pid in self.supervisors() {
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            reap(pid, 20);
-        }
+        process::end_supervisors(self.dir.path(), nix::sys::signal::Signal::SIGKILL).unwrap();
     }
 
     /// Ends every supervisor of this data dir and their runs (SIGTERM), and reaps them: they
     /// are this test's children once their service has gone (see [`become_subreaper`]).
     pub fn end_supervisors(&self) {
-        for pid in self.supervisors() {
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            reap(pid, 20);
-        }
+        process::end_supervisors(self.dir.path(), nix::sys::signal::Signal::SIGTERM).unwrap();
     }
 }
 
@@ -312,54 +282,17 @@ impl Drop for Service {
 /// whose supervisor was killed, say). Only under nextest, where each test is a process of its
 /// own: in a multi-threaded test binary another test's child could be taken from it.
 pub fn reap_orphans() {
-    if std::env::var_os("NEXTEST").is_none() {
-        return;
-    }
-    let me = std::process::id().to_string();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(str::trim)
-                .unwrap_or("")
-                .to_string()
-        };
-        if field("PPid:") == me && field("State:").starts_with('Z') {
-            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        }
+    if std::env::var_os("NEXTEST").is_some() {
+        process::reap_ended_children();
     }
 }
 
-/// Makes this test process the reaper of the processes its services leave (their
-/// supervisors outlive them): this machine's init does not reap orphans, and no test may
-/// leave a zombie behind.
-pub fn become_subreaper() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
-    });
-}
+pub use process::become_subreaper;
 
 /// Waits (bounded) for a child of this process to exit, and reaps it; a process that is not
 /// our child is waited for until it is gone.
 pub fn reap(pid: nix::unistd::Pid, secs: u64) {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => {}
-            Ok(_) => return,
-            Err(_) if proc_state(pid.as_raw() as u32).is_none() => return,
-            Err(_) => {}
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("process {pid} did not end within {secs} s");
+    process::reap(pid, Duration::from_secs(secs)).unwrap();
 }
 
 /// `-- sh -c SCRIPT`, the tail of a `submit` command line.
@@ -433,9 +366,7 @@ pub fn read_pid(path: &Path) -> u32 {
 
 /// The one-letter state of a process ('T' = stopped), None once it is gone (or a zombie).
 pub fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.chars().next().filter(|c| *c != 'Z')
+    process::state(pid).filter(|c| *c != 'Z')
 }
 
 /// Polls `done` every 20 ms for up to `secs` seconds; fails naming `what` if it never holds.
