@@ -57,6 +57,9 @@ pub struct CoreConfig {
     /// durable in that time, and the process is started at the due instant itself
     /// ([`Action::Spawn`]'s `not_before`), so the commit's latency is not the run's.
     pub start_lead: SignedDuration,
+    /// This node's name, given to the work as `CIMJOB_NODE`, so a job (and whoever reads its
+    /// log) can tell where each run ran once several nodes share one database.
+    pub node: String,
 }
 
 impl CoreConfig {
@@ -80,6 +83,7 @@ impl CoreConfig {
             zone,
             exec_helper: None,
             start_lead: SignedDuration::from_millis(25),
+            node: String::new(),
         }
     }
 }
@@ -1331,6 +1335,7 @@ impl Core {
             .collect();
         environment.push(("CIMJOB_INSTANCE_ID".into(), job.instance_id()));
         environment.push(("CIMJOB_RUN".into(), run.to_string()));
+        environment.push(("CIMJOB_NODE".into(), self.config.node.clone()));
         let run_as = job
             .run_as_user
             .as_ref()

@@ -6,12 +6,22 @@
 //! [`CommitTicket`] resolves, that is once the transaction that holds it is durable.
 //!
 //! # Code map
-//! - this module: the backend-neutral contract — [`Store`], [`CommitTicket`], the errors.
+//! - this module: the backend-neutral contract — [`Store`], [`CommitTicket`], the errors, and
+//!   the limits both SQL backends keep ([`MAX_GROUP`], [`RETAINED_CHANGES`],
+//!   [`MAX_RETAINED_CHANGES`]).
 //! - [`sqlite`]: [`SqliteStore`](sqlite::SqliteStore), one file in WAL mode with a single writer
 //!   thread that group-commits.
+//! - [`postgres`]: [`PostgresStore`](postgres::PostgresStore), the same contract in a
+//!   PostgreSQL database (one writer connection that group-commits, each batch in a savepoint),
+//!   and [`PostgresSubscriptions`](postgres::PostgresSubscriptions) beside it.
 //! - [`memory`]: [`MemoryStore`](memory::MemoryStore), the same contract in memory, whose
 //!   commits a test can hold back and release, to check what a caller does before durability.
-//! - `migrations` (private): the versioned schema, in plain SQL that PostgreSQL accepts too.
+//! - `sql` (private): what the SQL backends share — the statements, what a batch means as an
+//!   ordered list of row operations, rows back into records, the retention arithmetic.
+//! - `writer` (private): what the SQL backends' writers share — a queued batch, the counts
+//!   ([`CommitCounts`]), queueing a batch or refusing it once the store is closed.
+//! - `migrations` (private): the versioned schema, one list per backend, and the one rule of
+//!   which migrations a database still needs.
 //!
 //! # What must stay true
 //! - The store does not know what a job looks like: a job is an opaque JSON document plus the
@@ -25,6 +35,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
@@ -34,11 +45,38 @@ pub use cimjob_rules::record::{Batch, ChangeRecord, JobRecord, Loaded, RunRecord
 pub mod change_docs;
 pub mod memory;
 mod migrations;
+pub mod postgres;
+mod sql;
 pub mod sqlite;
 pub mod subscriptions;
+mod writer;
+
+/// What a backend's writer has done, for tests and metrics: under load, far fewer
+/// transactions than batches is group commit at work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitCounts {
+    /// SQL transactions committed.
+    pub transactions: u64,
+    /// Batches made durable and acknowledged.
+    pub batches_committed: u64,
+    /// Batches refused or failed (each alone), or whose outcome was left unconfirmed.
+    pub batches_failed: u64,
+}
+
+/// The most batches one transaction takes, so a long queue still commits (and acknowledges) in
+/// bounded steps rather than one unbounded transaction.
+pub const MAX_GROUP: usize = 512;
+
+/// How many of the newest changes are kept even when every consumer has dealt with them, so
+/// an event stream that reconnects can resume.
+pub const RETAINED_CHANGES: i64 = 10_000;
+
+/// The most changes the record keeps: a consumer further behind loses the oldest.
+pub const MAX_RETAINED_CHANGES: i64 = 1_000_000;
 
 /// Why the store could not do what was asked. Each message names the database (`location`:
-/// a file path, later a PostgreSQL address) and the step that failed, so an operator can act.
+/// a file path, or a PostgreSQL URL without its password) and the step that failed, so an
+/// operator can act.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -101,16 +139,40 @@ pub enum StoreError {
         /// The value refused.
         value: u64,
     },
+    /// The database's address cannot be used: a URL that does not parse, or a parameter with a
+    /// value the store refuses. Nothing was opened.
+    #[error("job store {location}: {problem}")]
+    BadLocation {
+        /// The address as given, without any password.
+        location: String,
+        /// What is wrong with it, naming the offending value.
+        problem: String,
+    },
+    /// Another node already serves this database. Until nodes share the work with leases,
+    /// one database has one node: two would both run every job.
+    #[error(
+        "job store {location}: another cimjob node is serving this database ({holder}); \
+         several nodes on one database are not built yet: stop it, or give this node its own \
+         database or search_path"
+    )]
+    Taken {
+        /// The database that is taken.
+        location: String,
+        /// Who holds it, as the server knows the connection.
+        holder: String,
+    },
     /// The batch was submitted after [`Store::close`]; nothing was written.
     #[error("job store {location}: the store is closed; the batch was not written")]
     Closed {
         /// The database that is closed.
         location: String,
     },
-    /// The store's writer stopped (it panicked or was torn down) without saying whether the
-    /// batch committed; reload before trusting either outcome.
+    /// The store's writer stopped (it panicked or was torn down), or lost its connection to
+    /// the database while committing, without learning whether the batch committed; reload
+    /// before trusting either outcome.
     #[error(
-        "job store: the writer stopped before confirming the batch; it may or may not be durable"
+        "job store: the writer stopped or lost the database before confirming the batch; it may \
+         or may not be durable"
     )]
     Unconfirmed,
 }
@@ -253,4 +315,23 @@ fn from_stored_micros(
         what: what(),
         value: micros,
     })
+}
+
+/// A [`StoreError::Database`] for `step`, boxing the backend's own error.
+fn database_error(
+    location: &str,
+    step: impl Into<String>,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
+    StoreError::Database {
+        location: location.to_owned(),
+        step: step.into(),
+        source: source.into(),
+    }
+}
+
+/// Locks a mutex, carrying on after a panic elsewhere: the guarded values (a connection, a
+/// sender, a join handle) stay valid even if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,17 +1,24 @@
-//! The store's schema as an ordered list of versioned migrations.
+//! The store's schema as ordered lists of versioned migrations, one list per backend.
 //!
-//! Every backend applies the same list: each migration in its own transaction, recorded in
-//! `schema_migrations`, skipping those already recorded, and refusing a database whose recorded
-//! version is newer than [`LATEST_VERSION`]. So the SQL here must stay portable between SQLite
-//! and PostgreSQL: plain tables, `INTEGER`/`BIGINT`/`TEXT`, standard constraints, one
-//! statement per string (PostgreSQL's extended protocol runs one statement at a time).
+//! The SQL is not portable as a whole: SQLite keeps the change record's `seq` as its 64-bit
+//! rowid (`INTEGER PRIMARY KEY`) and its documents as a `BLOB`, where PostgreSQL needs
+//! `BIGINT PRIMARY KEY` and `BYTEA`. So each backend has its own list ([`SQLITE_MIGRATIONS`],
+//! [`POSTGRES_MIGRATIONS`]), numbered alike so that a version names the same schema in both,
+//! and sharing what is plain SQL to both (PostgreSQL's version 1 is SQLite's). What the
+//! backends share in code is [`pending`]: which migrations a database still needs, and the
+//! refusal of a database recorded by a newer build. Each backend records what it applied in
+//! the same `schema_migrations` table ([`CREATE_SCHEMA_MIGRATIONS`]), one statement per string
+//! (PostgreSQL's extended protocol runs one statement at a time).
 //!
 //! Conventions: integers that may exceed 2^31 are `BIGINT`; times are `BIGINT` microseconds
 //! since the Unix epoch, in columns ending `_us` (or `updated_at`/`applied_at`).
 //!
-//! Never edit a migration that has shipped; add a new one with the next version.
+//! Never edit a migration that has shipped; add a new one with the next version, to each list.
+
+use crate::StoreError;
 
 /// One step of the schema's history.
+#[derive(Debug)]
 pub(crate) struct Migration {
     /// Position in the history, from 1, without gaps.
     pub(crate) version: i64,
@@ -29,11 +36,44 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at  BIGINT  NOT NULL
 )";
 
-/// The highest version this build knows; a database beyond it is refused.
-pub(crate) const LATEST_VERSION: i64 = 3;
+/// The versions a database has recorded.
+pub(crate) const SELECT_APPLIED: &str = "SELECT version FROM schema_migrations ORDER BY version";
 
-/// Every migration, in version order.
-pub(crate) const MIGRATIONS: &[Migration] = &[
+/// Records one applied migration: its version, description and time (microseconds).
+pub(crate) const RECORD_APPLIED: &str =
+    "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)";
+
+/// The highest version in `list`: what this build knows, and beyond which a database is refused.
+pub(crate) fn latest(list: &[Migration]) -> i64 {
+    list.last().map_or(0, |migration| migration.version)
+}
+
+/// The migrations of `list` that a database which recorded the versions `applied` still
+/// needs, in version order; or [`StoreError::SchemaTooNew`] when it recorded a version beyond
+/// the list, since this build could damage what a newer one wrote.
+pub(crate) fn pending<'a>(
+    list: &'a [Migration],
+    applied: &[i64],
+    location: &str,
+) -> Result<Vec<&'a Migration>, StoreError> {
+    let known = latest(list);
+    if let Some(&found) = applied.iter().max() {
+        if found > known {
+            return Err(StoreError::SchemaTooNew {
+                location: location.to_owned(),
+                found,
+                known,
+            });
+        }
+    }
+    Ok(list
+        .iter()
+        .filter(|migration| !applied.contains(&migration.version))
+        .collect())
+}
+
+/// Every SQLite migration, in version order.
+pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         description: "jobs, their run history, and the LocalID high-water mark",
@@ -105,15 +145,113 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Every PostgreSQL migration, in version order, numbered as [`SQLITE_MIGRATIONS`].
+pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
+    // Plain SQL that PostgreSQL accepts as it is: the very statements SQLite ran.
+    Migration {
+        version: 1,
+        description: SQLITE_MIGRATIONS[0].description,
+        statements: SQLITE_MIGRATIONS[0].statements,
+    },
+    Migration {
+        version: 2,
+        description: "drop the index no query used; keep jobs_by_state, through which the nodes \
+                      of a cluster claim runnable jobs in order",
+        statements: &[
+            // SQLite's single node never searches by state, so it dropped jobs_by_state too.
+            // Nodes sharing PostgreSQL will claim the next runnable jobs (`FOR UPDATE SKIP
+            // LOCKED`, ordered by priority and LocalID): that query needs it.
+            "DROP INDEX IF EXISTS jobs_by_owner",
+        ],
+    },
+    Migration {
+        version: 3,
+        description: "the change record that consumers read from their own positions",
+        statements: &[
+            // One row per change of a job, both documents kept (compressed together, see
+            // `change_docs`): a consumer needs the job before and after (a PreviousInstance)
+            // whatever was pruned before it.
+            "CREATE TABLE changes (
+            seq   BIGINT  NOT NULL PRIMARY KEY CHECK (seq > 0),
+            at_us BIGINT  NOT NULL,
+            job   BIGINT  NOT NULL,
+            kind  INTEGER NOT NULL,
+            docs  BYTEA   NOT NULL
+        )",
+            // Where each consumer is: the last change it has dealt with.
+            "CREATE TABLE positions (
+            consumer TEXT   NOT NULL PRIMARY KEY,
+            seq      BIGINT NOT NULL
+        )",
+            "INSERT INTO meta (key, value) VALUES ('last_change', 0)",
+        ],
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn versions_count_up_from_one_without_gaps() {
-        for (i, migration) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(migration.version, i as i64 + 1, "{}", migration.description);
+    fn versions_count_up_from_one_without_gaps_and_name_the_same_schema_in_both_lists() {
+        for list in [SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS] {
+            for (i, migration) in list.iter().enumerate() {
+                assert_eq!(migration.version, i as i64 + 1, "{}", migration.description);
+            }
         }
-        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST_VERSION));
+        assert_eq!(latest(SQLITE_MIGRATIONS), latest(POSTGRES_MIGRATIONS));
+    }
+
+    /// FNV-1a over every version, description and statement.
+    fn fingerprint(list: &[Migration]) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for &byte in bytes.iter().chain(&[0]) {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for migration in list {
+            feed(migration.version.to_string().as_bytes());
+            feed(migration.description.as_bytes());
+            for statement in migration.statements {
+                feed(statement.as_bytes());
+            }
+        }
+        hash
+    }
+
+    #[test]
+    fn shipped_sqlite_migrations_are_never_edited() {
+        // Databases in the field ran exactly this SQL. Adding a migration changes the value:
+        // pin the new one; changing this value for an edited migration is the bug.
+        assert_eq!(
+            fingerprint(SQLITE_MIGRATIONS),
+            0x6fe4_1992_1879_67d3,
+            "a shipped SQLite migration was edited"
+        );
+    }
+
+    #[test]
+    fn pending_skips_what_is_applied_and_refuses_a_newer_database() {
+        let versions = |list: Vec<&Migration>| list.iter().map(|m| m.version).collect::<Vec<_>>();
+        let all = pending(SQLITE_MIGRATIONS, &[], "db").unwrap();
+        assert_eq!(versions(all), vec![1, 2, 3]);
+        let rest = pending(POSTGRES_MIGRATIONS, &[1, 3], "db").unwrap();
+        assert_eq!(versions(rest), vec![2]);
+        assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3], "db")
+            .unwrap()
+            .is_empty());
+        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4], "db").unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::SchemaTooNew {
+                    found: 4,
+                    known: 3,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
     }
 }

@@ -16,104 +16,28 @@
 //! - The thread stops, after writing everything queued, on [`Store::close`] or when the store
 //!   is dropped.
 //!
-//! SQLite-specific SQL (pragmas) lives only here; the schema is in the portable `migrations`.
+//! SQLite-specific SQL (pragmas) and the SQLite migration list live here and in `migrations`;
+//! the statements and what a batch means as row operations are shared with PostgreSQL (`sql`).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::migrations::{self, Migration};
+use crate::sql::{self, Op};
+use crate::writer::{self, Counters, Pending};
 use crate::{
-    from_stored_integer, from_stored_micros, to_stored_integer, Batch, ChangeRecord,
-    CommitCompletion, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError,
+    database_error, lock, to_stored_integer, Batch, ChangeRecord, CommitCounts, CommitTicket,
+    Loaded, RunRecord, Store, StoreError, MAX_GROUP,
 };
-
-/// How many of the newest changes are kept even when every consumer has dealt with them, so
-/// an event stream that reconnects can resume.
-pub const RETAINED_CHANGES: i64 = 10_000;
-
-/// The most changes the record keeps: a consumer further behind loses the oldest.
-pub const MAX_RETAINED_CHANGES: i64 = 1_000_000;
-
-/// The most batches one transaction takes, so a long queue still commits (and acknowledges) in
-/// bounded steps rather than one unbounded transaction.
-pub const MAX_GROUP: usize = 512;
 
 /// How long a connection waits for a lock held by another connection (another process on the
 /// same file, or a checkpoint) before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-const UPSERT_JOB: &str = "\
-INSERT INTO jobs (local_id, job_state, priority, owner, document, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT (local_id) DO UPDATE SET
-    job_state = excluded.job_state,
-    priority = excluded.priority,
-    owner = excluded.owner,
-    document = excluded.document,
-    updated_at = excluded.updated_at";
-
-const UPSERT_RUN: &str = "\
-INSERT INTO job_runs (local_id, run_number, started_at_us, ended_at_us, exit_status, signal,
-                      error_code, error_description, final_state)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-ON CONFLICT (local_id, run_number) DO UPDATE SET
-    started_at_us = excluded.started_at_us,
-    ended_at_us = excluded.ended_at_us,
-    exit_status = excluded.exit_status,
-    signal = excluded.signal,
-    error_code = excluded.error_code,
-    error_description = excluded.error_description,
-    final_state = excluded.final_state";
-
-// The schema cascades too; deleting runs explicitly keeps "a deleted job has no runs" true even
-// on a connection where foreign keys are not enforced.
-const DELETE_RUNS: &str = "DELETE FROM job_runs WHERE local_id = ?1";
-const DELETE_JOB: &str = "DELETE FROM jobs WHERE local_id = ?1";
-
-const RAISE_LAST_LOCAL_ID: &str = "\
-INSERT INTO meta (key, value) VALUES ('last_local_id', ?1)
-ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value < excluded.value";
-
-const SELECT_LAST_LOCAL_ID: &str = "SELECT value FROM meta WHERE key = 'last_local_id'";
-
-const INSERT_CHANGE: &str = "\
-INSERT INTO changes (seq, at_us, job, kind, docs) VALUES (?1, ?2, ?3, ?4, ?5)";
-
-const RAISE_LAST_CHANGE: &str = "\
-UPDATE meta SET value = ?1 WHERE key = 'last_change' AND value < ?1";
-
-const SELECT_LAST_CHANGE: &str = "SELECT value FROM meta WHERE key = 'last_change'";
-
-const SELECT_CHANGES: &str = "\
-SELECT seq, at_us, job, kind, docs FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
-
-const SET_POSITION: &str = "\
-INSERT INTO positions (consumer, seq) VALUES (?1, ?2)
-ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq";
-
-const FORGET_POSITION: &str = "DELETE FROM positions WHERE consumer = ?1";
-
-const SELECT_POSITION: &str = "SELECT seq FROM positions WHERE consumer = ?1";
-
-const SELECT_POSITIONS: &str = "SELECT consumer, seq FROM positions ORDER BY consumer";
-
-const SELECT_LOWEST_POSITION: &str = "SELECT MIN(seq) FROM positions";
-
-const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE seq <= ?1";
-
-const SELECT_JOBS: &str = "\
-SELECT local_id, job_state, priority, owner, document FROM jobs ORDER BY local_id";
-
-const SELECT_RUNS: &str = "\
-SELECT run_number, started_at_us, ended_at_us, exit_status, signal, error_code,
-       error_description, final_state
-FROM job_runs WHERE local_id = ?1 ORDER BY run_number";
 
 /// A job store in one SQLite file, for a single node.
 ///
@@ -138,20 +62,6 @@ pub struct SqliteStore {
     /// Held while joining, so every `close` returns only after the flush.
     writer: Mutex<Option<thread::JoinHandle<()>>>,
     counters: Arc<Counters>,
-}
-
-/// A batch waiting for the writer, with the handle that resolves its ticket.
-struct Pending {
-    batch: Batch,
-    done: CommitCompletion,
-}
-
-/// What the writer has done, for tests and metrics.
-#[derive(Default)]
-struct Counters {
-    transactions: AtomicU64,
-    batches_committed: AtomicU64,
-    batches_failed: AtomicU64,
 }
 
 impl SqliteStore {
@@ -205,26 +115,9 @@ impl SqliteStore {
         &self.path
     }
 
-    /// How many SQL transactions the writer has committed. Far fewer than
-    /// [`batches_committed`](Self::batches_committed) under load: that is group commit at work.
-    pub fn transactions_committed(&self) -> u64 {
-        self.counters.transactions.load(Ordering::Relaxed)
-    }
-
-    /// How many batches have been made durable and acknowledged.
-    pub fn batches_committed(&self) -> u64 {
-        self.counters.batches_committed.load(Ordering::Relaxed)
-    }
-
-    /// How many batches were refused or failed (each alone).
-    pub fn batches_failed(&self) -> u64 {
-        self.counters.batches_failed.load(Ordering::Relaxed)
-    }
-
-    fn closed(&self) -> StoreError {
-        StoreError::Closed {
-            location: self.location.clone(),
-        }
+    /// What the writer has done so far.
+    pub fn counts(&self) -> CommitCounts {
+        self.counters.counts()
     }
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
@@ -236,9 +129,7 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
-            .field("transactions_committed", &self.transactions_committed())
-            .field("batches_committed", &self.batches_committed())
-            .field("batches_failed", &self.batches_failed())
+            .field("counts", &self.counts())
             .finish_non_exhaustive()
     }
 }
@@ -247,83 +138,40 @@ impl Store for SqliteStore {
     fn load(&self) -> Result<Loaded, StoreError> {
         let location = self.location.as_str();
         let mut connection = self.reader();
-        // One read transaction, so the jobs and the mark come from the same snapshot.
+        // One read transaction, so the jobs and the marks come from the same snapshot.
         let snapshot = connection
             .transaction()
             .map_err(|e| database_error(location, "begin read transaction", e))?;
 
-        let rows = {
+        let jobs = {
             let mut statement = snapshot
-                .prepare_cached(SELECT_JOBS)
+                .prepare_cached(sql::SELECT_JOBS)
                 .map_err(|e| database_error(location, "prepare job query", e))?;
             let rows = statement
                 .query_map([], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                    ))
+                    Ok(sql::StoredJob {
+                        local_id: row.get(0)?,
+                        job_state: row.get(1)?,
+                        priority: row.get(2)?,
+                        owner: row.get(3)?,
+                        document: row.get(4)?,
+                    })
                 })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| database_error(location, "read jobs", e))?;
             rows
         };
         let recorded_mark: Option<i64> = snapshot
-            .query_row(SELECT_LAST_LOCAL_ID, [], |row| row.get(0))
+            .query_row(sql::SELECT_LAST_LOCAL_ID, [], |row| row.get(0))
             .optional()
             .map_err(|e| database_error(location, "read last_local_id", e))?;
         let last_change: Option<i64> = snapshot
-            .query_row(SELECT_LAST_CHANGE, [], |row| row.get(0))
+            .query_row(sql::SELECT_LAST_CHANGE, [], |row| row.get(0))
             .optional()
             .map_err(|e| database_error(location, "read last_change", e))?;
         drop(snapshot);
         drop(connection);
-
-        let mut jobs = Vec::with_capacity(rows.len());
-        for (local_id, job_state, priority, owner, document) in rows {
-            let local_id: u64 =
-                from_stored_integer(local_id, || "local_id of a job".into(), location)?;
-            jobs.push(JobRecord {
-                local_id,
-                job_state: from_stored_integer(
-                    job_state,
-                    || format!("job_state of job {local_id}"),
-                    location,
-                )?,
-                priority: from_stored_integer(
-                    priority,
-                    || format!("priority of job {local_id}"),
-                    location,
-                )?,
-                owner,
-                document,
-            });
-        }
-        let recorded_mark: u64 = from_stored_integer(
-            recorded_mark.unwrap_or(0),
-            || "last_local_id".into(),
-            location,
-        )?;
-        let highest_job = jobs.last().map_or(0, |job| job.local_id);
-        if highest_job > recorded_mark {
-            tracing::warn!(
-                location,
-                recorded_mark,
-                highest_job,
-                "stored last_local_id is below a stored job's LocalID; using the job's"
-            );
-        }
-        Ok(Loaded {
-            jobs,
-            last_local_id: recorded_mark.max(highest_job),
-            last_change: from_stored_integer(
-                last_change.unwrap_or(0),
-                || "last_change".into(),
-                location,
-            )?,
-        })
+        sql::loaded(jobs, recorded_mark, last_change, location)
     }
 
     fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
@@ -332,37 +180,22 @@ impl Store for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let connection = self.reader();
         let mut statement = connection
-            .prepare_cached(SELECT_CHANGES)
+            .prepare_cached(sql::SELECT_CHANGES)
             .map_err(|e| database_error(location, "prepare change query", e))?;
         let rows = statement
             .query_map(params![after, limit], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, Vec<u8>>(4)?,
-                ))
+                Ok(sql::StoredChange {
+                    seq: row.get(0)?,
+                    at_us: row.get(1)?,
+                    job: row.get(2)?,
+                    kind: row.get(3)?,
+                    docs: row.get(4)?,
+                })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| database_error(location, "read changes", e))?;
         rows.into_iter()
-            .map(|(seq, at, job, kind, docs)| {
-                let (previous, current) =
-                    crate::change_docs::decode(&docs).map_err(|e| StoreError::Database {
-                        location: location.to_string(),
-                        step: format!("read change {seq}"),
-                        source: e.into(),
-                    })?;
-                Ok(ChangeRecord {
-                    seq: from_stored_integer(seq, || "seq of a change".into(), location)?,
-                    at: from_stored_micros(at, || format!("time of change {seq}"), location)?,
-                    job: from_stored_integer(job, || format!("job of change {seq}"), location)?,
-                    kind: from_stored_integer(kind, || format!("kind of change {seq}"), location)?,
-                    previous,
-                    current,
-                })
-            })
+            .map(|change| change.into_record(location))
             .collect()
     }
 
@@ -370,10 +203,10 @@ impl Store for SqliteStore {
         let location = self.location.as_str();
         let seq: Option<i64> = self
             .reader()
-            .query_row(SELECT_POSITION, [consumer], |row| row.get(0))
+            .query_row(sql::SELECT_POSITION, [consumer], |row| row.get(0))
             .optional()
             .map_err(|e| database_error(location, format!("read the position of {consumer}"), e))?;
-        seq.map(|s| from_stored_integer(s, || format!("position of {consumer}"), location))
+        seq.map(|seq| sql::position(consumer, seq, location))
             .transpose()
     }
 
@@ -381,35 +214,17 @@ impl Store for SqliteStore {
         let location = self.location.as_str();
         let connection = self.reader();
         let mut statement = connection
-            .prepare_cached(SELECT_POSITIONS)
+            .prepare_cached(sql::SELECT_POSITIONS)
             .map_err(|e| database_error(location, "prepare the positions query", e))?;
         let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| database_error(location, "read the positions", e))?;
-        rows.into_iter()
-            .map(|(consumer, seq)| {
-                let seq = from_stored_integer(seq, || format!("position of {consumer}"), location)?;
-                Ok((consumer, seq))
-            })
-            .collect()
+        sql::positions(rows, location)
     }
 
     fn commit(&self, batch: Batch) -> CommitTicket {
-        let (done, ticket) = CommitTicket::channel();
-        let queue = lock(&self.queue);
-        match queue.as_ref() {
-            Some(sender) => {
-                if let Err(mpsc::SendError(refused)) = sender.send(Pending { batch, done }) {
-                    // The writer is gone (it panicked); the batch never reached it.
-                    refused.done.complete(Err(self.closed()));
-                }
-            }
-            None => done.complete(Err(self.closed())),
-        }
-        ticket
+        writer::enqueue(&self.queue, batch, &self.location)
     }
 
     fn runs(&self, local_id: u64) -> Result<Vec<RunRecord>, StoreError> {
@@ -418,53 +233,28 @@ impl Store for SqliteStore {
         let rows = {
             let connection = self.reader();
             let mut statement = connection
-                .prepare_cached(SELECT_RUNS)
+                .prepare_cached(sql::SELECT_RUNS)
                 .map_err(|e| database_error(location, "prepare run query", e))?;
             let rows = statement
                 .query_map([key], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, Option<i64>>(2)?,
-                        row.get::<_, Option<i32>>(3)?,
-                        row.get::<_, Option<i32>>(4)?,
-                        row.get::<_, i64>(5)?,
-                        row.get::<_, Option<String>>(6)?,
-                        row.get::<_, Option<i64>>(7)?,
-                    ))
+                    Ok(sql::StoredRun {
+                        run_number: row.get(0)?,
+                        started_at_us: row.get(1)?,
+                        ended_at_us: row.get(2)?,
+                        exit_status: row.get(3)?,
+                        signal: row.get(4)?,
+                        error_code: row.get(5)?,
+                        error_description: row.get(6)?,
+                        final_state: row.get(7)?,
+                    })
                 })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| database_error(location, format!("read runs of job {local_id}"), e))?;
             rows
         };
-
-        let mut runs = Vec::with_capacity(rows.len());
-        for (run_number, started, ended, exit_status, signal, error_code, description, state) in
-            rows
-        {
-            let run_number: u32 = from_stored_integer(
-                run_number,
-                || format!("run_number of a run of job {local_id}"),
-                location,
-            )?;
-            let what = |field: &str| format!("{field} of run {run_number} of job {local_id}");
-            runs.push(RunRecord {
-                local_id,
-                run_number,
-                started_at: from_stored_micros(started, || what("started_at_us"), location)?,
-                ended_at: ended
-                    .map(|us| from_stored_micros(us, || what("ended_at_us"), location))
-                    .transpose()?,
-                exit_status,
-                signal,
-                error_code: from_stored_integer(error_code, || what("error_code"), location)?,
-                error_description: description,
-                final_state: state
-                    .map(|s| from_stored_integer(s, || what("final_state"), location))
-                    .transpose()?,
-            });
-        }
-        Ok(runs)
+        rows.into_iter()
+            .map(|run| run.into_record(local_id, location))
+            .collect()
     }
 
     fn close(&self) {
@@ -530,9 +320,7 @@ impl Writer {
             let attempt = self.apply_in_one_transaction(&group.make_contiguous()[..n]);
             match attempt {
                 Ok(()) => {
-                    self.counters
-                        .batches_committed
-                        .fetch_add(n as u64, Ordering::Relaxed);
+                    self.counters.committed(n as u64);
                     for pending in group.drain(..n) {
                         pending.done.complete(Ok(()));
                     }
@@ -570,7 +358,7 @@ impl Writer {
 
     fn fail(&self, pending: Option<Pending>, error: StoreError) {
         tracing::warn!(location = %self.location, %error, "job store batch failed");
-        self.counters.batches_failed.fetch_add(1, Ordering::Relaxed);
+        self.counters.failed();
         if let Some(pending) = pending {
             pending.done.complete(Err(error));
         }
@@ -594,160 +382,95 @@ impl Writer {
         transaction
             .commit()
             .map_err(|e| GroupFailure::Transaction(database_error(location, "commit", e)))?;
-        self.counters.transactions.fetch_add(1, Ordering::Relaxed);
+        self.counters.transaction();
         tracing::trace!(location, batches = group.len(), "group committed");
         Ok(())
     }
 }
 
-/// Applies one batch inside the caller's transaction, in the order [`Batch`] documents.
+/// Applies one batch inside the caller's transaction, as [`sql::plan`] lists its rows.
 fn apply_batch(
     connection: &Connection,
     batch: &Batch,
     now_us: i64,
     location: &str,
 ) -> Result<(), StoreError> {
-    if !batch.upserts.is_empty() {
-        let mut upsert = connection
-            .prepare_cached(UPSERT_JOB)
-            .map_err(|e| database_error(location, "prepare job upsert", e))?;
-        for job in &batch.upserts {
-            let local_id = to_stored_integer(job.local_id, "local_id", location)?;
-            upsert
-                .execute(params![
-                    local_id,
-                    job.job_state,
-                    job.priority,
-                    job.owner,
-                    job.document,
-                    now_us
-                ])
-                .map_err(|e| database_error(location, format!("upsert job {}", job.local_id), e))?;
+    for op in sql::plan(batch, now_us, location)? {
+        if let Op::Prune = op {
+            prune_changes(connection, location)?;
+            continue;
         }
-    }
-
-    if !batch.runs.is_empty() {
-        let mut upsert = connection
-            .prepare_cached(UPSERT_RUN)
-            .map_err(|e| database_error(location, "prepare run upsert", e))?;
-        for run in &batch.runs {
-            let local_id = to_stored_integer(run.local_id, "local_id", location)?;
-            upsert
-                .execute(params![
-                    local_id,
-                    run.run_number,
-                    run.started_at.as_microsecond(),
-                    run.ended_at.map(jiff::Timestamp::as_microsecond),
-                    run.exit_status,
-                    run.signal,
-                    run.error_code,
-                    run.error_description,
-                    run.final_state,
-                ])
-                .map_err(|e| {
-                    let step = format!("write run {} of job {}", run.run_number, run.local_id);
-                    database_error(location, step, e)
-                })?;
-        }
-    }
-
-    if !batch.deletes.is_empty() {
-        let mut delete_runs = connection
-            .prepare_cached(DELETE_RUNS)
-            .map_err(|e| database_error(location, "prepare run delete", e))?;
-        let mut delete_job = connection
-            .prepare_cached(DELETE_JOB)
-            .map_err(|e| database_error(location, "prepare job delete", e))?;
-        for &local_id in &batch.deletes {
-            let key = to_stored_integer(local_id, "local_id", location)?;
-            delete_runs
-                .execute([key])
-                .and_then(|_| delete_job.execute([key]))
-                .map_err(|e| database_error(location, format!("delete job {local_id}"), e))?;
-        }
-    }
-
-    if let Some(last) = batch.changes.last() {
-        let mut insert = connection
-            .prepare_cached(INSERT_CHANGE)
-            .map_err(|e| database_error(location, "prepare change insert", e))?;
-        for change in &batch.changes {
-            let seq = to_stored_integer(change.seq, "change seq", location)?;
-            let job = to_stored_integer(change.job, "local_id", location)?;
-            insert
-                .execute(params![
-                    seq,
-                    change.at.as_microsecond(),
-                    job,
-                    change.kind,
-                    crate::change_docs::encode(
-                        change.previous.as_deref(),
-                        change.current.as_deref()
-                    )
-                ])
-                .map_err(|e| {
-                    database_error(location, format!("record change {}", change.seq), e)
-                })?;
-        }
-        let last = to_stored_integer(last.seq, "change seq", location)?;
-        connection
-            .prepare_cached(RAISE_LAST_CHANGE)
-            .and_then(|mut raise| raise.execute([last]))
-            .map_err(|e| database_error(location, "raise last_change", e))?;
-    }
-
-    for (consumer, position) in &batch.positions {
-        let result = match position {
-            Some(seq) => {
-                let seq = to_stored_integer(*seq, "position", location)?;
-                connection
-                    .prepare_cached(SET_POSITION)
-                    .and_then(|mut set| set.execute(params![consumer, seq]))
-            }
-            None => connection
-                .prepare_cached(FORGET_POSITION)
-                .and_then(|mut forget| forget.execute([consumer])),
-        };
-        result.map_err(|e| {
-            database_error(location, format!("record the position of {consumer}"), e)
-        })?;
-    }
-    let crossed_a_thousand = batch
-        .changes
-        .first()
-        .zip(batch.changes.last())
-        .is_some_and(|(first, last)| first.seq / 1000 != last.seq / 1000 || first.seq % 1000 == 0);
-    if !batch.positions.is_empty() || crossed_a_thousand {
-        prune_changes(connection, location)?;
-    }
-
-    if let Some(mark) = batch.local_id_high_water() {
-        let value = to_stored_integer(mark, "last_local_id", location)?;
-        connection
-            .prepare_cached(RAISE_LAST_LOCAL_ID)
-            .and_then(|mut raise| raise.execute([value]))
-            .map_err(|e| database_error(location, format!("raise last_local_id to {mark}"), e))?;
+        apply_op(connection, &op).map_err(|e| database_error(location, op.step(), e))?;
     }
     Ok(())
 }
 
-/// Forgets the changes no consumer needs any more: those every consumer has dealt with,
-/// keeping the newest [`RETAINED_CHANGES`] for event streams that resume; and, whatever the
-/// consumers, all but the newest [`MAX_RETAINED_CHANGES`] (a consumer that far behind, a
-/// listener that has been dead for long, skips the oldest: the record's bound).
+/// Executes one row operation (but [`Op::Prune`], which reads before it writes).
+fn apply_op(connection: &Connection, op: &Op<'_>) -> rusqlite::Result<()> {
+    let execute = |statement: &str, params: &[&dyn rusqlite::ToSql]| {
+        connection
+            .prepare_cached(statement)
+            .and_then(|mut statement| statement.execute(params))
+    };
+    match op {
+        Op::UpsertJob { row, updated_at } => execute(
+            sql::UPSERT_JOB,
+            params![
+                row.local_id,
+                row.job_state,
+                row.priority,
+                row.owner,
+                row.document,
+                updated_at
+            ],
+        ),
+        Op::UpsertRun(run) => execute(
+            sql::UPSERT_RUN,
+            params![
+                run.local_id,
+                run.run_number,
+                run.started_at_us,
+                run.ended_at_us,
+                run.exit_status,
+                run.signal,
+                run.error_code,
+                run.error_description,
+                run.final_state,
+            ],
+        ),
+        Op::DeleteJob { local_id } => execute(sql::DELETE_RUNS, params![local_id])
+            .and_then(|_| execute(sql::DELETE_JOB, params![local_id])),
+        Op::RecordChange(change) => execute(
+            sql::INSERT_CHANGE,
+            params![
+                change.seq,
+                change.at_us,
+                change.job,
+                change.kind,
+                change.docs
+            ],
+        ),
+        Op::RaiseLastChange(last) => execute(sql::RAISE_LAST_CHANGE, params![last]),
+        Op::SetPosition { consumer, seq } => execute(sql::SET_POSITION, params![consumer, seq]),
+        Op::ForgetPosition { consumer } => execute(sql::FORGET_POSITION, params![consumer]),
+        Op::RaiseLastLocalId(mark) => execute(sql::RAISE_LAST_LOCAL_ID, params![mark]),
+        Op::Prune => Ok(0),
+    }
+    .map(|_| ())
+}
+
+/// Forgets the changes no consumer needs any more (see [`sql::prune_through`]).
 fn prune_changes(connection: &Connection, location: &str) -> Result<(), StoreError> {
     let last: i64 = connection
-        .query_row(SELECT_LAST_CHANGE, [], |row| row.get(0))
+        .query_row(sql::SELECT_LAST_CHANGE, [], |row| row.get(0))
         .map_err(|e| database_error(location, "read last_change", e))?;
     let lowest: Option<i64> = connection
-        .query_row(SELECT_LOWEST_POSITION, [], |row| row.get(0))
+        .query_row(sql::SELECT_LOWEST_POSITION, [], |row| row.get(0))
         .map_err(|e| database_error(location, "read the positions", e))?;
-    let unneeded = lowest.unwrap_or(last).min(last - RETAINED_CHANGES);
-    let below = unneeded.max(last - MAX_RETAINED_CHANGES);
-    if below > 0 {
+    if let Some(through) = sql::prune_through(last, lowest) {
         connection
-            .prepare_cached(PRUNE_CHANGES)
-            .and_then(|mut prune| prune.execute([below]))
+            .prepare_cached(sql::PRUNE_CHANGES)
+            .and_then(|mut prune| prune.execute([through]))
             .map_err(|e| database_error(location, "prune the change record", e))?;
     }
     Ok(())
@@ -793,33 +516,22 @@ fn open_reader(path: &Path, location: &str) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
-/// Brings the schema up to [`migrations::LATEST_VERSION`], each missing migration in its own
-/// transaction, or refuses a database from a newer build.
+/// Brings the schema up to the newest of [`migrations::SQLITE_MIGRATIONS`], each missing
+/// migration in its own transaction, or refuses a database from a newer build.
 fn migrate(connection: &mut Connection, location: &str) -> Result<(), StoreError> {
     connection
         .execute_batch(migrations::CREATE_SCHEMA_MIGRATIONS)
         .map_err(|e| database_error(location, "create schema_migrations", e))?;
     let applied: Vec<i64> = connection
-        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .prepare(migrations::SELECT_APPLIED)
         .and_then(|mut statement| {
             statement
                 .query_map([], |row| row.get(0))?
                 .collect::<Result<Vec<i64>, _>>()
         })
         .map_err(|e| database_error(location, "read schema_migrations", e))?;
-    if let Some(&found) = applied.last() {
-        if found > migrations::LATEST_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                location: location.to_owned(),
-                found,
-                known: migrations::LATEST_VERSION,
-            });
-        }
-    }
-    for migration in migrations::MIGRATIONS {
-        if !applied.contains(&migration.version) {
-            apply_migration(connection, migration, location)?;
-        }
+    for migration in migrations::pending(migrations::SQLITE_MIGRATIONS, &applied, location)? {
+        apply_migration(connection, migration, location)?;
     }
     Ok(())
 }
@@ -852,7 +564,7 @@ fn apply_migration(
     }
     transaction
         .execute(
-            "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
+            migrations::RECORD_APPLIED,
             params![
                 version,
                 migration.description,
@@ -870,22 +582,4 @@ fn apply_migration(
         "applied schema migration"
     );
     Ok(())
-}
-
-fn database_error(
-    location: &str,
-    step: impl Into<String>,
-    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-) -> StoreError {
-    StoreError::Database {
-        location: location.to_owned(),
-        step: step.into(),
-        source: source.into(),
-    }
-}
-
-/// Locks a mutex, carrying on after a panic elsewhere: the guarded values (a connection, a
-/// sender, a join handle) stay valid even if a holder panicked.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -4,8 +4,9 @@
 //! destination reads the job store's change record from its own position.)
 //!
 //! [`SubscriptionStore`] is the contract; [`SqliteSubscriptions`] keeps it in one SQLite file
-//! (`indications.db`). Like the job store it interprets nothing: the registry owns the
-//! meaning of a document.
+//! (`indications.db`), [`PostgresSubscriptions`](crate::postgres::PostgresSubscriptions) in
+//! the job store's PostgreSQL database. Like the job store it interprets nothing: the
+//! registry owns the meaning of a document.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};

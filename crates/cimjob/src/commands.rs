@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (HTTP on 127.0.0.1:5988, jobs in an embedded SQLite database).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Submit a command as a job.
     Submit(Box<cli::SubmitArgs>),
     /// List jobs.
@@ -96,7 +96,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Serve(args) => serve::run(*args).await.map(|()| 0),
             Command::Submit(args) => cli::submit(*args).await,
             Command::List(args) => cli::list(args).await,
             Command::Show(args) => cli::show(args).await,

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use cimjob_rules::core::CoreConfig;
 use cimjob_store::sqlite::SqliteStore;
+use cimjob_store::subscriptions::SubscriptionStore;
 use cimjob_store::Store;
 use jiff::SignedDuration;
 
@@ -44,6 +45,13 @@ pub struct ServeArgs {
     /// goes on and the next start adopts it
     #[arg(long)]
     drain: bool,
+    /// Keep jobs in this PostgreSQL database instead of <data-dir>/cimjob.db, e.g.
+    /// postgres://cimjob@db.example/cimjob?search_path=prod (search_path: the schema, made if absent)
+    #[arg(long, env = "CIMJOB_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    /// This node's name, which the work sees as CIMJOB_NODE [default: the host name]
+    #[arg(long, env = "CIMJOB_NODE")]
+    node: Option<String>,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
     #[command(flatten)]
@@ -97,11 +105,47 @@ impl DeliveryArgs {
     }
 }
 
-/// Starts the indication service over `engine` (the registry in `<data-dir>/indications.db`,
-/// a lane per destination) and the Notify notifier, if one is configured.
+/// Where a node keeps its jobs and the indication service's objects: both in SQLite files in
+/// the data dir (one node), or both in one PostgreSQL database.
+struct Stores {
+    jobs: Arc<dyn Store>,
+    subscriptions: (Arc<dyn SubscriptionStore>, String),
+}
+
+impl Stores {
+    fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Stores> {
+        use cimjob_store::postgres::{PostgresStore, PostgresSubscriptions};
+        use cimjob_store::subscriptions::SqliteSubscriptions;
+        let Some(url) = database_url else {
+            let jobs = data_dir.join("cimjob.db");
+            let subscriptions = data_dir.join("indications.db");
+            return Ok(Stores {
+                jobs: Arc::new(
+                    SqliteStore::open(&jobs)
+                        .with_context(|| format!("cannot open the job store {}", jobs.display()))?,
+                ),
+                subscriptions: (
+                    Arc::new(SqliteSubscriptions::open(&subscriptions)?),
+                    subscriptions.display().to_string(),
+                ),
+            });
+        };
+        let jobs = PostgresStore::open(url).context("cannot open the job store")?;
+        let location = jobs.location().to_string();
+        let subscriptions =
+            PostgresSubscriptions::open(url).context("cannot open the subscriptions")?;
+        Ok(Stores {
+            jobs: Arc::new(jobs),
+            subscriptions: (Arc::new(subscriptions), location),
+        })
+    }
+}
+
+/// Starts the indication service over `engine` (the registry in `subscriptions`, a lane per
+/// destination) and the Notify notifier, if one is configured.
 fn start_indications(
     args: &DeliveryArgs,
-    data_dir: &std::path::Path,
+    (subscriptions, location): (Arc<dyn SubscriptionStore>, String),
     engine: &cimjob_engine::EngineHandle,
 ) -> anyhow::Result<(
     Arc<crate::indications::Indications>,
@@ -109,13 +153,9 @@ fn start_indications(
 )> {
     use crate::indications::{registry::Registry, Indications};
     let identity = crate::wbem::objects::Identity::local();
-    let db = data_dir.join("indications.db");
-    let open = || -> anyhow::Result<Registry> {
-        let store = cimjob_store::subscriptions::SqliteSubscriptions::open(&db)?;
-        Registry::open(Arc::new(store), &identity.host)
-    };
     let registry = Arc::new(
-        open().with_context(|| format!("cannot open the subscriptions {}", db.display()))?,
+        Registry::open(subscriptions, &identity.host)
+            .with_context(|| format!("cannot open the subscriptions {location}"))?,
     );
     let client = args.client()?;
     let notifier = crate::notify::Notifier::new(
@@ -163,6 +203,14 @@ pub fn init_logging() {
 /// and the next start adopts it.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
+    let node = args
+        .node
+        .clone()
+        .unwrap_or_else(|| crate::wbem::objects::Identity::local().host);
+    anyhow::ensure!(
+        !node.is_empty() && !node.contains(['\0', '=']),
+        "--node {node:?} is not a node name: it must be non-empty, without NUL or '='"
+    );
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
@@ -170,11 +218,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _claim = crate::config::lock_data_dir(&data_dir)?;
     // refuses remote plain HTTP and loads (or makes) the certificate before anything starts
     let https = crate::tls::prepare(&args.tls, args.listen, &data_dir)?;
-    let db_path = data_dir.join("cimjob.db");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&db_path)
-            .with_context(|| format!("cannot open the job store {}", db_path.display()))?,
-    );
+    let stores = Stores::open(args.database_url.as_deref(), &data_dir)?;
+    let store = stores.jobs.clone();
     let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut config = CoreConfig::new(
         data_dir.join("logs"),
@@ -187,6 +232,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.max_running = n;
     }
     config.max_reruns = args.max_reruns;
+    config.node = node;
     config.rerun_backoff = args.rerun_backoff;
     // jobs of other OS accounts start through this binary's internal-exec-as
     let program = std::env::current_exe().context("cannot find the service's own binary")?;
@@ -206,7 +252,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let authenticator = Arc::new(crate::auth::Authenticator::new(&data_dir)?);
-    let (indications, notifying) = start_indications(&args.delivery, &data_dir, &engine)?;
+    let (indications, notifying) =
+        start_indications(&args.delivery, stores.subscriptions, &engine)?;
 
     let app = Router::new()
         .route(

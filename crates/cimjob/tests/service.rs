@@ -348,6 +348,31 @@ fn terminate_kills_a_job_that_ignores_sigterm_after_the_timeout() {
 }
 
 #[test]
+fn the_work_knows_its_job_its_run_and_its_node() {
+    let s = Service::start(&["--node", "alpha-1"]);
+    let id = submit_sh(
+        &s,
+        &[],
+        "echo \"$CIMJOB_INSTANCE_ID run $CIMJOB_RUN on $CIMJOB_NODE\"",
+    );
+    let job = s.wait_state(id, 7, 10);
+    let log = std::fs::read_to_string(job["OutputPath"].as_str().unwrap()).unwrap();
+    assert_eq!(log, format!("CIMJOB:{id} run 1 on alpha-1\n"));
+    // a node's name is refused when it could not be passed to the work
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_cimjob"))
+        .args(["serve", "--node", "a=b", "--listen", "127.0.0.1:0"])
+        .env("CIMJOB_DATA_DIR", s.scratch())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--node \"a=b\""),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
 fn a_query_waits_for_an_answer_that_reaches_the_work() {
     let s = Service::start(&[]);
     let id = submit_sh(

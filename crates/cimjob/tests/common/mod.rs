@@ -23,6 +23,14 @@ pub struct Service {
     extra: Vec<String>,
     /// The binary `serve` runs from (another copy stands for an upgrade).
     bin: PathBuf,
+    /// The service's schema in the real PostgreSQL server, when the tests run against it.
+    pub schema: Option<cimjob_harness::postgres::TestSchema>,
+}
+
+/// Set `CIMJOB_TEST_STORE=postgres` to run the service tests with their jobs in the real
+/// PostgreSQL server (a schema each) instead of the data dir's SQLite file.
+pub fn on_postgres() -> bool {
+    std::env::var("CIMJOB_TEST_STORE").is_ok_and(|store| store == "postgres")
 }
 
 impl Service {
@@ -30,13 +38,20 @@ impl Service {
     pub fn start(extra: &[&str]) -> Service {
         become_subreaper();
         let dir = tempfile::tempdir().expect("temp dir");
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let chosen = extra.iter().any(|arg| arg == "--database-url");
+        let schema = (on_postgres() && !chosen).then(|| {
+            let schema = cimjob_harness::postgres::TestSchema::new("service");
+            extra.extend(["--database-url".to_string(), schema.url()]);
+            schema
+        });
         let mut s = Service {
             dir,
             child: None,
             url: String::new(),
             extra,
             bin: PathBuf::from(BIN),
+            schema,
         };
         s.launch();
         s

@@ -1,0 +1,2007 @@
+//! The PostgreSQL backend: the job store in a database that several nodes can share, and the
+//! indication service's state ([`PostgresSubscriptions`]) beside it.
+//!
+//! # Shape
+//! - A **dedicated thread** owns a current-thread tokio runtime and every connection.
+//!   Callers talk to it through channels only, so the blocking calls ([`PostgresStore::open`],
+//!   the reads, [`Store::close`]) work from any thread, a tokio worker included: they wait on
+//!   a `std` channel, never inside an async runtime.
+//! - One **writer** task owns the write connection. [`Store::commit`] queues the batch and
+//!   returns at once. The writer takes the first waiting batch and every batch already queued
+//!   behind it (up to [`MAX_GROUP`]), runs them in one transaction, each inside a `SAVEPOINT`
+//!   whose statements are pipelined (sent together, answered in order), commits, then
+//!   resolves the tickets in submission order (group commit). A batch that fails is rolled
+//!   back to its savepoint and fails alone; its neighbours commit.
+//! - If the connection is lost before `COMMIT` was sent, nothing committed and the group is
+//!   tried again on a new connection; if it is lost during `COMMIT`, the outcome is unknown
+//!   and those tickets resolve with [`StoreError::Unconfirmed`]. The writer reconnects with
+//!   backoff for up to [`RECONNECT_FOR`] before failing a group with
+//!   [`StoreError::Database`]; the next group tries again.
+//! - **Reads** use a second connection on the same thread, one request at a time; a read
+//!   whose connection was lost reconnects and is asked once more. Every batch whose ticket
+//!   resolved is visible to them (the commit came first).
+//! - Migrations run at open, in one transaction holding `pg_advisory_xact_lock`, so nodes
+//!   opening the same database at once do not race.
+//!
+//! # The address
+//! A `postgres://` (or `postgresql://`) URL, as [`tokio_postgres::Config`] reads it, plus one
+//! parameter of ours: `search_path=NAME` puts the store in schema `NAME` (created if absent;
+//! a plain identifier, `[A-Za-z_][A-Za-z0-9_]*`). Without it the server's default search path
+//! applies. Connections show `application_name` [`APPLICATION_NAME`] unless the URL names
+//! another. Error messages name the URL without its password.
+
+use std::future::Future;
+use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+use std::task::Poll;
+use std::thread;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use crate::migrations::{self, POSTGRES_MIGRATIONS};
+use crate::sql::{self, Op};
+use crate::subscriptions::{DeliveryOutcome, SubscriptionStore, MAX_OUTCOMES};
+use crate::writer::{self, Counters, Pending};
+use crate::{
+    database_error, lock, to_stored_integer, Batch, ChangeRecord, CommitCounts, CommitTicket,
+    Loaded, RunRecord, Store, StoreError, MAX_GROUP,
+};
+
+/// The `application_name` the store's connections show in `pg_stat_activity` (unless the URL
+/// names another), so an operator or a test can tell them apart.
+pub const APPLICATION_NAME: &str = "cimjob-store";
+
+/// How long the writer keeps trying to get a lost connection back before it fails the batches
+/// it holds; the next batches try again.
+pub const RECONNECT_FOR: Duration = Duration::from_secs(30);
+
+/// How long a read waits for a lost connection to come back before failing.
+const READ_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How long one attempt to connect may take (unless the URL says `connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first pause between attempts to reconnect; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The longest pause between attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How many times a group whose connection was lost before its `COMMIT` is tried.
+const GROUP_TRIES: usize = 3;
+
+/// The first key of the advisory lock a node holds for as long as its store is open (the second
+/// is the schema's name, hashed): "cjsn".
+const SOLE_NODE_LOCK: i32 = 0x636a_736e;
+
+/// The first key of the advisory lock held while a schema is set up (the second is the
+/// schema's name, hashed): "cjms".
+const SETUP_LOCK: i32 = 0x636a_6d73;
+
+// ---------------------------------------------------------------------------------------------
+// The address
+
+/// Where a PostgreSQL store lives: the connection settings, our schema, and the location that
+/// messages name.
+struct Address {
+    config: tokio_postgres::Config,
+    schema: Option<String>,
+    location: String,
+}
+
+impl Address {
+    /// Reads a `postgres://` URL and our `search_path` parameter (see the [module](self) docs).
+    fn parse(url: &str) -> Result<Address, StoreError> {
+        let location = without_password(url);
+        let bad = |problem: String| StoreError::BadLocation {
+            location: location.clone(),
+            problem,
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(bad("expected a postgres:// or postgresql:// URL".into()));
+        }
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut schema = None;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            match pair.split_once('=').unwrap_or((pair, "")) {
+                ("search_path", name) => schema = Some(name.to_owned()),
+                _ => kept.push(pair),
+            }
+        }
+        if let Some(name) = schema.as_deref().filter(|name| !is_identifier(name)) {
+            return Err(bad(format!(
+                "search_path {name:?} is not a plain SQL identifier (letters, digits and _, \
+                 not starting with a digit)"
+            )));
+        }
+        let url = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| bad(format!("not a usable PostgreSQL URL: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name(APPLICATION_NAME);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if let Some(name) = &schema {
+            // Quoted, as CREATE SCHEMA quotes it: an unquoted name would be folded to lower case.
+            let ours = format!("-c search_path={}", quoted(name));
+            let options = match config.get_options() {
+                Some(theirs) => format!("{theirs} {ours}"),
+                None => ours,
+            };
+            config.options(options);
+        }
+        Ok(Address {
+            config,
+            schema,
+            location,
+        })
+    }
+}
+
+/// Whether `name` is `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `name` as a quoted SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The URL as messages show it: without a password, whether in the user info or a parameter.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(a PostgreSQL address that is not a URL)".into();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, hosts)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            format!("{user}@{hosts}")
+        }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+/// A PostgreSQL error as the store reports it, boxed inside [`StoreError::Database`]: its
+/// message says what the server said (severity, message, SQLSTATE, detail) or why the
+/// connection failed, which the client library's own message leaves out.
+#[derive(Debug)]
+pub struct PostgresError(tokio_postgres::Error);
+
+impl PostgresError {
+    /// The server's SQLSTATE, when the server refused the step (e.g. a foreign key violation).
+    pub fn code(&self) -> Option<&SqlState> {
+        self.0.code()
+    }
+
+    /// The client library's error, for whatever else it tells.
+    pub fn get_ref(&self) -> &tokio_postgres::Error {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PostgresError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(db) = self.0.as_db_error() {
+            write!(
+                f,
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            )?;
+            if let Some(detail) = db.detail() {
+                write!(f, "; {detail}")?;
+            }
+            return Ok(());
+        }
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PostgresError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// A [`StoreError::Database`] for a PostgreSQL error at `step`.
+fn pg_error(location: &str, step: impl Into<String>, error: tokio_postgres::Error) -> StoreError {
+    database_error(location, step, PostgresError(error))
+}
+
+/// One open connection, the task that drives it, and the statements prepared on it.
+struct Live<S> {
+    client: Client,
+    statements: S,
+    driver: tokio::task::JoinHandle<()>,
+}
+
+/// The statements a kind of connection prepares as soon as it is open.
+trait Prepare: Sized {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error>;
+}
+
+/// Opens a connection and starts the task that drives it, on the current runtime.
+async fn connect(address: &Address) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
+    let (client, connection) = address
+        .config
+        .connect(NoTls)
+        .await
+        .map_err(|e| pg_error(&address.location, "connect", e))?;
+    let location = address.location.clone();
+    let driver = tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(location, %error, "PostgreSQL connection ended");
+        }
+    });
+    Ok((client, driver))
+}
+
+impl<S: Prepare> Live<S> {
+    /// Prepares `S` on a connection just opened.
+    async fn prepared(
+        client: Client,
+        driver: tokio::task::JoinHandle<()>,
+        location: &str,
+    ) -> Result<Live<S>, StoreError> {
+        match S::prepare(&client).await {
+            Ok(statements) => Ok(Live {
+                client,
+                statements,
+                driver,
+            }),
+            Err(e) => Err(pg_error(location, "prepare the statements", e)),
+        }
+    }
+
+    /// Closes the connection politely (the server sees a goodbye, not a dropped socket).
+    async fn close(self) {
+        drop(self.client);
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.driver).await;
+    }
+}
+
+/// A connection made again after it was lost.
+struct Link<S> {
+    address: Arc<Address>,
+    live: Option<Arc<Live<S>>>,
+}
+
+/// Why a step on a connection failed: the connection went away (the step may be tried again
+/// on a new one), or the database refused the step.
+enum Failure {
+    Lost(StoreError),
+    Refused(StoreError),
+}
+
+impl<S: Prepare> Link<S> {
+    fn new(address: Arc<Address>, live: Live<S>) -> Link<S> {
+        Link {
+            address,
+            live: Some(Arc::new(live)),
+        }
+    }
+
+    /// The open connection, or a new one if it was lost: tried again with backoff for up to
+    /// `patience`.
+    async fn live(&mut self, patience: Duration) -> Result<Arc<Live<S>>, StoreError> {
+        if let Some(live) = self.live.as_ref().filter(|live| !live.client.is_closed()) {
+            return Ok(Arc::clone(live));
+        }
+        self.live = None;
+        let location = self.address.location.as_str();
+        let deadline = Instant::now() + patience;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let attempt = match connect(&self.address).await {
+                Ok((client, driver)) => Live::prepared(client, driver, location).await,
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok(live) => {
+                    tracing::info!(location, "connected to PostgreSQL again");
+                    let live = Arc::new(live);
+                    self.live = Some(Arc::clone(&live));
+                    return Ok(live);
+                }
+                Err(error) if Instant::now() + backoff > deadline => return Err(error),
+                Err(error) => {
+                    tracing::warn!(location, %error, ?backoff, "cannot reach PostgreSQL yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Forgets the connection: the next step opens a new one.
+    fn lost(&mut self) {
+        self.live = None;
+    }
+
+    /// Runs `step` (which must be safe to repeat), on a new connection once more if the
+    /// connection was lost under it.
+    async fn retrying<T, F, Fut>(&mut self, step: F) -> Result<T, StoreError>
+    where
+        F: Fn(Arc<Live<S>>) -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let mut again = false;
+        loop {
+            let live = self.live(READ_PATIENCE).await?;
+            match step(live).await {
+                Ok(value) => return Ok(value),
+                Err(Failure::Refused(error)) => return Err(error),
+                Err(Failure::Lost(error)) if again => return Err(error),
+                Err(Failure::Lost(error)) => {
+                    tracing::info!(location = %self.address.location, %error, "PostgreSQL connection lost; reconnecting");
+                    self.lost();
+                    again = true;
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Some(live) = self.live.take().and_then(Arc::into_inner) {
+            live.close().await;
+        }
+    }
+}
+
+/// Whether an error means the connection is gone (closed, reset, or the server ended the
+/// session: class 08 connection exceptions, class 57P operator interventions).
+fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(code) = error.code() {
+        let code = code.code();
+        return code.starts_with("08") || code.starts_with("57P");
+    }
+    std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+}
+
+/// The [`Failure`] for `error` at `step` on `client`.
+fn failure(
+    client: &Client,
+    location: &str,
+    step: impl Into<String>,
+    error: tokio_postgres::Error,
+) -> Failure {
+    let lost = connection_lost(&error) || client.is_closed();
+    let error = pg_error(location, step, error);
+    if lost {
+        Failure::Lost(error)
+    } else {
+        Failure::Refused(error)
+    }
+}
+
+/// A column of a row, refusing a value of another type than ours.
+fn column<'a, T: FromSql<'a>>(
+    row: &'a Row,
+    index: usize,
+    location: &str,
+    step: &str,
+) -> Result<T, StoreError> {
+    row.try_get(index).map_err(|e| pg_error(location, step, e))
+}
+
+/// Polls every future in the order given, each time, until all are done. tokio-postgres sends
+/// a request when its future is first polled, so the requests leave in this order and the
+/// server answers them in it: one round trip for all of them (pipelining).
+async fn in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|output| output.expect("every future finished"))
+        .collect()
+}
+
+/// Starts the thread that owns a current-thread runtime and runs `main` on it to its end, and
+/// waits for `main` to say whether it started (the first value it sends).
+fn start_thread<F, Fut>(
+    name: &str,
+    location: &str,
+    main: F,
+) -> Result<thread::JoinHandle<()>, StoreError>
+where
+    F: FnOnce(std_mpsc::SyncSender<Result<(), StoreError>>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (started, outcome) = std_mpsc::sync_channel(1);
+    let thread_location = location.to_owned();
+    let handle = thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(main(started)),
+                Err(source) => {
+                    let _ = started.send(Err(StoreError::Io {
+                        location: thread_location,
+                        step: "start the PostgreSQL runtime".into(),
+                        source,
+                    }));
+                }
+            }
+        })
+        .map_err(|source| StoreError::Io {
+            location: location.to_owned(),
+            step: "start the PostgreSQL thread".into(),
+            source,
+        })?;
+    match outcome.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(error)) => {
+            let _ = handle.join();
+            Err(error)
+        }
+        Err(_) => {
+            let _ = handle.join();
+            Err(gone(location))
+        }
+    }
+}
+
+/// The error of a call whose answer never came: the store's thread stopped (it panicked).
+fn gone(location: &str) -> StoreError {
+    database_error(
+        location,
+        "reach the PostgreSQL thread",
+        "the thread that owns the connections has stopped",
+    )
+}
+
+/// Where a blocking call waits for its answer (a `std` channel: no async runtime involved).
+type Reply<T> = std_mpsc::SyncSender<Result<T, StoreError>>;
+
+/// Sends a request built around a reply channel and blocks until the answer.
+fn ask<R, T>(
+    requests: Option<&mpsc::UnboundedSender<R>>,
+    location: &str,
+    request: impl FnOnce(Reply<T>) -> R,
+) -> Result<T, StoreError> {
+    let (reply, answer) = std_mpsc::sync_channel(1);
+    let sent = requests.is_some_and(|requests| requests.send(request(reply)).is_ok());
+    if !sent {
+        return Err(gone(location));
+    }
+    answer.recv().unwrap_or_else(|_| Err(gone(location)))
+}
+
+/// Opens a transaction holding the setup lock of `address`'s schema, and creates the schema
+/// if absent: what every setup of a schema starts with, so that nodes setting up at once
+/// take turns. The caller ends the transaction.
+async fn begin_setup(client: &Client, address: &Address) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute("BEGIN").await?;
+    let schema = address.schema.as_deref();
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock($1::integer, hashtext($2::text))",
+            &[&SETUP_LOCK, &schema.unwrap_or("")],
+        )
+        .await?;
+    if let Some(schema) = schema {
+        // Only when absent: CREATE SCHEMA IF NOT EXISTS would still need the right to create.
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+            .await?
+            .is_some();
+        if !exists {
+            client
+                .batch_execute(&format!("CREATE SCHEMA {}", quoted(schema)))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends the setup transaction: commits what `outcome` says succeeded, or rolls it back.
+async fn end_setup<T>(
+    client: &Client,
+    location: &str,
+    outcome: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match outcome {
+        Ok(value) => {
+            client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| pg_error(location, "commit the schema setup", e))?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(error)
+        }
+    }
+}
+
+/// Brings the schema up to the newest of [`POSTGRES_MIGRATIONS`], all in one transaction
+/// under the setup lock, or refuses a database from a newer build.
+async fn migrate(client: &Client, address: &Address) -> Result<(), StoreError> {
+    let location = address.location.as_str();
+    let fail = |step: &str| {
+        let step = step.to_owned();
+        move |e: tokio_postgres::Error| pg_error(location, step, e)
+    };
+    let outcome = async {
+        begin_setup(client, address)
+            .await
+            .map_err(fail("lock the schema for migration"))?;
+        client
+            .batch_execute(migrations::CREATE_SCHEMA_MIGRATIONS)
+            .await
+            .map_err(fail("create schema_migrations"))?;
+        let applied = client
+            .query(migrations::SELECT_APPLIED, &[])
+            .await
+            .map_err(fail("read schema_migrations"))?
+            .iter()
+            .map(|row| column::<i32>(row, 0, location, "read schema_migrations").map(i64::from))
+            .collect::<Result<Vec<i64>, _>>()?;
+        for migration in migrations::pending(POSTGRES_MIGRATIONS, &applied, location)? {
+            let version = migration.version;
+            let step =
+                |what: &str| format!("migration {version} ({}): {what}", migration.description);
+            for (i, statement) in migration.statements.iter().enumerate() {
+                client
+                    .batch_execute(statement)
+                    .await
+                    .map_err(|e| pg_error(location, step(&format!("statement {}", i + 1)), e))?;
+            }
+            let recorded = i32::try_from(version).expect("migration versions are small");
+            client
+                .execute(
+                    migrations::RECORD_APPLIED,
+                    &[
+                        &recorded,
+                        &migration.description,
+                        &jiff::Timestamp::now().as_microsecond(),
+                    ],
+                )
+                .await
+                .map_err(|e| pg_error(location, step("record"), e))?;
+            tracing::info!(
+                location,
+                version,
+                description = migration.description,
+                "applied schema migration"
+            );
+        }
+        Ok(())
+    }
+    .await;
+    end_setup(client, location, outcome).await
+}
+
+/// Takes the session lock that says "this node serves this schema" on a connection of its own,
+/// kept by the caller: until nodes share the work with leases and fenced writes, a second node
+/// on the same schema is refused ([`StoreError::Taken`]) rather than running every job again.
+async fn claim_sole_node(
+    address: &Address,
+) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
+    let location = address.location.as_str();
+    let (client, driver) = connect(address).await?;
+    let fail = |step: &'static str| move |e| pg_error(location, step, e);
+    // told apart from the writer and the reader in pg_stat_activity
+    client
+        .execute(
+            "SELECT set_config('application_name', current_setting('application_name') || ' node', false)",
+            &[],
+        )
+        .await
+        .map_err(fail("name the node's connection"))?;
+    let taken: bool = client
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
+            &[&SOLE_NODE_LOCK],
+        )
+        .await
+        .map_err(fail("take the node's lock"))?
+        .get(0);
+    if !taken {
+        let holder = client
+            .query_opt(
+                "SELECT format('pid %s, %s from %s since %s', a.pid, a.application_name,
+                               coalesce(host(a.client_addr), 'a local socket'), a.backend_start)
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                 WHERE l.locktype = 'advisory' AND l.classid = $1::int::oid
+                   AND l.objid = hashtext(current_schema())::oid AND l.granted",
+                &[&SOLE_NODE_LOCK],
+            )
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.get::<_, Option<String>>(0))
+            .unwrap_or_else(|| "a connection that has just gone".into());
+        return Err(StoreError::Taken {
+            location: location.to_owned(),
+            holder,
+        });
+    }
+    Ok((client, driver))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The job store
+
+/// A job store in a PostgreSQL database; see the [module](self) docs.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use cimjob_store::{postgres::PostgresStore, Batch, Store};
+/// # async fn demo() -> Result<(), cimjob_store::StoreError> {
+/// let url = "postgres://cimjob@db.example/cimjob?search_path=jobs";
+/// let store: Arc<dyn Store> = Arc::new(PostgresStore::open(url)?);
+/// let loaded = store.load()?;
+/// store
+///     .commit(Batch { last_local_id: Some(loaded.last_local_id + 1), ..Batch::default() })
+///     .await?; // durable from here on
+/// store.close();
+/// # Ok(()) }
+/// ```
+pub struct PostgresStore {
+    location: String,
+    /// `None` once closed; dropping the sender is what tells the writer to finish.
+    queue: Mutex<Option<mpsc::UnboundedSender<Pending>>>,
+    /// Disconnects when the writer has finished; held while waiting, so every `close`
+    /// returns only after the flush.
+    writer_done: Mutex<Option<std_mpsc::Receiver<()>>>,
+    /// The reads; dropped (ending the thread) only when the store is.
+    reads: Option<mpsc::UnboundedSender<Read>>,
+    thread: Option<thread::JoinHandle<()>>,
+    counters: Arc<Counters>,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (see the [module](self) docs), creates the schema
+    /// named by `search_path` if absent, brings the store's tables up to date, and starts the
+    /// connections' thread. Blocking; callable from any thread, a tokio worker included.
+    ///
+    /// Refuses a database whose schema is newer than this build knows
+    /// ([`StoreError::SchemaTooNew`]) and an address it cannot use
+    /// ([`StoreError::BadLocation`]).
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let address = Arc::new(Address::parse(url)?);
+        let location = address.location.clone();
+        let counters = Arc::new(Counters::default());
+        let (queue, queued) = mpsc::unbounded_channel();
+        let (reads, asked) = mpsc::unbounded_channel();
+        let (finished, writer_done) = std_mpsc::channel();
+        let writer_counters = Arc::clone(&counters);
+        let thread = start_thread(
+            "cimjob-store-postgres",
+            &location,
+            move |started| async move {
+                let opened = async {
+                    let location = address.location.as_str();
+                    let (client, driver) = connect(&address).await?;
+                    migrate(&client, &address).await?;
+                    let sole = claim_sole_node(&address).await?;
+                    let write = Live::<WriteStatements>::prepared(client, driver, location).await?;
+                    let (client, driver) = connect(&address).await?;
+                    let read = Live::<ReadStatements>::prepared(client, driver, location).await?;
+                    Ok((write, read, sole))
+                };
+                // `_sole` holds the node's lock for as long as the thread runs
+                let (write, read, _sole) = match opened.await {
+                    Ok(connections) => connections,
+                    Err(error) => {
+                        let _ = started.send(Err(error));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(()));
+                let writer = Writer {
+                    location: address.location.clone(),
+                    link: Link::new(Arc::clone(&address), write),
+                    counters: writer_counters,
+                };
+                let reader = Reader {
+                    location: address.location.clone(),
+                    link: Link::new(Arc::clone(&address), read),
+                };
+                tokio::join!(writer.run(queued, finished), reader.run(asked));
+            },
+        )?;
+        Ok(PostgresStore {
+            location,
+            queue: Mutex::new(Some(queue)),
+            writer_done: Mutex::new(Some(writer_done)),
+            reads: Some(reads),
+            thread: Some(thread),
+            counters,
+        })
+    }
+
+    /// The database's URL without its password, for log lines and diagnostics.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// What the writer has done so far.
+    pub fn counts(&self) -> CommitCounts {
+        self.counters.counts()
+    }
+
+    fn read<T>(&self, request: impl FnOnce(Reply<T>) -> Read) -> Result<T, StoreError> {
+        ask(self.reads.as_ref(), &self.location, request)
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("location", &self.location)
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for PostgresStore {
+    fn load(&self) -> Result<Loaded, StoreError> {
+        self.read(Read::Load)
+    }
+
+    fn commit(&self, batch: Batch) -> CommitTicket {
+        writer::enqueue(&self.queue, batch, &self.location)
+    }
+
+    fn runs(&self, local_id: u64) -> Result<Vec<RunRecord>, StoreError> {
+        let key = to_stored_integer(local_id, "local_id", &self.location)?;
+        self.read(|reply| Read::Runs {
+            local_id,
+            key,
+            reply,
+        })
+    }
+
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
+        let after = to_stored_integer(after, "change seq", &self.location)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|reply| Read::Changes {
+            after,
+            limit,
+            reply,
+        })
+    }
+
+    fn position(&self, consumer: &str) -> Result<Option<u64>, StoreError> {
+        self.read(|reply| Read::Position {
+            consumer: consumer.to_owned(),
+            reply,
+        })
+    }
+
+    fn positions(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.read(Read::Positions)
+    }
+
+    fn close(&self) {
+        // Dropping the only sender lets the writer drain the queue and then stop.
+        drop(lock(&self.queue).take());
+        let mut writer_done = lock(&self.writer_done);
+        if let Some(finished) = writer_done.take() {
+            // Disconnected (never a value) once the writer has resolved every ticket.
+            let _ = finished.recv();
+        }
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.close();
+        drop(self.reads.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!(
+                    location = %self.location,
+                    "the job store's PostgreSQL thread panicked; unacknowledged batches may be lost"
+                );
+            }
+        }
+    }
+}
+
+/// The writer's statements, prepared on each new write connection.
+struct WriteStatements {
+    begin: Statement,
+    commit: Statement,
+    rollback: Statement,
+    savepoint: Statement,
+    release: Statement,
+    rollback_to: Statement,
+    upsert_job: Statement,
+    upsert_run: Statement,
+    delete_runs: Statement,
+    delete_job: Statement,
+    insert_change: Statement,
+    raise_last_change: Statement,
+    set_position: Statement,
+    forget_position: Statement,
+    select_last_change: Statement,
+    select_lowest_position: Statement,
+    prune_changes: Statement,
+    raise_last_local_id: Statement,
+}
+
+impl Prepare for WriteStatements {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(WriteStatements {
+            begin: client.prepare("BEGIN").await?,
+            commit: client.prepare("COMMIT").await?,
+            rollback: client.prepare("ROLLBACK").await?,
+            savepoint: client.prepare("SAVEPOINT batch").await?,
+            release: client.prepare("RELEASE SAVEPOINT batch").await?,
+            rollback_to: client.prepare("ROLLBACK TO SAVEPOINT batch").await?,
+            upsert_job: client.prepare(sql::UPSERT_JOB).await?,
+            upsert_run: client.prepare(sql::UPSERT_RUN).await?,
+            delete_runs: client.prepare(sql::DELETE_RUNS).await?,
+            delete_job: client.prepare(sql::DELETE_JOB).await?,
+            insert_change: client.prepare(sql::INSERT_CHANGE).await?,
+            raise_last_change: client.prepare(sql::RAISE_LAST_CHANGE).await?,
+            set_position: client.prepare(sql::SET_POSITION).await?,
+            forget_position: client.prepare(sql::FORGET_POSITION).await?,
+            select_last_change: client.prepare(sql::SELECT_LAST_CHANGE).await?,
+            select_lowest_position: client.prepare(sql::SELECT_LOWEST_POSITION).await?,
+            prune_changes: client.prepare(sql::PRUNE_CHANGES).await?,
+            raise_last_local_id: client.prepare(sql::RAISE_LAST_LOCAL_ID).await?,
+        })
+    }
+}
+
+/// One statement of a pipeline, with what it is for (the step a failure names).
+struct Request<'a> {
+    /// Which of the batch's operations, or `None` for the savepoint around them.
+    op: Option<usize>,
+    statement: &'a Statement,
+    params: Vec<&'a (dyn ToSql + Sync)>,
+}
+
+/// The statements that carry out `op` (but [`Op::Prune`], which reads before it writes).
+fn requests_of<'a>(
+    statements: &'a WriteStatements,
+    index: usize,
+    op: &'a Op<'_>,
+    requests: &mut Vec<Request<'a>>,
+) {
+    let s = statements;
+    let mut push = |statement: &'a Statement, params: Vec<&'a (dyn ToSql + Sync)>| {
+        requests.push(Request {
+            op: Some(index),
+            statement,
+            params,
+        });
+    };
+    match op {
+        Op::UpsertJob { row, updated_at } => push(
+            &s.upsert_job,
+            vec![
+                &row.local_id,
+                &row.job_state,
+                &row.priority,
+                &row.owner,
+                &row.document,
+                updated_at,
+            ],
+        ),
+        Op::UpsertRun(run) => push(
+            &s.upsert_run,
+            vec![
+                &run.local_id,
+                &run.run_number,
+                &run.started_at_us,
+                &run.ended_at_us,
+                &run.exit_status,
+                &run.signal,
+                &run.error_code,
+                &run.error_description,
+                &run.final_state,
+            ],
+        ),
+        Op::DeleteJob { local_id } => {
+            push(&s.delete_runs, vec![local_id]);
+            push(&s.delete_job, vec![local_id]);
+        }
+        Op::RecordChange(change) => push(
+            &s.insert_change,
+            vec![
+                &change.seq,
+                &change.at_us,
+                &change.job,
+                &change.kind,
+                &change.docs,
+            ],
+        ),
+        Op::RaiseLastChange(last) => push(&s.raise_last_change, vec![last]),
+        Op::SetPosition { consumer, seq } => push(&s.set_position, vec![consumer, seq]),
+        Op::ForgetPosition { consumer } => push(&s.forget_position, vec![consumer]),
+        Op::RaiseLastLocalId(mark) => push(&s.raise_last_local_id, vec![mark]),
+        Op::Prune => {}
+    }
+}
+
+/// How one try of a group ended.
+enum GroupOutcome {
+    /// Committed; each batch's own outcome (one that failed was rolled back to its savepoint).
+    Committed(Vec<Result<(), StoreError>>),
+    /// The connection was lost before `COMMIT` was sent: nothing committed.
+    LostBefore(StoreError),
+    /// The connection was lost during `COMMIT`: the batches that applied may or may not be
+    /// durable; those that failed did not apply either way.
+    LostInCommit(Vec<Result<(), StoreError>>),
+    /// The transaction failed as a whole (not because of one batch): nothing committed.
+    Failed(StoreError),
+}
+
+/// Why a group did not commit as a whole.
+enum GroupError {
+    /// The database refused the transaction itself, not one batch of it: each batch may still
+    /// commit alone.
+    Refused(StoreError),
+    /// The database could not be reached within [`RECONNECT_FOR`], or kept losing the
+    /// connection before `COMMIT`: nothing committed.
+    Unreachable(StoreError),
+}
+
+/// The writer task's state: the only connection that writes.
+struct Writer {
+    location: String,
+    link: Link<WriteStatements>,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    async fn run(
+        mut self,
+        mut queue: mpsc::UnboundedReceiver<Pending>,
+        finished: std_mpsc::Sender<()>,
+    ) {
+        // `recv` ends only once the sender is gone and the queue is empty: that is the flush.
+        while let Some(first) = queue.recv().await {
+            let mut group = Vec::with_capacity(16);
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group).await;
+        }
+        self.link.close().await;
+        tracing::debug!(location = %self.location, "job store writer stopped");
+        drop(finished);
+    }
+
+    /// Commits the group and resolves every ticket in order, each failing batch alone; if the
+    /// transaction fails as a whole, tries again one batch per transaction.
+    async fn commit_group(&mut self, group: Vec<Pending>) {
+        let error = match self.commit_together(&group).await {
+            Ok(outcomes) => return self.resolve(group, outcomes),
+            Err(GroupError::Unreachable(error)) => return self.fail_all(group, error),
+            Err(GroupError::Refused(error)) if group.len() == 1 => {
+                return self.resolve(group, vec![Err(error)]);
+            }
+            Err(GroupError::Refused(error)) => error,
+        };
+        tracing::warn!(
+            location = %self.location,
+            batches = group.len(),
+            %error,
+            "grouped commit failed; retrying one batch per transaction"
+        );
+        let mut group = group.into_iter();
+        while let Some(pending) = group.next() {
+            match self.commit_together(std::slice::from_ref(&pending)).await {
+                Ok(outcomes) => self.resolve(vec![pending], outcomes),
+                Err(GroupError::Refused(error)) => self.resolve(vec![pending], vec![Err(error)]),
+                Err(GroupError::Unreachable(error)) => {
+                    // Waiting again for each batch would only delay the same answer.
+                    return self.fail_all(std::iter::once(pending).chain(group).collect(), error);
+                }
+            }
+        }
+    }
+
+    /// Fails every batch of the group with `error` (the database cannot be reached).
+    fn fail_all(&self, group: Vec<Pending>, error: StoreError) {
+        let outcomes = group
+            .iter()
+            .map(|_| {
+                Err(database_error(
+                    &self.location,
+                    "commit",
+                    format!("nothing was committed: {error}"),
+                ))
+            })
+            .collect();
+        self.resolve(group, outcomes);
+    }
+
+    /// Resolves the tickets in submission order.
+    fn resolve(&self, group: Vec<Pending>, outcomes: Vec<Result<(), StoreError>>) {
+        for (pending, outcome) in group.into_iter().zip(outcomes) {
+            match &outcome {
+                Ok(()) => self.counters.committed(1),
+                Err(error) => {
+                    tracing::warn!(location = %self.location, %error, "job store batch failed");
+                    self.counters.failed();
+                }
+            }
+            pending.done.complete(outcome);
+        }
+    }
+
+    /// The outcome of each batch of the group, committed in one transaction (reconnecting and
+    /// trying again if the connection was lost before `COMMIT`), or why the transaction as a
+    /// whole failed.
+    async fn commit_together(
+        &mut self,
+        group: &[Pending],
+    ) -> Result<Vec<Result<(), StoreError>>, GroupError> {
+        if group.iter().all(|pending| pending.batch.is_empty()) {
+            return Ok(group.iter().map(|_| Ok(())).collect());
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let live = self
+                .link
+                .live(RECONNECT_FOR)
+                .await
+                .map_err(GroupError::Unreachable)?;
+            match self.try_group(&live, group).await {
+                GroupOutcome::Committed(outcomes) => {
+                    self.counters.transaction();
+                    tracing::trace!(location = %self.location, batches = group.len(), "group committed");
+                    return Ok(outcomes);
+                }
+                GroupOutcome::LostInCommit(outcomes) => {
+                    tracing::warn!(
+                        location = %self.location,
+                        batches = group.len(),
+                        "PostgreSQL connection lost during COMMIT; the group's outcome is unknown"
+                    );
+                    self.link.lost();
+                    let unknown =
+                        |outcome: Result<(), StoreError>| outcome.and(Err(StoreError::Unconfirmed));
+                    return Ok(outcomes.into_iter().map(unknown).collect());
+                }
+                GroupOutcome::LostBefore(error) => {
+                    self.link.lost();
+                    if tries >= GROUP_TRIES {
+                        return Err(GroupError::Unreachable(error));
+                    }
+                    tracing::info!(
+                        location = %self.location,
+                        %error,
+                        "PostgreSQL connection lost before COMMIT; trying the group again"
+                    );
+                }
+                GroupOutcome::Failed(error) => return Err(GroupError::Refused(error)),
+            }
+        }
+    }
+
+    /// One transaction for the group, each batch in its own savepoint.
+    async fn try_group(&self, live: &Live<WriteStatements>, group: &[Pending]) -> GroupOutcome {
+        let location = self.location.as_str();
+        let (client, s) = (&live.client, &live.statements);
+        if let Err(e) = client.execute(&s.begin, &[]).await {
+            return match failure(client, location, "begin", e) {
+                Failure::Lost(error) => GroupOutcome::LostBefore(error),
+                Failure::Refused(error) => GroupOutcome::Failed(error),
+            };
+        }
+        let now = jiff::Timestamp::now().as_microsecond();
+        let mut outcomes = Vec::with_capacity(group.len());
+        for pending in group {
+            let ops = match sql::plan(&pending.batch, now, location) {
+                Ok(ops) => ops,
+                Err(error) => {
+                    outcomes.push(Err(error));
+                    continue;
+                }
+            };
+            if ops.is_empty() {
+                outcomes.push(Ok(()));
+                continue;
+            }
+            match apply_batch(live, &ops, location).await {
+                Ok(()) => outcomes.push(Ok(())),
+                Err(Failure::Lost(error)) => return GroupOutcome::LostBefore(error),
+                Err(Failure::Refused(error)) => {
+                    let undo = [&s.rollback_to, &s.release].map(|st| client.execute(st, &[]));
+                    let undone = in_order(undo.into())
+                        .await
+                        .into_iter()
+                        .find_map(Result::err);
+                    match undone.map(|e| failure(client, location, "roll back a failed batch", e)) {
+                        None => outcomes.push(Err(error)),
+                        Some(Failure::Lost(error)) => return GroupOutcome::LostBefore(error),
+                        Some(Failure::Refused(undo_error)) => {
+                            let _ = client.execute(&s.rollback, &[]).await;
+                            return GroupOutcome::Failed(undo_error);
+                        }
+                    }
+                }
+            }
+        }
+        match client.execute(&s.commit, &[]).await {
+            Ok(_) => GroupOutcome::Committed(outcomes),
+            Err(e) => match failure(client, location, "commit", e) {
+                Failure::Lost(_) => GroupOutcome::LostInCommit(outcomes),
+                Failure::Refused(error) => GroupOutcome::Failed(error),
+            },
+        }
+    }
+}
+
+/// Applies one batch inside the writer's transaction, in its own savepoint, its statements
+/// pipelined (a prune waits for what came before it, since it reads the record first).
+async fn apply_batch(
+    live: &Live<WriteStatements>,
+    ops: &[Op<'_>],
+    location: &str,
+) -> Result<(), Failure> {
+    let s = &live.statements;
+    let around = |statement| Request {
+        op: None,
+        statement,
+        params: Vec::new(),
+    };
+    let mut requests = vec![around(&s.savepoint)];
+    for (index, op) in ops.iter().enumerate() {
+        if let Op::Prune = op {
+            pipeline(live, std::mem::take(&mut requests), ops, location).await?;
+            prune(live, &op.step(), location).await?;
+        } else {
+            requests_of(s, index, op, &mut requests);
+        }
+    }
+    requests.push(around(&s.release));
+    pipeline(live, requests, ops, location).await
+}
+
+/// Sends the requests as one pipeline and waits for every answer. The first failure in order
+/// is the one that counts (those after it fail only because the transaction is aborted),
+/// unless the connection was lost.
+async fn pipeline(
+    live: &Live<WriteStatements>,
+    requests: Vec<Request<'_>>,
+    ops: &[Op<'_>],
+    location: &str,
+) -> Result<(), Failure> {
+    let client = &live.client;
+    let sent = requests
+        .iter()
+        .map(|request| client.execute(request.statement, &request.params));
+    let answers = in_order(sent.collect()).await;
+    let mut first = None;
+    for (request, answer) in requests.iter().zip(answers) {
+        if let Err(error) = answer {
+            let step = || match request.op {
+                Some(index) => ops[index].step(),
+                None => "the batch's savepoint".into(),
+            };
+            let failed = failure(client, location, step(), error);
+            match failed {
+                Failure::Lost(_) => return Err(failed),
+                Failure::Refused(_) => {
+                    first.get_or_insert(failed);
+                }
+            }
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// Forgets the changes no consumer needs any more (see [`sql::prune_through`]), as the record
+/// and the positions stand at this point of the transaction.
+async fn prune(live: &Live<WriteStatements>, step: &str, location: &str) -> Result<(), Failure> {
+    let (client, s) = (&live.client, &live.statements);
+    let reads =
+        [&s.select_last_change, &s.select_lowest_position].map(|st| client.query_one(st, &[]));
+    let mut rows = Vec::with_capacity(2);
+    for answer in in_order(reads.into()).await {
+        rows.push(answer.map_err(|e| failure(client, location, step, e))?);
+    }
+    let last: i64 = column(&rows[0], 0, location, step).map_err(Failure::Refused)?;
+    let lowest: Option<i64> = column(&rows[1], 0, location, step).map_err(Failure::Refused)?;
+    if let Some(through) = sql::prune_through(last, lowest) {
+        client
+            .execute(&s.prune_changes, &[&through])
+            .await
+            .map_err(|e| failure(client, location, step, e))?;
+    }
+    Ok(())
+}
+
+/// A read, with where its answer goes.
+enum Read {
+    Load(Reply<Loaded>),
+    Runs {
+        local_id: u64,
+        key: i64,
+        reply: Reply<Vec<RunRecord>>,
+    },
+    Changes {
+        after: i64,
+        limit: i64,
+        reply: Reply<Vec<ChangeRecord>>,
+    },
+    Position {
+        consumer: String,
+        reply: Reply<Option<u64>>,
+    },
+    Positions(Reply<Vec<(String, u64)>>),
+}
+
+/// The reads' statements, prepared on each new read connection.
+struct ReadStatements {
+    begin_snapshot: Statement,
+    end_snapshot: Statement,
+    select_jobs: Statement,
+    select_last_local_id: Statement,
+    select_last_change: Statement,
+    select_runs: Statement,
+    select_changes: Statement,
+    select_position: Statement,
+    select_positions: Statement,
+}
+
+impl Prepare for ReadStatements {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(ReadStatements {
+            begin_snapshot: client
+                .prepare("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?,
+            end_snapshot: client.prepare("COMMIT").await?,
+            select_jobs: client.prepare(sql::SELECT_JOBS).await?,
+            select_last_local_id: client.prepare(sql::SELECT_LAST_LOCAL_ID).await?,
+            select_last_change: client.prepare(sql::SELECT_LAST_CHANGE).await?,
+            select_runs: client.prepare(sql::SELECT_RUNS).await?,
+            select_changes: client.prepare(sql::SELECT_CHANGES).await?,
+            select_position: client.prepare(sql::SELECT_POSITION).await?,
+            select_positions: client.prepare(sql::SELECT_POSITIONS).await?,
+        })
+    }
+}
+
+/// The reader task's state: the connection that reads.
+struct Reader {
+    location: String,
+    link: Link<ReadStatements>,
+}
+
+impl Reader {
+    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Read>) {
+        while let Some(request) = requests.recv().await {
+            self.serve(request).await;
+        }
+        self.link.close().await;
+    }
+
+    async fn serve(&mut self, request: Read) {
+        let location: &str = &self.location.clone();
+        // The caller may have stopped waiting; nothing is lost by not telling it.
+        match request {
+            Read::Load(reply) => {
+                let _ = reply.send(self.link.retrying(|live| load(live, location)).await);
+            }
+            Read::Runs {
+                local_id,
+                key,
+                reply,
+            } => {
+                let answer = self
+                    .link
+                    .retrying(|live| runs(live, local_id, key, location))
+                    .await;
+                let _ = reply.send(answer);
+            }
+            Read::Changes {
+                after,
+                limit,
+                reply,
+            } => {
+                let answer = self
+                    .link
+                    .retrying(|live| changes(live, after, limit, location))
+                    .await;
+                let _ = reply.send(answer);
+            }
+            Read::Position { consumer, reply } => {
+                let answer = self
+                    .link
+                    .retrying(|live| position(live, &consumer, location))
+                    .await;
+                let _ = reply.send(answer);
+            }
+            Read::Positions(reply) => {
+                let _ = reply.send(self.link.retrying(|live| positions(live, location)).await);
+            }
+        }
+    }
+}
+
+/// Every job and both marks, from one snapshot.
+async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded, Failure> {
+    let (client, s) = (&live.client, &live.statements);
+    let step = "read jobs";
+    let fail = |e| failure(client, location, step, e);
+    client
+        .execute(&s.begin_snapshot, &[])
+        .await
+        .map_err(|e| failure(client, location, "begin read transaction", e))?;
+    let reads = async {
+        let jobs = client.query(&s.select_jobs, &[]).await.map_err(fail)?;
+        let mark = client
+            .query_opt(&s.select_last_local_id, &[])
+            .await
+            .map_err(fail)?;
+        let last_change = client
+            .query_opt(&s.select_last_change, &[])
+            .await
+            .map_err(fail)?;
+        Ok((jobs, mark, last_change))
+    }
+    .await;
+    // Ends the snapshot whatever happened (COMMIT of a failed transaction rolls it back).
+    let ended = client.execute(&s.end_snapshot, &[]).await;
+    let (jobs, mark, last_change) = reads?;
+    ended.map_err(|e| failure(client, location, "end read transaction", e))?;
+
+    let stored = |row: &Row| -> Result<sql::StoredJob, StoreError> {
+        Ok(sql::StoredJob {
+            local_id: column(row, 0, location, step)?,
+            job_state: column::<i32>(row, 1, location, step)?.into(),
+            priority: column(row, 2, location, step)?,
+            owner: column(row, 3, location, step)?,
+            document: column(row, 4, location, step)?,
+        })
+    };
+    let jobs = jobs
+        .iter()
+        .map(stored)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Refused)?;
+    let value = |row: Option<Row>, what: &str| -> Result<Option<i64>, Failure> {
+        row.map(|row| column(&row, 0, location, what))
+            .transpose()
+            .map_err(Failure::Refused)
+    };
+    let mark = value(mark, "read last_local_id")?;
+    let last_change = value(last_change, "read last_change")?;
+    sql::loaded(jobs, mark, last_change, location).map_err(Failure::Refused)
+}
+
+/// One job's runs, ordered by run number.
+async fn runs(
+    live: Arc<Live<ReadStatements>>,
+    local_id: u64,
+    key: i64,
+    location: &str,
+) -> Result<Vec<RunRecord>, Failure> {
+    let step = format!("read runs of job {local_id}");
+    let rows = live
+        .client
+        .query(&live.statements.select_runs, &[&key])
+        .await
+        .map_err(|e| failure(&live.client, location, step.as_str(), e))?;
+    let run = |row: &Row| -> Result<RunRecord, StoreError> {
+        let widened = |index| -> Result<Option<i64>, StoreError> {
+            Ok(column::<Option<i32>>(row, index, location, &step)?.map(i64::from))
+        };
+        sql::StoredRun {
+            run_number: column(row, 0, location, &step)?,
+            started_at_us: column(row, 1, location, &step)?,
+            ended_at_us: column(row, 2, location, &step)?,
+            exit_status: column(row, 3, location, &step)?,
+            signal: column(row, 4, location, &step)?,
+            error_code: column::<i32>(row, 5, location, &step)?.into(),
+            error_description: column(row, 6, location, &step)?,
+            final_state: widened(7)?,
+        }
+        .into_record(local_id, location)
+    };
+    rows.iter()
+        .map(run)
+        .collect::<Result<_, _>>()
+        .map_err(Failure::Refused)
+}
+
+/// The changes after `after`, in order, at most `limit`.
+async fn changes(
+    live: Arc<Live<ReadStatements>>,
+    after: i64,
+    limit: i64,
+    location: &str,
+) -> Result<Vec<ChangeRecord>, Failure> {
+    let step = "read changes";
+    let rows = live
+        .client
+        .query(&live.statements.select_changes, &[&after, &limit])
+        .await
+        .map_err(|e| failure(&live.client, location, step, e))?;
+    let change = |row: &Row| -> Result<ChangeRecord, StoreError> {
+        sql::StoredChange {
+            seq: column(row, 0, location, step)?,
+            at_us: column(row, 1, location, step)?,
+            job: column(row, 2, location, step)?,
+            kind: column::<i32>(row, 3, location, step)?.into(),
+            docs: column(row, 4, location, step)?,
+        }
+        .into_record(location)
+    };
+    rows.iter()
+        .map(change)
+        .collect::<Result<_, _>>()
+        .map_err(Failure::Refused)
+}
+
+/// The position `consumer` recorded, if any.
+async fn position(
+    live: Arc<Live<ReadStatements>>,
+    consumer: &str,
+    location: &str,
+) -> Result<Option<u64>, Failure> {
+    let step = format!("read the position of {consumer}");
+    let row = live
+        .client
+        .query_opt(&live.statements.select_position, &[&consumer])
+        .await
+        .map_err(|e| failure(&live.client, location, step.as_str(), e))?;
+    row.map(|row| {
+        let seq = column(&row, 0, location, &step)?;
+        sql::position(consumer, seq, location)
+    })
+    .transpose()
+    .map_err(Failure::Refused)
+}
+
+/// Every consumer's position, ordered by consumer.
+async fn positions(
+    live: Arc<Live<ReadStatements>>,
+    location: &str,
+) -> Result<Vec<(String, u64)>, Failure> {
+    let step = "read the positions";
+    let rows = live
+        .client
+        .query(&live.statements.select_positions, &[])
+        .await
+        .map_err(|e| failure(&live.client, location, step, e))?;
+    let pair = |row: &Row| -> Result<(String, i64), StoreError> {
+        Ok((
+            column(row, 0, location, step)?,
+            column(row, 1, location, step)?,
+        ))
+    };
+    rows.iter()
+        .map(pair)
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|rows| sql::positions(rows, location))
+        .map_err(Failure::Refused)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The indication service's state
+
+/// The subscription tables, created if absent (prefixed, so they sit beside the job store's).
+const CREATE_SUBSCRIPTION_TABLES: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS indication_objects (
+        key TEXT NOT NULL PRIMARY KEY,
+        doc TEXT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS indication_outcomes (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at            TEXT   NOT NULL,
+        destination   TEXT   NOT NULL,
+        subscription  TEXT   NOT NULL,
+        indication_id TEXT   NOT NULL,
+        outcome       TEXT   NOT NULL,
+        attempts      BIGINT NOT NULL,
+        error         TEXT
+    )",
+];
+
+/// [`SubscriptionStore`] in the job store's PostgreSQL database (tables `indication_objects`
+/// and `indication_outcomes`), on its own thread like [`PostgresStore`]. Objects commit
+/// durably; outcomes go through a second connection with `synchronous_commit=off` (a record,
+/// not a promise: the newest may be lost in a crash of the server, never corrupted).
+///
+/// A call whose connection was lost reconnects and is made once more; for
+/// [`record_outcome`](SubscriptionStore::record_outcome) that may record an outcome twice.
+pub struct PostgresSubscriptions {
+    location: String,
+    requests: Option<mpsc::UnboundedSender<SubscriptionRequest>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+/// A call of [`SubscriptionStore`], with where its answer goes.
+enum SubscriptionRequest {
+    Objects(Reply<Vec<(String, String)>>),
+    Save {
+        key: String,
+        document: String,
+        reply: Reply<()>,
+    },
+    Erase {
+        key: String,
+        reply: Reply<()>,
+    },
+    Record {
+        outcome: DeliveryOutcome,
+        reply: Reply<()>,
+    },
+    Outcomes {
+        limit: i64,
+        reply: Reply<Vec<DeliveryOutcome>>,
+    },
+}
+
+/// The objects' statements.
+struct ObjectStatements {
+    select: Statement,
+    save: Statement,
+    erase: Statement,
+}
+
+impl Prepare for ObjectStatements {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(ObjectStatements {
+            // Byte order, as SQLite keeps it, whatever the database's collation.
+            select: client
+                .prepare("SELECT key, doc FROM indication_objects ORDER BY key COLLATE \"C\"")
+                .await?,
+            save: client
+                .prepare(
+                    "INSERT INTO indication_objects (key, doc) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET doc = excluded.doc",
+                )
+                .await?,
+            erase: client
+                .prepare("DELETE FROM indication_objects WHERE key = $1")
+                .await?,
+        })
+    }
+}
+
+/// The outcomes' statements, on a connection that does not wait for the disk at commit.
+struct OutcomeStatements {
+    record: Statement,
+    forget_old: Statement,
+    newest: Statement,
+}
+
+impl Prepare for OutcomeStatements {
+    async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        client.batch_execute("SET synchronous_commit = off").await?;
+        Ok(OutcomeStatements {
+            record: client
+                .prepare(
+                    "INSERT INTO indication_outcomes
+                         (at, destination, subscription, indication_id, outcome, attempts, error)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .await?,
+            forget_old: client
+                .prepare(
+                    "DELETE FROM indication_outcomes
+                     WHERE id <= (SELECT MAX(id) FROM indication_outcomes) - $1",
+                )
+                .await?,
+            newest: client
+                .prepare(
+                    "SELECT at, destination, subscription, indication_id, outcome, attempts, error
+                     FROM indication_outcomes ORDER BY id DESC LIMIT $1",
+                )
+                .await?,
+        })
+    }
+}
+
+impl PostgresSubscriptions {
+    /// Connects to the database at `url` (as [`PostgresStore::open`] reads it), creating the
+    /// schema and the tables if absent. Blocking; callable from any thread.
+    pub fn open(url: &str) -> Result<PostgresSubscriptions, StoreError> {
+        let address = Arc::new(Address::parse(url)?);
+        let location = address.location.clone();
+        let (requests, asked) = mpsc::unbounded_channel();
+        let thread = start_thread(
+            "cimjob-subscriptions-postgres",
+            &location,
+            move |started| async move {
+                let opened = async {
+                    let location = address.location.as_str();
+                    let (client, driver) = connect(&address).await?;
+                    let created = async {
+                        begin_setup(&client, &address).await?;
+                        for statement in CREATE_SUBSCRIPTION_TABLES {
+                            client.batch_execute(statement).await?;
+                        }
+                        Ok::<(), tokio_postgres::Error>(())
+                    }
+                    .await
+                    .map_err(|e| pg_error(location, "create the subscription tables", e));
+                    end_setup(&client, location, created).await?;
+                    let objects =
+                        Live::<ObjectStatements>::prepared(client, driver, location).await?;
+                    let (client, driver) = connect(&address).await?;
+                    let outcomes =
+                        Live::<OutcomeStatements>::prepared(client, driver, location).await?;
+                    Ok((objects, outcomes))
+                };
+                let (objects, outcomes) = match opened.await {
+                    Ok(connections) => connections,
+                    Err(error) => {
+                        let _ = started.send(Err(error));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(()));
+                let keeper = SubscriptionKeeper {
+                    location: address.location.clone(),
+                    objects: Link::new(Arc::clone(&address), objects),
+                    outcomes: Link::new(Arc::clone(&address), outcomes),
+                };
+                keeper.run(asked).await;
+            },
+        )?;
+        Ok(PostgresSubscriptions {
+            location,
+            requests: Some(requests),
+            thread: Some(thread),
+        })
+    }
+
+    fn ask<T>(
+        &self,
+        request: impl FnOnce(Reply<T>) -> SubscriptionRequest,
+    ) -> Result<T, StoreError> {
+        ask(self.requests.as_ref(), &self.location, request)
+    }
+}
+
+impl std::fmt::Debug for PostgresSubscriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSubscriptions")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresSubscriptions {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl SubscriptionStore for PostgresSubscriptions {
+    fn objects(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.ask(SubscriptionRequest::Objects)
+    }
+
+    fn save(&self, key: &str, document: &str) -> Result<(), StoreError> {
+        self.ask(|reply| SubscriptionRequest::Save {
+            key: key.to_owned(),
+            document: document.to_owned(),
+            reply,
+        })
+    }
+
+    fn erase(&self, key: &str) -> Result<(), StoreError> {
+        self.ask(|reply| SubscriptionRequest::Erase {
+            key: key.to_owned(),
+            reply,
+        })
+    }
+
+    fn record_outcome(&self, outcome: &DeliveryOutcome) -> Result<(), StoreError> {
+        self.ask(|reply| SubscriptionRequest::Record {
+            outcome: outcome.clone(),
+            reply,
+        })
+    }
+
+    fn outcomes(&self, limit: usize) -> Result<Vec<DeliveryOutcome>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.ask(|reply| SubscriptionRequest::Outcomes { limit, reply })
+    }
+}
+
+/// The subscriptions task's state: its two connections.
+struct SubscriptionKeeper {
+    location: String,
+    objects: Link<ObjectStatements>,
+    outcomes: Link<OutcomeStatements>,
+}
+
+impl SubscriptionKeeper {
+    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<SubscriptionRequest>) {
+        while let Some(request) = requests.recv().await {
+            self.serve(request).await;
+        }
+        self.objects.close().await;
+        self.outcomes.close().await;
+    }
+
+    async fn serve(&mut self, request: SubscriptionRequest) {
+        let location: &str = &self.location.clone();
+        // The caller may have stopped waiting; nothing is lost by not telling it.
+        match request {
+            SubscriptionRequest::Objects(reply) => {
+                let answer = self
+                    .objects
+                    .retrying(|live| async move {
+                        let step = "read the objects";
+                        let rows = live
+                            .client
+                            .query(&live.statements.select, &[])
+                            .await
+                            .map_err(|e| failure(&live.client, location, step, e))?;
+                        rows.iter()
+                            .map(|row| {
+                                Ok((
+                                    column(row, 0, location, step)?,
+                                    column(row, 1, location, step)?,
+                                ))
+                            })
+                            .collect::<Result<_, _>>()
+                            .map_err(Failure::Refused)
+                    })
+                    .await;
+                let _ = reply.send(answer);
+            }
+            SubscriptionRequest::Save {
+                key,
+                document,
+                reply,
+            } => {
+                let (key, document) = (key.as_str(), document.as_str());
+                let answer = self
+                    .objects
+                    .retrying(|live| async move {
+                        live.client
+                            .execute(&live.statements.save, &[&key, &document])
+                            .await
+                            .map(drop)
+                            .map_err(|e| failure(&live.client, location, format!("save {key}"), e))
+                    })
+                    .await;
+                let _ = reply.send(answer);
+            }
+            SubscriptionRequest::Erase { key, reply } => {
+                let key = key.as_str();
+                let answer = self
+                    .objects
+                    .retrying(|live| async move {
+                        live.client
+                            .execute(&live.statements.erase, &[&key])
+                            .await
+                            .map(drop)
+                            .map_err(|e| {
+                                failure(&live.client, location, format!("delete {key}"), e)
+                            })
+                    })
+                    .await;
+                let _ = reply.send(answer);
+            }
+            SubscriptionRequest::Record { outcome, reply } => {
+                let outcome = &outcome;
+                let answer = self
+                    .outcomes
+                    .retrying(|live| async move { record(&live, outcome, location).await })
+                    .await;
+                let _ = reply.send(answer);
+            }
+            SubscriptionRequest::Outcomes { limit, reply } => {
+                let answer = self
+                    .outcomes
+                    .retrying(|live| async move { newest(&live, limit, location).await })
+                    .await;
+                let _ = reply.send(answer);
+            }
+        }
+    }
+}
+
+/// Records one outcome and forgets all but the newest [`MAX_OUTCOMES`], in one round trip.
+async fn record(
+    live: &Live<OutcomeStatements>,
+    o: &DeliveryOutcome,
+    location: &str,
+) -> Result<(), Failure> {
+    let (client, s) = (&live.client, &live.statements);
+    let attempts = i64::from(o.attempts);
+    let record: [&(dyn ToSql + Sync); 7] = [
+        &o.at,
+        &o.destination,
+        &o.subscription,
+        &o.indication_id,
+        &o.outcome,
+        &attempts,
+        &o.error,
+    ];
+    let steps = [
+        client.execute(&s.record, &record),
+        client.execute(&s.forget_old, &[&MAX_OUTCOMES]),
+    ];
+    match in_order(steps.into())
+        .await
+        .into_iter()
+        .find_map(Result::err)
+    {
+        Some(e) => Err(failure(client, location, "record a delivery outcome", e)),
+        None => Ok(()),
+    }
+}
+
+/// The newest `limit` outcomes, newest first.
+async fn newest(
+    live: &Live<OutcomeStatements>,
+    limit: i64,
+    location: &str,
+) -> Result<Vec<DeliveryOutcome>, Failure> {
+    let step = "read the delivery outcomes";
+    let rows = live
+        .client
+        .query(&live.statements.newest, &[&limit])
+        .await
+        .map_err(|e| failure(&live.client, location, step, e))?;
+    let outcome = |row: &Row| -> Result<DeliveryOutcome, StoreError> {
+        let attempts: i64 = column(row, 5, location, step)?;
+        Ok(DeliveryOutcome {
+            at: column(row, 0, location, step)?,
+            destination: column(row, 1, location, step)?,
+            subscription: column(row, 2, location, step)?,
+            indication_id: column(row, 3, location, step)?,
+            outcome: column(row, 4, location, step)?,
+            attempts: crate::from_stored_integer(
+                attempts,
+                || "attempts of a delivery outcome".into(),
+                location,
+            )?,
+            error: column(row, 6, location, step)?,
+        })
+    };
+    rows.iter()
+        .map(outcome)
+        .collect::<Result<_, _>>()
+        .map_err(Failure::Refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_location_never_shows_a_password() {
+        assert_eq!(
+            without_password("postgres://cimjob:s3cret@db:5432/jobs?search_path=a"),
+            "postgres://cimjob@db:5432/jobs?search_path=a"
+        );
+        assert_eq!(
+            without_password("postgresql://u@h/d?password=x&sslmode=disable"),
+            "postgresql://u@h/d?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("postgres://h1,h2/d?password=x"),
+            "postgres://h1,h2/d"
+        );
+        assert!(!without_password("host=h password=x").contains('x'));
+    }
+
+    #[test]
+    fn search_path_is_ours_and_must_be_an_identifier() {
+        let address =
+            Address::parse("postgres://u:pw@h/d?search_path=Jobs_1&application_name=x").unwrap();
+        assert_eq!(address.schema.as_deref(), Some("Jobs_1"));
+        assert_eq!(
+            address.config.get_options(),
+            Some("-c search_path=\"Jobs_1\"")
+        );
+        assert_eq!(address.config.get_application_name(), Some("x"));
+        assert_eq!(
+            address.location,
+            "postgres://u@h/d?search_path=Jobs_1&application_name=x"
+        );
+
+        let plain = Address::parse("postgres://u@h/d").unwrap();
+        assert_eq!(plain.schema, None);
+        assert_eq!(plain.config.get_options(), None);
+        assert_eq!(plain.config.get_application_name(), Some(APPLICATION_NAME));
+
+        for bad in ["1jobs", "jobs;drop", "", "a-b", "x\"y"] {
+            let url = format!("postgres://u:pw@h/d?search_path={bad}");
+            let error = Address::parse(&url).err().expect(bad);
+            let message = error.to_string();
+            assert!(matches!(error, StoreError::BadLocation { .. }), "{message}");
+            assert!(message.contains(&format!("{bad:?}")), "{message}");
+            assert!(!message.contains("pw"), "{message}");
+        }
+        assert!(matches!(
+            Address::parse("host=h dbname=d"),
+            Err(StoreError::BadLocation { .. })
+        ));
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quoted("jobs"), "\"jobs\"");
+        assert_eq!(quoted("a\"b"), "\"a\"\"b\"");
+        assert!(is_identifier("_a9") && !is_identifier("9a") && !is_identifier("é"));
+    }
+}

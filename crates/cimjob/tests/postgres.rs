@@ -1,0 +1,76 @@
+//! The service with its jobs in the real PostgreSQL server (`--database-url`): what one node
+//! keeps there outlives it, and a second node on the same database is refused until nodes
+//! share the work. (`CIMJOB_TEST_STORE=postgres` runs the service tests on it too.)
+
+mod common;
+
+use cimjob_harness::postgres::TestSchema;
+use common::*;
+
+#[test]
+fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_on_it_is_refused() {
+    let schema = TestSchema::new("two_nodes");
+    let url = schema.url();
+    let mut first = Service::start(&["--database-url", &url, "--node", "first"]);
+    let id = submit_sh(&first, &["--name", "kept"], "echo \"ran on $CIMJOB_NODE\"");
+    let job = first.wait_state(id, 7, 10);
+    assert_eq!(
+        std::fs::read_to_string(job["OutputPath"].as_str().unwrap()).unwrap(),
+        "ran on first\n"
+    );
+    // the job is a row of the schema, not of the data dir's SQLite file
+    assert_eq!(schema.psql("SELECT count(*) FROM jobs").unwrap(), "1");
+    assert!(!first.data_dir().join("cimjob.db").exists());
+
+    // a second node with a data dir of its own, on the same database: refused, naming why
+    let other = tempfile::tempdir().unwrap();
+    let second = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .arg("--data-dir")
+        .arg(other.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("another cimjob node is serving this database (pid "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("password"), "{stderr}");
+    // the first goes on serving
+    let after = first.submit(&["--", "true"]);
+    first.wait_state(after, 7, 10);
+
+    // once it has stopped, a node elsewhere serves the same jobs
+    first.stop();
+    let replacement = Service::start(&["--database-url", &url, "--node", "second"]);
+    let kept = replacement.job(id);
+    assert_eq!(kept["Name"], serde_json::json!("kept"));
+    assert_eq!(kept["JobState"], serde_json::json!(7));
+    let next = replacement.submit(&["--", "true"]);
+    assert!(
+        next > after,
+        "LocalIDs go on from the database's mark: {next} after {after}"
+    );
+}
+
+#[test]
+fn a_database_url_that_cannot_be_used_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg("postgres://postgres:secret@127.0.0.1:5432/test?search_path=no-dashes")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("search_path \"no-dashes\""), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is not shown: {stderr}"
+    );
+}
