@@ -22,6 +22,11 @@
 //!   resolved is visible to them (the commit came first).
 //! - Migrations run at open, in one transaction holding `pg_advisory_xact_lock`, so nodes
 //!   opening the same database at once do not race.
+//! - **One node per schema** (until nodes share the work with leases): every write
+//!   connection takes a session advisory lock on the schema before it writes (the first one
+//!   before migrating), with `synchronous_commit = on` whatever the server's default. A second
+//!   node is refused with [`StoreError::Taken`]; a node whose lock went with its connection
+//!   writes nothing once another node holds it.
 //!
 //! # The address
 //! A `postgres://` (or `postgresql://`) URL, as [`tokio_postgres::Config`] reads it, plus one
@@ -65,6 +70,12 @@ const READ_PATIENCE: Duration = Duration::from_secs(5);
 /// How long one attempt to connect may take (unless the URL says `connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long sent data may stay unacknowledged before the connection counts as lost.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a schema's setup waits for another node's setup (or any lock it needs).
+const SETUP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '60s'";
+
 /// The first pause between attempts to reconnect; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -74,8 +85,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How many times a group whose connection was lost before its `COMMIT` is tried.
 const GROUP_TRIES: usize = 3;
 
-/// The first key of the advisory lock a node holds for as long as its store is open (the second
-/// is the schema's name, hashed): "cjsn".
+/// The first key of the advisory lock a node's write connection holds (the second is the
+/// schema's name, hashed): "cjsn".
 const SOLE_NODE_LOCK: i32 = 0x636a_736e;
 
 /// The first key of the advisory lock held while a schema is set up (the second is the
@@ -132,6 +143,10 @@ impl Address {
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            // a half-open connection fails a write within this, not after TCP's 15 minutes
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
         }
         if let Some(name) = &schema {
             // Quoted, as CREATE SCHEMA quotes it: an unquoted name would be folded to lower case.
@@ -263,15 +278,33 @@ struct Live<S> {
 
 /// The statements a kind of connection prepares as soon as it is open.
 trait Prepare: Sized {
+    /// What the connection must hold before it is used (a lock), taken on every connection
+    /// of its kind, the ones made again after a loss included.
+    async fn claim(_client: &Client, _address: &Address) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error>;
 }
 
 /// Opens a connection and starts the task that drives it, on the current runtime.
 async fn connect(address: &Address) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
-    let (client, connection) = address
+    // connect_timeout bounds the TCP connect only: the start-up exchange is bounded here
+    let patience = address
         .config
-        .connect(NoTls)
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT);
+    let (client, connection) = tokio::time::timeout(patience, address.config.connect(NoTls))
         .await
+        .map_err(|_| StoreError::Io {
+            location: address.location.clone(),
+            step: "connect".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the server did not complete the start-up within {patience:?}"),
+            ),
+        })?
         .map_err(|e| pg_error(&address.location, "connect", e))?;
     let location = address.location.clone();
     let driver = tokio::spawn(async move {
@@ -283,12 +316,14 @@ async fn connect(address: &Address) -> Result<(Client, tokio::task::JoinHandle<(
 }
 
 impl<S: Prepare> Live<S> {
-    /// Prepares `S` on a connection just opened.
+    /// Claims what `S` needs and prepares its statements on a connection just opened.
     async fn prepared(
         client: Client,
         driver: tokio::task::JoinHandle<()>,
-        location: &str,
+        address: &Address,
     ) -> Result<Live<S>, StoreError> {
+        let location = address.location.as_str();
+        S::claim(&client, address).await?;
         match S::prepare(&client).await {
             Ok(statements) => Ok(Live {
                 client,
@@ -339,7 +374,7 @@ impl<S: Prepare> Link<S> {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let attempt = match connect(&self.address).await {
-                Ok((client, driver)) => Live::prepared(client, driver, location).await,
+                Ok((client, driver)) => Live::prepared(client, driver, &self.address).await,
                 Err(error) => Err(error),
             };
             match attempt {
@@ -349,6 +384,8 @@ impl<S: Prepare> Link<S> {
                     self.live = Some(Arc::clone(&live));
                     return Ok(live);
                 }
+                // another node holds the schema: waiting would not make this one its server
+                Err(error @ StoreError::Taken { .. }) => return Err(error),
                 Err(error) if Instant::now() + backoff > deadline => return Err(error),
                 Err(error) => {
                     tracing::warn!(location, %error, ?backoff, "cannot reach PostgreSQL yet");
@@ -462,16 +499,19 @@ async fn in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
         .collect()
 }
 
-/// Starts the thread that owns a current-thread runtime and runs `main` on it to its end, and
-/// waits for `main` to say whether it started (the first value it sends).
-fn start_thread<F, Fut>(
+/// Starts the thread that owns a current-thread runtime, runs `open` on it and waits for its
+/// outcome; once it succeeded, the thread goes on with `serve` of what it opened, to its end.
+fn start_thread<T, O, OFut, S, SFut>(
     name: &str,
     location: &str,
-    main: F,
+    open: O,
+    serve: S,
 ) -> Result<thread::JoinHandle<()>, StoreError>
 where
-    F: FnOnce(std_mpsc::SyncSender<Result<(), StoreError>>) -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
+    O: FnOnce() -> OFut + Send + 'static,
+    OFut: Future<Output = Result<T, StoreError>>,
+    S: FnOnce(T) -> SFut + Send + 'static,
+    SFut: Future<Output = ()>,
 {
     let (started, outcome) = std_mpsc::sync_channel(1);
     let thread_location = location.to_owned();
@@ -482,7 +522,17 @@ where
                 .enable_all()
                 .build()
             {
-                Ok(runtime) => runtime.block_on(main(started)),
+                Ok(runtime) => runtime.block_on(async move {
+                    match open().await {
+                        Ok(opened) => {
+                            let _ = started.send(Ok(()));
+                            serve(opened).await;
+                        }
+                        Err(error) => {
+                            let _ = started.send(Err(error));
+                        }
+                    }
+                }),
                 Err(source) => {
                     let _ = started.send(Err(StoreError::Io {
                         location: thread_location,
@@ -541,6 +591,7 @@ fn ask<R, T>(
 /// take turns. The caller ends the transaction.
 async fn begin_setup(client: &Client, address: &Address) -> Result<(), tokio_postgres::Error> {
     client.batch_execute("BEGIN").await?;
+    client.batch_execute(SETUP_LOCK_TIMEOUT).await?;
     let schema = address.schema.as_deref();
     client
         .execute(
@@ -642,52 +693,58 @@ async fn migrate(client: &Client, address: &Address) -> Result<(), StoreError> {
     end_setup(client, location, outcome).await
 }
 
-/// Takes the session lock that says "this node serves this schema" on a connection of its own,
-/// kept by the caller: until nodes share the work with leases and fenced writes, a second node
-/// on the same schema is refused ([`StoreError::Taken`]) rather than running every job again.
-async fn claim_sole_node(
-    address: &Address,
-) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
+/// Takes, on the write connection, the session lock that says "this node serves this
+/// schema". Every connection the writer makes takes it before it writes, so a node that lost
+/// its lock with its connection (a restart of the server, an idle-session timeout) writes
+/// nothing until it has it back, and a second node on the same schema is refused
+/// ([`StoreError::Taken`]) rather than running every job again — until nodes share the work
+/// with leases. The lock is re-entrant within a session, so taking it again is harmless.
+async fn claim_sole_node(client: &Client, address: &Address) -> Result<(), StoreError> {
     let location = address.location.as_str();
-    let (client, driver) = connect(address).await?;
     let fail = |step: &'static str| move |e| pg_error(location, step, e);
-    // told apart from the writer and the reader in pg_stat_activity
-    client
-        .execute(
-            "SELECT set_config('application_name', current_setting('application_name') || ' node', false)",
-            &[],
-        )
-        .await
-        .map_err(fail("name the node's connection"))?;
-    let taken: bool = client
+    // the schema as the URL names it, even before it exists; else the session's own
+    let schema = address.schema.as_deref();
+    let key = "hashtext(coalesce($2::text, current_schema()))";
+    let taken: Option<bool> = client
         .query_one(
-            "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
-            &[&SOLE_NODE_LOCK],
+            &format!("SELECT pg_try_advisory_lock($1, {key})"),
+            &[&SOLE_NODE_LOCK, &schema],
         )
         .await
         .map_err(fail("take the node's lock"))?
         .get(0);
-    if !taken {
-        let holder = client
-            .query_opt(
-                "SELECT format('pid %s, %s from %s since %s', a.pid, a.application_name,
-                               coalesce(host(a.client_addr), 'a local socket'), a.backend_start)
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.locktype = 'advisory' AND l.classid = $1::int::oid
-                   AND l.objid = hashtext(current_schema())::oid AND l.granted",
-                &[&SOLE_NODE_LOCK],
-            )
-            .await
-            .ok()
-            .flatten()
-            .and_then(|row| row.get::<_, Option<String>>(0))
-            .unwrap_or_else(|| "a connection that has just gone".into());
-        return Err(StoreError::Taken {
+    match taken {
+        Some(true) => Ok(()),
+        None => Err(StoreError::BadLocation {
             location: location.to_owned(),
-            holder,
-        });
+            problem: "the search path names no schema that exists; name one with search_path="
+                .into(),
+        }),
+        Some(false) => {
+            let holder = client
+                .query_opt(
+                    &format!(
+                        "SELECT format('pid %s, %s from %s since %s', a.pid, a.application_name,
+                                coalesce(host(a.client_addr), 'a local socket'), a.backend_start)
+                         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                           AND l.database = (SELECT oid FROM pg_database
+                                             WHERE datname = current_database())
+                           AND l.classid = $1::int::oid AND l.objid = {key}::oid"
+                    ),
+                    &[&SOLE_NODE_LOCK, &schema],
+                )
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.get::<_, Option<String>>(0))
+                .unwrap_or_else(|| "a connection that has just gone".into());
+            Err(StoreError::Taken {
+                location: location.to_owned(),
+                holder,
+            })
+        }
     }
-    Ok((client, driver))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,29 +794,22 @@ impl PostgresStore {
         let (reads, asked) = mpsc::unbounded_channel();
         let (finished, writer_done) = std_mpsc::channel();
         let writer_counters = Arc::clone(&counters);
+        let opening = Arc::clone(&address);
         let thread = start_thread(
             "cimjob-store-postgres",
             &location,
-            move |started| async move {
-                let opened = async {
-                    let location = address.location.as_str();
-                    let (client, driver) = connect(&address).await?;
-                    migrate(&client, &address).await?;
-                    let sole = claim_sole_node(&address).await?;
-                    let write = Live::<WriteStatements>::prepared(client, driver, location).await?;
-                    let (client, driver) = connect(&address).await?;
-                    let read = Live::<ReadStatements>::prepared(client, driver, location).await?;
-                    Ok((write, read, sole))
-                };
-                // `_sole` holds the node's lock for as long as the thread runs
-                let (write, read, _sole) = match opened.await {
-                    Ok(connections) => connections,
-                    Err(error) => {
-                        let _ = started.send(Err(error));
-                        return;
-                    }
-                };
-                let _ = started.send(Ok(()));
+            move || async move {
+                let address = opening;
+                let (client, driver) = connect(&address).await?;
+                // before migrating: a second node must not change a schema a live one serves
+                claim_sole_node(&client, &address).await?;
+                migrate(&client, &address).await?;
+                let write = Live::<WriteStatements>::prepared(client, driver, &address).await?;
+                let (client, driver) = connect(&address).await?;
+                let read = Live::<ReadStatements>::prepared(client, driver, &address).await?;
+                Ok((write, read))
+            },
+            move |(write, read)| async move {
                 let writer = Writer {
                     location: address.location.clone(),
                     link: Link::new(Arc::clone(&address), write),
@@ -894,7 +944,13 @@ struct WriteStatements {
 }
 
 impl Prepare for WriteStatements {
+    async fn claim(client: &Client, address: &Address) -> Result<(), StoreError> {
+        claim_sole_node(client, address).await
+    }
+
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        // a ticket resolves Ok only once the commit is on disk, whatever the server's default
+        client.batch_execute("SET synchronous_commit = on").await?;
         Ok(WriteStatements {
             begin: client.prepare("BEGIN").await?,
             commit: client.prepare("COMMIT").await?,
@@ -1677,38 +1733,31 @@ impl PostgresSubscriptions {
         let address = Arc::new(Address::parse(url)?);
         let location = address.location.clone();
         let (requests, asked) = mpsc::unbounded_channel();
+        let opening = Arc::clone(&address);
         let thread = start_thread(
             "cimjob-subscriptions-postgres",
             &location,
-            move |started| async move {
-                let opened = async {
-                    let location = address.location.as_str();
-                    let (client, driver) = connect(&address).await?;
-                    let created = async {
-                        begin_setup(&client, &address).await?;
-                        for statement in CREATE_SUBSCRIPTION_TABLES {
-                            client.batch_execute(statement).await?;
-                        }
-                        Ok::<(), tokio_postgres::Error>(())
+            move || async move {
+                let address = opening;
+                let location = address.location.as_str();
+                let (client, driver) = connect(&address).await?;
+                let created = async {
+                    begin_setup(&client, &address).await?;
+                    for statement in CREATE_SUBSCRIPTION_TABLES {
+                        client.batch_execute(statement).await?;
                     }
-                    .await
-                    .map_err(|e| pg_error(location, "create the subscription tables", e));
-                    end_setup(&client, location, created).await?;
-                    let objects =
-                        Live::<ObjectStatements>::prepared(client, driver, location).await?;
-                    let (client, driver) = connect(&address).await?;
-                    let outcomes =
-                        Live::<OutcomeStatements>::prepared(client, driver, location).await?;
-                    Ok((objects, outcomes))
-                };
-                let (objects, outcomes) = match opened.await {
-                    Ok(connections) => connections,
-                    Err(error) => {
-                        let _ = started.send(Err(error));
-                        return;
-                    }
-                };
-                let _ = started.send(Ok(()));
+                    Ok::<(), tokio_postgres::Error>(())
+                }
+                .await
+                .map_err(|e| pg_error(location, "create the subscription tables", e));
+                end_setup(&client, location, created).await?;
+                let objects = Live::<ObjectStatements>::prepared(client, driver, &address).await?;
+                let (client, driver) = connect(&address).await?;
+                let outcomes =
+                    Live::<OutcomeStatements>::prepared(client, driver, &address).await?;
+                Ok((objects, outcomes))
+            },
+            move |(objects, outcomes)| async move {
                 let keeper = SubscriptionKeeper {
                     location: address.location.clone(),
                     objects: Link::new(Arc::clone(&address), objects),

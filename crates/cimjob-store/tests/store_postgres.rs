@@ -234,6 +234,45 @@ fn of_stores_opening_one_fresh_schema_at_once_one_serves_and_the_others_are_told
     assert_eq!(ids, vec![1]);
 }
 
+#[test]
+fn a_node_whose_lock_went_with_its_connection_writes_nothing_once_another_node_holds_it() {
+    let db = Postgres::fresh("fenced");
+    let application_name = format!("cimjob-store-fenced-{}", std::process::id());
+    let first = PostgresStore::open(&with_parameter(
+        &db.url(),
+        "application_name",
+        &application_name,
+    ))
+    .unwrap();
+    commit_ok(&first, vec![upsert(vec![job(1, 2, "{}")])]);
+    // the first node's sessions end (a server restart, an idle-session timeout): its lock too
+    let admin = Admin::connect(None);
+    assert_eq!(
+        admin.kill(&application_name),
+        2,
+        "the writer's and the reader's"
+    );
+    wait_until_gone(&admin, &application_name);
+    let second = PostgresStore::open(&db.url()).expect("the schema is free again");
+    // the first reconnects, cannot take the lock back, and so writes nothing
+    let outcomes = outcomes_within_a_minute(vec![first.commit(upsert(vec![job(2, 2, "{}")]))]);
+    let refusal = outcomes[0].as_ref().unwrap_err().to_string();
+    assert!(
+        refusal.contains("another cimjob node is serving this database (pid "),
+        "{refusal}"
+    );
+    let ids: Vec<u64> = second
+        .load()
+        .unwrap()
+        .jobs
+        .iter()
+        .map(|j| j.local_id)
+        .collect();
+    assert_eq!(ids, vec![1]);
+    // and the second writes on
+    commit_ok(&second, vec![upsert(vec![job(3, 2, "{}")])]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server's refusals
 
