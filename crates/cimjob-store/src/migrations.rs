@@ -135,15 +135,21 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
             kind  INTEGER NOT NULL,
             docs  BLOB    NOT NULL
         )",
-            // Where each consumer is: the last change it has dealt with.
-            "CREATE TABLE positions (
-            consumer TEXT   NOT NULL PRIMARY KEY,
-            seq      BIGINT NOT NULL
-        )",
-            "INSERT INTO meta (key, value) VALUES ('last_change', 0)",
+            CREATE_POSITIONS,
+            START_LAST_CHANGE,
         ],
     },
 ];
+
+/// Where each consumer of the change record is: the last change it has dealt with (version 3
+/// of both lists).
+const CREATE_POSITIONS: &str = "CREATE TABLE positions (
+            consumer TEXT   NOT NULL PRIMARY KEY,
+            seq      BIGINT NOT NULL
+        )";
+
+/// The change record's numbering starts at 0 (version 3 of both lists).
+const START_LAST_CHANGE: &str = "INSERT INTO meta (key, value) VALUES ('last_change', 0)";
 
 /// Every PostgreSQL migration, in version order, numbered as [`SQLITE_MIGRATIONS`].
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -166,7 +172,7 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
-        description: "the change record that consumers read from their own positions",
+        description: SQLITE_MIGRATIONS[2].description,
         statements: &[
             // One row per change of a job, both documents kept (compressed together, see
             // `change_docs`): a consumer needs the job before and after (a PreviousInstance)
@@ -178,12 +184,8 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
             kind  INTEGER NOT NULL,
             docs  BYTEA   NOT NULL
         )",
-            // Where each consumer is: the last change it has dealt with.
-            "CREATE TABLE positions (
-            consumer TEXT   NOT NULL PRIMARY KEY,
-            seq      BIGINT NOT NULL
-        )",
-            "INSERT INTO meta (key, value) VALUES ('last_change', 0)",
+            CREATE_POSITIONS,
+            START_LAST_CHANGE,
         ],
     },
 ];
