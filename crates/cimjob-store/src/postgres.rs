@@ -73,6 +73,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long sent data may stay unacknowledged before the connection counts as lost.
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a starting node waits for a schema's node lock that another connection holds.
+const CLAIM_AT_OPEN_FOR: Duration = Duration::from_secs(3);
+
 /// How long a schema's setup waits for another node's setup (or any lock it needs).
 const SETUP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '60s'";
 
@@ -334,8 +337,13 @@ impl<S: Prepare> Live<S> {
         }
     }
 
-    /// Closes the connection politely (the server sees a goodbye, not a dropped socket).
+    /// Closes the connection politely (the server sees a goodbye, not a dropped socket), its
+    /// locks let go first.
     async fn close(self) {
+        // the locks go now, not when the server notices the connection gone, so a store opened
+        // right after this one closed finds the schema free
+        let unlock = self.client.batch_execute("SELECT pg_advisory_unlock_all()");
+        let _ = tokio::time::timeout(Duration::from_secs(1), unlock).await;
         drop(self.client);
         let _ = tokio::time::timeout(Duration::from_secs(1), self.driver).await;
     }
@@ -747,6 +755,21 @@ async fn claim_sole_node(client: &Client, address: &Address) -> Result<(), Store
     }
 }
 
+/// [`claim_sole_node`] for a node that is starting: a holder that has just died (a node
+/// restarted after `kill -9`) keeps the lock until the server notices its connection gone, so
+/// a refusal is asked again for up to [`CLAIM_AT_OPEN_FOR`] before it stands.
+async fn claim_at_open(client: &Client, address: &Address) -> Result<(), StoreError> {
+    let deadline = Instant::now() + CLAIM_AT_OPEN_FOR;
+    loop {
+        match claim_sole_node(client, address).await {
+            Err(StoreError::Taken { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The job store
 
@@ -802,7 +825,7 @@ impl PostgresStore {
                 let address = opening;
                 let (client, driver) = connect(&address).await?;
                 // before migrating: a second node must not change a schema a live one serves
-                claim_sole_node(&client, &address).await?;
+                claim_at_open(&client, &address).await?;
                 migrate(&client, &address).await?;
                 let write = Live::<WriteStatements>::prepared(client, driver, &address).await?;
                 let (client, driver) = connect(&address).await?;

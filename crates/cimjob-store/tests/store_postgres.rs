@@ -234,25 +234,37 @@ fn of_stores_opening_one_fresh_schema_at_once_one_serves_and_the_others_are_told
     assert_eq!(ids, vec![1]);
 }
 
-#[test]
-fn a_node_whose_lock_went_with_its_connection_writes_nothing_once_another_node_holds_it() {
-    let db = Postgres::fresh("fenced");
-    let application_name = format!("cimjob-store-fenced-{}", std::process::id());
-    let first = PostgresStore::open(&with_parameter(
+/// A store on `db` whose sessions show a name of this test's own, so that killing them ends no
+/// other test's sessions; and that name.
+fn open_under_own_name(db: &Postgres, label: &str) -> (PostgresStore, String) {
+    let application_name = format!("cimjob-store-{label}-{}", std::process::id());
+    let store = PostgresStore::open(&with_parameter(
         &db.url(),
         "application_name",
         &application_name,
     ))
     .unwrap();
+    (store, application_name)
+}
+
+/// Ends the store's two sessions (the writer's and the reader's) and waits until they are gone.
+fn end_sessions(admin: &Admin, application_name: &str) {
+    assert_eq!(
+        admin.kill(application_name),
+        2,
+        "the writer's and the reader's sessions"
+    );
+    wait_until_gone(admin, application_name);
+}
+
+#[test]
+fn a_node_whose_lock_went_with_its_connection_writes_nothing_once_another_node_holds_it() {
+    let db = Postgres::fresh("fenced");
+    let (first, application_name) = open_under_own_name(&db, "fenced");
     commit_ok(&first, vec![upsert(vec![job(1, 2, "{}")])]);
     // the first node's sessions end (a server restart, an idle-session timeout): its lock too
     let admin = Admin::connect(None);
-    assert_eq!(
-        admin.kill(&application_name),
-        2,
-        "the writer's and the reader's"
-    );
-    wait_until_gone(&admin, &application_name);
+    end_sessions(&admin, &application_name);
     let second = PostgresStore::open(&db.url()).expect("the schema is free again");
     // the first reconnects, cannot take the lock back, and so writes nothing
     let outcomes = outcomes_within_a_minute(vec![first.commit(upsert(vec![job(2, 2, "{}")]))]);
@@ -361,24 +373,12 @@ fn outcomes_within_a_minute(tickets: Vec<CommitTicket>) -> Vec<Result<(), StoreE
 #[test]
 fn after_its_connections_are_killed_the_store_reconnects_and_no_ticket_hangs() {
     let db = Postgres::fresh("killed");
-    // A name of this test's own, so that killing it ends no other test's sessions.
-    let application_name = format!("cimjob-store-killed-{}", std::process::id());
-    let store = PostgresStore::open(&with_parameter(
-        &db.url(),
-        "application_name",
-        &application_name,
-    ))
-    .unwrap();
+    let (store, application_name) = open_under_own_name(&db, "killed");
     commit_ok(&store, vec![upsert(vec![job(1, 2, "{}")])]);
     let admin = Admin::connect(None);
 
     // Killed while idle: the next commit and the next read reconnect.
-    assert_eq!(
-        admin.kill(&application_name),
-        2,
-        "the writer's and the reader's sessions"
-    );
-    wait_until_gone(&admin, &application_name);
+    end_sessions(&admin, &application_name);
     let outcomes = outcomes_within_a_minute(vec![store.commit(upsert(vec![job(2, 2, "{}")]))]);
     assert!(outcomes[0].is_ok(), "{outcomes:?}");
     assert_eq!(store.load().unwrap().jobs.len(), 2);
