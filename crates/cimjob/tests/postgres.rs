@@ -23,21 +23,11 @@ fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_on_it_is_refused() {
     assert!(!first.data_dir().join("cimjob.db").exists());
 
     // a second node with a data dir of its own, on the same database: refused, naming why
-    let other = tempfile::tempdir().unwrap();
-    let second = std::process::Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
-        .arg("--data-dir")
-        .arg(other.path())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "{stderr}");
+    let stderr = serve_refused(&["--listen", "127.0.0.1:0", "--database-url", &url]);
     assert!(
         stderr.contains("another cimjob node is serving this database (pid "),
         "{stderr}"
     );
-    assert!(!stderr.contains("password"), "{stderr}");
     // the first goes on serving
     let after = first.submit(&["--", "true"]);
     first.wait_state(after, 7, 10);
@@ -57,17 +47,12 @@ fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_on_it_is_refused() {
 
 #[test]
 fn a_database_url_that_cannot_be_used_is_refused_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg("postgres://postgres:secret@127.0.0.1:5432/test?search_path=no-dashes")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = serve_refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        "postgres://postgres:secret@127.0.0.1:5432/test?search_path=no-dashes",
+    ]);
     assert!(stderr.contains("search_path \"no-dashes\""), "{stderr}");
     assert!(
         !stderr.contains("secret"),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{proc_state, read_pid, submit_sh, until, wait_gone, Service};
+use common::{proc_state, read_pid, serve_refused, submit_sh, until, wait_gone, Service};
 use serde_json::{json, Value};
 
 #[test]
@@ -359,17 +359,8 @@ fn the_work_knows_its_job_its_run_and_its_node() {
     let log = std::fs::read_to_string(job["OutputPath"].as_str().unwrap()).unwrap();
     assert_eq!(log, format!("CIMJOB:{id} run 1 on alpha-1\n"));
     // a node's name is refused when it could not be passed to the work
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_cimjob"))
-        .args(["serve", "--node", "a=b", "--listen", "127.0.0.1:0"])
-        .env("CIMJOB_DATA_DIR", s.scratch())
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("--node \"a=b\""),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
-    );
+    let stderr = serve_refused(&["--node", "a=b", "--listen", "127.0.0.1:0"]);
+    assert!(stderr.contains("--node \"a=b\""), "{stderr}");
 }
 
 #[test]

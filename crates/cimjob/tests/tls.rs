@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Service, BIN};
+use common::{serve_refused, Service, BIN};
 use sha2::Digest;
 
 const HTTPS: &[&str] = &["--https-listen", "127.0.0.1:0"];
@@ -101,49 +101,6 @@ fn der(pem_file: &Path) -> Vec<u8> {
     rustls_pki_types::CertificateDer::from_pem_file(pem_file)
         .unwrap()
         .to_vec()
-}
-
-/// Runs `cimjob serve ARGS` that is expected to refuse to start; returns its stderr.
-fn refused(args: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("cimjob serve {args:?} did not refuse to start (still running after 20s)");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(
-        !status.success(),
-        "cimjob serve {args:?} exited 0: {stderr}"
-    );
-    assert!(
-        !dir.path().join("cimjob.addr").exists(),
-        "it served anyway: {stderr}"
-    );
-    stderr
 }
 
 #[test]
@@ -272,7 +229,7 @@ fn a_key_that_does_not_match_the_certificate_is_refused() {
     std::fs::create_dir_all(&b).unwrap();
     let (cert, _) = write_cert_pair(&a);
     let (_, other_key) = write_cert_pair(&b);
-    let stderr = refused(&[
+    let stderr = serve_refused(&[
         "--listen",
         "127.0.0.1:0",
         "--https-listen",
@@ -287,7 +244,7 @@ fn a_key_that_does_not_match_the_certificate_is_refused() {
 
 #[test]
 fn plain_http_on_a_remote_address_is_refused_unless_allowed() {
-    let stderr = refused(&["--listen", "0.0.0.0:0", "--https-listen", "127.0.0.1:0"]);
+    let stderr = serve_refused(&["--listen", "0.0.0.0:0", "--https-listen", "127.0.0.1:0"]);
     assert!(
         stderr.contains("0.0.0.0:0"),
         "the error does not name the address: {stderr}"

@@ -402,3 +402,41 @@ pub fn until(what: &str, done: impl FnMut() -> bool) {
 pub fn wait_gone(pid: u32, secs: u64) {
     reap(nix::unistd::Pid::from_raw(pid as i32), secs);
 }
+
+/// Runs `cimjob serve ARGS` that is expected to refuse to start; returns its stderr.
+pub fn serve_refused(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("cimjob serve {args:?} did not refuse to start (still running after 20s)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        !status.success(),
+        "cimjob serve {args:?} exited 0: {stderr}"
+    );
+    assert!(
+        !dir.path().join("cimjob.addr").exists(),
+        "it served anyway: {stderr}"
+    );
+    stderr
+}
