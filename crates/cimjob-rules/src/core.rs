@@ -256,19 +256,25 @@ impl Core {
                     | Situation::InService
                     | Situation::ShuttingDown
             ) && (job.process.is_some() || job.situation == Situation::Starting);
-            if running && held.runs.contains(&run_key(&job)) {
+            let elsewhere = job
+                .node
+                .as_ref()
+                .filter(|node| **node != core.config.node)
+                .cloned();
+            if running && elsewhere.is_none() && held.runs.contains(&run_key(&job)) {
                 core.adopt(id);
                 continue;
             }
             let never_began = job.situation == Situation::Starting && job.process.is_none();
-            if never_began && held.complete {
+            if never_began && elsewhere.is_none() && held.complete {
                 core.adopt(id);
                 let not_before = job.start_time.filter(|at| *at > now);
                 let spawn = core.spawn(id, not_before);
                 core.step.after_commit.push(spawn);
                 continue;
             }
-            if let Some(identity) = job.process {
+            // a process identity from another node names nothing here
+            if let Some(identity) = job.process.filter(|_| elsewhere.is_none()) {
                 core.step.now.push(Action::KillOrphan(identity));
             }
             match job.situation {
@@ -287,7 +293,19 @@ impl Core {
                         j.process = None;
                         j.end_time.get_or_insert(now);
                     });
-                    core.fail(id, JobErrorCode::ProcessLost, LOST_AT_RESTART.into(), now);
+                    match elsewhere {
+                        Some(lost) => {
+                            let description = format!(
+                                "node {lost} was lost while the job ran there (its lease lapsed); \
+                                 node {} ended the run",
+                                core.config.node
+                            );
+                            core.fail(id, JobErrorCode::NodeLost, description, now);
+                        }
+                        None => {
+                            core.fail(id, JobErrorCode::ProcessLost, LOST_AT_RESTART.into(), now)
+                        }
+                    }
                 }
                 s if s.is_final() => {
                     if let Some(due) = job.removal_due {
@@ -1283,6 +1301,7 @@ impl Core {
             let starts_at = if new_occurrence { due } else { now };
             let run = job.run_count + 1;
             let log_path = self.log_path(id, run);
+            let node = self.config.node.clone();
             self.update(id, now, |j| {
                 j.situation = Situation::Starting;
                 j.run_count = run;
@@ -1301,6 +1320,7 @@ impl Core {
                     j.occurrences += 1;
                 }
                 j.output_path = Some(log_path.display().to_string());
+                j.node = Some(node.clone());
             });
             // the next occurrence is planned now, so one that comes during this run is seen
             // and skipped rather than run on top of it

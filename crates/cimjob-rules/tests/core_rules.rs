@@ -24,6 +24,12 @@ fn config(max_running: usize) -> CoreConfig {
     c
 }
 
+fn node_config(node: &str) -> CoreConfig {
+    let mut config = config(3);
+    config.node = node.into();
+    config
+}
+
 fn values(name: &str, extra: &[(&str, CimValue)]) -> Vec<(String, Option<CimValue>)> {
     let argv = CimArray::new(CimType::String, vec![CimValue::String("true".into())]).unwrap();
     let mut v = vec![
@@ -559,6 +565,57 @@ fn a_restart_ends_jobs_that_lost_their_process() {
     for j in core.jobs() {
         assert!(j.process.is_none());
     }
+}
+
+#[test]
+fn a_node_that_takes_over_ends_the_lost_nodes_runs_as_node_lost_without_touching_its_pids() {
+    // node "a" ran three jobs and was lost; node "b" takes over the same stored jobs, and
+    // its own supervisors hold a run with the same key (the key means nothing across nodes)
+    let mut a = Core::recover(node_config("a"), Vec::new(), 0, 0, t(0), &Held::default()).0;
+    let (rerun, rerun_key) = running(
+        &mut a,
+        "rerun",
+        &[("RecoveryAction", CimValue::UInt16(4))],
+        t(0),
+    );
+    let (lost, _) = running(&mut a, "lost", &[], t(0));
+    let (stopping, _) = running(&mut a, "stopping", &[], t(0));
+    a.request_state_change(stopping, 4, None, t(1)).unwrap();
+    let stored: Vec<_> = a.jobs().map(|j| (**j).clone()).collect();
+    assert!(stored.iter().all(|j| j.node.as_deref() == Some("a")));
+
+    let held = Held {
+        runs: [rerun_key].into_iter().collect(),
+        complete: true,
+    };
+    let (b, step) = Core::recover(node_config("b"), stored, 3, 0, t(100), &held);
+    assert!(
+        !step.now.iter().any(|a| matches!(a, Action::KillOrphan(_))),
+        "a process identity of node a names nothing on node b: {:?}",
+        step.now
+    );
+    let lost = b.job(lost).unwrap();
+    assert_eq!(
+        (lost.situation, lost.error_code),
+        (Situation::Failed, JobErrorCode::NodeLost)
+    );
+    let description = lost.error_description.as_deref().unwrap_or_default();
+    assert!(
+        description.contains("node a was lost") && description.contains("node b"),
+        "{description}"
+    );
+    let rerun = b.job(rerun).unwrap();
+    assert_eq!(
+        (rerun.situation, rerun.error_code, rerun.reruns),
+        (Situation::Queued, JobErrorCode::NodeLost, 1),
+        "Re-run Job: run again after the backoff, here"
+    );
+    assert_eq!(
+        b.job(stopping).unwrap().situation,
+        Situation::Terminated,
+        "a Terminate pending for the lost run ends it Terminated, never re-run"
+    );
+    assert_eq!(b.slots_used(), 0, "no run of node a holds a slot on node b");
 }
 
 #[test]

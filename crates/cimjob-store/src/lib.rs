@@ -43,6 +43,7 @@ use tokio::sync::oneshot;
 pub use cimjob_rules::record::{Batch, ChangeRecord, JobRecord, Loaded, RunRecord};
 
 pub mod change_docs;
+pub mod lease;
 pub mod memory;
 mod migrations;
 pub mod postgres;
@@ -148,18 +149,25 @@ pub enum StoreError {
         /// What is wrong with it, naming the offending value.
         problem: String,
     },
-    /// Another node already serves this database. Until nodes share the work with leases,
-    /// one database has one node: two would both run every job.
-    #[error(
-        "job store {location}: another cimjob node is serving this database ({holder}); \
-         several nodes on one database are not built yet: stop it, or give this node its own \
-         database or search_path"
-    )]
+    /// Another node serves this database and its lease runs: this one stands by (one node
+    /// serves a database at a time, for now) and may join once that lease lapses.
+    #[error("job store {location}: {holder} serves this database")]
     Taken {
         /// The database that is taken.
         location: String,
         /// Who holds it, as the server knows the connection.
         holder: String,
+    },
+    /// This node may write no more: its lease on the shared database lapsed, or another node
+    /// took over. Nothing of the batch was written.
+    #[error("job store {location}: node {node} is fenced ({why}); nothing was written")]
+    Fenced {
+        /// The database.
+        location: String,
+        /// This node.
+        node: String,
+        /// What became of its lease.
+        why: String,
     },
     /// The batch was submitted after [`Store::close`]; nothing was written.
     #[error("job store {location}: the store is closed; the batch was not written")]

@@ -188,6 +188,20 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
             START_LAST_CHANGE,
         ],
     },
+    Migration {
+        version: 4,
+        description: "nodes: each node's lease and incarnation (PostgreSQL only)",
+        statements: &[
+            // One row per node that ever served the schema; see `lease`.
+            "CREATE TABLE nodes (
+            node        TEXT        NOT NULL PRIMARY KEY,
+            incarnation BIGINT      NOT NULL CHECK (incarnation > 0),
+            lease_until TIMESTAMPTZ NOT NULL,
+            fenced_by   TEXT,
+            joined_at   TIMESTAMPTZ NOT NULL
+        )",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -195,13 +209,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_count_up_from_one_without_gaps_and_name_the_same_schema_in_both_lists() {
+    fn versions_count_up_from_one_without_gaps_and_postgresql_has_every_sqlite_version() {
         for list in [SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS] {
             for (i, migration) in list.iter().enumerate() {
                 assert_eq!(migration.version, i as i64 + 1, "{}", migration.description);
             }
         }
-        assert_eq!(latest(SQLITE_MIGRATIONS), latest(POSTGRES_MIGRATIONS));
+        // PostgreSQL has versions of its own after SQLite's (what only shared databases
+        // need, such as the nodes' leases)
+        assert!(latest(SQLITE_MIGRATIONS) <= latest(POSTGRES_MIGRATIONS));
     }
 
     /// FNV-1a over every version, description and statement.
@@ -239,17 +255,17 @@ mod tests {
         let all = pending(SQLITE_MIGRATIONS, &[], "db").unwrap();
         assert_eq!(versions(all), vec![1, 2, 3]);
         let rest = pending(POSTGRES_MIGRATIONS, &[1, 3], "db").unwrap();
-        assert_eq!(versions(rest), vec![2]);
+        assert_eq!(versions(rest), vec![2, 4]);
         assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3], "db")
             .unwrap()
             .is_empty());
-        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4], "db").unwrap_err();
+        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5], "db").unwrap_err();
         assert!(
             matches!(
                 refused,
                 StoreError::SchemaTooNew {
-                    found: 4,
-                    known: 3,
+                    found: 5,
+                    known: 4,
                     ..
                 }
             ),

@@ -22,11 +22,11 @@
 //!   resolved is visible to them (the commit came first).
 //! - Migrations run at open, in one transaction holding `pg_advisory_xact_lock`, so nodes
 //!   opening the same database at once do not race.
-//! - **One node per schema** (until nodes share the work with leases): every write
-//!   connection takes a session advisory lock on the schema before it writes (the first one
-//!   before migrating), with `synchronous_commit = on` whatever the server's default. A second
-//!   node is refused with [`StoreError::Taken`]; a node whose lock went with its connection
-//!   writes nothing once another node holds it.
+//! - **Leases** ([`lease`]): the store joins the schema as a node at open (refused with
+//!   [`StoreError::Taken`] while another node's lease runs), renews the lease on a third
+//!   connection, and fences every write transaction by it: once the lease is lost every batch
+//!   fails with [`StoreError::Fenced`] and nothing more is written. The write session commits
+//!   with `synchronous_commit = on` whatever the server's default.
 //!
 //! # The address
 //! A `postgres://` (or `postgresql://`) URL, as [`tokio_postgres::Config`] reads it, plus one
@@ -47,6 +47,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+use crate::lease::{self, Membership, Standing, Tenure, MIN_LEASE};
 use crate::migrations::{self, POSTGRES_MIGRATIONS};
 use crate::sql::{self, Op};
 use crate::subscriptions::{DeliveryOutcome, SubscriptionStore, MAX_OUTCOMES};
@@ -73,9 +74,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long sent data may stay unacknowledged before the connection counts as lost.
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long a starting node waits for a schema's node lock that another connection holds.
-const CLAIM_AT_OPEN_FOR: Duration = Duration::from_secs(3);
-
 /// How long a schema's setup waits for another node's setup (or any lock it needs).
 const SETUP_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '60s'";
 
@@ -87,10 +85,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How many times a group whose connection was lost before its `COMMIT` is tried.
 const GROUP_TRIES: usize = 3;
-
-/// The first key of the advisory lock a node's write connection holds (the second is the
-/// schema's name, hashed): "cjsn".
-const SOLE_NODE_LOCK: i32 = 0x636a_736e;
 
 /// The first key of the advisory lock held while a schema is set up (the second is the
 /// schema's name, hashed): "cjms".
@@ -268,7 +262,11 @@ impl std::error::Error for PostgresError {
 }
 
 /// A [`StoreError::Database`] for a PostgreSQL error at `step`.
-fn pg_error(location: &str, step: impl Into<String>, error: tokio_postgres::Error) -> StoreError {
+pub(crate) fn pg_error(
+    location: &str,
+    step: impl Into<String>,
+    error: tokio_postgres::Error,
+) -> StoreError {
     database_error(location, step, PostgresError(error))
 }
 
@@ -281,12 +279,6 @@ struct Live<S> {
 
 /// The statements a kind of connection prepares as soon as it is open.
 trait Prepare: Sized {
-    /// What the connection must hold before it is used (a lock), taken on every connection
-    /// of its kind, the ones made again after a loss included.
-    async fn claim(_client: &Client, _address: &Address) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error>;
 }
 
@@ -319,14 +311,13 @@ async fn connect(address: &Address) -> Result<(Client, tokio::task::JoinHandle<(
 }
 
 impl<S: Prepare> Live<S> {
-    /// Claims what `S` needs and prepares its statements on a connection just opened.
+    /// Prepares `S`'s statements on a connection just opened.
     async fn prepared(
         client: Client,
         driver: tokio::task::JoinHandle<()>,
         address: &Address,
     ) -> Result<Live<S>, StoreError> {
         let location = address.location.as_str();
-        S::claim(&client, address).await?;
         match S::prepare(&client).await {
             Ok(statements) => Ok(Live {
                 client,
@@ -392,8 +383,6 @@ impl<S: Prepare> Link<S> {
                     self.live = Some(Arc::clone(&live));
                     return Ok(live);
                 }
-                // another node holds the schema: waiting would not make this one its server
-                Err(error @ StoreError::Taken { .. }) => return Err(error),
                 Err(error) if Instant::now() + backoff > deadline => return Err(error),
                 Err(error) => {
                     tracing::warn!(location, %error, ?backoff, "cannot reach PostgreSQL yet");
@@ -701,75 +690,6 @@ async fn migrate(client: &Client, address: &Address) -> Result<(), StoreError> {
     end_setup(client, location, outcome).await
 }
 
-/// Takes, on the write connection, the session lock that says "this node serves this
-/// schema". Every connection the writer makes takes it before it writes, so a node that lost
-/// its lock with its connection (a restart of the server, an idle-session timeout) writes
-/// nothing until it has it back, and a second node on the same schema is refused
-/// ([`StoreError::Taken`]) rather than running every job again — until nodes share the work
-/// with leases. The lock is re-entrant within a session, so taking it again is harmless.
-async fn claim_sole_node(client: &Client, address: &Address) -> Result<(), StoreError> {
-    let location = address.location.as_str();
-    let fail = |step: &'static str| move |e| pg_error(location, step, e);
-    // the schema as the URL names it, even before it exists; else the session's own
-    let schema = address.schema.as_deref();
-    let key = "hashtext(coalesce($2::text, current_schema()))";
-    let taken: Option<bool> = client
-        .query_one(
-            &format!("SELECT pg_try_advisory_lock($1, {key})"),
-            &[&SOLE_NODE_LOCK, &schema],
-        )
-        .await
-        .map_err(fail("take the node's lock"))?
-        .get(0);
-    match taken {
-        Some(true) => Ok(()),
-        None => Err(StoreError::BadLocation {
-            location: location.to_owned(),
-            problem: "the search path names no schema that exists; name one with search_path="
-                .into(),
-        }),
-        Some(false) => {
-            let holder = client
-                .query_opt(
-                    &format!(
-                        "SELECT format('pid %s, %s from %s since %s', a.pid, a.application_name,
-                                coalesce(host(a.client_addr), 'a local socket'), a.backend_start)
-                         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                           AND l.database = (SELECT oid FROM pg_database
-                                             WHERE datname = current_database())
-                           AND l.classid = $1::int::oid AND l.objid = {key}::oid"
-                    ),
-                    &[&SOLE_NODE_LOCK, &schema],
-                )
-                .await
-                .ok()
-                .flatten()
-                .and_then(|row| row.get::<_, Option<String>>(0))
-                .unwrap_or_else(|| "a connection that has just gone".into());
-            Err(StoreError::Taken {
-                location: location.to_owned(),
-                holder,
-            })
-        }
-    }
-}
-
-/// [`claim_sole_node`] for a node that is starting: a holder that has just died (a node
-/// restarted after `kill -9`) keeps the lock until the server notices its connection gone, so
-/// a refusal is asked again for up to [`CLAIM_AT_OPEN_FOR`] before it stands.
-async fn claim_at_open(client: &Client, address: &Address) -> Result<(), StoreError> {
-    let deadline = Instant::now() + CLAIM_AT_OPEN_FOR;
-    loop {
-        match claim_sole_node(client, address).await {
-            Err(StoreError::Taken { .. }) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            outcome => return outcome,
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The job store
 
@@ -799,6 +719,7 @@ pub struct PostgresStore {
     reads: Option<mpsc::UnboundedSender<Read>>,
     thread: Option<thread::JoinHandle<()>>,
     counters: Arc<Counters>,
+    tenure: Arc<Tenure>,
 }
 
 impl PostgresStore {
@@ -809,8 +730,18 @@ impl PostgresStore {
     /// Refuses a database whose schema is newer than this build knows
     /// ([`StoreError::SchemaTooNew`]) and an address it cannot use
     /// ([`StoreError::BadLocation`]).
-    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+    pub fn open(url: &str, membership: &Membership) -> Result<PostgresStore, StoreError> {
+        if membership.lease < MIN_LEASE {
+            return Err(StoreError::BadLocation {
+                location: without_password(url),
+                problem: format!(
+                    "a lease of {:?} is shorter than {MIN_LEASE:?}",
+                    membership.lease
+                ),
+            });
+        }
         let address = Arc::new(Address::parse(url)?);
+        let membership = membership.clone();
         let location = address.location.clone();
         let counters = Arc::new(Counters::default());
         let (queue, queued) = mpsc::unbounded_channel();
@@ -818,33 +749,51 @@ impl PostgresStore {
         let (finished, writer_done) = std_mpsc::channel();
         let writer_counters = Arc::clone(&counters);
         let opening = Arc::clone(&address);
+        let (tenure_out, tenure_in) = std_mpsc::sync_channel(1);
         let thread = start_thread(
             "cimjob-store-postgres",
             &location,
             move || async move {
                 let address = opening;
                 let (client, driver) = connect(&address).await?;
-                // before migrating: a second node must not change a schema a live one serves
-                claim_at_open(&client, &address).await?;
                 migrate(&client, &address).await?;
+                let sent = std::time::Instant::now();
+                let schema = address.schema.as_deref();
+                let incarnation =
+                    lease::join(&client, schema, &membership, &address.location).await?;
+                let tenure = Arc::new(Tenure::new(membership, incarnation, sent));
                 let write = Live::<WriteStatements>::prepared(client, driver, &address).await?;
                 let (client, driver) = connect(&address).await?;
                 let read = Live::<ReadStatements>::prepared(client, driver, &address).await?;
-                Ok((write, read))
+                let (client, driver) = connect(&address).await?;
+                let renew = Live::<NoStatements>::prepared(client, driver, &address).await?;
+                let _ = tenure_out.send(Arc::clone(&tenure));
+                Ok((write, read, renew, tenure))
             },
-            move |(write, read)| async move {
+            move |(write, read, renew, tenure)| async move {
+                let (stop_renewing, stopped) = tokio::sync::oneshot::channel();
                 let writer = Writer {
                     location: address.location.clone(),
                     link: Link::new(Arc::clone(&address), write),
                     counters: writer_counters,
+                    tenure: Arc::clone(&tenure),
                 };
                 let reader = Reader {
                     location: address.location.clone(),
                     link: Link::new(Arc::clone(&address), read),
                 };
-                tokio::join!(writer.run(queued, finished), reader.run(asked));
+                let renewer = Renewer {
+                    link: Link::new(Arc::clone(&address), renew),
+                    tenure,
+                };
+                let writing = async move {
+                    writer.run(queued, finished).await;
+                    let _ = stop_renewing.send(());
+                };
+                tokio::join!(writing, reader.run(asked), renewer.run(stopped));
             },
         )?;
+        let tenure = tenure_in.recv().map_err(|_| gone(&location))?;
         Ok(PostgresStore {
             location,
             queue: Mutex::new(Some(queue)),
@@ -852,7 +801,14 @@ impl PostgresStore {
             reads: Some(reads),
             thread: Some(thread),
             counters,
+            tenure,
         })
+    }
+
+    /// This node's lease: its incarnation and where it stands, for whoever must stop acting
+    /// once it is lost.
+    pub fn tenure(&self) -> &Tenure {
+        &self.tenure
     }
 
     /// The database's URL without its password, for log lines and diagnostics.
@@ -964,13 +920,10 @@ struct WriteStatements {
     select_lowest_position: Statement,
     prune_changes: Statement,
     raise_last_local_id: Statement,
+    fence: Statement,
 }
 
 impl Prepare for WriteStatements {
-    async fn claim(client: &Client, address: &Address) -> Result<(), StoreError> {
-        claim_sole_node(client, address).await
-    }
-
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
         // a ticket resolves Ok only once the commit is on disk, whatever the server's default
         client.batch_execute("SET synchronous_commit = on").await?;
@@ -993,6 +946,7 @@ impl Prepare for WriteStatements {
             select_lowest_position: client.prepare(sql::SELECT_LOWEST_POSITION).await?,
             prune_changes: client.prepare(sql::PRUNE_CHANGES).await?,
             raise_last_local_id: client.prepare(sql::RAISE_LAST_LOCAL_ID).await?,
+            fence: client.prepare(lease::FENCE).await?,
         })
     }
 }
@@ -1079,6 +1033,8 @@ enum GroupOutcome {
     LostInCommit(Vec<Result<(), StoreError>>),
     /// The transaction failed as a whole (not because of one batch): nothing committed.
     Failed(StoreError),
+    /// This node's lease is gone (why): nothing committed, nor will anything again.
+    Fenced(String),
 }
 
 /// Why a group did not commit as a whole.
@@ -1089,6 +1045,8 @@ enum GroupError {
     /// The database could not be reached within [`RECONNECT_FOR`], or kept losing the
     /// connection before `COMMIT`: nothing committed.
     Unreachable(StoreError),
+    /// This node's lease is gone (why): nothing committed.
+    Fenced(String),
 }
 
 /// The writer task's state: the only connection that writes.
@@ -1096,9 +1054,20 @@ struct Writer {
     location: String,
     link: Link<WriteStatements>,
     counters: Arc<Counters>,
+    /// The lease every transaction is fenced by.
+    tenure: Arc<Tenure>,
 }
 
 impl Writer {
+    /// The error of every batch once this node's lease is gone.
+    fn fenced(&self, why: String) -> StoreError {
+        StoreError::Fenced {
+            location: self.location.clone(),
+            node: self.tenure.membership.node.clone(),
+            why,
+        }
+    }
+
     async fn run(
         mut self,
         mut queue: mpsc::UnboundedReceiver<Pending>,
@@ -1127,6 +1096,7 @@ impl Writer {
         let error = match self.commit_together(&group).await {
             Ok(outcomes) => return self.resolve(group, outcomes),
             Err(GroupError::Unreachable(error)) => return self.fail_all(group, error),
+            Err(GroupError::Fenced(why)) => return self.fence_all(group, &why),
             Err(GroupError::Refused(error)) if group.len() == 1 => {
                 return self.resolve(group, vec![Err(error)]);
             }
@@ -1147,6 +1117,9 @@ impl Writer {
                     // Waiting again for each batch would only delay the same answer.
                     return self.fail_all(std::iter::once(pending).chain(group).collect(), error);
                 }
+                Err(GroupError::Fenced(why)) => {
+                    return self.fence_all(std::iter::once(pending).chain(group).collect(), &why);
+                }
             }
         }
     }
@@ -1162,6 +1135,15 @@ impl Writer {
                     format!("nothing was committed: {error}"),
                 ))
             })
+            .collect();
+        self.resolve(group, outcomes);
+    }
+
+    /// Fails every batch of the group: this node may write no more.
+    fn fence_all(&self, group: Vec<Pending>, why: &str) {
+        let outcomes = group
+            .iter()
+            .map(|_| Err(self.fenced(why.to_owned())))
             .collect();
         self.resolve(group, outcomes);
     }
@@ -1227,6 +1209,7 @@ impl Writer {
                     );
                 }
                 GroupOutcome::Failed(error) => return Err(GroupError::Refused(error)),
+                GroupOutcome::Fenced(why) => return Err(GroupError::Fenced(why)),
             }
         }
     }
@@ -1235,11 +1218,33 @@ impl Writer {
     async fn try_group(&self, live: &Live<WriteStatements>, group: &[Pending]) -> GroupOutcome {
         let location = self.location.as_str();
         let (client, s) = (&live.client, &live.statements);
-        if let Err(e) = client.execute(&s.begin, &[]).await {
-            return match failure(client, location, "begin", e) {
-                Failure::Lost(error) => GroupOutcome::LostBefore(error),
-                Failure::Refused(error) => GroupOutcome::Failed(error),
-            };
+        if let Standing::Lost(why) = self.tenure.standing() {
+            return GroupOutcome::Fenced(why);
+        }
+        let node = &self.tenure.membership.node;
+        let incarnation = &self.tenure.incarnation;
+        let token: [&(dyn ToSql + Sync); 2] = [node, incarnation];
+        let opening = [
+            client.query_opt(&s.begin, &[]),
+            client.query_opt(&s.fence, &token),
+        ];
+        let [begun, fence] = <[_; 2]>::try_from(in_order(opening.into()).await)
+            .unwrap_or_else(|_| unreachable!("two requests, two answers"));
+        let answer = begun.and(fence);
+        match answer {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let _ = client.execute(&s.rollback, &[]).await;
+                let why = "its lease lapsed or another node took over".to_owned();
+                self.tenure.lost(why.clone());
+                return GroupOutcome::Fenced(why);
+            }
+            Err(e) => {
+                return match failure(client, location, "begin", e) {
+                    Failure::Lost(error) => GroupOutcome::LostBefore(error),
+                    Failure::Refused(error) => GroupOutcome::Failed(error),
+                }
+            }
         }
         let now = jiff::Timestamp::now().as_microsecond();
         let mut outcomes = Vec::with_capacity(group.len());
@@ -1413,6 +1418,68 @@ impl Prepare for ReadStatements {
             select_position: client.prepare(sql::SELECT_POSITION).await?,
             select_positions: client.prepare(sql::SELECT_POSITIONS).await?,
         })
+    }
+}
+
+/// A connection that needs no prepared statements (the renewer's: it runs two, seldom).
+struct NoStatements;
+
+impl Prepare for NoStatements {
+    async fn prepare(_client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(NoStatements)
+    }
+}
+
+/// The renewer task's state: its own connection, so a renewal never waits behind a group.
+struct Renewer {
+    link: Link<NoStatements>,
+    tenure: Arc<Tenure>,
+}
+
+impl Renewer {
+    /// Renews the lease every [`Membership::renew_every`] (a failed renewal is tried again
+    /// sooner) until the store closes or the lease is lost: lost when the database says it is
+    /// gone, or when trust ended with no renewal through.
+    async fn run(mut self, mut stop: tokio::sync::oneshot::Receiver<()>) {
+        let every = self.tenure.membership.renew_every();
+        let mut wait = every;
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                () = tokio::time::sleep(wait) => {}
+            }
+            if let Standing::Lost(why) = self.tenure.standing() {
+                self.tenure.lost(why);
+                break;
+            }
+            let sent = std::time::Instant::now();
+            let tenure = &self.tenure;
+            let location = Arc::clone(&self.link.address);
+            let location = location.location.as_str();
+            let outcome = self
+                .link
+                .retrying(|live| async move {
+                    lease::renew(&live.client, &tenure.membership, tenure.incarnation)
+                        .await
+                        .map_err(|e| failure(&live.client, location, "renew the lease", e))
+                })
+                .await;
+            match outcome {
+                Ok(lease::Renewal::Renewed) => {
+                    self.tenure.renewed(sent);
+                    wait = every;
+                }
+                Ok(lease::Renewal::Gone(why)) => {
+                    self.tenure.lost(why);
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(location, %error, "cannot renew this node's lease yet");
+                    wait = (every / 4).max(Duration::from_millis(100));
+                }
+            }
+        }
+        self.link.close().await;
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use cimjob_harness::postgres::TestSchema;
+use cimjob_store::lease::{Membership, Standing, DEFAULT_LEASE};
 use cimjob_store::postgres::{
     PostgresError, PostgresStore, PostgresSubscriptions, APPLICATION_NAME,
 };
@@ -24,6 +25,14 @@ use cimjob_store::{Batch, CommitCounts, CommitTicket, Store, StoreError};
 mod conformance;
 
 use conformance::{block_on, commit_all, commit_ok, job, run, upsert, Backend, Counted};
+
+/// The node the tests' stores join as, unless a test names others.
+const NODE: &str = "test-node";
+
+/// A node called `name` with the default lease.
+fn node(name: &str) -> Membership {
+    Membership::new(name, DEFAULT_LEASE)
+}
 
 /// The server's URL, without a schema.
 fn server_url() -> String {
@@ -139,6 +148,7 @@ impl Drop for TableLock {
 }
 
 impl Backend for Postgres {
+    const LATEST_VERSION: i64 = 4;
     type Store = PostgresStore;
     type Hold = TableLock;
 
@@ -149,7 +159,7 @@ impl Backend for Postgres {
     }
 
     fn open(&self) -> Result<PostgresStore, StoreError> {
-        PostgresStore::open(&self.url())
+        PostgresStore::open(&self.url(), &node(NODE))
     }
 
     fn location(&self) -> String {
@@ -183,34 +193,39 @@ conformance_tests!(Postgres);
 // Several nodes, one schema
 
 #[test]
-fn of_stores_opening_one_fresh_schema_at_once_one_serves_and_the_others_are_told_who_does() {
+fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_who_does() {
     let db = Postgres::fresh("opening_at_once");
     let url = db.url();
     let nodes = 4;
     let barrier = Arc::new(Barrier::new(nodes));
     let openings: Vec<_> = (0..nodes)
-        .map(|_| {
+        .map(|i| {
             let (url, barrier) = (url.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                PostgresStore::open(&url)
+                let name = format!("node-{i}");
+                (PostgresStore::open(&url, &node(&name)), name)
             })
         })
         .collect();
     let (serving, refused): (Vec<_>, Vec<_>) = openings
         .into_iter()
         .map(|opening| opening.join().unwrap())
-        .partition(Result::is_ok);
-    // the migrations did not race (one lock), and one node holds the schema
+        .partition(|(opened, _)| opened.is_ok());
+    // the migrations did not race (one lock), and one node holds the lease
     assert_eq!(serving.len(), 1, "{refused:?}");
-    for refusal in refused {
+    let (first, name) = serving.into_iter().next().unwrap();
+    let first = first.unwrap();
+    for (refusal, _) in refused {
         let message = refusal.err().unwrap().to_string();
         assert!(
-            message.contains("another cimjob node is serving this database (pid "),
+            message.contains(&format!(
+                "node {name} (incarnation 1), whose lease runs until "
+            )) && message.contains("serves this database"),
             "{message}"
         );
     }
-    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 3);
+    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 4);
     // The index through which nodes will claim runnable jobs in order; not the unused one.
     let index = |name: &str| {
         db.count(&format!(
@@ -219,11 +234,12 @@ fn of_stores_opening_one_fresh_schema_at_once_one_serves_and_the_others_are_told
         ))
     };
     assert_eq!((index("jobs_by_state"), index("jobs_by_owner")), (1, 0));
-    let first = serving.into_iter().next().unwrap().unwrap();
     block_on(first.commit(upsert(vec![job(1, 2, "{}")]))).unwrap();
-    // once it is gone, the next node serves and finds what it committed
+    // the same node started again (its lease still runs) serves at once, as a new
+    // incarnation, and finds what it committed
     drop(first);
-    let next = PostgresStore::open(&url).unwrap();
+    let next = PostgresStore::open(&url, &node(&name)).unwrap();
+    assert_eq!(next.tenure().incarnation, 2);
     let ids: Vec<u64> = next
         .load()
         .unwrap()
@@ -238,41 +254,59 @@ fn of_stores_opening_one_fresh_schema_at_once_one_serves_and_the_others_are_told
 /// other test's sessions; and that name.
 fn open_under_own_name(db: &Postgres, label: &str) -> (PostgresStore, String) {
     let application_name = format!("cimjob-store-{label}-{}", std::process::id());
-    let store = PostgresStore::open(&with_parameter(
-        &db.url(),
-        "application_name",
-        &application_name,
-    ))
+    let store = PostgresStore::open(
+        &with_parameter(&db.url(), "application_name", &application_name),
+        &node(NODE),
+    )
     .unwrap();
     (store, application_name)
 }
 
-/// Ends the store's two sessions (the writer's and the reader's) and waits until they are gone.
+/// Ends the store's three sessions (the writer's, the reader's and the renewer's) and waits
+/// until they are gone.
 fn end_sessions(admin: &Admin, application_name: &str) {
     assert_eq!(
         admin.kill(application_name),
-        2,
-        "the writer's and the reader's sessions"
+        3,
+        "the writer's, the reader's and the renewer's sessions"
     );
     wait_until_gone(admin, application_name);
 }
 
+/// Waits (at most a minute) until `store`'s node no longer trusts its lease; why.
+fn lost_within_a_minute(store: &PostgresStore) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Standing::Lost(why) = store.tenure().standing() {
+            return why;
+        }
+        assert!(Instant::now() < deadline, "the node still trusts its lease");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
-fn a_node_whose_lock_went_with_its_connection_writes_nothing_once_another_node_holds_it() {
+fn a_node_whose_lease_lapsed_writes_nothing_once_another_node_took_over() {
     let db = Postgres::fresh("fenced");
-    let (first, application_name) = open_under_own_name(&db, "fenced");
+    let first = PostgresStore::open(&db.url(), &node("a")).unwrap();
     commit_ok(&first, vec![upsert(vec![job(1, 2, "{}")])]);
-    // the first node's sessions end (a server restart, an idle-session timeout): its lock too
-    let admin = Admin::connect(None);
-    end_sessions(&admin, &application_name);
-    let second = PostgresStore::open(&db.url()).expect("the schema is free again");
-    // the first reconnects, cannot take the lock back, and so writes nothing
-    let outcomes = outcomes_within_a_minute(vec![first.commit(upsert(vec![job(2, 2, "{}")]))]);
-    let refusal = outcomes[0].as_ref().unwrap_err().to_string();
-    assert!(
-        refusal.contains("another cimjob node is serving this database (pid "),
-        "{refusal}"
+    // while a's lease runs, b stands by
+    let refusal = PostgresStore::open(&db.url(), &node("b")).unwrap_err();
+    assert!(matches!(refusal, StoreError::Taken { .. }), "{refusal}");
+    // a's lease lapses as the database's clock sees it (as if a froze): b takes over
+    db.execute("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = 'a'");
+    let second = PostgresStore::open(&db.url(), &node("b")).expect("a's lease lapsed");
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM nodes WHERE node = 'a' AND fenced_by = 'b'"),
+        1
     );
+    // a writes nothing: its transaction finds its lease gone, and so does every later one
+    for id in [2, 3] {
+        let outcome = block_on(first.commit(upsert(vec![job(id, 2, "{}")])));
+        let refusal = outcome.unwrap_err().to_string();
+        assert!(refusal.contains("node a is fenced"), "{refusal}");
+    }
+    assert!(lost_within_a_minute(&first).contains("lease"));
     let ids: Vec<u64> = second
         .load()
         .unwrap()
@@ -281,8 +315,49 @@ fn a_node_whose_lock_went_with_its_connection_writes_nothing_once_another_node_h
         .map(|j| j.local_id)
         .collect();
     assert_eq!(ids, vec![1]);
-    // and the second writes on
-    commit_ok(&second, vec![upsert(vec![job(3, 2, "{}")])]);
+    commit_ok(&second, vec![upsert(vec![job(4, 2, "{}")])]);
+}
+
+#[test]
+fn a_live_node_keeps_its_lease_by_renewing_it_and_a_restart_of_another_node_waits() {
+    let db = Postgres::fresh("renewed");
+    let short = Membership::new("a", Duration::from_secs(1));
+    let first = PostgresStore::open(&db.url(), &short).unwrap();
+    // three leases long: renewed all along, so b is still refused and a still writes
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(matches!(
+        first.tenure().standing(),
+        Standing::Trusted { .. }
+    ));
+    let refusal = PostgresStore::open(&db.url(), &node("b")).unwrap_err();
+    assert!(matches!(refusal, StoreError::Taken { .. }), "{refusal}");
+    commit_ok(&first, vec![upsert(vec![job(1, 2, "{}")])]);
+}
+
+#[test]
+fn a_node_that_cannot_reach_the_database_stops_trusting_itself_before_its_lease_lapses() {
+    let db = Postgres::fresh("distrust");
+    let proxy = Proxy::start();
+    let lease = Duration::from_secs(2);
+    let first = PostgresStore::open(&proxy.url(&db), &Membership::new("a", lease)).unwrap();
+    proxy.cut();
+    let cut_at = Instant::now();
+    let why = lost_within_a_minute(&first);
+    let distrusted_after = cut_at.elapsed();
+    assert!(why.contains("could not be renewed"), "{why}");
+    // it gave up on itself before its lease (renewed at most a fifth of it before the cut)
+    // could lapse on the database's clock
+    assert!(
+        distrusted_after < lease,
+        "trust ended {distrusted_after:?} after the cut, with a lease of {lease:?}"
+    );
+    proxy.restore();
+    let outcome = block_on(first.commit(upsert(vec![job(1, 2, "{}")])));
+    assert!(
+        matches!(outcome, Err(StoreError::Fenced { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM jobs"), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,7 +609,7 @@ impl Drop for Proxy {
 fn batches_committed_during_a_short_outage_commit_once_the_server_is_back() {
     let db = Postgres::fresh("outage");
     let proxy = Proxy::start();
-    let store = PostgresStore::open(&proxy.url(&db)).unwrap();
+    let store = PostgresStore::open(&proxy.url(&db), &node(NODE)).unwrap();
     commit_ok(&store, vec![upsert(vec![job(1, 2, "{}")])]);
 
     proxy.cut();
@@ -559,7 +634,7 @@ fn batches_committed_during_a_short_outage_commit_once_the_server_is_back() {
 #[test]
 fn a_search_path_that_is_not_an_identifier_is_refused_naming_it() {
     let url = with_parameter(&server_url(), "search_path", "jobs;drop");
-    let error = PostgresStore::open(&url).unwrap_err();
+    let error = PostgresStore::open(&url, &node(NODE)).unwrap_err();
     assert!(matches!(error, StoreError::BadLocation { .. }), "{error:?}");
     assert!(error.to_string().contains("\"jobs;drop\""), "{error}");
     let error = PostgresSubscriptions::open(&url).unwrap_err();
@@ -569,7 +644,8 @@ fn a_search_path_that_is_not_an_identifier_is_refused_naming_it() {
 #[test]
 fn a_server_that_does_not_answer_fails_open_naming_it() {
     let started = Instant::now();
-    let error = PostgresStore::open("postgres://postgres:hush@127.0.0.1:1/test").unwrap_err();
+    let error =
+        PostgresStore::open("postgres://postgres:hush@127.0.0.1:1/test", &node(NODE)).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, StoreError::Database { .. }), "{error:?}");
     assert!(
@@ -597,7 +673,7 @@ fn the_location_hides_the_password_and_sessions_show_the_application_name() {
     let db = Postgres::fresh("location");
     // The test server trusts its clients, so the password is never asked for.
     let url = db.url().replacen("postgres@", "postgres:not-shown@", 1);
-    let store = PostgresStore::open(&url).unwrap();
+    let store = PostgresStore::open(&url, &node(NODE)).unwrap();
     assert!(
         !store.location().contains("not-shown"),
         "{}",

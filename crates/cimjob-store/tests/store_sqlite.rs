@@ -34,6 +34,7 @@ impl Drop for WriteLock {
 }
 
 impl Backend for Sqlite {
+    const LATEST_VERSION: i64 = 3;
     type Store = SqliteStore;
     type Hold = WriteLock;
 

@@ -54,6 +54,7 @@ fn classification(code: JobErrorCode) -> (u16, u16, &'static str, u16, Option<&'
         JobErrorCode::EndedBySignal => (5, 48, "Software Program Abnormally Terminated", 4, None),
         JobErrorCode::StartFailed => (5, 108, "Software Environment Problem", 4, None),
         JobErrorCode::ProcessLost => (5, 128, "Out of Service", 9, None),
+        JobErrorCode::NodeLost => (5, 128, "Out of Service", 9, None),
         JobErrorCode::TerminatedByRequest => (2, 1, "Other", 1, Some("Terminated by request")),
         JobErrorCode::KilledByRequest => (3, 1, "Other", 1, Some("Killed by request")),
     }

@@ -176,6 +176,10 @@ pub struct Job {
     /// The live process group, so a restarted service can end an orphan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessIdentity>,
+    /// The node the current run was started on: its process identity means something only
+    /// there, and a node that takes over from a lost one knows which runs were lost with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// A Terminate or Kill in progress.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<Shutdown>,
@@ -276,6 +280,7 @@ impl Job {
             job_in_parameters: None,
             job_out_parameters: None,
             process: None,
+            node: None,
             shutdown: None,
             deferred_request: None,
             reruns: 0,

@@ -354,6 +354,7 @@ value_map! {
         ProcessLost = 4 => "The job's processes were lost while it ran (the machine restarted, or their supervisor died)",
         TerminatedByRequest = 5 => "Terminated by a RequestStateChange(Terminate) request",
         KilledByRequest = 6 => "Killed by a Kill or KillJob request",
+        NodeLost = 7 => "The node that ran the job was lost (its lease on the shared database lapsed); another node ended the run",
     }
 }
 
