@@ -145,20 +145,26 @@ impl Address {
             // a half-open connection fails a write within this, not after TCP's 15 minutes
             config.tcp_user_timeout(TCP_USER_TIMEOUT);
         }
-        if let Some(name) = &schema {
-            // Quoted, as CREATE SCHEMA quotes it: an unquoted name would be folded to lower case.
-            let ours = format!("-c search_path={}", quoted(name));
-            let options = match config.get_options() {
-                Some(theirs) => format!("{theirs} {ours}"),
-                None => ours,
-            };
-            config.options(options);
-        }
-        Ok(Address {
+        let mut address = Address {
             config,
             schema,
             location,
-        })
+        };
+        if let Some(name) = address.schema.clone() {
+            // Quoted, as CREATE SCHEMA quotes it: an unquoted name would be folded to lower case.
+            address.set(&format!("search_path={}", quoted(&name)));
+        }
+        Ok(address)
+    }
+
+    /// Sets a server parameter for every session of the store.
+    fn set(&mut self, setting: &str) {
+        let ours = format!("-c {setting}");
+        let options = match self.config.get_options() {
+            Some(theirs) => format!("{theirs} {ours}"),
+            None => ours,
+        };
+        self.config.options(options);
     }
 }
 
@@ -740,7 +746,15 @@ impl PostgresStore {
                 ),
             });
         }
-        let address = Arc::new(Address::parse(url)?);
+        let mut address = Address::parse(url)?;
+        // a node frozen inside a transaction must not hold its locks (its lease row's among
+        // them, which a takeover updates) past its lease: the server ends such a session
+        let idle = membership.lease.mul_f64(1.0 - lease::TRUST_SHARE);
+        address.set(&format!(
+            "idle_in_transaction_session_timeout={}",
+            idle.as_millis().max(100)
+        ));
+        let address = Arc::new(address);
         let membership = membership.clone();
         let location = address.location.clone();
         let counters = Arc::new(Counters::default());

@@ -14,7 +14,7 @@ use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use cimjob_engine::{Processes, Report, Reports};
 use cimjob_rules::run::{Held, ProcessIdentity, RunKey, RunnerEvent, WorkSignal, WorkSpec};
@@ -66,6 +66,8 @@ struct Shared {
     /// Starts asked for while no supervisor takes them.
     waiting: Vec<(RunKey, ToSupervisor)>,
     stopping: bool,
+    /// The node's trust as last granted (see [`Trust`]), for supervisors greeted later.
+    trusted_until: Option<Instant>,
 }
 
 type Greeted = (
@@ -122,6 +124,9 @@ impl Shared {
             outgoing: Some(outgoing),
             writer: Some(writer),
         });
+        if let Some(until) = self.trusted_until {
+            self.send(link, &trust_message(until));
+        }
         let keys: Vec<RunKey> = runs.iter().map(|r| r.key).collect();
         for key in &keys {
             self.routes.insert(*key, link);
@@ -140,11 +145,42 @@ impl Shared {
     }
 }
 
+/// Passes a node's trust in its lease on to the supervisors, so that the runs they hold end
+/// when it ends — even if the service is frozen or dead and cannot say so.
+#[derive(Clone)]
+pub struct Trust {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl Trust {
+    /// The node is trusted until `until` (this machine's monotonic clock).
+    pub fn grant(&self, until: Instant) {
+        let mut state = lock(&self.shared);
+        state.trusted_until = Some(until);
+        let message = trust_message(until);
+        for link in 0..state.links.len() {
+            state.send(link, &message);
+        }
+    }
+}
+
+/// The message that grants trust until `until`.
+fn trust_message(until: Instant) -> ToSupervisor {
+    let left = until.saturating_duration_since(Instant::now());
+    ToSupervisor::Trust {
+        for_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
 impl Supervisors {
     /// Connects to the supervisors in `dir` (starting one with `program supervise` if none
-    /// runs this binary) and returns the engine's processes and the channel their reports
-    /// come on; the reports the supervisors kept, and the exit records, are already queued.
-    pub async fn connect(dir: &Path, program: &Path) -> io::Result<(Box<dyn Processes>, Reports)> {
+    /// runs this binary) and returns the engine's processes, the channel their reports come
+    /// on, and the handle through which a node of a cluster passes on its trust; the reports
+    /// the supervisors kept, and the exit records, are already queued.
+    pub async fn connect(
+        dir: &Path,
+        program: &Path,
+    ) -> io::Result<(Box<dyn Processes>, Reports, Trust)> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -161,6 +197,7 @@ impl Supervisors {
             next_receipt: 1,
             waiting: Vec::new(),
             stopping: false,
+            trusted_until: None,
         }));
         // complete unless a supervisor is gone or does not answer: a start sent to it may
         // have begun
@@ -231,7 +268,10 @@ impl Supervisors {
             }
         }
         drop(state);
-        Ok((Box::new(Supervisors { shared, live }), receiver))
+        let trust = Trust {
+            shared: Arc::clone(&shared),
+        };
+        Ok((Box::new(Supervisors { shared, live }), receiver, trust))
     }
 }
 

@@ -26,7 +26,7 @@ pub mod outbox;
 pub mod protocol;
 pub mod server;
 
-pub use client::Supervisors;
+pub use client::{Supervisors, Trust};
 
 /// Which binary this process runs: the version and the executable's file identity (a
 /// rebuild or an upgrade is a different file), so a service can tell a supervisor of its own

@@ -59,6 +59,14 @@ pub enum ToSupervisor {
     /// Start nothing more (a newer supervisor takes the new runs); exit once the runs held
     /// have ended and their events are durable.
     Retire,
+    /// The service's node is trusted for this long from now (its lease on a shared database
+    /// was renewed): if no later `Trust` comes in time, the node may have been taken over,
+    /// so every run is killed. Sent only by a node of a cluster; without it runs are held
+    /// for as long as it takes a service to come back.
+    Trust {
+        /// How long, in milliseconds.
+        for_ms: u64,
+    },
 }
 
 /// A run a supervisor holds.

@@ -9,8 +9,8 @@
 //! progress lines of one run, only the last is kept meanwhile: it is the one that counts).
 //!
 //! It exits once it holds no run and no service is connected (or, once retired, when its
-//! last run has ended and been acknowledged; or, on SIGTERM, once it has killed and reaped
-//! every run). Events no service has acknowledged by then are
+//! last run has ended and been acknowledged; or, on SIGTERM or when the trust a node of a
+//! cluster gave it ends unrenewed, once it has killed and reaped every run). Events no service has acknowledged by then are
 //! written to `<dir>/exits/<job>-<run>.json` first, for the next service to read.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -83,8 +83,11 @@ struct Supervisor {
     /// so the runs it is told of are all there are.
     replaced: Option<(u64, Instant)>,
     ever_connected: bool,
-    /// Told to end (SIGTERM): every run was killed; exit once they are reaped.
+    /// Told to end (SIGTERM), or its node's trust ended: every run was killed; exit once
+    /// they are reaped.
     terminating: bool,
+    /// Until when the service's node is trusted, if it is a node of a cluster.
+    trusted_until: Option<Instant>,
 }
 
 /// How long a replaced connection may take to be read to its end before the new service is
@@ -113,6 +116,7 @@ async fn serve(dir: &Path) -> io::Result<()> {
         replaced: None,
         ever_connected: false,
         terminating: false,
+        trusted_until: None,
     };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let began = Instant::now();
@@ -133,7 +137,10 @@ async fn serve(dir: &Path) -> io::Result<()> {
                 Err(e) => tracing::warn!(error = %e, "cannot accept a service"),
             },
             Some((key, event)) = reports.recv() => supervisor.event(key, event),
-            () = sleep_until(supervisor.next_deadline(began)) => supervisor.greet_waiting(),
+            () = sleep_until(supervisor.next_deadline(began)) => {
+                supervisor.greet_waiting();
+                supervisor.end_of_trust();
+            }
             _ = terminate.recv() => {
                 tracing::warn!(runs = supervisor.runs.len(), "SIGTERM: killing every run held");
                 supervisor.terminating = true;
@@ -230,15 +237,36 @@ impl Supervisor {
                 }
             }
             ToSupervisor::Retire => self.retired = true,
+            ToSupervisor::Trust { for_ms } => {
+                self.trusted_until = Some(Instant::now() + Duration::from_millis(for_ms));
+            }
+        }
+    }
+
+    /// Kills every run once the node's trust has ended without renewal: another node may
+    /// have taken its jobs over, and a job must not run on two nodes at once.
+    fn end_of_trust(&mut self) {
+        let ended = self
+            .trusted_until
+            .is_some_and(|until| Instant::now() >= until);
+        if ended && !self.terminating {
+            tracing::warn!(
+                runs = self.runs.len(),
+                "the node's trust ended without renewal: killing every run held"
+            );
+            self.terminating = true;
+            self.runner.stop();
         }
     }
 
     /// When something is due with no event to wake for it: greeting a service whose hello
-    /// waits for a replaced connection, or giving up waiting for the first service.
+    /// waits for a replaced connection, giving up waiting for the first service, or the end
+    /// of the node's trust.
     fn next_deadline(&self, began: Instant) -> Option<Instant> {
         let replaced = self.replaced.map(|(_, since)| since + REPLACED_DRAIN);
         let first = (!self.ever_connected).then_some(began + FIRST_CONNECTION);
-        replaced.into_iter().chain(first).min()
+        let trust = self.trusted_until.filter(|_| !self.terminating);
+        replaced.into_iter().chain(first).chain(trust).min()
     }
 
     /// Greets the current service if its hello waited for the replaced connection, which

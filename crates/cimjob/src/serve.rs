@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// This node's name, which the work sees as CIMJOB_NODE [default: the host name]
     #[arg(long, env = "CIMJOB_NODE")]
     node: Option<String>,
+    /// With --database-url: how long this node's lease on the database lasts unrenewed (it
+    /// renews it every fifth of that); a node lost for longer is taken over by a standing-by one
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    lease: SignedDuration,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
     #[command(flatten)]
@@ -110,16 +114,25 @@ impl DeliveryArgs {
 struct Stores {
     jobs: Arc<dyn Store>,
     subscriptions: (Arc<dyn SubscriptionStore>, String),
+    /// The node's lease, when the database is shared.
+    tenure: Option<cimjob_store::lease::Tenure>,
 }
 
 impl Stores {
-    fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Stores> {
-        use cimjob_store::postgres::{PostgresStore, PostgresSubscriptions};
+    /// Opens the stores; with a database URL, joins the cluster first, standing by while
+    /// another node serves (`None` if `stop` came meanwhile).
+    async fn open(
+        database_url: Option<&str>,
+        data_dir: &std::path::Path,
+        membership: &cimjob_store::lease::Membership,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<Option<Stores>> {
+        use cimjob_store::postgres::PostgresSubscriptions;
         use cimjob_store::subscriptions::SqliteSubscriptions;
         let Some(url) = database_url else {
             let jobs = data_dir.join("cimjob.db");
             let subscriptions = data_dir.join("indications.db");
-            return Ok(Stores {
+            return Ok(Some(Stores {
                 jobs: Arc::new(
                     SqliteStore::open(&jobs)
                         .with_context(|| format!("cannot open the job store {}", jobs.display()))?,
@@ -128,16 +141,21 @@ impl Stores {
                     Arc::new(SqliteSubscriptions::open(&subscriptions)?),
                     subscriptions.display().to_string(),
                 ),
-            });
+                tenure: None,
+            }));
         };
-        let jobs = PostgresStore::open(url).context("cannot open the job store")?;
+        let Some(jobs) = crate::cluster::join_standing_by(url, membership, stop).await? else {
+            return Ok(None);
+        };
         let location = jobs.location().to_string();
+        let tenure = jobs.tenure().clone();
         let subscriptions =
             PostgresSubscriptions::open(url).context("cannot open the subscriptions")?;
-        Ok(Stores {
+        Ok(Some(Stores {
             jobs: Arc::new(jobs),
             subscriptions: (Arc::new(subscriptions), location),
-        })
+            tenure: Some(tenure),
+        }))
     }
 }
 
@@ -218,7 +236,29 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _claim = crate::config::lock_data_dir(&data_dir)?;
     // refuses remote plain HTTP and loads (or makes) the certificate before anything starts
     let https = crate::tls::prepare(&args.tls, args.listen, &data_dir)?;
-    let stores = Stores::open(args.database_url.as_deref(), &data_dir)?;
+    // the handlers exist before the address files do: whoever reads an address and at once
+    // sends SIGTERM gets a clean stop, never the default disposition's abrupt one; and a
+    // node standing by stops on them too
+    let signalled = futures_util::FutureExt::shared(Box::pin(shutdown_signal()?));
+    let lease = args.lease.unsigned_abs();
+    anyhow::ensure!(
+        lease >= cimjob_store::lease::MIN_LEASE,
+        "--lease {:?} is too short: a lease lasts at least {:?}",
+        lease,
+        cimjob_store::lease::MIN_LEASE
+    );
+    let membership = cimjob_store::lease::Membership::new(node.clone(), lease);
+    let opened = Stores::open(
+        args.database_url.as_deref(),
+        &data_dir,
+        &membership,
+        signalled.clone(),
+    )
+    .await?;
+    let Some(stores) = opened else {
+        tracing::info!("stopped while standing by");
+        return Ok(());
+    };
     let store = stores.jobs.clone();
     let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut config = CoreConfig::new(
@@ -238,9 +278,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("cannot find the service's own binary")?;
     config.exec_helper = Some(program.clone());
     let supervisors = data_dir.join("supervisors");
-    let (processes, reports) = cimjob_supervisor::Supervisors::connect(&supervisors, &program)
-        .await
-        .with_context(|| format!("cannot reach a supervisor in {}", supervisors.display()))?;
+    let (processes, reports, trust) =
+        cimjob_supervisor::Supervisors::connect(&supervisors, &program)
+            .await
+            .with_context(|| format!("cannot reach a supervisor in {}", supervisors.display()))?;
+    let lease_lost = stores
+        .tenure
+        .clone()
+        .map(|tenure| crate::cluster::follow_lease(tenure, trust));
     let engine = cimjob_engine::start(store.clone(), config, processes, reports)
         .context("cannot start the engine")?;
     if let Some(password) =
@@ -288,9 +333,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
-    // the handlers exist before the address files do: whoever reads an address and at once
-    // sends SIGTERM gets a clean stop, never the default disposition's abrupt one
-    let signalled = shutdown_signal()?;
     // cimjob-https.addr is written before cimjob.addr: whoever sees the one finds the other
     let https = match https {
         Some(https) => Some(https.bind(&data_dir).await?),
@@ -302,8 +344,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // HTTPS serves the same app; one signal stops both listeners; headers too must come in time
     let header_timeout = args.request_timeout.unsigned_abs();
     let draining = args.drain.then(|| engine.clone());
+    let (lost_tx, mut lost_rx) = tokio::sync::oneshot::channel::<String>();
     let stop = futures_util::FutureExt::shared(Box::pin(async move {
-        signalled.await;
+        let lost = async {
+            match lease_lost {
+                Some(lost) => lost.await.ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = signalled => {}
+            Some(why) = lost => {
+                // fenced: no drain, nothing more will be written
+                let _ = lost_tx.send(why);
+                return;
+            }
+        }
         if let Some(engine) = draining {
             // still serving meanwhile, so clients can watch the last runs end
             tracing::info!("draining: no new runs start; waiting for the running ones to end");
@@ -331,6 +387,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store.close();
     let _ = std::fs::remove_file(data_dir.join(ADDRESS_FILE));
     crate::tls::remove_address_file(&data_dir);
+    if let Ok(why) = lost_rx.try_recv() {
+        anyhow::bail!(
+            "node {} lost its lease ({why}): it stopped, and its supervisors killed what it ran",
+            membership.node
+        );
+    }
     Ok(())
 }
 

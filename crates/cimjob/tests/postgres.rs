@@ -1,6 +1,7 @@
 //! The service with its jobs in the real PostgreSQL server (`--database-url`): what one node
-//! keeps there outlives it, and a second node on the same database is refused until nodes
-//! share the work. (`CIMJOB_TEST_STORE=postgres` runs the service tests on it too.)
+//! keeps there outlives it, and a second node on the same database stands by until the
+//! first one's lease lapses (`cluster.rs` has the takeovers). (`CIMJOB_TEST_STORE=postgres`
+//! runs the service tests on it too.)
 
 mod common;
 
@@ -8,10 +9,19 @@ use cimjob_harness::postgres::TestSchema;
 use common::*;
 
 #[test]
-fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_on_it_is_refused() {
+fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_stands_by_until_it_is_gone() {
     let schema = TestSchema::new("two_nodes");
     let url = schema.url();
-    let mut first = Service::start(&["--database-url", &url, "--node", "first"]);
+    let node = |name: &'static str| {
+        let url = url.clone();
+        move || {
+            Service::start_within(
+                &["--database-url", &url, "--node", name, "--lease", "2s"],
+                60,
+            )
+        }
+    };
+    let mut first = node("first")();
     let id = submit_sh(&first, &["--name", "kept"], "echo \"ran on $CIMJOB_NODE\"");
     let job = first.wait_state(id, 7, 10);
     assert_eq!(
@@ -22,19 +32,19 @@ fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_on_it_is_refused() {
     assert_eq!(schema.psql("SELECT count(*) FROM jobs").unwrap(), "1");
     assert!(!first.data_dir().join("cimjob.db").exists());
 
-    // a second node with a data dir of its own, on the same database: refused, naming why
-    let stderr = serve_refused(&["--listen", "127.0.0.1:0", "--database-url", &url]);
-    assert!(
-        stderr.contains("another cimjob node is serving this database (pid "),
-        "{stderr}"
-    );
-    // the first goes on serving
+    // a second node with a data dir of its own, on the same database: it stands by
+    let second = std::thread::spawn(node("second"));
     let after = first.submit(&["--", "true"]);
     first.wait_state(after, 7, 10);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        !second.is_finished(),
+        "the second node serves beside the first"
+    );
 
-    // once it has stopped, a node elsewhere serves the same jobs
+    // once the first has stopped and its lease lapsed, the second serves the same jobs
     first.stop();
-    let replacement = Service::start(&["--database-url", &url, "--node", "second"]);
+    let replacement = second.join().expect("the second node took over");
     let kept = replacement.job(id);
     assert_eq!(kept["Name"], serde_json::json!("kept"));
     assert_eq!(kept["JobState"], serde_json::json!(7));
@@ -42,6 +52,13 @@ fn a_node_keeps_its_jobs_in_postgres_and_a_second_node_on_it_is_refused() {
     assert!(
         next > after,
         "LocalIDs go on from the database's mark: {next} after {after}"
+    );
+    assert_eq!(
+        schema
+            .psql("SELECT string_agg(node || ':' || (fenced_by IS NOT NULL), ',' ORDER BY node) FROM nodes")
+            .unwrap(),
+        "first:true,second:false",
+        "the second fenced the first when it took over"
     );
 }
 

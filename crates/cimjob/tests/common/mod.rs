@@ -36,6 +36,12 @@ pub fn on_postgres() -> bool {
 impl Service {
     /// Starts a service with extra `serve` arguments.
     pub fn start(extra: &[&str]) -> Service {
+        Service::start_within(extra, 20)
+    }
+
+    /// Starts a service and waits up to `secs` until it serves (a node standing by serves
+    /// once it has taken over).
+    pub fn start_within(extra: &[&str], secs: u64) -> Service {
         become_subreaper();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
@@ -53,7 +59,7 @@ impl Service {
             bin: PathBuf::from(BIN),
             schema,
         };
-        s.launch();
+        s.launch_within(Duration::from_secs(secs));
         s
     }
 
@@ -69,6 +75,10 @@ impl Service {
     }
 
     fn launch(&mut self) {
+        self.launch_within(Duration::from_secs(20));
+    }
+
+    fn launch_within(&mut self, within: Duration) {
         let log = std::fs::File::create(
             self.dir
                 .path()
@@ -88,7 +98,7 @@ impl Service {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        match process::launch(serve, self.dir.path(), Duration::from_secs(20)) {
+        match process::launch(serve, self.dir.path(), within) {
             Ok(launched) => {
                 self.url = launched.url;
                 self.child = Some(launched.child);
@@ -162,6 +172,26 @@ impl Service {
                 );
                 std::thread::sleep(Duration::from_millis(20));
             }
+        }
+    }
+
+    /// Waits (at most `secs`) for the service to exit by itself; how it exited.
+    pub fn wait_exit(&mut self, secs: u64) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("the service runs");
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!(
+                    "the service did not exit within {secs} s; log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

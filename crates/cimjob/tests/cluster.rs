@@ -1,0 +1,210 @@
+//! Nodes of one cluster on the real PostgreSQL server: one node serves while its lease runs,
+//! another stands by and takes over when the lease lapses (a `kill -9`, a freeze); the lost
+//! node's runs end as CIM says (ErrorCode 7, RecoveryAction, a pending Terminate honoured),
+//! and a lost node acts no more: its supervisor kills its runs and its late writes change
+//! nothing.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cimjob_harness::postgres::TestSchema;
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::json;
+
+/// The lease the tests' nodes take: short, so that a takeover comes within seconds.
+const LEASE: &str = "2s";
+
+fn node_args<'a>(url: &'a str, name: &'a str) -> Vec<&'a str> {
+    vec![
+        "--database-url",
+        url,
+        "--node",
+        name,
+        "--lease",
+        LEASE,
+        "--max-running",
+        "4",
+    ]
+}
+
+/// A node started in the background: it stands by until it serves (within a minute).
+fn standing_by(url: &str, name: &str) -> std::thread::JoinHandle<Service> {
+    let (url, name) = (url.to_owned(), name.to_owned());
+    std::thread::spawn(move || Service::start_within(&node_args(&url, &name), 60))
+}
+
+/// A job that writes a marker line per run (its InstanceID, run and node, and its shell's
+/// pid) to `markers`, then sleeps; with `opts` for submit.
+fn marked_sleeper(s: &Service, markers: &std::path::Path, opts: &[&str]) -> u64 {
+    let script = format!(
+        "echo \"$CIMJOB_INSTANCE_ID $CIMJOB_RUN $CIMJOB_NODE $$\" >> {}; exec sleep 600",
+        markers.display()
+    );
+    submit_sh(s, opts, &script)
+}
+
+/// The marker lines, as (InstanceID, run, node, pid).
+fn markers(path: &std::path::Path) -> Vec<(String, u32, String, u32)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            (
+                f[0].to_owned(),
+                f[1].parse().unwrap(),
+                f[2].to_owned(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    proc_state(pid).is_some_and(|state| state != 'Z')
+}
+
+#[test]
+fn a_standing_by_node_takes_over_a_killed_nodes_jobs_ending_its_runs_as_cim_says() {
+    let schema = TestSchema::new("takeover");
+    let url = schema.url();
+    let mut a = Service::start(&node_args(&url, "a"));
+    let scratch = tempfile::tempdir().unwrap();
+    let marks = scratch.path().join("markers");
+    let rerun = marked_sleeper(&a, &marks, &["--recovery", "re-run"]);
+    let lost = marked_sleeper(&a, &marks, &[]);
+    // ignores SIGTERM, so its Terminate is still pending (SIGKILL due in 10 min) when a dies
+    let stopping = submit_sh(&a, &[], "trap '' TERM; exec sleep 600");
+    for id in [rerun, lost, stopping] {
+        a.wait_state(id, 4, 10);
+    }
+    let (status, body) = a.post(
+        &format!("/api/v1/jobs/{stopping}/requeststatechange"),
+        json!({"RequestedState": 4, "TimeoutPeriod": "00000000001000.000000:000"}),
+    );
+    assert_eq!(
+        (status, &body["ReturnValue"]),
+        (200, &json!(4096)),
+        "{body}"
+    );
+    until_within(10, "two markers", || markers(&marks).len() == 2);
+    let first_runs: Vec<u32> = markers(&marks).iter().map(|m| m.3).collect();
+
+    // b stands by while a's lease runs: it does not serve
+    let b = standing_by(&url, "b");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!b.is_finished(), "b serves while a's lease runs");
+
+    a.crash(); // kill -9 of the service; its supervisor lives on, and its trust runs out
+    let killed_at = Instant::now();
+    let b = b.join().expect("b took over");
+    let served_after = killed_at.elapsed();
+    let rerun_job = b.wait_job(rerun, 30, "run 2 on node b", |j| {
+        j["JobState"] == json!(4) && j["RunCount"] == json!(2)
+    });
+    let rescued_after = killed_at.elapsed();
+    eprintln!("kill -9 to b serving: {served_after:?}; to the re-run running: {rescued_after:?}");
+    assert_eq!(
+        rerun_job["ErrorCode"],
+        json!(0),
+        "the re-run started afresh"
+    );
+
+    let lost_job = b.job(lost);
+    assert_eq!(
+        (&lost_job["JobState"], &lost_job["ErrorCode"]),
+        (&json!(10), &json!(7)),
+        "{lost_job}"
+    );
+    let description = lost_job["ErrorDescription"].as_str().unwrap();
+    assert!(
+        description.contains("node a was lost") && description.contains("node b ended the run"),
+        "{description}"
+    );
+    let stopped = b.job(stopping);
+    assert_eq!(
+        (&stopped["JobState"], &stopped["RunCount"]),
+        (&json!(8), &json!(1)),
+        "the pending Terminate ended it Terminated, not re-run: {stopped}"
+    );
+    // a's supervisor killed a's runs when a's trust ended, before b took over
+    for pid in first_runs {
+        assert!(!pid_alive(pid), "run of node a (pid {pid}) still alive");
+    }
+    until_within(10, "the re-run's marker", || markers(&marks).len() == 3);
+    let mut seen: Vec<(String, u32, String)> = markers(&marks)
+        .into_iter()
+        .map(|(id, run, node, _)| (id, run, node))
+        .collect();
+    seen.sort();
+    let instance = |id: u64| format!("CIMJOB:{id}");
+    assert_eq!(
+        seen,
+        vec![
+            (instance(rerun), 1, "a".to_owned()),
+            (instance(rerun), 2, "b".to_owned()),
+            (instance(lost), 1, "a".to_owned()),
+        ],
+        "each run once, the re-run on b"
+    );
+}
+
+#[test]
+fn a_frozen_node_is_taken_over_and_after_it_wakes_changes_nothing_and_runs_nothing() {
+    let schema = TestSchema::new("frozen");
+    let url = schema.url();
+    let mut a = Service::start(&node_args(&url, "a"));
+    let scratch = tempfile::tempdir().unwrap();
+    let marks = scratch.path().join("markers");
+    let id = marked_sleeper(&a, &marks, &["--recovery", "re-run"]);
+    a.wait_state(id, 4, 10);
+    until_within(10, "the marker", || markers(&marks).len() == 1);
+    let frozen_run = markers(&marks)[0].3;
+
+    let b = standing_by(&url, "b");
+    let a_pid = Pid::from_raw(a.pid() as i32);
+    kill(a_pid, Signal::SIGSTOP).unwrap();
+    let frozen_at = Instant::now();
+    let b = b.join().expect("b took over from the frozen a");
+    let job = b.wait_job(id, 30, "run 2 on node b", |j| {
+        j["JobState"] == json!(4) && j["RunCount"] == json!(2)
+    });
+    eprintln!("SIGSTOP to the re-run on b: {:?}", frozen_at.elapsed());
+    // the frozen node's run was killed by its supervisor when its trust ended
+    assert!(!pid_alive(frozen_run), "the frozen node's run still runs");
+
+    kill(a_pid, Signal::SIGCONT).unwrap();
+    let status = a.wait_exit(30);
+    assert!(!status.success(), "a stops with an error once awake");
+    let log = a.log();
+    assert!(log.contains("lost its lease"), "{log}");
+    // nothing a did after waking changed the job: it is b's run 2, running
+    let after = b.job(id);
+    assert_eq!(
+        (&after["JobState"], &after["RunCount"], &after["Generation"]),
+        (&json!(4), &json!(2), &job["Generation"]),
+        "{after}"
+    );
+    until_within(10, "the re-run's marker", || markers(&marks).len() == 2);
+    let runs: Vec<(u32, String)> = markers(&marks)
+        .into_iter()
+        .map(|(_, run, node, _)| (run, node))
+        .collect();
+    assert_eq!(runs, vec![(1, "a".to_owned()), (2, "b".to_owned())]);
+}
+
+#[test]
+fn a_lease_too_short_is_refused_naming_it() {
+    let stderr = serve_refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &cimjob_harness::postgres::test_database_url(),
+        "--lease",
+        "500ms",
+    ]);
+    assert!(stderr.contains("--lease 500ms is too short"), "{stderr}");
+}
