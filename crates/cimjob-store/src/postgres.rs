@@ -703,10 +703,11 @@ async fn migrate(client: &Client, address: &Address) -> Result<(), StoreError> {
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use cimjob_store::{postgres::PostgresStore, Batch, Store};
+/// use cimjob_store::{lease::{Membership, DEFAULT_LEASE}, postgres::PostgresStore, Batch, Store};
 /// # async fn demo() -> Result<(), cimjob_store::StoreError> {
 /// let url = "postgres://cimjob@db.example/cimjob?search_path=jobs";
-/// let store: Arc<dyn Store> = Arc::new(PostgresStore::open(url)?);
+/// let node = Membership::new("node-a", DEFAULT_LEASE);
+/// let store: Arc<dyn Store> = Arc::new(PostgresStore::open(url, &node)?);
 /// let loaded = store.load()?;
 /// store
 ///     .commit(Batch { last_local_id: Some(loaded.last_local_id + 1), ..Batch::default() })
