@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use cimjob_harness::postgres::TestSchema;
 use cimjob_store::lease::{Membership, Standing, DEFAULT_LEASE};
 use cimjob_store::postgres::{
-    PostgresError, PostgresStore, PostgresSubscriptions, APPLICATION_NAME,
+    PostgresError, PostgresStore, PostgresSubscriptions, PostgresUsers, APPLICATION_NAME,
 };
 use cimjob_store::subscriptions::{DeliveryOutcome, SubscriptionStore, MAX_OUTCOMES};
 use cimjob_store::{Batch, CommitCounts, CommitTicket, Store, StoreError};
@@ -732,6 +732,34 @@ fn subscription_objects_are_kept_beside_the_jobs_replaced_and_erased() {
     // The job store in the same schema is untouched by them.
     commit_ok(&jobs, vec![upsert(vec![job(1, 2, "{}")])]);
     assert_eq!(jobs.load().unwrap().jobs.len(), 1);
+}
+
+#[test]
+fn users_are_one_table_that_every_node_shares_and_a_taken_name_is_refused() {
+    let db = Postgres::fresh("users");
+    let one = PostgresUsers::open(&db.url()).unwrap();
+    let other = PostgresUsers::open(&db.url()).unwrap();
+    assert_eq!(one.all().unwrap(), vec![]);
+    assert!(one.add("alice", r#"{"v":1}"#).unwrap());
+    assert!(
+        !other.add("alice", r#"{"v":2}"#).unwrap(),
+        "the name is taken: a second add changes nothing"
+    );
+    assert!(other.add("Bob", "{}").unwrap());
+    one.save("alice", r#"{"v":3}"#).unwrap();
+    assert!(other.erase("Bob").unwrap());
+    assert!(!one.erase("Bob").unwrap(), "already gone");
+    one.save("carol", "{}").unwrap();
+    let expected = vec![
+        ("alice".to_owned(), r#"{"v":3}"#.to_owned()),
+        ("carol".to_owned(), "{}".to_owned()),
+    ];
+    assert_eq!(other.all().unwrap(), expected);
+    drop((one, other));
+    assert_eq!(PostgresUsers::open(&db.url()).unwrap().all().unwrap(), expected);
+    // the indication registry's table is another
+    let registry = PostgresSubscriptions::open(&db.url()).unwrap();
+    assert_eq!(registry.objects().unwrap(), vec![]);
 }
 
 #[test]

@@ -849,32 +849,53 @@ pub enum UserCommand {
         /// The OS account its jobs run as [default: the same name]
         #[arg(long)]
         os_user: Option<String>,
-        /// The data dir [default: $CIMJOB_DATA_DIR, else ~/.local/share/cimjob]
-        #[arg(long, env = "CIMJOB_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        at: UsersAt,
     },
     /// Set a user's password, read from standard input (one line).
     Passwd {
         /// The user name
         name: String,
-        /// The data dir
-        #[arg(long, env = "CIMJOB_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        at: UsersAt,
     },
     /// Remove a user.
     Del {
         /// The user name
         name: String,
-        /// The data dir
-        #[arg(long, env = "CIMJOB_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        at: UsersAt,
     },
     /// List the users.
     List {
-        /// The data dir
-        #[arg(long, env = "CIMJOB_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        at: UsersAt,
     },
+}
+
+/// Where `cimjob user` finds the users: where the service keeps them.
+#[derive(clap::Args)]
+pub struct UsersAt {
+    /// The data dir [default: $CIMJOB_DATA_DIR, else ~/.local/share/cimjob]
+    #[arg(long, env = "CIMJOB_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The users of the nodes sharing this PostgreSQL database (as `cimjob serve --database-url`)
+    #[arg(long, env = "CIMJOB_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl UsersAt {
+    fn place(&self) -> anyhow::Result<crate::auth::UsersPlace> {
+        let data_dir = self.data_dir.clone().unwrap_or_else(default_data_dir);
+        if self.database_url.is_none() {
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        }
+        Ok(crate::auth::UsersPlace::new(
+            &data_dir,
+            self.database_url.as_deref(),
+        ))
+    }
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -889,38 +910,34 @@ fn read_password() -> anyhow::Result<String> {
 
 /// `cimjob user`.
 pub fn user(command: UserCommand) -> anyhow::Result<u8> {
-    use crate::auth::Users;
-    let dir = |d: Option<PathBuf>| d.unwrap_or_else(default_data_dir);
     match command {
         UserCommand::Add {
             name,
             role,
             os_user,
-            data_dir,
+            at,
         } => {
-            let data_dir = dir(data_dir);
-            std::fs::create_dir_all(&data_dir)?;
-            let mut users = Users::load(&data_dir)?;
+            let mut users = at.place()?.open()?;
             let password = read_password()?;
             users.add(&name, role, os_user.as_deref().unwrap_or(&name), &password)?;
             users.save()?;
             println!("user {name} added ({role})");
         }
-        UserCommand::Passwd { name, data_dir } => {
-            let mut users = Users::load(&dir(data_dir))?;
+        UserCommand::Passwd { name, at } => {
+            let mut users = at.place()?.open()?;
             let password = read_password()?;
             users.set_password(&name, &password)?;
             users.save()?;
             println!("password of {name} changed");
         }
-        UserCommand::Del { name, data_dir } => {
-            let mut users = Users::load(&dir(data_dir))?;
+        UserCommand::Del { name, at } => {
+            let mut users = at.place()?.open()?;
             users.remove(&name)?;
             users.save()?;
             println!("user {name} removed");
         }
-        UserCommand::List { data_dir } => {
-            let users = Users::load(&dir(data_dir))?;
+        UserCommand::List { at } => {
+            let users = at.place()?.open()?;
             let mut table = comfy_table::Table::new();
             table.load_preset(comfy_table::presets::NOTHING);
             table.set_header(["user", "role", "OS account"]);

@@ -196,6 +196,69 @@ fn a_frozen_node_is_taken_over_and_after_it_wakes_changes_nothing_and_runs_nothi
     assert_eq!(runs, vec![(1, "a".to_owned()), (2, "b".to_owned())]);
 }
 
+/// `cimjob user ARGS --database-url URL`, with `password` on its standard input; its output.
+fn user_in_database(url: &str, args: &[&str], password: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .arg("user")
+        .args(args)
+        .args(["--database-url", url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "cimjob user {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn users_live_in_the_database_so_a_node_that_takes_over_knows_them() {
+    let schema = TestSchema::new("users");
+    let url = schema.url();
+    let mut a = Service::start(&node_args(&url, "a"));
+    let jobs_as = |s: &Service, user: &str, password: &str| {
+        let url = format!("{}/api/v1/jobs", s.url);
+        http_as(Some((user, password)), reqwest::Method::GET, &url, None).0
+    };
+    user_in_database(&url, &["add", "carol"], "carol-password");
+    assert_eq!(jobs_as(&a, "carol", "carol-password"), 200, "a knows carol at once");
+    assert!(
+        !a.data_dir().join("users.json").exists(),
+        "the users are in the database, not in a's data dir"
+    );
+
+    let b = standing_by(&url, "b");
+    a.crash();
+    let b = b.join().expect("b took over");
+    assert_eq!(jobs_as(&b, "carol", "carol-password"), 200, "b knows carol");
+    assert_eq!(jobs_as(&b, "admin", ADMIN_PASSWORD), 200, "and the admin");
+    let listed = user_in_database(&url, &["list"], "");
+    assert!(listed.contains("carol") && listed.contains("admin"), "{listed}");
+
+    user_in_database(&url, &["passwd", "carol"], "carol-new-password");
+    assert_eq!(jobs_as(&b, "carol", "carol-new-password"), 200);
+    user_in_database(&url, &["del", "carol"], "");
+    until_within(5, "b refuses the removed carol", || {
+        jobs_as(&b, "carol", "carol-new-password") == 401
+    });
+    let error = std::process::Command::new(BIN)
+        .args(["user", "del", "carol", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&error.stderr).contains("no user \"carol\""),
+        "{}",
+        String::from_utf8_lossy(&error.stderr)
+    );
+}
+
 #[test]
 fn a_lease_too_short_is_refused_naming_it() {
     let stderr = serve_refused(&[

@@ -22,7 +22,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-pub use users::{Role, Users};
+pub use users::{Role, User, Users, UsersPlace};
 
 /// How many failed attempts one user name may make from one client within
 /// [`FAILURE_WINDOW`].
@@ -137,10 +137,10 @@ pub fn basic_credentials(header: &str) -> Option<(String, String)> {
 }
 
 impl Authenticator {
-    /// Checks credentials against the users of `data_dir`.
-    pub fn new(data_dir: &Path) -> anyhow::Result<Authenticator> {
+    /// Checks credentials against `users` (re-read as they change).
+    pub fn new(users: Users) -> anyhow::Result<Authenticator> {
         Ok(Authenticator {
-            users: Mutex::new(Users::load(data_dir)?),
+            users: Mutex::new(users),
             cache: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             checking: Mutex::new(HashMap::new()),
@@ -184,8 +184,9 @@ impl Authenticator {
         }
     }
 
-    /// Notices a changed users file (one stat per request) and forgets cached credentials
-    /// then, so a new user, a changed password or a removed user takes effect at once.
+    /// Notices changed users (the file: one stat per request; the database: one query a
+    /// second) and forgets cached credentials then, so a new user, a changed password or a
+    /// removed user takes effect at once.
     fn refresh(&self) {
         if lock(&self.users).reload_if_changed().unwrap_or(false) {
             lock(&self.cache).clear();
@@ -267,12 +268,26 @@ impl Authenticator {
     ) -> Result<Principal, Refusal> {
         self.password_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let user = lock(&self.users).get(name).cloned();
-        let verified = user.filter(|u| u.password_is(password)).map(|u| Principal {
-            name: u.name,
-            role: u.role,
-            os_user: u.os_user,
-        });
+        let verify = |user: Option<User>| {
+            user.filter(|u| u.password_is(password)).map(|u| Principal {
+                name: u.name,
+                role: u.role,
+                os_user: u.os_user,
+            })
+        };
+        let known = lock(&self.users).get(name).cloned();
+        let mut verified = verify(known);
+        if verified.is_none() {
+            // a user added or a password changed since the users were read (on any node,
+            // when they are in the database): read them again before refusing
+            let mut users = lock(&self.users);
+            if users.reload().unwrap_or(false) {
+                lock(&self.cache).clear();
+                let known = users.get(name).cloned();
+                drop(users);
+                verified = verify(known);
+            }
+        }
         match verified {
             Some(principal) => {
                 let mut cache = lock(&self.cache);
@@ -395,7 +410,7 @@ mod tests {
     #[test]
     fn many_connections_of_one_client_at_once_cost_one_password_check() {
         let dir = data_dir_with_user("bob", "battery staple");
-        let auth = Arc::new(Authenticator::new(dir.path()).unwrap());
+        let auth = Arc::new(Authenticator::new(Users::load(dir.path()).unwrap()).unwrap());
         let header = basic("bob", "battery staple");
         let threads: Vec<_> = (0..8)
             .map(|_| {
@@ -417,7 +432,7 @@ mod tests {
     #[test]
     fn credentials_are_checked_cached_and_failures_block_the_client() {
         let dir = data_dir_with_user("alice", "correct horse");
-        let auth = Authenticator::new(dir.path()).unwrap();
+        let auth = Authenticator::new(Users::load(dir.path()).unwrap()).unwrap();
         let good = basic("alice", "correct horse");
         assert_eq!(auth.authenticate(Some(&good), None).unwrap().name, "alice");
         assert_eq!(

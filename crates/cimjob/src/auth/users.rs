@@ -1,17 +1,21 @@
 //! The service's users: names, roles, the OS account each maps to, and argon2id password
-//! hashes, in `<data-dir>/users.json` (mode 0600). `cimjob user …` edits the file; a running
-//! service notices the change and reloads it.
+//! hashes, in `<data-dir>/users.json` (mode 0600), or, for nodes sharing a PostgreSQL
+//! database, in its `users` table, so every node knows the same users. `cimjob user …` edits
+//! them; a running service notices the change and reloads them.
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use cimjob_store::postgres::PostgresUsers;
 use serde::{Deserialize, Serialize};
 
 /// The file the users live in, in the data dir.
@@ -74,14 +78,65 @@ impl User {
     }
 }
 
-/// The service's users (`<data-dir>/users.json`): who may log in, with which role, and which
-/// OS account their jobs run as. Re-read when the file changes, so `cimjob user` takes
-/// effect without a restart.
+/// Where the users live: the data dir's file for a node of its own, the database for nodes
+/// that share one.
+#[derive(Clone, Debug)]
+pub enum UsersPlace {
+    /// `<data-dir>/users.json`.
+    File(PathBuf),
+    /// The `users` table of the PostgreSQL database at this URL.
+    Database(String),
+}
+
+impl UsersPlace {
+    /// The place the service and the CLI agree on: the database when one is named.
+    pub fn new(data_dir: &Path, database_url: Option<&str>) -> UsersPlace {
+        match database_url {
+            Some(url) => UsersPlace::Database(url.to_owned()),
+            None => UsersPlace::File(data_dir.to_owned()),
+        }
+    }
+
+    /// Reads the users there (none if there are none yet).
+    pub fn open(&self) -> anyhow::Result<Users> {
+        match self {
+            UsersPlace::File(data_dir) => Users::load(data_dir),
+            UsersPlace::Database(url) => {
+                let table = PostgresUsers::open(url).context("cannot open the users' table")?;
+                Users::in_database(Arc::new(table))
+            }
+        }
+    }
+}
+
+/// How often a service re-reads the users' table: a change made on any node takes effect
+/// everywhere within this, at one small query per period.
+const DATABASE_REFRESH: Duration = Duration::from_secs(1);
+
+/// Where a [`Users`] was read from, and what it knows of the copy there.
+#[derive(Debug)]
+enum Backing {
+    File {
+        path: PathBuf,
+        loaded_mtime: Option<SystemTime>,
+    },
+    Database {
+        table: Arc<PostgresUsers>,
+        read_at: Instant,
+    },
+}
+
+/// The service's users: who may log in, with which role, and which OS account their jobs run
+/// as. Re-read when they change, so `cimjob user` takes effect without a restart.
 #[derive(Debug)]
 pub struct Users {
-    path: PathBuf,
+    backing: Backing,
     users: Vec<User>,
-    loaded_mtime: Option<SystemTime>,
+    /// What changed since the last save, by name: the database is told of these only, so two
+    /// commands editing different users at once both take effect.
+    added: BTreeSet<String>,
+    changed: BTreeSet<String>,
+    removed: BTreeSet<String>,
 }
 
 fn check_name(name: &str) -> anyhow::Result<()> {
@@ -127,6 +182,35 @@ fn mtime(path: &Path) -> Option<SystemTime> {
     fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// The users in a database's table, in name order.
+fn read_table(table: &PostgresUsers) -> anyhow::Result<Vec<User>> {
+    table
+        .all()?
+        .into_iter()
+        .map(|(name, document)| {
+            serde_json::from_str(&document)
+                .with_context(|| format!("user {name:?} in the database is not a user"))
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file renamed over it), mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+    fs::rename(&tmp, path)?;
+    Ok(())
+}
+
 impl Users {
     /// The users of a data dir (none if the file does not exist yet).
     pub fn load(data_dir: &Path) -> anyhow::Result<Users> {
@@ -137,38 +221,94 @@ impl Users {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(Users {
+        let backing = Backing::File {
             loaded_mtime: mtime(&path),
             path,
+        };
+        Ok(Users::with(backing, users))
+    }
+
+    /// The users in a database's table.
+    pub fn in_database(table: Arc<PostgresUsers>) -> anyhow::Result<Users> {
+        let users = read_table(&table)?;
+        let backing = Backing::Database {
+            table,
+            read_at: Instant::now(),
+        };
+        Ok(Users::with(backing, users))
+    }
+
+    fn with(backing: Backing, users: Vec<User>) -> Users {
+        Users {
+            backing,
             users,
-        })
-    }
-
-    /// Re-reads the file if it changed since it was loaded; true if it did.
-    pub fn reload_if_changed(&mut self) -> anyhow::Result<bool> {
-        if mtime(&self.path) == self.loaded_mtime {
-            return Ok(false);
+            added: BTreeSet::new(),
+            changed: BTreeSet::new(),
+            removed: BTreeSet::new(),
         }
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        *self = Users::load(dir)?;
-        Ok(true)
     }
 
-    /// Writes the file atomically, readable by its owner only.
+    /// Re-reads the users if they changed since they were read (the file: one stat; the
+    /// database: at most one query per [`DATABASE_REFRESH`]); true if they did.
+    pub fn reload_if_changed(&mut self) -> anyhow::Result<bool> {
+        match &self.backing {
+            Backing::Database { read_at, .. } if read_at.elapsed() < DATABASE_REFRESH => Ok(false),
+            _ => self.reload(),
+        }
+    }
+
+    /// Re-reads the users now (the file only if it changed); true if they changed. For a
+    /// name or password not known yet: one query, cheap beside the password check it follows.
+    pub fn reload(&mut self) -> anyhow::Result<bool> {
+        match &mut self.backing {
+            Backing::File { path, loaded_mtime } => {
+                if mtime(path) == *loaded_mtime {
+                    return Ok(false);
+                }
+                let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+                *self = Users::load(&dir)?;
+                Ok(true)
+            }
+            Backing::Database { table, read_at } => {
+                *read_at = Instant::now();
+                let users = read_table(table)?;
+                if users == self.users {
+                    return Ok(false);
+                }
+                self.users = users;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Makes the changes durable: the file is written whole, atomically, readable by its
+    /// owner only; the database is told of each changed user, and refuses a name another
+    /// command added meanwhile.
     pub fn save(&mut self) -> anyhow::Result<()> {
-        let tmp = self.path.with_extension("json.tmp");
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.write_all(serde_json::to_string_pretty(&self.users)?.as_bytes())?;
-        file.sync_all()?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
-        fs::rename(&tmp, &self.path)?;
-        self.loaded_mtime = mtime(&self.path);
+        match &mut self.backing {
+            Backing::File { path, loaded_mtime } => {
+                write_private(path, serde_json::to_string_pretty(&self.users)?.as_bytes())?;
+                *loaded_mtime = mtime(path);
+            }
+            Backing::Database { table, .. } => {
+                for user in &self.users {
+                    let document = serde_json::to_string(user)?;
+                    if self.added.contains(&user.name) {
+                        if !table.add(&user.name, &document)? {
+                            bail!("user {:?} already exists", user.name);
+                        }
+                    } else if self.changed.contains(&user.name) {
+                        table.save(&user.name, &document)?;
+                    }
+                }
+                for name in &self.removed {
+                    table.erase(name)?;
+                }
+            }
+        }
+        self.added.clear();
+        self.changed.clear();
+        self.removed.clear();
         Ok(())
     }
 
@@ -201,6 +341,8 @@ impl Users {
             os_user: os_user.to_string(),
             hash: hash_password(password)?,
         });
+        self.removed.remove(name);
+        self.added.insert(name.to_owned());
         Ok(())
     }
 
@@ -214,6 +356,7 @@ impl Users {
             .find(|u| u.name == name)
             .with_context(|| format!("no user {name:?}"))?;
         user.hash = hash;
+        self.changed.insert(name.to_owned());
         Ok(())
     }
 
@@ -228,6 +371,10 @@ impl Users {
             bail!("{name:?} is the last admin and cannot be removed");
         }
         self.users.retain(|u| u.name != name);
+        if !self.added.remove(name) {
+            self.removed.insert(name.to_owned());
+        }
+        self.changed.remove(name);
         Ok(())
     }
 
@@ -238,11 +385,16 @@ impl Users {
     }
 }
 
-/// On a data dir without users, creates `admin` (mapped to `os_user`) with the password in
+/// Where there are no users yet, creates `admin` (mapped to `os_user`) with the password in
 /// `$CIMJOB_ADMIN_PASSWORD`, or a generated one written to `<data-dir>/admin-password` (0600).
-/// Returns the generated password, so the service can print it once.
-pub fn ensure_admin(data_dir: &Path, os_user: &str) -> anyhow::Result<Option<String>> {
-    let mut users = Users::load(data_dir)?;
+/// Returns the generated password, so the service can print it once. Of nodes starting at
+/// once on one database, one makes the admin and the others find it.
+pub fn ensure_admin(
+    place: &UsersPlace,
+    data_dir: &Path,
+    os_user: &str,
+) -> anyhow::Result<Option<String>> {
+    let mut users = place.open()?;
     if !users.list().is_empty() {
         return Ok(None);
     }
@@ -253,19 +405,19 @@ pub fn ensure_admin(data_dir: &Path, os_user: &str) -> anyhow::Result<Option<Str
     users
         .add("admin", Role::Admin, os_user, &password)
         .context("CIMJOB_ADMIN_PASSWORD")?;
-    users.save()?;
+    if let Err(error) = users.save() {
+        if place.open()?.get("admin").is_some() {
+            return Ok(None);
+        }
+        return Err(error);
+    }
     if !generated {
         return Ok(None);
     }
-    let path = data_dir.join(ADMIN_PASSWORD_FILE);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
-    writeln!(file, "{password}")?;
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
+    write_private(
+        &data_dir.join(ADMIN_PASSWORD_FILE),
+        format!("{password}\n").as_bytes(),
+    )?;
     Ok(Some(password))
 }
 
@@ -331,7 +483,7 @@ mod tests {
     fn the_first_admin_gets_a_generated_password_in_a_private_file() {
         let dir = tempfile::tempdir().unwrap();
         std::env::remove_var("CIMJOB_ADMIN_PASSWORD");
-        let password = ensure_admin(dir.path(), "root")
+        let password = ensure_admin(&UsersPlace::File(dir.path().to_owned()), dir.path(), "root")
             .unwrap()
             .expect("generated");
         let file = dir.path().join(ADMIN_PASSWORD_FILE);
@@ -347,6 +499,6 @@ mod tests {
                 .map(|u| u.role),
             Some(Role::Admin)
         );
-        assert_eq!(ensure_admin(dir.path(), "root").unwrap(), None, "only once");
+        assert_eq!(ensure_admin(&UsersPlace::File(dir.path().to_owned()), dir.path(), "root").unwrap(), None, "only once");
     }
 }
