@@ -756,7 +756,10 @@ fn users_are_one_table_that_every_node_shares_and_a_taken_name_is_refused() {
     ];
     assert_eq!(other.all().unwrap(), expected);
     drop((one, other));
-    assert_eq!(PostgresUsers::open(&db.url()).unwrap().all().unwrap(), expected);
+    assert_eq!(
+        PostgresUsers::open(&db.url()).unwrap().all().unwrap(),
+        expected
+    );
     // the indication registry's table is another
     let registry = PostgresSubscriptions::open(&db.url()).unwrap();
     assert_eq!(registry.objects().unwrap(), vec![]);

@@ -849,6 +849,7 @@ pub enum UserCommand {
         /// The OS account its jobs run as [default: the same name]
         #[arg(long)]
         os_user: Option<String>,
+        /// Where the users are
         #[command(flatten)]
         at: UsersAt,
     },
@@ -856,6 +857,7 @@ pub enum UserCommand {
     Passwd {
         /// The user name
         name: String,
+        /// Where the users are
         #[command(flatten)]
         at: UsersAt,
     },
@@ -863,11 +865,13 @@ pub enum UserCommand {
     Del {
         /// The user name
         name: String,
+        /// Where the users are
         #[command(flatten)]
         at: UsersAt,
     },
     /// List the users.
     List {
+        /// Where the users are
         #[command(flatten)]
         at: UsersAt,
     },

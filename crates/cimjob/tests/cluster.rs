@@ -228,7 +228,11 @@ fn users_live_in_the_database_so_a_node_that_takes_over_knows_them() {
         http_as(Some((user, password)), reqwest::Method::GET, &url, None).0
     };
     user_in_database(&url, &["add", "carol"], "carol-password");
-    assert_eq!(jobs_as(&a, "carol", "carol-password"), 200, "a knows carol at once");
+    assert_eq!(
+        jobs_as(&a, "carol", "carol-password"),
+        200,
+        "a knows carol at once"
+    );
     assert!(
         !a.data_dir().join("users.json").exists(),
         "the users are in the database, not in a's data dir"
@@ -240,7 +244,10 @@ fn users_live_in_the_database_so_a_node_that_takes_over_knows_them() {
     assert_eq!(jobs_as(&b, "carol", "carol-password"), 200, "b knows carol");
     assert_eq!(jobs_as(&b, "admin", ADMIN_PASSWORD), 200, "and the admin");
     let listed = user_in_database(&url, &["list"], "");
-    assert!(listed.contains("carol") && listed.contains("admin"), "{listed}");
+    assert!(
+        listed.contains("carol") && listed.contains("admin"),
+        "{listed}"
+    );
 
     user_in_database(&url, &["passwd", "carol"], "carol-new-password");
     assert_eq!(jobs_as(&b, "carol", "carol-new-password"), 200);

@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{http_as, Service, ADMIN_PASSWORD, BIN};
+use common::{http_as, until_within, Service, ADMIN_PASSWORD, BIN};
 use reqwest::Method;
 use serde_json::json;
 
@@ -53,15 +53,7 @@ fn cim_headers(method: &str, object: &str) -> Vec<(&'static str, String)> {
 
 fn add_user_as(s: &Service, name: &str, role: &str, password: &str, os_user: &str) {
     let mut child = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            name,
-            "--role",
-            role,
-            "--os-user",
-            os_user,
-        ])
+        .args(["user", "add", name, "--role", role, "--os-user", os_user])
         .args(s.users_at())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -294,16 +286,17 @@ fn users_control_their_own_jobs_and_admins_all() {
     writeln!(child.stdin.take().unwrap(), "alice-new-password").unwrap();
     assert!(child.wait().unwrap().success());
     let url = format!("{}/api/v1/jobs", s.url);
-    let as_user = |user: &str, password: &str| {
-        http_as(Some((user, password)), Method::GET, &url, None).0
-    };
+    let as_user =
+        |user: &str, password: &str| http_as(Some((user, password)), Method::GET, &url, None).0;
     assert_eq!(as_user("alice", "alice-new-password"), 200);
     assert_eq!(as_user("alice", "alice-password"), 401);
     s.ok(&[&["user", "del", "bob"], &at[..]].concat());
     // a request with the removed user's credentials, cached from before, is refused once the
     // service has read the users again: at once from the file, within a second from the
     // database
-    until_within(5, "bob is refused", || as_user("bob", "bob-password") == 401);
+    until_within(5, "bob is refused", || {
+        as_user("bob", "bob-password") == 401
+    });
 }
 
 #[test]

@@ -281,4 +281,3 @@ async fn newest(
         .collect::<Result<_, _>>()
         .map_err(Failure::Refused)
 }
-

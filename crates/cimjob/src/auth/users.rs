@@ -3,10 +3,10 @@
 //! database, in its `users` table, so every node knows the same users. `cimjob user …` edits
 //! them; a running service notices the change and reloads them.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -499,6 +499,10 @@ mod tests {
                 .map(|u| u.role),
             Some(Role::Admin)
         );
-        assert_eq!(ensure_admin(&UsersPlace::File(dir.path().to_owned()), dir.path(), "root").unwrap(), None, "only once");
+        assert_eq!(
+            ensure_admin(&UsersPlace::File(dir.path().to_owned()), dir.path(), "root").unwrap(),
+            None,
+            "only once"
+        );
     }
 }

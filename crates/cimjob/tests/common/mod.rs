@@ -70,7 +70,10 @@ impl Service {
     /// The arguments that point `cimjob user` at this service's users: its data dir, and its
     /// database when it has one.
     pub fn users_at(&self) -> Vec<String> {
-        let mut at = vec!["--data-dir".to_owned(), self.dir.path().display().to_string()];
+        let mut at = vec![
+            "--data-dir".to_owned(),
+            self.dir.path().display().to_string(),
+        ];
         if let Some(i) = self.extra.iter().position(|a| a == "--database-url") {
             at.extend(self.extra[i..=i + 1].iter().cloned());
         }
