@@ -76,3 +76,114 @@ fn a_database_url_that_cannot_be_used_is_refused_naming_it() {
         "the password is not shown: {stderr}"
     );
 }
+
+#[test]
+fn a_restart_and_a_crash_of_the_database_under_load_lose_no_acknowledged_job_and_run_none_twice() {
+    use cimjob_harness::postgres::PrivateServer;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const JOBS: usize = 300;
+    let server = PrivateServer::start().expect("a PostgreSQL server of the test's own");
+    let schema = server.schema("restart");
+    let url = schema.url();
+    let s = Service::start(&[
+        "--database-url",
+        &url,
+        "--node",
+        "solo",
+        "--max-running",
+        "4",
+    ]);
+    let marks = s.scratch().join("markers");
+    let script = format!(
+        "echo \"$CIMJOB_INSTANCE_ID $CIMJOB_RUN\" >> {}",
+        marks.display()
+    );
+
+    // one client submits while the server restarts under it; what it was told is what counts
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let submitter = {
+        let (api, script, acknowledged) = (s.url.clone(), script.clone(), acknowledged.clone());
+        std::thread::spawn(move || {
+            let mut ids = Vec::new();
+            let mut refused = 0;
+            for n in 0..JOBS {
+                let properties = serde_json::json!({
+                    "Name": format!("load-{n}"),
+                    "CommandLine": ["sh", "-c", &script],
+                });
+                let (status, body) = http(
+                    reqwest::Method::POST,
+                    &format!("{api}/api/v1/jobs"),
+                    Some(serde_json::json!({ "properties": properties })),
+                );
+                if status == 201 {
+                    ids.push(body["InstanceID"].as_str().unwrap().to_owned());
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    refused += 1;
+                }
+            }
+            (ids, refused)
+        })
+    };
+    // a restart (fast: sessions ended) at a third, a crash (immediate) at two thirds
+    let outages: [(usize, fn(&PrivateServer) -> anyhow::Result<()>); 2] = [
+        (JOBS / 3, PrivateServer::stop),
+        (2 * JOBS / 3, PrivateServer::crash),
+    ];
+    for (at, stop) in outages {
+        until_within(60, "jobs acknowledged", || {
+            acknowledged.load(Ordering::Relaxed) >= at
+        });
+        stop(&server).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        server.start_again().unwrap();
+    }
+    let (ids, refused) = submitter.join().unwrap();
+    eprintln!("{} acknowledged, {refused} refused", ids.len());
+    assert!(
+        ids.len() > 2 * JOBS / 3,
+        "submissions went on after the restarts"
+    );
+
+    for id in &ids {
+        let local = cimjob_rules::model::job::parse_instance_id(id).unwrap();
+        s.wait_state(local, 7, 120);
+    }
+    let mut seen: Vec<String> = std::fs::read_to_string(&marks)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    seen.sort();
+    let total = seen.len();
+    seen.dedup();
+    assert_eq!(total, seen.len(), "a run ran twice");
+    for id in &ids {
+        assert!(
+            seen.contains(&format!("{id} 1")),
+            "acknowledged job {id} never ran"
+        );
+    }
+    // every run ran once, and those of jobs whose acknowledgement was lost at most once too
+    assert!(seen.iter().all(|line| line.ends_with(" 1")), "{seen:?}");
+    let stored: usize = schema
+        .psql("SELECT count(*) FROM jobs")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        stored >= ids.len(),
+        "{stored} stored, {} acknowledged",
+        ids.len()
+    );
+    // the node reconnected and goes on serving
+    let after = submit_sh(&s, &[], "true");
+    s.wait_state(after, 7, 30);
+    assert!(
+        s.log().contains("connected to PostgreSQL again"),
+        "{}",
+        s.log()
+    );
+}

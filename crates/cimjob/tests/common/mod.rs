@@ -106,7 +106,7 @@ impl Service {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(&self.extra)
-            .env("CIMJOB_LOG", "debug")
+            .env("CIMJOB_LOG", "debug,tokio_postgres=info")
             .env("CIMJOB_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -330,6 +330,15 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // what the service said is what a failed test needs most
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(200).collect();
+            eprintln!("--- the service's log, last {} lines ---", tail.len());
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
+        }
         self.stop();
         self.end_supervisors();
         reap_orphans();
