@@ -128,7 +128,8 @@ fn a_restart_and_a_crash_of_the_database_under_load_lose_no_acknowledged_job_and
         })
     };
     // a restart (fast: sessions ended) at a third, a crash (immediate) at two thirds
-    let outages: [(usize, fn(&PrivateServer) -> anyhow::Result<()>); 2] = [
+    type Outage = fn(&PrivateServer) -> anyhow::Result<()>;
+    let outages: [(usize, Outage); 2] = [
         (JOBS / 3, PrivateServer::stop),
         (2 * JOBS / 3, PrivateServer::crash),
     ];
