@@ -10,7 +10,8 @@ import uuid
 import pytest
 import pywbem
 
-from harness import CREDENTIALS, NAMESPACE, Jobs, Service, running_service
+from harness import (CREDENTIALS, NAMESPACE, Jobs, Service, cluster_service, on_postgres,
+                     running_service)
 
 _started: list[Service] = []
 
@@ -39,9 +40,16 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def service(tmp_path_factory):
     """The running service (see harness.Service). Stopped with SIGTERM at the end of the
-    session; a service that does not exit 0 within the bound fails the session."""
-    with running_service(tmp_path_factory.mktemp("cimjob-data"), ["--max-running", "4"],
-                         _started) as svc:
+    session; a service that does not exit 0 within the bound fails the session. With
+    CIMJOB_TEST_STORE=postgres it is node a of a two-node cluster on the real PostgreSQL
+    server, node b standing by beside it."""
+    flags = ["--max-running", "4"]
+    if on_postgres():
+        dirs = (tmp_path_factory.mktemp("cimjob-data"), tmp_path_factory.mktemp("cimjob-node-b"))
+        with cluster_service(dirs, flags, _started) as svc:
+            yield svc
+        return
+    with running_service(tmp_path_factory.mktemp("cimjob-data"), flags, _started) as svc:
         yield svc
 
 

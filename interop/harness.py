@@ -79,6 +79,54 @@ def until(fetch, done, failure, timeout: float, interval: float = 0.05):
         time.sleep(interval)
 
 
+class ClusterSchema:
+    """With CIMJOB_TEST_STORE=postgres, a schema of the session's own in the real PostgreSQL
+    server ($CIMJOB_TEST_DATABASE_URL, else the local one) for a two-node cluster; dropped
+    with all it holds at the end."""
+
+    def __init__(self):
+        self.base = os.environ.get("CIMJOB_TEST_DATABASE_URL",
+                                   "postgres://postgres@127.0.0.1:5432/test")
+        self.name = f"cimjob_interop_{os.getpid()}"
+        self.drop()
+
+    def url(self) -> str:
+        joiner = "&" if "?" in self.base else "?"
+        return f"{self.base}{joiner}search_path={self.name}"
+
+    def drop(self) -> None:
+        subprocess.run(["psql", self.base, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                        f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'],
+                       check=True, capture_output=True, timeout=60)
+
+
+def on_postgres() -> bool:
+    """Whether the suite's service is a node of a cluster on PostgreSQL."""
+    return os.environ.get("CIMJOB_TEST_STORE") == "postgres"
+
+
+@contextlib.contextmanager
+def cluster_service(data_dirs: tuple[Path, Path], flags: list[str], started: list | None = None):
+    """Node a of a two-node cluster on a schema of the session's own, serving, with node b
+    beside it, standing by (it takes over only if a's lease lapses); both stopped at the end,
+    where each must exit 0."""
+    schema = ClusterSchema()
+    shared = ["--database-url", schema.url()]
+    standby = Service(cimjob_bin(), data_dirs[1], [*flags, *shared, "--node", "interop-b"])
+    try:
+        with running_service(data_dirs[0], [*flags, *shared, "--node", "interop-a"],
+                             started) as svc:
+            standby.start(standing_by=True)
+            try:
+                yield svc
+            finally:
+                code = standby.stop()
+                standby.end_supervisors()
+                assert code == 0, f"node b did not stop cleanly (exit {code}); log:\n{standby.log()}"
+    finally:
+        schema.drop()
+
+
 @contextlib.contextmanager
 def running_service(data_dir: Path, flags: list[str], started: list | None = None):
     """A `cimjob serve` on `data_dir` with `flags` (recorded in `started`, if given); stopped at
@@ -143,7 +191,18 @@ class Service:
         self.url = ""
         self.log_path = data_dir / "service.log"
 
-    def start(self) -> None:
+    def users_at(self) -> list[str]:
+        """The arguments that point `cimjob user` at this service's users: its data dir, and
+        its database when it has one."""
+        at = ["--data-dir", str(self.data_dir)]
+        if "--database-url" in self.extra:
+            i = self.extra.index("--database-url")
+            at += self.extra[i:i + 2]
+        return at
+
+    def start(self, standing_by: bool = False) -> None:
+        """Starts the service and waits until it serves, or, with `standing_by`, until it says
+        it stands by (a node on a database another node serves)."""
         if not self.binary.is_file():
             pytest.exit(
                 f"the cimjob binary {self.binary} does not exist: build it (cargo build -p cimjob) "
@@ -165,6 +224,8 @@ class Service:
             )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
+            if standing_by and "standing by" in self.log():
+                return
             with contextlib.suppress(FileNotFoundError):
                 addr = addr_file.read_text().strip()
                 if addr:

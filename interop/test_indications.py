@@ -1285,7 +1285,7 @@ def test_a_user_may_not_delete_or_modify_the_admins_subscriptions(service, conn)
     os_user = pwd.getpwuid(os.getuid()).pw_name
     added = subprocess.run(
         [str(cimjob_bin()), "user", "add", user, "--role", "user", "--os-user", os_user,
-         "--data-dir", str(service.data_dir)],
+         *service.users_at()],
         input=password + "\n", capture_output=True, text=True, timeout=60)
     assert added.returncode == 0, added.stderr
     made = subscribe(conn, unique("admins"), f"http://127.0.0.1:{free_port()}",

@@ -267,7 +267,7 @@ def test_a_user_sees_only_their_own_jobs(service, conn, jobs):
     user, password = f"private{uuid.uuid4().hex[:8]}", "private-user-password"
     added = subprocess.run(
         [str(cimjob_bin()), "user", "add", user, "--role", "user",
-         "--os-user", pwd.getpwuid(os.getuid()).pw_name, "--data-dir", str(service.data_dir)],
+         "--os-user", pwd.getpwuid(os.getuid()).pw_name, *service.users_at()],
         input=password + "\n", capture_output=True, text=True, timeout=60)
     assert added.returncode == 0, added.stderr
     admins = jobs.submit(["true"], name=jobs.name("admins"))

@@ -6,6 +6,7 @@
 //! Run it with `bench/run` (builds release binaries first).
 
 mod chaos;
+mod cluster;
 mod control;
 mod floor;
 mod footprint;
@@ -37,7 +38,7 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, chaos (comma-separated) [default: all]
+    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, chaos, cluster (comma-separated) [default: all]
     #[arg(long, value_delimiter = ',', default_values_t = FIGURES.map(String::from))]
     only: Vec<String>,
     /// Stored jobs for the footprint figures (large enumerations, start-up)
@@ -46,7 +47,7 @@ struct Args {
 }
 
 /// Every group of figures, in the order they run.
-const FIGURES: [&str; 8] = [
+const FIGURES: [&str; 9] = [
     "jobs",
     "submissions",
     "lateness",
@@ -55,6 +56,7 @@ const FIGURES: [&str; 8] = [
     "wbem",
     "footprint",
     "chaos",
+    "cluster",
 ];
 
 /// The admin password of the services the bench starts.
@@ -92,6 +94,15 @@ impl Service {
 
     /// A service on `dir` (a fresh one, or one a stopped service left).
     fn start_in(dir: tempfile::TempDir, max_running: usize) -> anyhow::Result<Service> {
+        Self::start_with(dir, max_running, &[])
+    }
+
+    /// A service on `dir` with more `serve` arguments (a database, a node name).
+    fn start_with(
+        dir: tempfile::TempDir,
+        max_running: usize,
+        extra: &[&str],
+    ) -> anyhow::Result<Service> {
         let exe = std::env::current_exe()?;
         let bin: PathBuf = exe
             .parent()
@@ -108,6 +119,7 @@ impl Service {
                 "--data-dir",
             ])
             .arg(dir.path())
+            .args(extra)
             .env("CIMJOB_LOG", "warn")
             .env("CIMJOB_ADMIN_PASSWORD", BENCH_PASSWORD)
             .stdin(Stdio::null())
@@ -143,6 +155,12 @@ impl Service {
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What a `kill -9` of the service does (its supervisors live on, as in production).
+    fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The supervisors holding the service's runs.
@@ -230,7 +248,15 @@ async fn service_jobs(
     clients: usize,
     max_running: usize,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let service = Service::start(max_running)?;
+    service_jobs_on(Service::start(max_running)?, n, clients).await
+}
+
+/// [`service_jobs`] on a service already started (a node on PostgreSQL, say).
+async fn service_jobs_on(
+    service: Service,
+    n: usize,
+    clients: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
     let cpu_before = service.cpu_seconds(true)?;
     let own_before = service.cpu_seconds(false)?;
     let supervisor_before = service.cpu_seconds(false)? - cpu_seconds(service.pid(), false)?;
@@ -761,6 +787,14 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("chaos") {
         rows.extend(rt.block_on(chaos::figures())?);
+    }
+    if wants("cluster") {
+        rows.extend(rt.block_on(cluster::figures(
+            args.jobs,
+            args.clients,
+            max_running,
+            args.repeat,
+        ))?);
     }
     println!("\n| figure | ours | baseline | ratio |");
     println!("|---|---|---|---|");

@@ -1,0 +1,286 @@
+//! The cluster figures (issue 15): a node keeping its jobs on the local PostgreSQL beside
+//! graphile-worker on the same server at the same concurrency (both running `/bin/true`) and
+//! beside our node on SQLite; insert-to-start latency of both; the rescue after `kill -9` of
+//! the serving node; what an idle node costs the database.
+//!
+//! graphile-worker is installed from npm on first use under `target/` (not committed); its
+//! side of each figure is `bench/graphile/bench.js`.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use cimjob_harness::postgres::{test_database_url, TestSchema};
+use serde_json::{json, Value};
+
+use super::{
+    http_client, median, parse_cim_time, percentiles, service_jobs, service_jobs_on, Service,
+};
+
+/// The graphile-worker release the figures are measured against.
+const GRAPHILE_VERSION: &str = "0.16.6";
+
+/// Our driver of graphile-worker.
+const GRAPHILE_DRIVER: &str = include_str!("../graphile/bench.js");
+
+/// Jobs of the latency figures, and how many are added per second.
+const LATENCY_JOBS: usize = 200;
+const LATENCY_RATE: usize = 20;
+
+/// The directory holding graphile-worker and our driver, installed (once) beside the bench
+/// binary's target dir.
+fn graphile() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .parent()
+        .and_then(|release| release.parent())
+        .context("the bench binary is not in a target dir")?;
+    let dir = target.join(format!("graphile-worker-{GRAPHILE_VERSION}"));
+    if !dir.join("node_modules/graphile-worker").exists() {
+        std::fs::create_dir_all(&dir)?;
+        eprintln!(
+            "installing graphile-worker {GRAPHILE_VERSION} from npm into {}",
+            dir.display()
+        );
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(format!("graphile-worker@{GRAPHILE_VERSION}"))
+            .stdout(Stdio::null())
+            .status()
+            .context("npm (Node.js) is needed for the graphile-worker baseline")?;
+        anyhow::ensure!(status.success(), "npm install graphile-worker failed");
+    }
+    std::fs::write(dir.join("bench.js"), GRAPHILE_DRIVER)?;
+    Ok(dir)
+}
+
+/// One run of the driver (`throughput` or `latency`) in a schema of its own; its JSON line.
+fn graphile_run(mode: &str, n: usize, concurrency: usize) -> anyhow::Result<Value> {
+    let dir = graphile()?;
+    let schema = TestSchema::new("graphile");
+    let out = Command::new("node")
+        .arg(dir.join("bench.js"))
+        .args([
+            mode,
+            &test_database_url(),
+            schema.name(),
+            &n.to_string(),
+            &concurrency.to_string(),
+            &LATENCY_RATE.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("node")?;
+    anyhow::ensure!(out.status.success(), "graphile-worker's {mode} run failed");
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// A node of ours on a fresh schema of the local PostgreSQL.
+fn node_on(schema: &TestSchema, name: &str, max_running: usize) -> anyhow::Result<Service> {
+    let url = schema.url();
+    Service::start_with(
+        tempfile::tempdir()?,
+        max_running,
+        &["--database-url", &url, "--node", name],
+    )
+}
+
+/// `/bin/true` jobs/s: (our node on PostgreSQL, our node on SQLite, graphile-worker), the
+/// medians of `repeat` rounds.
+async fn throughput(
+    n: usize,
+    clients: usize,
+    max_running: usize,
+    repeat: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let (mut on_postgres, mut on_sqlite, mut graphile) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..repeat {
+        let schema = TestSchema::new("bench_cluster");
+        let (pg, _, _) =
+            service_jobs_on(node_on(&schema, "bench", max_running)?, n, clients).await?;
+        let (sqlite, _, _) = service_jobs(n, clients, max_running).await?;
+        let gw = graphile_run("throughput", n, max_running)?["jobs_per_s"]
+            .as_f64()
+            .context("graphile-worker's rate")?;
+        eprintln!(
+            "cluster round {}: node on PostgreSQL {pg:.0} jobs/s, on SQLite {sqlite:.0}/s, graphile-worker {gw:.0}/s",
+            round + 1
+        );
+        on_postgres.push(pg);
+        on_sqlite.push(sqlite);
+        graphile.push(gw);
+    }
+    Ok((median(on_postgres), median(on_sqlite), median(graphile)))
+}
+
+/// Insert-to-start latency in ms of jobs submitted one at a time, [`LATENCY_RATE`] a second,
+/// to a node on PostgreSQL: each job's StartTime less its TimeSubmitted.
+async fn our_latencies(max_running: usize) -> anyhow::Result<Vec<f64>> {
+    let schema = TestSchema::new("bench_latency");
+    let service = node_on(&schema, "bench", max_running)?;
+    let http = http_client();
+    let gap = Duration::from_secs(1) / LATENCY_RATE as u32;
+    let mut ids = Vec::new();
+    for _ in 0..LATENCY_JOBS {
+        let body = json!({"properties": {"Name": "true", "CommandLine": ["/bin/true"]}});
+        let job: Value = http
+            .post(format!("{}/api/v1/jobs", service.url))
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        ids.push(
+            job["InstanceID"]
+                .as_str()
+                .context("an InstanceID")?
+                .to_owned(),
+        );
+        tokio::time::sleep(gap).await;
+    }
+    let mut latencies = Vec::new();
+    for id in ids {
+        let path = format!(
+            "{}/api/v1/jobs/{}",
+            service.url,
+            id.trim_start_matches("CIMJOB:")
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let job = loop {
+            let job: Value = http.get(&path).send().await?.json().await?;
+            if job["StartTime"].is_string() {
+                break job;
+            }
+            if Instant::now() > deadline {
+                bail!("{id} did not start within a minute");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let time = |name: &str| {
+            parse_cim_time(job[name].as_str().unwrap_or_default())
+                .with_context(|| format!("{id} without {name}"))
+        };
+        let waited = time("StartTime")?.duration_since(time("TimeSubmitted")?);
+        latencies.push(waited.as_secs_f64() * 1000.0);
+    }
+    Ok(latencies)
+}
+
+/// From `kill -9` of the serving node to (a standing-by node serving, the lost run of a
+/// Re-run Job job running again on it), with the default lease.
+async fn rescue() -> anyhow::Result<(Duration, Duration)> {
+    let schema = TestSchema::new("bench_rescue");
+    let mut first = node_on(&schema, "first", 2)?;
+    let http = http_client();
+    let body = json!({"properties": {
+        "Name": "long", "CommandLine": ["sleep", "600"], "RecoveryAction": 4
+    }});
+    let job: Value = http
+        .post(format!("{}/api/v1/jobs", first.url))
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = job["InstanceID"].as_str().context("an InstanceID")?;
+    let path = format!("/api/v1/jobs/{}", id.trim_start_matches("CIMJOB:"));
+    let running = |url: String, runs: u64| {
+        let (http, path) = (http.clone(), path.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < deadline {
+                let job: Value = http
+                    .get(format!("{url}{path}"))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                if job["JobState"] == json!(4) && job["RunCount"] == json!(runs) {
+                    return anyhow::Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            bail!("the job was not running its run {runs} within two minutes")
+        }
+    };
+    running(first.url.clone(), 1).await?;
+    let standby = {
+        let url = schema.url();
+        std::thread::spawn(move || {
+            Service::start_with(
+                tempfile::tempdir()?,
+                2,
+                &["--database-url", &url, "--node", "second"],
+            )
+        })
+    };
+    // the standby has joined and stands by when it says so in its log; a few seconds is ample
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    first.crash();
+    let killed = Instant::now();
+    let second = tokio::task::spawn_blocking(move || standby.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the standby's thread panicked"))??;
+    let serving = killed.elapsed();
+    running(second.url.clone(), 2).await?;
+    Ok((serving, killed.elapsed()))
+}
+
+/// Transactions a second on the test database (pg_stat_database, over `window`): none of
+/// ours running, then with one idle serving node.
+fn idle_transactions(window: Duration) -> anyhow::Result<(f64, f64)> {
+    let schema = TestSchema::new("bench_idle");
+    let count = || -> anyhow::Result<f64> {
+        let text = schema.psql(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database \
+             WHERE datname = current_database()",
+        )?;
+        Ok(text.parse::<f64>()?)
+    };
+    let rate = || -> anyhow::Result<f64> {
+        let before = count()?;
+        std::thread::sleep(window);
+        Ok((count()? - before) / window.as_secs_f64())
+    };
+    let none = rate()?;
+    let _node = node_on(&schema, "idle", 2)?;
+    // past the start-up's statements, which the server counts up to 10 s late (its idle
+    // sessions flush their statistics that seldom)
+    std::thread::sleep(Duration::from_secs(15));
+    let idle = rate()?;
+    Ok((idle, none))
+}
+
+/// The cluster rows of the table.
+pub async fn figures(
+    n: usize,
+    clients: usize,
+    max_running: usize,
+    repeat: usize,
+) -> anyhow::Result<Vec<String>> {
+    let (on_postgres, on_sqlite, graphile) = throughput(n, clients, max_running, repeat).await?;
+    let ours = percentiles(our_latencies(max_running).await?);
+    let theirs: Vec<f64> = graphile_run("latency", LATENCY_JOBS, max_running)?["latencies_ms"]
+        .as_array()
+        .context("graphile-worker's latencies")?
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    let theirs = percentiles(theirs);
+    let (serving, rerun) = rescue().await?;
+    let (idle, none) = idle_transactions(Duration::from_secs(20))?;
+    let mut rows = vec![
+        format!("| {n} `/bin/true` jobs/s through one node on the local PostgreSQL ({clients} clients, {max_running} running at once) vs graphile-worker {GRAPHILE_VERSION} on the same server at the same concurrency (its jobs queued before it starts) | {on_postgres:.0}/s | {graphile:.0}/s | {:.2}× |", on_postgres / graphile),
+        format!("| the same node on PostgreSQL vs our node on SQLite | {on_postgres:.0}/s | {on_sqlite:.0}/s | {:.2}× |", on_postgres / on_sqlite),
+    ];
+    for (name, o, t) in [("p50", ours.0, theirs.0), ("p99", ours.1, theirs.1)] {
+        rows.push(format!("| insert-to-start latency {name}, {LATENCY_JOBS} jobs added {LATENCY_RATE}/s, node on PostgreSQL vs graphile-worker | {o:.1} ms | {t:.1} ms | {:.2}× |", o / t.max(0.001)));
+    }
+    rows.push(format!("| `kill -9` of the serving node → a standing-by node serving (default 15 s lease) | {:.1} s | 15 s lease | {:.2}× |", serving.as_secs_f64(), serving.as_secs_f64() / 15.0));
+    rows.push(format!("| `kill -9` of the serving node → its Re-run Job job running again on the other node | {:.1} s | 15 s lease | {:.2}× |", rerun.as_secs_f64(), rerun.as_secs_f64() / 15.0));
+    rows.push(format!("| transactions per second on the database with one idle serving node vs with none (pg_stat_database, 20 s) | {idle:.2}/s | {none:.2}/s | – |"));
+    Ok(rows)
+}
