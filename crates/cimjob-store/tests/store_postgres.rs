@@ -721,9 +721,14 @@ fn subscription_objects_are_kept_beside_the_jobs_replaced_and_erased() {
     store.save("dest:x", "{}").unwrap();
     store.erase("dest:x").unwrap();
     store.erase("never-saved").unwrap();
+    // a subscription's key joins its filter and handler with a NUL, which TEXT cannot hold
+    store.save("subscription:f\0h", "{}").unwrap();
+    store.save("subscription:f\0g", "{}").unwrap();
+    store.erase("subscription:f\0g").unwrap();
     let expected = vec![
         ("Filter:a".to_owned(), r#"{"q":2}"#.to_owned()),
         ("filter:b".to_owned(), r#"{"q":3}"#.to_owned()),
+        ("subscription:f\0h".to_owned(), "{}".to_owned()),
     ];
     assert_eq!(store.objects().unwrap(), expected);
     drop(store);

@@ -24,6 +24,38 @@ pub(super) fn create_table<T: DocumentTable>() -> String {
     )
 }
 
+/// A key as the table keeps it. PostgreSQL's TEXT cannot hold NUL, which keys may (the
+/// registry joins a subscription's filter and handler with one), so NUL becomes `\x01\x01`
+/// and `\x01` becomes `\x01\x02`: reversible, and the stored keys sort as the keys do.
+fn stored_key(key: &str) -> String {
+    let mut stored = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '\0' => stored.push_str("\u{1}\u{1}"),
+            '\u{1}' => stored.push_str("\u{1}\u{2}"),
+            c => stored.push(c),
+        }
+    }
+    stored
+}
+
+/// The key [`stored_key`] stored.
+fn key_of(stored: &str) -> String {
+    let mut key = String::with_capacity(stored.len());
+    let mut chars = stored.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\u{1}') {
+            (_, true) => key.push(if chars.next() == Some('\u{1}') {
+                '\0'
+            } else {
+                '\u{1}'
+            }),
+            (c, false) => key.push(c),
+        }
+    }
+    key
+}
+
 /// The statements of a document table.
 pub(super) struct DocumentStatements<T> {
     all: Statement,
@@ -104,10 +136,8 @@ pub(super) async fn serve_document<T: DocumentTable>(
                         .map_err(|e| failure(&live.client, location, step, e))?;
                     rows.iter()
                         .map(|row| {
-                            Ok((
-                                column(row, 0, location, step)?,
-                                column(row, 1, location, step)?,
-                            ))
+                            let key: &str = column(row, 0, location, step)?;
+                            Ok((key_of(key), column(row, 1, location, step)?))
                         })
                         .collect::<Result<_, _>>()
                         .map_err(Failure::Refused)
@@ -120,6 +150,7 @@ pub(super) async fn serve_document<T: DocumentTable>(
             document,
             reply,
         } => {
+            let key = stored_key(&key);
             let answer = change(link, location, |s| &s.save, &[&key, &document], "save").await;
             let _ = reply.send(answer.map(drop));
         }
@@ -128,10 +159,12 @@ pub(super) async fn serve_document<T: DocumentTable>(
             document,
             reply,
         } => {
+            let key = stored_key(&key);
             let answer = change(link, location, |s| &s.add, &[&key, &document], "add").await;
             let _ = reply.send(answer.map(|rows| rows == 1));
         }
         DocumentRequest::Erase { key, reply } => {
+            let key = stored_key(&key);
             let answer = change(link, location, |s| &s.erase, &[&key], "delete").await;
             let _ = reply.send(answer.map(|rows| rows == 1));
         }
@@ -299,5 +332,32 @@ impl std::fmt::Debug for PostgresUsers {
         f.debug_struct("PostgresUsers")
             .field("location", &self.worker.location)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_keys_hold_no_nul_come_back_whole_and_sort_as_the_keys_do() {
+        let mut keys: Vec<&str> = vec![
+            "a",
+            "a\0b",
+            "a\u{1}b",
+            "a\u{1}",
+            "a\0",
+            "a b",
+            "\0\u{1}\0",
+            "é",
+        ];
+        keys.sort();
+        let mut stored: Vec<String> = keys.iter().map(|k| stored_key(k)).collect();
+        assert!(stored.iter().all(|k| !k.contains('\0')));
+        let back: Vec<String> = stored.iter().map(|k| key_of(k)).collect();
+        assert_eq!(back, keys);
+        stored.sort();
+        let back: Vec<String> = stored.iter().map(|k| key_of(k)).collect();
+        assert_eq!(back, keys, "the stored keys sort as the keys do");
     }
 }
