@@ -9,10 +9,12 @@
 //!   a `std` channel, never inside an async runtime.
 //! - One **writer** task owns the write connection. [`Store::commit`] queues the batch and
 //!   returns at once. The writer takes the first waiting batch and every batch already queued
-//!   behind it (up to [`MAX_GROUP`]), runs them in one transaction, each inside a `SAVEPOINT`
-//!   whose statements are pipelined (sent together, answered in order), commits, then
-//!   resolves the tickets in submission order (group commit). A batch that fails is rolled
-//!   back to its savepoint and fails alone; its neighbours commit.
+//!   behind it (up to [`MAX_GROUP`]) and runs them in one transaction: BEGIN, the lease's
+//!   fence and every batch's statements go as one pipeline (sent together, answered in order),
+//!   then COMMIT — two round trips a group; then it resolves the tickets in submission order
+//!   (group commit). If a batch fails, the transaction is rolled back and the group applied
+//!   again batch by batch, each inside a `SAVEPOINT`, so the failing batch fails alone and its
+//!   neighbours commit (a batch that prunes the record always goes that way).
 //! - If the connection is lost before `COMMIT` was sent, nothing committed and the group is
 //!   tried again on a new connection; if it is lost during `COMMIT`, the outcome is unknown
 //!   and those tickets resolve with [`StoreError::Unconfirmed`]. The writer reconnects with
@@ -1237,11 +1239,118 @@ impl Writer {
 
     /// One transaction for the group, each batch in its own savepoint.
     async fn try_group(&self, live: &Live<WriteStatements>, group: &[Pending]) -> GroupOutcome {
-        let location = self.location.as_str();
-        let (client, s) = (&live.client, &live.statements);
         if let Standing::Lost(why) = self.tenure.standing() {
             return GroupOutcome::Fenced(why);
         }
+        let now = jiff::Timestamp::now().as_microsecond();
+        if let Some(outcome) = self.try_group_at_once(live, group, now).await {
+            return outcome;
+        }
+        self.try_group_by_batch(live, group, now).await
+    }
+
+    /// The common case in one round trip before `COMMIT`: BEGIN, the fence and every batch's
+    /// statements in one pipeline, no savepoints. `None` (everything rolled back) when a batch
+    /// failed or cannot go this way (a prune reads before it writes; a batch that cannot be
+    /// planned), so that [`try_group_by_batch`](Self::try_group_by_batch) fails it alone.
+    async fn try_group_at_once(
+        &self,
+        live: &Live<WriteStatements>,
+        group: &[Pending],
+        now: i64,
+    ) -> Option<GroupOutcome> {
+        let location = self.location.as_str();
+        let (client, s) = (&live.client, &live.statements);
+        let mut ops = Vec::new();
+        for pending in group {
+            ops.extend(sql::plan(&pending.batch, now, location).ok()?);
+        }
+        if ops.iter().any(|op| matches!(op, Op::Prune)) {
+            return None;
+        }
+        let mut requests = Vec::new();
+        for (index, op) in ops.iter().enumerate() {
+            requests_of(s, index, op, &mut requests);
+        }
+        let node = &self.tenure.membership.node;
+        let incarnation = &self.tenure.incarnation;
+        let token: [&(dyn ToSql + Sync); 2] = [node, incarnation];
+        type Sent<'a> =
+            std::pin::Pin<Box<dyn Future<Output = Result<bool, tokio_postgres::Error>> + 'a>>;
+        let mut sent: Vec<Sent<'_>> = vec![
+            Box::pin(async { client.query_opt(&s.begin, &[]).await.map(|_| true) }),
+            Box::pin(async {
+                client
+                    .query_opt(&s.fence, &token)
+                    .await
+                    .map(|row| row.is_some())
+            }),
+        ];
+        for request in &requests {
+            sent.push(Box::pin(async move {
+                client
+                    .execute(request.statement, &request.params)
+                    .await
+                    .map(|_| true)
+            }));
+        }
+        let answers = in_order(sent).await;
+        let mut refused = None;
+        for (i, answer) in answers.into_iter().enumerate() {
+            let step = || match i {
+                0 => "begin".to_owned(),
+                1 => "check the lease".to_owned(),
+                i => requests[i - 2]
+                    .op
+                    .map_or_else(String::new, |op| ops[op].step()),
+            };
+            match answer {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = client.execute(&s.rollback, &[]).await;
+                    let why = "its lease lapsed or another node took over".to_owned();
+                    self.tenure.lost(why.clone());
+                    return Some(GroupOutcome::Fenced(why));
+                }
+                Err(e) => match failure(client, location, step(), e) {
+                    Failure::Lost(error) => return Some(GroupOutcome::LostBefore(error)),
+                    Failure::Refused(error) if i == 0 => return Some(GroupOutcome::Failed(error)),
+                    Failure::Refused(error) => {
+                        refused.get_or_insert(error);
+                    }
+                },
+            }
+        }
+        if let Some(error) = refused {
+            tracing::debug!(location, %error, "a batch of the group failed; applying them one by one");
+            return match client.execute(&s.rollback, &[]).await {
+                Ok(_) => None,
+                Err(e) => match failure(client, location, "roll back", e) {
+                    Failure::Lost(error) => Some(GroupOutcome::LostBefore(error)),
+                    Failure::Refused(error) => Some(GroupOutcome::Failed(error)),
+                },
+            };
+        }
+        let outcomes = group.iter().map(|_| Ok(())).collect();
+        Some(match client.execute(&s.commit, &[]).await {
+            Ok(_) => GroupOutcome::Committed(outcomes),
+            Err(e) => match failure(client, location, "commit", e) {
+                Failure::Lost(_) => GroupOutcome::LostInCommit(outcomes),
+                Failure::Refused(error) => GroupOutcome::Failed(error),
+            },
+        })
+    }
+
+    /// A group batch by batch, each in a savepoint, so a batch that fails fails alone and its
+    /// neighbours commit.
+    async fn try_group_by_batch(
+        &self,
+        live: &Live<WriteStatements>,
+        group: &[Pending],
+        now: i64,
+    ) -> GroupOutcome {
+        let location = self.location.as_str();
+        let (client, s) = (&live.client, &live.statements);
         let node = &self.tenure.membership.node;
         let incarnation = &self.tenure.incarnation;
         let token: [&(dyn ToSql + Sync); 2] = [node, incarnation];
@@ -1267,7 +1376,6 @@ impl Writer {
                 }
             }
         }
-        let now = jiff::Timestamp::now().as_microsecond();
         let mut outcomes = Vec::with_capacity(group.len());
         for pending in group {
             let ops = match sql::plan(&pending.batch, now, location) {
