@@ -198,24 +198,9 @@ fn a_frozen_node_is_taken_over_and_after_it_wakes_changes_nothing_and_runs_nothi
 
 /// `cimjob user ARGS --database-url URL`, with `password` on its standard input; its output.
 fn user_in_database(url: &str, args: &[&str], password: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new(BIN)
-        .arg("user")
-        .args(args)
-        .args(["--database-url", url])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "cimjob user {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut args = args.to_vec();
+    args.extend(["--database-url", url]);
+    cimjob_user(&args, password)
 }
 
 #[test]

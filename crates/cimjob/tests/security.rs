@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{http_as, until_within, Service, ADMIN_PASSWORD, BIN};
+use common::{cimjob_user, http_as, until_within, Service, ADMIN_PASSWORD, BIN};
 use reqwest::Method;
 use serde_json::json;
 
@@ -52,21 +52,10 @@ fn cim_headers(method: &str, object: &str) -> Vec<(&'static str, String)> {
 }
 
 fn add_user_as(s: &Service, name: &str, role: &str, password: &str, os_user: &str) {
-    let mut child = Command::new(BIN)
-        .args(["user", "add", name, "--role", role, "--os-user", os_user])
-        .args(s.users_at())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "user add {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let at = s.users_at();
+    let mut args = vec!["add", name, "--role", role, "--os-user", os_user];
+    args.extend(at.iter().map(String::as_str));
+    cimjob_user(&args, password);
 }
 
 fn cli_as(s: &Service, user: &str, password: &str, args: &[&str]) -> std::process::Output {

@@ -492,3 +492,25 @@ pub fn serve_refused(args: &[&str]) -> String {
     );
     stderr
 }
+
+/// `cimjob user ARGS` with `password` on its standard input (one line); fails the test
+/// unless it succeeds, and returns what it printed.
+pub fn cimjob_user(args: &[&str], password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("user")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "cimjob user {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
