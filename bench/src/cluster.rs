@@ -88,6 +88,21 @@ fn node_on(schema: &TestSchema, name: &str, max_running: usize) -> anyhow::Resul
     )
 }
 
+/// Submits one job (`properties`) through the JSON API; its InstanceID.
+async fn submit(http: &reqwest::Client, url: &str, properties: Value) -> anyhow::Result<String> {
+    let job: Value = http
+        .post(format!("{url}/api/v1/jobs"))
+        .json(&json!({ "properties": properties }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(job["InstanceID"]
+        .as_str()
+        .context("an InstanceID")?
+        .to_owned())
+}
+
 /// `/bin/true` jobs/s: (our node on PostgreSQL, our node on SQLite, graphile-worker), the
 /// medians of `repeat` rounds.
 async fn throughput(
@@ -125,20 +140,8 @@ async fn our_latencies(max_running: usize) -> anyhow::Result<Vec<f64>> {
     let gap = Duration::from_secs(1) / LATENCY_RATE as u32;
     let mut ids = Vec::new();
     for _ in 0..LATENCY_JOBS {
-        let body = json!({"properties": {"Name": "true", "CommandLine": ["/bin/true"]}});
-        let job: Value = http
-            .post(format!("{}/api/v1/jobs", service.url))
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        ids.push(
-            job["InstanceID"]
-                .as_str()
-                .context("an InstanceID")?
-                .to_owned(),
-        );
+        let properties = json!({"Name": "true", "CommandLine": ["/bin/true"]});
+        ids.push(submit(&http, &service.url, properties).await?);
         tokio::time::sleep(gap).await;
     }
     let mut latencies = Vec::new();
@@ -175,17 +178,8 @@ async fn rescue() -> anyhow::Result<(Duration, Duration)> {
     let schema = TestSchema::new("bench_rescue");
     let mut first = node_on(&schema, "first", 2)?;
     let http = http_client();
-    let body = json!({"properties": {
-        "Name": "long", "CommandLine": ["sleep", "600"], "RecoveryAction": 4
-    }});
-    let job: Value = http
-        .post(format!("{}/api/v1/jobs", first.url))
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = job["InstanceID"].as_str().context("an InstanceID")?;
+    let properties = json!({"Name": "long", "CommandLine": ["sleep", "600"], "RecoveryAction": 4});
+    let id = submit(&http, &first.url, properties).await?;
     let path = format!("/api/v1/jobs/{}", id.trim_start_matches("CIMJOB:"));
     let running = |url: String, runs: u64| {
         let (http, path) = (http.clone(), path.clone());

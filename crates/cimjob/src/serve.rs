@@ -288,16 +288,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map(|tenure| crate::cluster::follow_lease(tenure, trust));
     let engine = cimjob_engine::start(store.clone(), config, processes, reports)
         .context("cannot start the engine")?;
-    let users = crate::auth::UsersPlace::new(&data_dir, args.database_url.as_deref());
+    let mut users = crate::auth::UsersPlace::new(&data_dir, args.database_url.as_deref()).open()?;
     if let Some(password) =
-        crate::auth::users::ensure_admin(&users, &data_dir, &crate::config::service_user())?
+        crate::auth::users::ensure_admin(&mut users, &data_dir, &crate::config::service_user())?
     {
         eprintln!(
             "cimjob: created the user admin; its password (shown once) is {password}\n        it is also in {} (mode 0600), which the CLI on this machine reads",
             data_dir.join(crate::auth::users::ADMIN_PASSWORD_FILE).display()
         );
     }
-    let authenticator = Arc::new(crate::auth::Authenticator::new(users.open()?)?);
+    let authenticator = Arc::new(crate::auth::Authenticator::new(users)?);
     let (indications, notifying) =
         start_indications(&args.delivery, stores.subscriptions, &engine)?;
 

@@ -1306,12 +1306,7 @@ impl Writer {
             };
             match answer {
                 Ok(true) => {}
-                Ok(false) => {
-                    let _ = client.execute(&s.rollback, &[]).await;
-                    let why = "its lease lapsed or another node took over".to_owned();
-                    self.tenure.lost(why.clone());
-                    return Some(GroupOutcome::Fenced(why));
-                }
+                Ok(false) => return Some(self.refuse_fenced(live).await),
                 Err(e) => match failure(client, location, step(), e) {
                     Failure::Lost(error) => return Some(GroupOutcome::LostBefore(error)),
                     Failure::Refused(error) if i == 0 => return Some(GroupOutcome::Failed(error)),
@@ -1331,14 +1326,16 @@ impl Writer {
                 },
             };
         }
-        let outcomes = group.iter().map(|_| Ok(())).collect();
-        Some(match client.execute(&s.commit, &[]).await {
-            Ok(_) => GroupOutcome::Committed(outcomes),
-            Err(e) => match failure(client, location, "commit", e) {
-                Failure::Lost(_) => GroupOutcome::LostInCommit(outcomes),
-                Failure::Refused(error) => GroupOutcome::Failed(error),
-            },
-        })
+        Some(commit(live, location, group.iter().map(|_| Ok(())).collect()).await)
+    }
+
+    /// The fence found this node's lease gone: nothing of the group is written, nor anything
+    /// again.
+    async fn refuse_fenced(&self, live: &Live<WriteStatements>) -> GroupOutcome {
+        let _ = live.client.execute(&live.statements.rollback, &[]).await;
+        let why = "its lease lapsed or another node took over".to_owned();
+        self.tenure.lost(why.clone());
+        GroupOutcome::Fenced(why)
     }
 
     /// A group batch by batch, each in a savepoint, so a batch that fails fails alone and its
@@ -1363,12 +1360,7 @@ impl Writer {
         let answer = begun.and(fence);
         match answer {
             Ok(Some(_)) => {}
-            Ok(None) => {
-                let _ = client.execute(&s.rollback, &[]).await;
-                let why = "its lease lapsed or another node took over".to_owned();
-                self.tenure.lost(why.clone());
-                return GroupOutcome::Fenced(why);
-            }
+            Ok(None) => return self.refuse_fenced(live).await,
             Err(e) => {
                 return match failure(client, location, "begin", e) {
                     Failure::Lost(error) => GroupOutcome::LostBefore(error),
@@ -1409,13 +1401,22 @@ impl Writer {
                 }
             }
         }
-        match client.execute(&s.commit, &[]).await {
-            Ok(_) => GroupOutcome::Committed(outcomes),
-            Err(e) => match failure(client, location, "commit", e) {
-                Failure::Lost(_) => GroupOutcome::LostInCommit(outcomes),
-                Failure::Refused(error) => GroupOutcome::Failed(error),
-            },
-        }
+        commit(live, location, outcomes).await
+    }
+}
+
+/// Commits the writer's transaction, whose batches had `outcomes`.
+async fn commit(
+    live: &Live<WriteStatements>,
+    location: &str,
+    outcomes: Vec<Result<(), StoreError>>,
+) -> GroupOutcome {
+    match live.client.execute(&live.statements.commit, &[]).await {
+        Ok(_) => GroupOutcome::Committed(outcomes),
+        Err(e) => match failure(&live.client, location, "commit", e) {
+            Failure::Lost(_) => GroupOutcome::LostInCommit(outcomes),
+            Failure::Refused(error) => GroupOutcome::Failed(error),
+        },
     }
 }
 

@@ -390,11 +390,10 @@ impl Users {
 /// Returns the generated password, so the service can print it once. Of nodes starting at
 /// once on one database, one makes the admin and the others find it.
 pub fn ensure_admin(
-    place: &UsersPlace,
+    users: &mut Users,
     data_dir: &Path,
     os_user: &str,
 ) -> anyhow::Result<Option<String>> {
-    let mut users = place.open()?;
     if !users.list().is_empty() {
         return Ok(None);
     }
@@ -406,7 +405,8 @@ pub fn ensure_admin(
         .add("admin", Role::Admin, os_user, &password)
         .context("CIMJOB_ADMIN_PASSWORD")?;
     if let Err(error) = users.save() {
-        if place.open()?.get("admin").is_some() {
+        users.reload()?;
+        if users.get("admin").is_some() {
             return Ok(None);
         }
         return Err(error);
@@ -483,7 +483,7 @@ mod tests {
     fn the_first_admin_gets_a_generated_password_in_a_private_file() {
         let dir = tempfile::tempdir().unwrap();
         std::env::remove_var("CIMJOB_ADMIN_PASSWORD");
-        let password = ensure_admin(&UsersPlace::File(dir.path().to_owned()), dir.path(), "root")
+        let password = ensure_admin(&mut Users::load(dir.path()).unwrap(), dir.path(), "root")
             .unwrap()
             .expect("generated");
         let file = dir.path().join(ADMIN_PASSWORD_FILE);
@@ -500,7 +500,7 @@ mod tests {
             Some(Role::Admin)
         );
         assert_eq!(
-            ensure_admin(&UsersPlace::File(dir.path().to_owned()), dir.path(), "root").unwrap(),
+            ensure_admin(&mut Users::load(dir.path()).unwrap(), dir.path(), "root").unwrap(),
             None,
             "only once"
         );
