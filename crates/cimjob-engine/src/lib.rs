@@ -17,8 +17,9 @@
 #![warn(missing_docs)]
 
 mod changes;
+mod recall;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use cim::CimValue;
@@ -161,10 +162,13 @@ enum Command {
     },
     Get {
         id: u64,
-        reply: oneshot::Sender<Option<Arc<Job>>>,
+        reply: Reply<Arc<Job>>,
     },
     List {
-        reply: oneshot::Sender<Vec<Arc<Job>>>,
+        reply: Reply<Vec<Arc<Job>>>,
+    },
+    Held {
+        reply: oneshot::Sender<usize>,
     },
     Drain {
         reply: oneshot::Sender<()>,
@@ -172,6 +176,38 @@ enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+}
+
+impl Command {
+    /// The job a call is about, which the core must hold to answer it.
+    fn job(&self) -> Option<u64> {
+        match self {
+            Command::RequestStateChange { id, .. }
+            | Command::KillJob { id, .. }
+            | Command::Answer { id, .. }
+            | Command::Modify { id, .. }
+            | Command::Delete { id, .. }
+            | Command::Get { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// Answers the call with `error`, doing nothing.
+    fn refuse(self, error: EngineError) {
+        match self {
+            Command::Submit { reply, .. } | Command::Get { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Command::RequestStateChange { reply, .. } => drop(reply.send(Err(error))),
+            Command::KillJob { reply, .. } => drop(reply.send(Err(error))),
+            Command::Answer { reply, .. } => drop(reply.send(Err(error))),
+            Command::Modify { reply, .. } => drop(reply.send(Err(error))),
+            Command::Delete { reply, .. } => drop(reply.send(Err(error))),
+            Command::List { reply } => drop(reply.send(Err(error))),
+            Command::Drain { reply } | Command::Shutdown { reply } => drop(reply.send(())),
+            Command::Held { reply } => drop(reply.send(0)),
+        }
+    }
 }
 
 /// How clients reach the engine. Cheap to clone; every front end holds one.
@@ -226,12 +262,14 @@ pub fn start(
     let (core, first_step) = Core::recover(
         config,
         jobs,
+        &loaded.removals,
         loaded.last_local_id,
         loaded.last_change,
         Timestamp::now(),
         &live,
     );
     let (commands, command_rx) = mpsc::channel(1024);
+    let (recalled_tx, recalled_rx) = mpsc::unbounded_channel();
     let (events, _) = broadcast::channel(16384);
     let shell = Shell {
         core,
@@ -244,8 +282,11 @@ pub fn start(
         drained: Vec::new(),
         announced: announced.clone(),
         stopped: stopped_tx,
+        recalls: HashMap::new(),
+        recalled: recalled_tx,
+        let_go: Vec::new(),
     };
-    tokio::spawn(shell.run(first_step, command_rx, reports));
+    tokio::spawn(shell.run(first_step, command_rx, reports, recalled_rx));
     Ok(EngineHandle {
         commands,
         events,
@@ -386,14 +427,20 @@ impl EngineHandle {
 
     /// The job as the engine holds it now.
     pub async fn get(&self, id: u64) -> Result<Arc<Job>, EngineError> {
-        self.ask(|reply| Command::Get { id, reply })
-            .await?
-            .ok_or(EngineError::NotFound(NotFound(id)))
+        self.call(|reply| Command::Get { id, reply }).await
     }
 
-    /// Every job, in LocalID order.
+    /// Every job, in LocalID order (the settled ones the engine let go of read back from the
+    /// store).
     pub async fn list(&self) -> Result<Vec<Arc<Job>>, EngineError> {
-        self.ask(|reply| Command::List { reply }).await
+        self.call(|reply| Command::List { reply }).await
+    }
+
+    /// How many jobs the engine holds in memory: those still in play, and settled ones only
+    /// until their last change is durable (the rest are read from the store when asked for),
+    /// so an operator can see memory follow the work, not the jobs kept.
+    pub async fn held(&self) -> Result<usize, EngineError> {
+        self.ask(|reply| Command::Held { reply }).await
     }
 
     /// A job's run history, from the store.
@@ -498,6 +545,16 @@ struct Pending {
     completion: Option<Completion>,
     /// The last report this step's change answers, to give back once durable.
     receipt: Option<u64>,
+    /// The settled jobs this step wrote: the core may let them go once it is durable.
+    settled: Vec<u64>,
+}
+
+/// What waits for a settled job to be read back.
+enum Waiting {
+    /// A client's call about it.
+    Command(Command),
+    /// Its removal, which came due.
+    Removal,
 }
 
 struct Shell {
@@ -515,6 +572,12 @@ struct Shell {
     announced: Announced,
     /// Told once the engine has stopped, so readers of changes end.
     stopped: tokio::sync::watch::Sender<bool>,
+    /// The jobs being read back, and what waits for each.
+    recalls: HashMap<u64, Vec<Waiting>>,
+    recalled: mpsc::UnboundedSender<recall::Recalled>,
+    /// Settled jobs the core may let go of, held on to while a read back is under way: a job
+    /// read back from before such a change could otherwise replace the core's newer one.
+    let_go: Vec<u64>,
 }
 
 /// Resolves when the oldest pending step is durable; never while none is pending.
@@ -562,6 +625,7 @@ impl Shell {
         first_step: Step,
         mut commands: mpsc::Receiver<Command>,
         mut runner_events: Reports,
+        mut recalled: mpsc::UnboundedReceiver<recall::Recalled>,
     ) {
         self.handle(first_step, None);
         loop {
@@ -601,12 +665,81 @@ impl Shell {
                         return;
                     }
                 },
+                Some(job) = recalled.recv() => self.recalled(job),
                 Some(report) = runner_events.recv() => self.runner_event(report),
             }
         }
     }
 
+    /// A client's call; one about a settled job the core let go of waits until it is back.
     fn command(&mut self, command: Command) {
+        match command.job() {
+            Some(id) if self.let_go_of(id) => self.recall(id, Waiting::Command(command)),
+            _ => self.execute(command),
+        }
+    }
+
+    /// Whether `id` may name a job the core let go of (one it never had is not asked for).
+    fn let_go_of(&self, id: u64) -> bool {
+        self.core.job(id).is_none() && (1..=self.core.last_local_id()).contains(&id)
+    }
+
+    /// Reads the settled job `id` back for `waiting`, once every step made so far is durable.
+    fn recall(&mut self, id: u64, waiting: Waiting) {
+        let queue = self.recalls.entry(id).or_default();
+        queue.push(waiting);
+        if queue.len() > 1 {
+            return;
+        }
+        let store = self.store.clone();
+        let recalled = self.recalled.clone();
+        self.after_pending(move || {
+            tokio::task::spawn_blocking(move || {
+                let job = recall::read_job(&*store, id);
+                let _ = recalled.send(recall::Recalled { id, job });
+            });
+        });
+    }
+
+    /// A job read back: the core takes it, what waited for it goes on, and it is let go of
+    /// again.
+    fn recalled(&mut self, recall::Recalled { id, job }: recall::Recalled) {
+        let waiting = self.recalls.remove(&id).unwrap_or_default();
+        match job {
+            Ok(Some(job)) => self.core.admit(job),
+            Ok(None) => self.core.gone(id),
+            Err(error) => {
+                tracing::error!(job = id, %error, "a settled job could not be read back");
+                self.core.gone(id);
+                for waiting in waiting {
+                    if let Waiting::Command(command) = waiting {
+                        command.refuse(error.clone());
+                    }
+                }
+                return self.let_go([id]);
+            }
+        }
+        for waiting in waiting {
+            match waiting {
+                Waiting::Command(command) => self.execute(command),
+                Waiting::Removal => {
+                    let step = self.core.fire_timers(Timestamp::now());
+                    self.handle(step, None);
+                }
+            }
+        }
+        self.let_go([id]);
+    }
+
+    /// Lets the core drop settled jobs, once no read back is under way.
+    fn let_go(&mut self, ids: impl IntoIterator<Item = u64>) {
+        self.let_go.extend(ids);
+        if self.recalls.is_empty() {
+            self.core.forget_settled(self.let_go.drain(..));
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
         let now = Timestamp::now();
         match command {
             Command::Submit {
@@ -659,13 +792,23 @@ impl Shell {
             // answered once every change already made is durable (a held progress step goes
             // to the store with it): what a reader sees is never undone by a crash
             Command::Get { id, reply } => {
-                let job = self.core.job(id).cloned();
+                let job = self
+                    .core
+                    .job(id)
+                    .cloned()
+                    .ok_or(EngineError::NotFound(NotFound(id)));
                 self.after_pending(move || drop(reply.send(job)));
             }
             Command::List { reply } => {
-                let jobs: Vec<Arc<Job>> = self.core.jobs().cloned().collect();
-                self.after_pending(move || drop(reply.send(jobs)));
+                let held: Vec<Arc<Job>> = self.core.jobs().cloned().collect();
+                let (store, last) = (self.store.clone(), self.core.last_local_id());
+                self.after_pending(move || {
+                    tokio::task::spawn_blocking(move || {
+                        drop(reply.send(recall::read_all(&*store, held, last)));
+                    });
+                });
             }
+            Command::Held { reply } => drop(reply.send(self.core.jobs().count())),
             Command::Shutdown { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -751,6 +894,13 @@ impl Shell {
             merge_steps(&mut held, step);
             step = held;
         }
+        let settled: Vec<u64> = step
+            .batch
+            .upserts
+            .iter()
+            .filter(|job| job.settled)
+            .map(|job| job.local_id)
+            .collect();
         let ticket = (!step.batch.is_empty()).then(|| self.store.commit(step.batch));
         let receipt = self.receipt.take();
         let nothing_waits = step.events.is_empty() && step.after_commit.is_empty();
@@ -761,15 +911,19 @@ impl Shell {
             if let Some(c) = completion {
                 c(Ok(()));
             }
-            return;
+        } else {
+            self.pending.push_back(Pending {
+                ticket,
+                events: step.events,
+                after_commit: step.after_commit,
+                completion,
+                receipt,
+                settled,
+            });
         }
-        self.pending.push_back(Pending {
-            ticket,
-            events: step.events,
-            after_commit: step.after_commit,
-            completion,
-            receipt,
-        });
+        for id in step.load {
+            self.recall(id, Waiting::Removal);
+        }
     }
 
     /// The oldest pending step is durable (or failed): announce, answer, start processes.
@@ -785,6 +939,7 @@ impl Shell {
             if let Some(r) = pending.receipt {
                 self.processes.durable(r);
             }
+            self.let_go(pending.settled);
         }
         if let Some(c) = pending.completion {
             c(result.clone());

@@ -271,8 +271,65 @@ async fn a_held_progress_step_is_folded_into_the_next_commit() {
         before + 1,
         "the progress line and the exit shared one transaction"
     );
-    let stored = h.store.load().expect("loads");
-    assert_eq!(stored.jobs[0].job_state, JobState::Completed.number());
+    let stored = h.store.job(id).expect("reads").expect("stored");
+    assert_eq!(stored.job_state, JobState::Completed.number());
+    assert!(stored.settled);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store() {
+    let h = Harness::new(2);
+    let mut events = h.engine.subscribe();
+    let done = h.running_job("done", &mut events).await;
+    h.report(done, RunnerEvent::Exited(ExitOutcome::Exited(0)));
+    next_with_state(&mut events, done, JobState::Completed).await;
+    let held = h
+        .engine
+        .submit(values("held"), "alice", true)
+        .await
+        .expect("submitted")
+        .local_id;
+    assert_eq!(
+        h.engine.held().await.unwrap(),
+        1,
+        "only the held job stays in memory"
+    );
+    assert!(h.store.job(done).unwrap().unwrap().settled);
+
+    let job = h.engine.get(done).await.expect("read back");
+    assert_eq!(job.situation.status().job_state, JobState::Completed);
+    let all: Vec<u64> = h
+        .engine
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.local_id)
+        .collect();
+    assert_eq!(all, [done, held]);
+    let changed = h
+        .engine
+        .modify(
+            done,
+            vec![("DeleteOnCompletion".into(), Some(CimValue::Boolean(true)))],
+        )
+        .await
+        .expect("modified once read back");
+    assert_eq!(changed, ["DeleteOnCompletion"]);
+    assert!(h.store.job(done).unwrap().unwrap().removal_due.is_some());
+    assert_eq!(h.engine.held().await.unwrap(), 1, "let go of again");
+    assert!(matches!(
+        h.engine.get(999).await,
+        Err(cimjob_engine::EngineError::NotFound(_))
+    ));
+
+    h.engine.delete(done).await.expect("deleted once read back");
+    assert_eq!(h.store.job(done).unwrap(), None);
+    assert!(matches!(
+        h.engine.get(done).await,
+        Err(cimjob_engine::EngineError::NotFound(_))
+    ));
+    assert_eq!(h.engine.held().await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

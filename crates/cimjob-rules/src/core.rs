@@ -146,6 +146,10 @@ pub struct Step {
     pub after_commit: Vec<Action>,
     /// Tell the operator these (they need no durability).
     pub notes: Vec<Note>,
+    /// Settled jobs the core let go of that a due timer needs back: read each from the store
+    /// (once what came before is durable) and hand it to [`Core::admit`], or say it is gone
+    /// with [`Core::gone`]; then call [`Core::fire_timers`] again.
+    pub load: Vec<u64>,
 }
 
 /// The job asked for does not exist.
@@ -191,9 +195,17 @@ enum TimerKind {
 }
 
 /// The jobs of one node and the rules that move them.
+///
+/// The core holds every job the rules may still move, and the settled ones (ended for good)
+/// only until the shell lets them go ([`Core::forget_settled`], once their last change is
+/// durable): those live in the store, so memory does not grow with the jobs kept. A call
+/// about a settled job the core does not hold needs it back first ([`Core::admit`]); the
+/// removal timers of such jobs stay, and ask for them back ([`Step::load`]).
 pub struct Core {
     config: CoreConfig,
     jobs: BTreeMap<u64, Arc<Job>>,
+    /// Settled jobs whose removal is due, asked for back and not yet admitted.
+    awaited: BTreeSet<u64>,
     /// Jobs ready to start: (Priority, LocalID), so the first is the next to run.
     ready: BTreeSet<(u32, u64)>,
     /// Slots held by jobs from Starting until their process is reaped.
@@ -216,9 +228,13 @@ impl Core {
     /// orphan is killed and the job ends (Terminated/Killed if it was shutting down, else
     /// Exception with ErrorCode 4 and its RecoveryAction). Nothing is left Running without a
     /// process.
+    /// `jobs` are the stored jobs that are not settled (a job stored before the store knew
+    /// settled jobs may be among them: it is written again as settled), `removals` the settled
+    /// ones' removal times.
     pub fn recover(
         config: CoreConfig,
         jobs: Vec<Job>,
+        removals: &[(u64, Timestamp)],
         last_local_id: u64,
         last_change: u64,
         now: Timestamp,
@@ -227,6 +243,7 @@ impl Core {
         let mut core = Core {
             config,
             jobs: BTreeMap::new(),
+            awaited: BTreeSet::new(),
             ready: BTreeSet::new(),
             slots_used: 0,
             timers: BTreeSet::new(),
@@ -243,6 +260,9 @@ impl Core {
         };
         for job in jobs {
             core.jobs.insert(job.local_id, Arc::new(job));
+        }
+        for &(id, due) in removals {
+            core.timers.insert((due, id, TimerKind::Removal));
         }
         let ids: Vec<u64> = core.jobs.keys().copied().collect();
         for id in ids {
@@ -311,6 +331,8 @@ impl Core {
                     if let Some(due) = job.removal_due {
                         core.timers.insert((due, id, TimerKind::Removal));
                     }
+                    // stored before settled jobs were told apart: store it as settled
+                    core.touched.insert(id);
                 }
                 _ => {}
             }
@@ -349,9 +371,45 @@ impl Core {
         self.jobs.get(&id)
     }
 
-    /// Every job, in LocalID (submission) order.
+    /// Every job the core holds (all but the settled ones it let go of), in LocalID
+    /// (submission) order.
     pub fn jobs(&self) -> impl Iterator<Item = &Arc<Job>> {
         self.jobs.values()
+    }
+
+    /// The highest LocalID handed out: a larger one names no job, without asking the store.
+    pub fn last_local_id(&self) -> u64 {
+        self.last_local_id
+    }
+
+    /// Takes back a settled job read from the store (for a call about it, or a due removal).
+    /// A job the core holds is kept as it is: the core's is never older than the store's.
+    pub fn admit(&mut self, job: Job) {
+        let id = job.local_id;
+        if self.jobs.contains_key(&id) || !job.situation.is_final() {
+            return;
+        }
+        if self.awaited.remove(&id) {
+            if let Some(due) = job.removal_due {
+                self.timers.insert((due, id, TimerKind::Removal));
+            }
+        }
+        self.jobs.insert(id, Arc::new(job));
+    }
+
+    /// A job asked for back is not in the store (it was deleted meanwhile): nothing is due.
+    pub fn gone(&mut self, id: u64) {
+        self.awaited.remove(&id);
+    }
+
+    /// Lets go of these jobs where they are settled: the shell calls this once their last
+    /// change is durable, so the store holds what the core let go of. A removal timer stays.
+    pub fn forget_settled(&mut self, ids: impl IntoIterator<Item = u64>) {
+        for id in ids {
+            if self.jobs.get(&id).is_some_and(|j| j.situation.is_final()) {
+                self.jobs.remove(&id);
+            }
+        }
     }
 
     /// How many slots are in use (jobs from Starting until their process is reaped).
@@ -441,9 +499,10 @@ impl Core {
                 "RecoveryJob",
                 "property RecoveryJob must name an existing job when RecoveryAction is Run Recovery Job (5)".into(),
             )),
-            (RecoveryAction::RunRecoveryJob, Some(r)) if !self.jobs.contains_key(&r) => Err(refuse(
+            // every job that can still start is held here: one that is not has ended or is gone
+            (RecoveryAction::RunRecoveryJob, Some(r)) if !self.jobs.get(&r).is_some_and(|j| !j.situation.is_final()) => Err(refuse(
                 "RecoveryJob",
-                format!("property RecoveryJob: job {} does not exist; a recovery job must already be queued (submit it held)", instance_id(r)),
+                format!("property RecoveryJob: job {} does not exist or has ended; a recovery job must already be queued (submit it held)", instance_id(r)),
             )),
             (action, Some(_)) if action != RecoveryAction::RunRecoveryJob => Err(refuse(
                 "RecoveryJob",
@@ -763,6 +822,10 @@ impl Core {
             }
             self.timers.pop_first();
             let Some(job) = self.jobs.get(&id).cloned() else {
+                // only a settled job's removal outlives the job in memory: ask for it back
+                if kind == TimerKind::Removal && self.awaited.insert(id) {
+                    self.step.load.push(id);
+                }
                 continue;
             };
             match kind {
@@ -1199,7 +1262,7 @@ impl Core {
                         s.status().job_state
                     ),
                     None => format!(
-                        "recovery job {} could not be started: it no longer exists",
+                        "recovery job {} could not be started: it has ended or no longer exists",
                         instance_id(recovery)
                     ),
                 };
@@ -1544,6 +1607,8 @@ fn record_of_without_document(job: &Job) -> JobRecord {
         priority: job.priority,
         owner: job.owner.clone(),
         document: String::new(),
+        settled: job.situation.is_final(),
+        removal_due: job.removal_due.filter(|_| job.situation.is_final()),
     }
 }
 

@@ -21,7 +21,7 @@
 //!
 //! let now: jiff::Timestamp = "2026-12-01T02:00:00Z".parse()?;
 //! let config = CoreConfig::new("/var/lib/cimjob/logs".into(), "alice", jiff::tz::TimeZone::UTC, 2);
-//! let (mut core, _) = Core::recover(config, Vec::new(), 0, 0, now, &Default::default());
+//! let (mut core, _) = Core::recover(config, Vec::new(), &[], 0, 0, now, &Default::default());
 //! let argv = cim::CimArray::new(cim::CimType::String, vec!["/bin/true".into()])?;
 //! let values = vec![
 //!     ("Name".to_string(), Some("backup".into())),

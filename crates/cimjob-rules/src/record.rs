@@ -19,6 +19,8 @@
 ///     priority: 0,
 ///     owner: "alice".into(),
 ///     document: r#"{"Name":"backup"}"#.into(),
+///     settled: false,
+///     removal_due: None,
 /// };
 /// assert_eq!(job.local_id, 7);
 /// ```
@@ -35,6 +37,13 @@ pub struct JobRecord {
     pub owner: String,
     /// JSON of the whole job. Must not be empty.
     pub document: String,
+    /// The job has ended for good (Completed, Exception, Terminated, Killed): no rule moves
+    /// it again, so a starting node does not load it and the engine lets it go from memory;
+    /// it is read from the store when asked for.
+    pub settled: bool,
+    /// When a settled job is to be removed (DeleteOnCompletion after TimeBeforeRemoval), so a
+    /// starting node plans the removal without loading the job.
+    pub removal_due: Option<jiff::Timestamp>,
 }
 
 /// One run of a job, for the run history that a recurring job accumulates.
@@ -96,6 +105,8 @@ pub struct RunRecord {
 ///     priority: 0,
 ///     owner: "alice".into(),
 ///     document: "{}".into(),
+///     settled: false,
+///     removal_due: None,
 /// });
 /// step.last_local_id = Some(1);
 /// let mut later = Batch::default();
@@ -265,8 +276,11 @@ impl Batch {
 /// What a starting engine rebuilds its in-memory state from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Loaded {
-    /// Every stored job, ordered by `local_id`.
+    /// Every stored job that is not settled, ordered by `local_id`: the ones the rules may
+    /// still move.
     pub jobs: Vec<JobRecord>,
+    /// The settled jobs that have a removal due: (LocalID, when), ordered by LocalID.
+    pub removals: Vec<(u64, jiff::Timestamp)>,
     /// The LocalID high-water mark: the next job gets a larger LocalID than this. At least the
     /// largest stored LocalID, even if the recorded mark were somehow lower.
     pub last_local_id: u64,

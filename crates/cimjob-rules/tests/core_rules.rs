@@ -88,6 +88,7 @@ fn submitted_at_one_am(name: &str, rule: &[(&str, CimValue)]) -> (Core, u64) {
     let mut core = Core::recover(
         utc_config(1),
         Vec::new(),
+        &[],
         0,
         0,
         day(0, 1, 0),
@@ -118,6 +119,7 @@ fn empty_core(max_running: usize) -> Core {
     Core::recover(
         config(max_running),
         Vec::new(),
+        &[],
         0,
         0,
         t(0),
@@ -343,7 +345,7 @@ fn rerun_backs_off_and_gives_up() {
     let mut cfg = config(1);
     cfg.max_reruns = 2;
     cfg.rerun_backoff = SignedDuration::from_secs(1);
-    let mut core = Core::recover(cfg, Vec::new(), 0, 0, t(0), &Default::default()).0;
+    let mut core = Core::recover(cfg, Vec::new(), &[], 0, 0, t(0), &Default::default()).0;
     let (id, key) = running(
         &mut core,
         "a",
@@ -498,6 +500,73 @@ fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() 
 }
 
 #[test]
+fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
+    let mut core = empty_core(2);
+    let tbr = CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap());
+    let (gone, k1) = running(
+        &mut core,
+        "gone",
+        &[
+            ("DeleteOnCompletion", CimValue::Boolean(true)),
+            ("TimeBeforeRemoval", tbr),
+        ],
+        t(0),
+    );
+    let (kept, k2) = running(&mut core, "kept", &[], t(0));
+    let (waiting, _) = core
+        .submit(&values("held", &[]), "alice", true, t(0))
+        .unwrap();
+    let step = core.exited(k1, ExitOutcome::Exited(0), t(10));
+    let record = step
+        .batch
+        .upserts
+        .iter()
+        .find(|r| r.local_id == gone)
+        .unwrap();
+    assert!(record.settled, "the store is told the job is settled");
+    assert_eq!(record.removal_due, Some(t(70)));
+    core.exited(k2, ExitOutcome::Exited(0), t(10));
+    let ended_gone = core.job(gone).unwrap().as_ref().clone();
+    let ended_kept = core.job(kept).unwrap().as_ref().clone();
+
+    core.forget_settled([gone, kept, waiting]);
+    assert!(core.job(gone).is_none() && core.job(kept).is_none());
+    assert!(
+        core.job(waiting).is_some(),
+        "a job still in play is never let go of"
+    );
+
+    // the removal comes due: the core asks for the job back, and fires once it has it
+    let step = core.fire_timers(t(70));
+    assert_eq!(step.load, [gone]);
+    assert!(step.batch.deletes.is_empty());
+    assert!(core.fire_timers(t(71)).load.is_empty(), "asked for once");
+    core.admit(ended_gone);
+    let step = core.fire_timers(t(71));
+    assert_eq!(step.batch.deletes, [gone]);
+    assert_eq!(step.events.last().unwrap().kind, EventKind::Deleted);
+
+    // a call about a settled job works on it once it is back
+    core.admit(ended_kept.clone());
+    let step = core
+        .modify(
+            kept,
+            &[("DeleteOnCompletion".into(), Some(CimValue::Boolean(true)))],
+            t(80),
+        )
+        .unwrap()
+        .1;
+    assert_eq!(
+        step.batch.upserts[0].removal_due,
+        Some(t(310)),
+        "end + 5 min"
+    );
+    // what the core holds wins over an older copy read back
+    core.admit(ended_kept);
+    assert!(core.job(kept).unwrap().delete_on_completion);
+}
+
+#[test]
 fn kill_job_answers_with_its_own_map() {
     let mut core = empty_core(1);
     let (id, key) = running(&mut core, "a", &[], t(0));
@@ -539,7 +608,7 @@ fn a_restart_ends_jobs_that_lost_their_process() {
         .unwrap();
     let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
 
-    let (core, step) = Core::recover(config(3), stored, 4, 0, t(100), &Default::default());
+    let (core, step) = Core::recover(config(3), stored, &[], 4, 0, t(100), &Default::default());
     let orphans = step
         .now
         .iter()
@@ -571,7 +640,16 @@ fn a_restart_ends_jobs_that_lost_their_process() {
 fn a_node_that_takes_over_ends_the_lost_nodes_runs_as_node_lost_without_touching_its_pids() {
     // node "a" ran three jobs and was lost; node "b" takes over the same stored jobs, and
     // its own supervisors hold a run with the same key (the key means nothing across nodes)
-    let mut a = Core::recover(node_config("a"), Vec::new(), 0, 0, t(0), &Held::default()).0;
+    let mut a = Core::recover(
+        node_config("a"),
+        Vec::new(),
+        &[],
+        0,
+        0,
+        t(0),
+        &Held::default(),
+    )
+    .0;
     let (rerun, rerun_key) = running(
         &mut a,
         "rerun",
@@ -588,7 +666,7 @@ fn a_node_that_takes_over_ends_the_lost_nodes_runs_as_node_lost_without_touching
         runs: [rerun_key].into_iter().collect(),
         complete: true,
     };
-    let (b, step) = Core::recover(node_config("b"), stored, 3, 0, t(100), &held);
+    let (b, step) = Core::recover(node_config("b"), stored, &[], 3, 0, t(100), &held);
     assert!(
         !step.now.iter().any(|a| matches!(a, Action::KillOrphan(_))),
         "a process identity of node a names nothing on node b: {:?}",
@@ -634,7 +712,7 @@ fn a_start_that_never_reached_a_supervisor_is_sent_again_only_when_the_account_i
         runs: Default::default(),
         complete: true,
     };
-    let (mut again, step) = Core::recover(config(3), stored.clone(), 1, 0, t(5), &complete);
+    let (mut again, step) = Core::recover(config(3), stored.clone(), &[], 1, 0, t(5), &complete);
     assert_eq!(spawned(&step), [key]);
     let job = again.job(id).unwrap();
     assert_eq!((job.situation, job.run_count), (Situation::Starting, 1));
@@ -648,7 +726,7 @@ fn a_start_that_never_reached_a_supervisor_is_sent_again_only_when_the_account_i
     );
 
     // a supervisor is gone (the machine restarted): the start may have begun, so it is lost
-    let (lost, step) = Core::recover(config(3), stored, 1, 0, t(5), &Held::default());
+    let (lost, step) = Core::recover(config(3), stored, &[], 1, 0, t(5), &Held::default());
     assert!(spawned(&step).is_empty());
     let job = lost.job(id).unwrap();
     assert_eq!(
@@ -855,6 +933,7 @@ fn until_time_ends_the_series() {
     let mut core = Core::recover(
         utc_config(1),
         Vec::new(),
+        &[],
         0,
         0,
         day(0, 1, 0),
@@ -972,6 +1051,7 @@ fn modifying_the_schedule_of_a_waiting_job_replans_it() {
     let mut core = Core::recover(
         utc_config(1),
         Vec::new(),
+        &[],
         0,
         0,
         day(0, 1, 0),
@@ -1020,6 +1100,7 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
         let mut core = Core::recover(
             utc_config(1),
             Vec::new(),
+            &[],
             0,
             0,
             day(0, 1, 0),
@@ -1041,6 +1122,7 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
         let (mut core, _) = Core::recover(
             utc_config(1),
             stored,
+            &[],
             1,
             0,
             day(2, 12, 0),

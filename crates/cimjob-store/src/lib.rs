@@ -260,9 +260,17 @@ impl CommitCompletion {
 /// tickets resolved strictly in submission order, so the engine may pipeline steps without
 /// waiting for each to become durable.
 pub trait Store: Send + Sync {
-    /// Reads every job and the LocalID high-water mark. Blocking; called once at start-up,
-    /// before any commit.
+    /// Reads the jobs that are not settled, the settled ones' removal times, and the marks.
+    /// Blocking; called once at start-up, before any commit.
     fn load(&self) -> Result<Loaded, StoreError>;
+
+    /// Reads one job, settled or not. Blocking; sees every batch whose ticket has resolved.
+    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Reads the settled jobs after LocalID `after`, in LocalID order, at most `limit`: one
+    /// page of the jobs the engine does not hold. Blocking; sees every batch whose ticket has
+    /// resolved.
+    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Queues a batch to be committed in one transaction and returns at once, never blocking.
     /// The ticket resolves once the batch is durable (or failed, alone); batches take effect

@@ -168,7 +168,18 @@ impl Store for MemoryStore {
     fn load(&self) -> Result<Loaded, StoreError> {
         let inner = self.lock();
         Ok(Loaded {
-            jobs: inner.jobs.values().cloned().collect(),
+            jobs: inner
+                .jobs
+                .values()
+                .filter(|j| !j.settled)
+                .cloned()
+                .collect(),
+            removals: inner
+                .jobs
+                .values()
+                .filter(|j| j.settled)
+                .filter_map(|j| Some((j.local_id, j.removal_due?)))
+                .collect(),
             last_local_id: inner
                 .jobs
                 .keys()
@@ -178,6 +189,22 @@ impl Store for MemoryStore {
                 .max(inner.last_local_id),
             last_change: inner.changes.keys().next_back().copied().unwrap_or(0),
         })
+    }
+
+    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
+        Ok(self.lock().jobs.get(&local_id).cloned())
+    }
+
+    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .jobs
+            .range(after.saturating_add(1)..)
+            .map(|(_, j)| j)
+            .filter(|j| j.settled)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {

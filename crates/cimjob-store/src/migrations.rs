@@ -139,6 +139,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
             START_LAST_CHANGE,
         ],
     },
+    Migration {
+        version: 4,
+        description: SETTLED_DESCRIPTION,
+        statements: SETTLED_STATEMENTS,
+    },
 ];
 
 /// Where each consumer of the change record is: the last change it has dealt with (version 3
@@ -148,10 +153,25 @@ const CREATE_POSITIONS: &str = "CREATE TABLE positions (
             seq      BIGINT NOT NULL
         )";
 
+/// Settled jobs told apart (both lists): a starting node reads only the jobs the rules may
+/// still move, and the removal times of the others, each through a partial index that holds
+/// only those rows. Rows written before it count as not settled; the engine writes them again.
+const SETTLED_DESCRIPTION: &str =
+    "settled jobs told apart, so a starting node reads only the jobs still in play";
+
+/// [`SETTLED_DESCRIPTION`]'s statements.
+const SETTLED_STATEMENTS: &[&str] = &[
+    "ALTER TABLE jobs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0 CHECK (settled IN (0, 1))",
+    "ALTER TABLE jobs ADD COLUMN removal_due_us BIGINT",
+    "CREATE INDEX jobs_unsettled ON jobs (local_id) WHERE settled = 0",
+    "CREATE INDEX jobs_removals ON jobs (local_id) WHERE removal_due_us IS NOT NULL",
+];
+
 /// The change record's numbering starts at 0 (version 3 of both lists).
 const START_LAST_CHANGE: &str = "INSERT INTO meta (key, value) VALUES ('last_change', 0)";
 
-/// Every PostgreSQL migration, in version order, numbered as [`SQLITE_MIGRATIONS`].
+/// Every PostgreSQL migration, in version order: versions 1 to 3 are [`SQLITE_MIGRATIONS`]'
+/// (4, the nodes' leases, only a shared database needs; SQLite's 4 is PostgreSQL's 5).
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
     // Plain SQL that PostgreSQL accepts as it is: the very statements SQLite ran.
     Migration {
@@ -202,6 +222,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 5,
+        description: SETTLED_DESCRIPTION,
+        statements: SETTLED_STATEMENTS,
+    },
 ];
 
 #[cfg(test)]
@@ -244,7 +269,7 @@ mod tests {
         // pin the new one; changing this value for an edited migration is the bug.
         assert_eq!(
             fingerprint(SQLITE_MIGRATIONS),
-            0x6fe4_1992_1879_67d3,
+            0x6246_670f_39d9_a52e,
             "a shipped SQLite migration was edited"
         );
     }
@@ -253,19 +278,19 @@ mod tests {
     fn pending_skips_what_is_applied_and_refuses_a_newer_database() {
         let versions = |list: Vec<&Migration>| list.iter().map(|m| m.version).collect::<Vec<_>>();
         let all = pending(SQLITE_MIGRATIONS, &[], "db").unwrap();
-        assert_eq!(versions(all), vec![1, 2, 3]);
+        assert_eq!(versions(all), vec![1, 2, 3, 4]);
         let rest = pending(POSTGRES_MIGRATIONS, &[1, 3], "db").unwrap();
-        assert_eq!(versions(rest), vec![2, 4]);
-        assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3], "db")
+        assert_eq!(versions(rest), vec![2, 4, 5]);
+        assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3, 4], "db")
             .unwrap()
             .is_empty());
-        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5], "db").unwrap_err();
+        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5, 6], "db").unwrap_err();
         assert!(
             matches!(
                 refused,
                 StoreError::SchemaTooNew {
-                    found: 5,
-                    known: 4,
+                    found: 6,
+                    known: 5,
                     ..
                 }
             ),

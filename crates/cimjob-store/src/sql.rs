@@ -15,15 +15,18 @@ use crate::{
 };
 
 /// Inserts a job or replaces it whole: `local_id, job_state, priority, owner, document,
-/// updated_at`.
+/// settled, removal_due_us, updated_at`.
 pub(crate) const UPSERT_JOB: &str = "\
-INSERT INTO jobs (local_id, job_state, priority, owner, document, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO jobs (local_id, job_state, priority, owner, document, settled, removal_due_us,
+                  updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (local_id) DO UPDATE SET
     job_state = excluded.job_state,
     priority = excluded.priority,
     owner = excluded.owner,
     document = excluded.document,
+    settled = excluded.settled,
+    removal_due_us = excluded.removal_due_us,
     updated_at = excluded.updated_at";
 
 /// Inserts a run or replaces it whole, in [`RunRow`]'s order.
@@ -91,9 +94,33 @@ pub(crate) const SELECT_LOWEST_POSITION: &str = "SELECT MIN(seq) FROM positions"
 /// Forgets the changes up to and including `$1`.
 pub(crate) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE seq <= $1";
 
-/// Every job, ordered by LocalID, as [`StoredJob`] reads it.
-pub(crate) const SELECT_JOBS: &str = "\
-SELECT local_id, job_state, priority, owner, document FROM jobs ORDER BY local_id";
+/// The columns of a job as [`StoredJob`] reads them; the `SELECT_*JOB*` statements' list.
+macro_rules! job_columns {
+    () => {
+        "SELECT local_id, job_state, priority, owner, document, settled, removal_due_us FROM jobs"
+    };
+}
+
+/// Every job that is not settled, ordered by LocalID (a starting node's jobs).
+pub(crate) const SELECT_UNSETTLED_JOBS: &str =
+    concat!(job_columns!(), " WHERE settled = 0 ORDER BY local_id");
+
+/// One job by LocalID.
+pub(crate) const SELECT_JOB: &str = concat!(job_columns!(), " WHERE local_id = $1");
+
+/// The settled jobs after LocalID `$1`, in LocalID order, at most `$2`: a page of a read.
+pub(crate) const SELECT_SETTLED_AFTER: &str = concat!(
+    job_columns!(),
+    " WHERE local_id > $1 AND settled = 1 ORDER BY local_id LIMIT $2"
+);
+
+/// The settled jobs with a removal due: `local_id, removal_due_us`, by LocalID.
+pub(crate) const SELECT_REMOVALS: &str = "\
+SELECT local_id, removal_due_us FROM jobs
+WHERE settled = 1 AND removal_due_us IS NOT NULL ORDER BY local_id";
+
+/// The highest stored LocalID (NULL when there is no job).
+pub(crate) const SELECT_HIGHEST_LOCAL_ID: &str = "SELECT MAX(local_id) FROM jobs";
 
 /// One job's runs, ordered by run number, as [`StoredRun`] reads them.
 pub(crate) const SELECT_RUNS: &str = "\
@@ -108,6 +135,8 @@ pub(crate) struct JobRow<'a> {
     pub(crate) priority: i64,
     pub(crate) owner: &'a str,
     pub(crate) document: &'a str,
+    pub(crate) settled: i32,
+    pub(crate) removal_due_us: Option<i64>,
 }
 
 /// A run as its row is written: [`UPSERT_RUN`]'s parameters, in order.
@@ -201,6 +230,8 @@ pub(crate) fn plan<'a>(
             priority: i64::from(job.priority),
             owner: &job.owner,
             document: &job.document,
+            settled: i32::from(job.settled),
+            removal_due_us: job.removal_due.map(jiff::Timestamp::as_microsecond),
         };
         ops.push(Op::UpsertJob {
             row,
@@ -284,13 +315,15 @@ pub(crate) fn prune_through(last_change: i64, lowest_position: Option<i64>) -> O
     (below > 0).then_some(below)
 }
 
-/// A job as [`SELECT_JOBS`] reads it, each integer widened to `i64`.
+/// A job as the `SELECT_*JOB*` statements read it, each integer widened to `i64`.
 pub(crate) struct StoredJob {
     pub(crate) local_id: i64,
     pub(crate) job_state: i64,
     pub(crate) priority: i64,
     pub(crate) owner: String,
     pub(crate) document: String,
+    pub(crate) settled: i64,
+    pub(crate) removal_due_us: Option<i64>,
 }
 
 impl StoredJob {
@@ -312,29 +345,62 @@ impl StoredJob {
             )?,
             owner: self.owner,
             document: self.document,
+            settled: self.settled != 0,
+            removal_due: self
+                .removal_due_us
+                .map(|us| {
+                    from_stored_micros(us, || format!("removal_due_us of job {local_id}"), location)
+                })
+                .transpose()?,
         })
     }
+}
+
+/// What a backend reads for [`loaded`], from one snapshot: [`SELECT_UNSETTLED_JOBS`],
+/// [`SELECT_REMOVALS`], [`SELECT_HIGHEST_LOCAL_ID`], [`SELECT_LAST_LOCAL_ID`] and
+/// [`SELECT_LAST_CHANGE`].
+pub(crate) struct Stored {
+    pub(crate) jobs: Vec<StoredJob>,
+    pub(crate) removals: Vec<(i64, i64)>,
+    pub(crate) highest_local_id: Option<i64>,
+    pub(crate) recorded_mark: Option<i64>,
+    pub(crate) last_change: Option<i64>,
 }
 
 /// What a starting engine gets from the jobs (ordered by LocalID) and the two stored marks,
 /// all read from one snapshot. The LocalID mark is at least the highest stored LocalID, even
 /// if the recorded one were lower (which is logged).
-pub(crate) fn loaded(
-    jobs: Vec<StoredJob>,
-    recorded_mark: Option<i64>,
-    last_change: Option<i64>,
-    location: &str,
-) -> Result<Loaded, StoreError> {
+pub(crate) fn loaded(stored: Stored, location: &str) -> Result<Loaded, StoreError> {
+    let Stored {
+        jobs,
+        removals,
+        highest_local_id,
+        recorded_mark,
+        last_change,
+    } = stored;
     let jobs = jobs
         .into_iter()
         .map(|job| job.into_record(location))
         .collect::<Result<Vec<_>, _>>()?;
+    let removals = removals
+        .into_iter()
+        .map(|(id, us)| {
+            let local_id: u64 = from_stored_integer(id, || "local_id of a job".into(), location)?;
+            let due =
+                from_stored_micros(us, || format!("removal_due_us of job {local_id}"), location)?;
+            Ok((local_id, due))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let recorded_mark: u64 = from_stored_integer(
         recorded_mark.unwrap_or(0),
         || "last_local_id".into(),
         location,
     )?;
-    let highest_job = jobs.last().map_or(0, |job| job.local_id);
+    let highest_job: u64 = from_stored_integer(
+        highest_local_id.unwrap_or(0),
+        || "local_id of a job".into(),
+        location,
+    )?;
     if highest_job > recorded_mark {
         tracing::warn!(
             location,
@@ -345,6 +411,7 @@ pub(crate) fn loaded(
     }
     Ok(Loaded {
         jobs,
+        removals,
         last_local_id: recorded_mark.max(highest_job),
         last_change: from_stored_integer(
             last_change.unwrap_or(0),
@@ -481,6 +548,8 @@ mod tests {
             priority: 1,
             owner: "alice".into(),
             document: "{}".into(),
+            settled: false,
+            removal_due: None,
         };
         let change = |seq| ChangeRecord {
             seq,

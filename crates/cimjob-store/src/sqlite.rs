@@ -32,7 +32,7 @@ use crate::sql::{self, Op};
 use crate::writer::{self, Counters, Pending};
 use crate::{
     database_error, lock, to_stored_integer, Batch, ChangeRecord, CommitCounts, CommitTicket,
-    Loaded, RunRecord, Store, StoreError, MAX_GROUP,
+    JobRecord, Loaded, RunRecord, Store, StoreError, MAX_GROUP,
 };
 
 /// How long a connection waits for a lock held by another connection (another process on the
@@ -143,24 +143,26 @@ impl Store for SqliteStore {
             .transaction()
             .map_err(|e| database_error(location, "begin read transaction", e))?;
 
-        let jobs = {
+        let jobs = read_jobs(
+            &snapshot,
+            sql::SELECT_UNSETTLED_JOBS,
+            [],
+            location,
+            "read jobs",
+        )?;
+        let removals = {
             let mut statement = snapshot
-                .prepare_cached(sql::SELECT_JOBS)
-                .map_err(|e| database_error(location, "prepare job query", e))?;
+                .prepare_cached(sql::SELECT_REMOVALS)
+                .map_err(|e| database_error(location, "prepare removal query", e))?;
             let rows = statement
-                .query_map([], |row| {
-                    Ok(sql::StoredJob {
-                        local_id: row.get(0)?,
-                        job_state: row.get(1)?,
-                        priority: row.get(2)?,
-                        owner: row.get(3)?,
-                        document: row.get(4)?,
-                    })
-                })
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| database_error(location, "read jobs", e))?;
+                .map_err(|e| database_error(location, "read removals", e))?;
             rows
         };
+        let highest_local_id: Option<i64> = snapshot
+            .query_row(sql::SELECT_HIGHEST_LOCAL_ID, [], |row| row.get(0))
+            .map_err(|e| database_error(location, "read the highest LocalID", e))?;
         let recorded_mark: Option<i64> = snapshot
             .query_row(sql::SELECT_LAST_LOCAL_ID, [], |row| row.get(0))
             .optional()
@@ -171,7 +173,40 @@ impl Store for SqliteStore {
             .map_err(|e| database_error(location, "read last_change", e))?;
         drop(snapshot);
         drop(connection);
-        sql::loaded(jobs, recorded_mark, last_change, location)
+        let stored = sql::Stored {
+            jobs,
+            removals,
+            highest_local_id,
+            recorded_mark,
+            last_change,
+        };
+        sql::loaded(stored, location)
+    }
+
+    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
+        let location = self.location.as_str();
+        let key = to_stored_integer(local_id, "local_id", location)?;
+        let connection = self.reader();
+        let step = format!("read job {local_id}");
+        let mut jobs = read_jobs(&connection, sql::SELECT_JOB, [key], location, &step)?;
+        jobs.pop().map(|job| job.into_record(location)).transpose()
+    }
+
+    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        let location = self.location.as_str();
+        let after = to_stored_integer(after, "local_id", location)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let connection = self.reader();
+        read_jobs(
+            &connection,
+            sql::SELECT_SETTLED_AFTER,
+            [after, limit],
+            location,
+            "read a page of settled jobs",
+        )?
+        .into_iter()
+        .map(|job| job.into_record(location))
+        .collect()
     }
 
     fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
@@ -405,6 +440,34 @@ fn apply_batch(
     Ok(())
 }
 
+/// The jobs a `SELECT_*JOB*` statement of [`sql`] reads.
+fn read_jobs(
+    connection: &Connection,
+    statement: &str,
+    params: impl rusqlite::Params,
+    location: &str,
+    step: &str,
+) -> Result<Vec<sql::StoredJob>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(statement)
+        .map_err(|e| database_error(location, format!("prepare: {step}"), e))?;
+    let rows = statement
+        .query_map(params, |row| {
+            Ok(sql::StoredJob {
+                local_id: row.get(0)?,
+                job_state: row.get(1)?,
+                priority: row.get(2)?,
+                owner: row.get(3)?,
+                document: row.get(4)?,
+                settled: row.get(5)?,
+                removal_due_us: row.get(6)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| database_error(location, step, e));
+    rows
+}
+
 /// Executes one row operation (but [`Op::Prune`], which reads before it writes).
 fn apply_op(connection: &Connection, op: &Op<'_>) -> rusqlite::Result<()> {
     let execute = |statement: &str, params: &[&dyn rusqlite::ToSql]| {
@@ -421,6 +484,8 @@ fn apply_op(connection: &Connection, op: &Op<'_>) -> rusqlite::Result<()> {
                 row.priority,
                 row.owner,
                 row.document,
+                row.settled,
+                row.removal_due_us,
                 updated_at
             ],
         ),

@@ -148,7 +148,7 @@ impl Drop for TableLock {
 }
 
 impl Backend for Postgres {
-    const LATEST_VERSION: i64 = 4;
+    const LATEST_VERSION: i64 = 5;
     type Store = PostgresStore;
     type Hold = TableLock;
 
@@ -225,7 +225,7 @@ fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_
             "{message}"
         );
     }
-    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 4);
+    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 5);
     // The index through which nodes will claim runnable jobs in order; not the unused one.
     let index = |name: &str| {
         db.count(&format!(

@@ -62,7 +62,7 @@ use crate::sql::{self, Op};
 use crate::writer::{self, Counters, Pending};
 use crate::{
     database_error, lock, to_stored_integer, Batch, ChangeRecord, CommitCounts, CommitTicket,
-    Loaded, RunRecord, Store, StoreError, MAX_GROUP,
+    JobRecord, Loaded, RunRecord, Store, StoreError, MAX_GROUP,
 };
 
 /// The `application_name` the store's connections show in `pg_stat_activity` (unless the URL
@@ -863,6 +863,25 @@ impl Store for PostgresStore {
         self.read(Read::Load)
     }
 
+    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
+        let key = to_stored_integer(local_id, "local_id", &self.location)?;
+        self.read(|reply| Read::Job {
+            local_id,
+            key,
+            reply,
+        })
+    }
+
+    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        let after = to_stored_integer(after, "local_id", &self.location)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|reply| Read::SettledAfter {
+            after,
+            limit,
+            reply,
+        })
+    }
+
     fn commit(&self, batch: Batch) -> CommitTicket {
         writer::enqueue(&self.queue, batch, &self.location)
     }
@@ -1006,6 +1025,8 @@ fn requests_of<'a>(
                 &row.priority,
                 &row.owner,
                 &row.document,
+                &row.settled,
+                &row.removal_due_us,
                 updated_at,
             ],
         ),
@@ -1518,13 +1539,27 @@ enum Read {
         reply: Reply<Option<u64>>,
     },
     Positions(Reply<Vec<(String, u64)>>),
+    Job {
+        local_id: u64,
+        key: i64,
+        reply: Reply<Option<JobRecord>>,
+    },
+    SettledAfter {
+        after: i64,
+        limit: i64,
+        reply: Reply<Vec<JobRecord>>,
+    },
 }
 
 /// The reads' statements, prepared on each new read connection.
 struct ReadStatements {
     begin_snapshot: Statement,
     end_snapshot: Statement,
-    select_jobs: Statement,
+    select_unsettled_jobs: Statement,
+    select_removals: Statement,
+    select_highest_local_id: Statement,
+    select_job: Statement,
+    select_settled_after: Statement,
     select_last_local_id: Statement,
     select_last_change: Statement,
     select_runs: Statement,
@@ -1540,7 +1575,11 @@ impl Prepare for ReadStatements {
                 .prepare("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?,
             end_snapshot: client.prepare("COMMIT").await?,
-            select_jobs: client.prepare(sql::SELECT_JOBS).await?,
+            select_unsettled_jobs: client.prepare(sql::SELECT_UNSETTLED_JOBS).await?,
+            select_removals: client.prepare(sql::SELECT_REMOVALS).await?,
+            select_highest_local_id: client.prepare(sql::SELECT_HIGHEST_LOCAL_ID).await?,
+            select_job: client.prepare(sql::SELECT_JOB).await?,
+            select_settled_after: client.prepare(sql::SELECT_SETTLED_AFTER).await?,
             select_last_local_id: client.prepare(sql::SELECT_LAST_LOCAL_ID).await?,
             select_last_change: client.prepare(sql::SELECT_LAST_CHANGE).await?,
             select_runs: client.prepare(sql::SELECT_RUNS).await?,
@@ -1666,11 +1705,77 @@ impl Reader {
             Read::Positions(reply) => {
                 let _ = reply.send(self.link.retrying(|live| positions(live, location)).await);
             }
+            Read::Job {
+                local_id,
+                key,
+                reply,
+            } => {
+                let step = format!("read job {local_id}");
+                let answer = self
+                    .link
+                    .retrying(|live| {
+                        let step = step.as_str();
+                        async move {
+                            let rows = read_jobs(&live, |s| &s.select_job, &[&key], location, step)
+                                .await?;
+                            Ok(rows.into_iter().next())
+                        }
+                    })
+                    .await;
+                let _ = reply.send(answer);
+            }
+            Read::SettledAfter {
+                after,
+                limit,
+                reply,
+            } => {
+                let answer = self
+                    .link
+                    .retrying(|live| async move {
+                        let params: [&(dyn ToSql + Sync); 2] = [&after, &limit];
+                        let step = "read a page of settled jobs";
+                        read_jobs(&live, |s| &s.select_settled_after, &params, location, step).await
+                    })
+                    .await;
+                let _ = reply.send(answer);
+            }
         }
     }
 }
 
-/// Every job and both marks, from one snapshot.
+/// A job row of a `SELECT_*JOB*` statement of [`sql`].
+fn stored_job(row: &Row, location: &str, step: &str) -> Result<sql::StoredJob, StoreError> {
+    Ok(sql::StoredJob {
+        local_id: column(row, 0, location, step)?,
+        job_state: column::<i32>(row, 1, location, step)?.into(),
+        priority: column(row, 2, location, step)?,
+        owner: column(row, 3, location, step)?,
+        document: column(row, 4, location, step)?,
+        settled: column::<i32>(row, 5, location, step)?.into(),
+        removal_due_us: column(row, 6, location, step)?,
+    })
+}
+
+/// The jobs one of the reads' job statements finds, as records.
+async fn read_jobs(
+    live: &Live<ReadStatements>,
+    statement: impl Fn(&ReadStatements) -> &Statement,
+    params: &[&(dyn ToSql + Sync)],
+    location: &str,
+    step: &str,
+) -> Result<Vec<JobRecord>, Failure> {
+    let rows = live
+        .client
+        .query(statement(&live.statements), params)
+        .await
+        .map_err(|e| failure(&live.client, location, step, e))?;
+    rows.iter()
+        .map(|row| stored_job(row, location, step)?.into_record(location))
+        .collect::<Result<_, _>>()
+        .map_err(Failure::Refused)
+}
+
+/// The jobs not settled, the removals due and the marks, from one snapshot.
 async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded, Failure> {
     let (client, s) = (&live.client, &live.statements);
     let step = "read jobs";
@@ -1680,7 +1785,15 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
         .await
         .map_err(|e| failure(client, location, "begin read transaction", e))?;
     let reads = async {
-        let jobs = client.query(&s.select_jobs, &[]).await.map_err(fail)?;
+        let jobs = client
+            .query(&s.select_unsettled_jobs, &[])
+            .await
+            .map_err(fail)?;
+        let removals = client.query(&s.select_removals, &[]).await.map_err(fail)?;
+        let highest = client
+            .query_one(&s.select_highest_local_id, &[])
+            .await
+            .map_err(fail)?;
         let mark = client
             .query_opt(&s.select_last_local_id, &[])
             .await
@@ -1689,28 +1802,30 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
             .query_opt(&s.select_last_change, &[])
             .await
             .map_err(fail)?;
-        Ok((jobs, mark, last_change))
+        Ok((jobs, removals, highest, mark, last_change))
     }
     .await;
     // Ends the snapshot whatever happened (COMMIT of a failed transaction rolls it back).
     let ended = client.execute(&s.end_snapshot, &[]).await;
-    let (jobs, mark, last_change) = reads?;
+    let (jobs, removals, highest, mark, last_change) = reads?;
     ended.map_err(|e| failure(client, location, "end read transaction", e))?;
 
-    let stored = |row: &Row| -> Result<sql::StoredJob, StoreError> {
-        Ok(sql::StoredJob {
-            local_id: column(row, 0, location, step)?,
-            job_state: column::<i32>(row, 1, location, step)?.into(),
-            priority: column(row, 2, location, step)?,
-            owner: column(row, 3, location, step)?,
-            document: column(row, 4, location, step)?,
-        })
-    };
     let jobs = jobs
         .iter()
-        .map(stored)
+        .map(|row| stored_job(row, location, step))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::Refused)?;
+    let removals = removals
+        .iter()
+        .map(|row| {
+            Ok((
+                column(row, 0, location, step)?,
+                column(row, 1, location, step)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()
+        .map_err(Failure::Refused)?;
+    let highest_local_id = column(&highest, 0, location, step).map_err(Failure::Refused)?;
     let value = |row: Option<Row>, what: &str| -> Result<Option<i64>, Failure> {
         row.map(|row| column(&row, 0, location, what))
             .transpose()
@@ -1718,7 +1833,14 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
     };
     let mark = value(mark, "read last_local_id")?;
     let last_change = value(last_change, "read last_change")?;
-    sql::loaded(jobs, mark, last_change, location).map_err(Failure::Refused)
+    let stored = sql::Stored {
+        jobs,
+        removals,
+        highest_local_id,
+        recorded_mark: mark,
+        last_change,
+    };
+    sql::loaded(stored, location).map_err(Failure::Refused)
 }
 
 /// One job's runs, ordered by run number.

@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             committed_jobs_load_back_after_reopen_with_upserts_replacing_and_deletes_removing,
             a_batch_that_upserts_and_deletes_the_same_job_leaves_it_deleted,
             last_local_id_survives_deleting_every_job_and_never_decreases,
+            settled_jobs_stay_in_the_store_and_come_back_one_by_one_or_by_pages,
             runs_come_back_ordered_by_run_number_and_a_rewritten_run_replaces_the_old,
             tickets_resolve_in_submission_order_and_batches_apply_in_that_order,
             group_commit_makes_2000_batches_durable_in_few_transactions,
@@ -93,6 +94,17 @@ pub fn job(local_id: u64, job_state: u16, document: &str) -> JobRecord {
         priority: (local_id % 7) as u32,
         owner: format!("user{}", local_id % 3),
         document: document.to_owned(),
+        settled: false,
+        removal_due: None,
+    }
+}
+
+/// A settled job (Completed), removed at `removal_due` if given.
+pub fn settled(local_id: u64, document: &str, removal_due: Option<i64>) -> JobRecord {
+    JobRecord {
+        settled: true,
+        removal_due: removal_due.map(at_micros),
+        ..job(local_id, 7, document)
     }
 }
 
@@ -263,6 +275,7 @@ pub fn committed_jobs_load_back_after_reopen_with_upserts_replacing_and_deletes_
             ],
             last_local_id: 3,
             last_change: 0,
+            ..Loaded::default()
         }
     );
     assert_eq!(store.runs(1).unwrap(), vec![run(1, 1)]);
@@ -344,6 +357,66 @@ pub fn last_local_id_survives_deleting_every_job_and_never_decreases<B: Backend>
     );
     let (_store, loaded) = reopen_and_load(&db, store);
     assert_eq!(loaded.last_local_id, 12);
+}
+
+pub fn settled_jobs_stay_in_the_store_and_come_back_one_by_one_or_by_pages<B: Backend>(name: &str) {
+    let db = B::fresh(name);
+    let store = db.open().unwrap();
+    let mut jobs: Vec<JobRecord> = (1..=2500)
+        .map(|id| match id % 3 {
+            0 => job(id, 4, r#"{"running":true}"#),
+            1 => settled(id, r#"{"done":true}"#, None),
+            _ => settled(
+                id,
+                r#"{"done":"and removed later"}"#,
+                Some(id as i64 * 1000),
+            ),
+        })
+        .collect();
+    commit_ok(&store, vec![upsert(jobs.clone())]);
+    // a job that settles later, and the last one (settled) deleted
+    jobs[2].settled = true;
+    commit_ok(
+        &store,
+        vec![
+            upsert(vec![jobs[2].clone()]),
+            Batch {
+                deletes: vec![2500],
+                ..Batch::default()
+            },
+        ],
+    );
+    jobs.pop();
+
+    let (store, loaded) = reopen_and_load(&db, store);
+    let unsettled: Vec<JobRecord> = jobs.iter().filter(|j| !j.settled).cloned().collect();
+    assert_eq!(loaded.jobs, unsettled, "only what is still in play loads");
+    let removals: Vec<(u64, jiff::Timestamp)> = jobs
+        .iter()
+        .filter_map(|j| Some((j.local_id, j.removal_due?)))
+        .collect();
+    assert_eq!(loaded.removals, removals);
+    assert_eq!(
+        loaded.last_local_id, 2500,
+        "the deleted job's LocalID stays used"
+    );
+
+    assert_eq!(store.job(3).unwrap().as_ref(), Some(&jobs[2]));
+    assert_eq!(store.job(4).unwrap().as_ref(), Some(&jobs[3]));
+    assert_eq!(store.job(2500).unwrap(), None, "deleted");
+    assert_eq!(store.job(9999).unwrap(), None, "never was");
+
+    let mut paged = Vec::new();
+    let mut after = 0;
+    for _ in 0..10 {
+        let page = store.settled_after(after, 1000).unwrap();
+        assert!(page.len() <= 1000);
+        let Some(last) = page.last() else { break };
+        after = last.local_id;
+        paged.extend(page);
+    }
+    let settled: Vec<JobRecord> = jobs.iter().filter(|j| j.settled).cloned().collect();
+    assert_eq!(paged, settled, "every settled job once, in LocalID order");
 }
 
 pub fn runs_come_back_ordered_by_run_number_and_a_rewritten_run_replaces_the_old<B: Backend>(
