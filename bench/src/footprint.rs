@@ -7,8 +7,9 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    cim_call, enumerate, http_client, median, peak_rss_kib, reset_peak_rss, service_with_held_jobs,
-    static_server, status_kib, Prepared, Service,
+    cim_call, enumerate, http_client, median, peak_rss_kib, reset_peak_rss,
+    service_with_finished_jobs, service_with_held_jobs, static_server, status_kib, Prepared,
+    Service,
 };
 use anyhow::Context;
 use cim::xml::ParamValue;
@@ -130,18 +131,14 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     }
     let base_pull = t.elapsed().as_secs_f64() * 1000.0;
 
-    let dir = service.stop()?;
-    let mut starts = Vec::new();
-    let mut restart_rss = 0;
-    let mut dir = Some(dir);
-    for _ in 0..3 {
-        let restarted = Service::start_in(dir.take().context("data dir")?, 2)?;
-        starts.push(restarted.started_in.as_secs_f64() * 1000.0);
-        restart_rss = service_rss_kib(&restarted)?;
-        dir = Some(restarted.stop()?);
-    }
-    let ours_start = median(starts);
+    let (ours_start, restart_rss) = restarts(service.stop()?)?;
     let base_start = empty_start.as_secs_f64() * 1000.0;
+
+    let finished = service_with_finished_jobs(jobs, clients).await?;
+    // the last changes are durable by now: the settled jobs have left memory
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let finished_rss = rss_kib(finished.pid())?;
+    let (finished_start, finished_restart_rss) = restarts(finished.stop()?)?;
 
     rows.push(format!("| CIM-XML EnumerateInstances of {jobs} jobs ({:.0} MB answer) vs the same bytes from a static server | {ours_enum:.0} ms | {base_enum:.0} ms | {:.1}× |", enum_size as f64 / 1e6, ours_enum / base_enum));
     rows.push(format!("| service peak RSS during that enumeration vs the RSS holding {jobs} jobs before it | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(enum_rss), mib(stored_rss), enum_rss as f64 / stored_rss as f64));
@@ -153,5 +150,22 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     ));
     rows.push(format!("| start-up (spawn → serving) with {jobs} stored jobs, median of 3 vs an empty data dir | {ours_start:.0} ms | {base_start:.0} ms | {:.1}× |", ours_start / base_start));
     rows.push(format!("| RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(restart_rss), mib(idle_rss), restart_rss as f64 / idle_rss as f64));
+    rows.push(format!("| service RSS holding {jobs} finished jobs vs holding {jobs} held ones | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(finished_rss), mib(stored_rss), finished_rss as f64 / stored_rss as f64));
+    rows.push(format!("| start-up with {jobs} finished jobs, median of 3 vs an empty data dir | {finished_start:.0} ms | {base_start:.0} ms | {:.1}× |", finished_start / base_start));
+    rows.push(format!("| RSS after start-up with {jobs} finished jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(finished_restart_rss), mib(idle_rss), finished_restart_rss as f64 / idle_rss as f64));
     Ok(rows)
+}
+
+/// Three restarts on `dir`: the median start-up (ms) and the RSS after the last.
+fn restarts(dir: tempfile::TempDir) -> anyhow::Result<(f64, u64)> {
+    let mut starts = Vec::new();
+    let mut rss = 0;
+    let mut dir = Some(dir);
+    for _ in 0..3 {
+        let restarted = Service::start_in(dir.take().context("data dir")?, 2)?;
+        starts.push(restarted.started_in.as_secs_f64() * 1000.0);
+        rss = service_rss_kib(&restarted)?;
+        dir = Some(restarted.stop()?);
+    }
+    Ok((median(starts), rss))
 }

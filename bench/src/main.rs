@@ -332,27 +332,39 @@ async fn submit_all(
     clients: usize,
     body: impl Fn(usize) -> Value + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
+    post_all(url, n, clients, 201, move |i| {
+        ("/api/v1/jobs".to_string(), body(i))
+    })
+    .await
+}
+
+/// Sends `n` POSTs from `clients` clients at once, the i-th to the path and with the body
+/// `request(i)` gives; each must answer `expected`.
+async fn post_all(
+    url: String,
+    n: usize,
+    clients: usize,
+    expected: u16,
+    request: impl Fn(usize) -> (String, Value) + Send + Sync + 'static,
+) -> anyhow::Result<()> {
     let http = http_client();
     let next = Arc::new(AtomicUsize::new(0));
-    let body = Arc::new(body);
+    let request = Arc::new(request);
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (http, url, next, body) =
-                (http.clone(), url.to_string(), next.clone(), body.clone());
+            let (http, url, next, request) =
+                (http.clone(), url.to_string(), next.clone(), request.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
                         return anyhow::Ok(());
                     }
-                    let resp = http
-                        .post(format!("{url}/api/v1/jobs"))
-                        .json(&body(i))
-                        .send()
-                        .await?;
+                    let (path, body) = request(i);
+                    let resp = http.post(format!("{url}{path}")).json(&body).send().await?;
                     anyhow::ensure!(
-                        resp.status().as_u16() == 201,
-                        "submission refused: {}",
+                        resp.status().as_u16() == expected,
+                        "POST {path} refused: {}",
                         resp.text().await?
                     );
                 }
@@ -647,6 +659,18 @@ async fn service_with_held_jobs(n: usize, clients: usize) -> anyhow::Result<(Ser
     })
     .await?;
     Ok((service, start.elapsed()))
+}
+
+/// A service holding `n` finished jobs (held, then terminated: Terminated without a run),
+/// as a service that has worked for a while holds them.
+async fn service_with_finished_jobs(n: usize, clients: usize) -> anyhow::Result<Service> {
+    let (service, _) = service_with_held_jobs(n, clients).await?;
+    post_all(service.url.clone(), n, clients, 200, |i| {
+        let path = format!("/api/v1/jobs/{}/requeststatechange", i + 1);
+        (path, json!({"RequestedState": 4}))
+    })
+    .await?;
+    Ok(service)
 }
 
 /// CIM-XML figures against a static server returning bodies of the same size.

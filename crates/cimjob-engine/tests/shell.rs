@@ -80,7 +80,11 @@ struct Harness {
 
 impl Harness {
     fn new(max_running: usize) -> Harness {
-        let store = Arc::new(MemoryStore::new());
+        Harness::on(Arc::new(MemoryStore::new()), max_running)
+    }
+
+    /// An engine started on what `store` holds.
+    fn on(store: Arc<MemoryStore>, max_running: usize) -> Harness {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let (reports, receiver) = tokio::sync::mpsc::unbounded_channel();
         let processes = Recorder {
@@ -99,7 +103,7 @@ impl Harness {
             Box::new(processes),
             receiver,
         )
-        .expect("the engine starts on an empty store");
+        .expect("the engine starts");
         Harness {
             engine,
             store,
@@ -330,6 +334,41 @@ async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store
         Err(cimjob_engine::EngineError::NotFound(_))
     ));
     assert_eq!(h.engine.held().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_finished_job_stored_before_settled_jobs_were_told_apart_is_written_settled_at_start() {
+    let h = Harness::new(1);
+    let mut events = h.engine.subscribe();
+    let done = h.running_job("done", &mut events).await;
+    h.report(done, RunnerEvent::Exited(ExitOutcome::Exited(0)));
+    next_with_state(&mut events, done, JobState::Completed).await;
+    h.engine.shutdown().await;
+    // as a database migrated from before leaves it: every row not settled
+    let mut old = h.store.job(done).unwrap().unwrap();
+    old.settled = false;
+    h.store
+        .commit(cimjob_store::Batch {
+            upserts: vec![old],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(h.store.load().unwrap().jobs.len(), 1);
+
+    let again = Harness::on(h.store.clone(), 1);
+    let job = again.engine.get(done).await.expect("still there");
+    assert_eq!(job.situation.status().job_state, JobState::Completed);
+    assert!(
+        h.store.job(done).unwrap().unwrap().settled,
+        "written again, settled"
+    );
+    assert_eq!(
+        h.store.load().unwrap().jobs.len(),
+        0,
+        "not loaded at the next start"
+    );
+    assert_eq!(again.engine.held().await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

@@ -500,7 +500,7 @@ impl Core {
                 "property RecoveryJob must name an existing job when RecoveryAction is Run Recovery Job (5)".into(),
             )),
             // every job that can still start is held here: one that is not has ended or is gone
-            (RecoveryAction::RunRecoveryJob, Some(r)) if !self.jobs.get(&r).is_some_and(|j| !j.situation.is_final()) => Err(refuse(
+            (RecoveryAction::RunRecoveryJob, Some(r)) if self.jobs.get(&r).is_none_or(|j| j.situation.is_final()) => Err(refuse(
                 "RecoveryJob",
                 format!("property RecoveryJob: job {} does not exist or has ended; a recovery job must already be queued (submit it held)", instance_id(r)),
             )),

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{proc_state, read_pid, serve_refused, submit_sh, until, wait_gone, Service};
+use common::{
+    proc_state, read_pid, serve_refused, submit_sh, until, until_within, wait_gone, Service,
+};
 use serde_json::{json, Value};
 
 #[test]
@@ -274,13 +276,18 @@ fn suspend_stops_the_process_group_and_resume_continues_it() {
         (job["JobState"].clone(), job["OperationalStatus"].clone()),
         (json!(5), json!([10]))
     );
-    assert_eq!(proc_state(pid), Some('T'), "SIGSTOP reached the process");
+    // the signal is sent before the answer; the kernel stops the process when it next runs
+    until_within(5, "SIGSTOP reached the process", || {
+        proc_state(pid) == Some('T')
+    });
     // suspending again is not a valid transition
     assert_eq!(s.request_state(id, 3), 4097);
 
     s.ok(&["resume", &id.to_string()]);
     assert_eq!(s.state(id), 4);
-    assert_ne!(proc_state(pid), Some('T'), "SIGCONT reached the process");
+    until_within(5, "SIGCONT reached the process", || {
+        proc_state(pid) != Some('T')
+    });
     assert_eq!(s.request_state(id, 2), 4097, "Start of a running job");
 
     let out = s.ok(&["kill", &id.to_string()]);
