@@ -122,6 +122,9 @@ pub struct Report {
 /// The report channel [`Processes`] answer on.
 pub type Reports = mpsc::UnboundedReceiver<Report>;
 
+/// How many jobs [`EngineHandle::list`] reads at a time.
+const LIST_PAGE: usize = 1000;
+
 /// How long a progress step may be held to share a later step's transaction. Its events
 /// reach watchers at most this late.
 pub const LAZY_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
@@ -164,7 +167,9 @@ enum Command {
         id: u64,
         reply: Reply<Arc<Job>>,
     },
-    List {
+    Page {
+        after: u64,
+        limit: usize,
         reply: Reply<Vec<Arc<Job>>>,
     },
     Held {
@@ -203,7 +208,7 @@ impl Command {
             Command::Answer { reply, .. } => drop(reply.send(Err(error))),
             Command::Modify { reply, .. } => drop(reply.send(Err(error))),
             Command::Delete { reply, .. } => drop(reply.send(Err(error))),
-            Command::List { reply } => drop(reply.send(Err(error))),
+            Command::Page { reply, .. } => drop(reply.send(Err(error))),
             Command::Drain { reply } | Command::Shutdown { reply } => drop(reply.send(())),
             Command::Held { reply } => drop(reply.send(0)),
         }
@@ -430,10 +435,32 @@ impl EngineHandle {
         self.call(|reply| Command::Get { id, reply }).await
     }
 
-    /// Every job, in LocalID order (the settled ones the engine let go of read back from the
-    /// store).
+    /// Every job, in LocalID order, read page by page (see [`EngineHandle::page`]).
     pub async fn list(&self) -> Result<Vec<Arc<Job>>, EngineError> {
-        self.call(|reply| Command::List { reply }).await
+        let mut all = Vec::new();
+        // bounded: each full page moves past LIST_PAGE LocalIDs at least
+        for _ in 0..=u64::MAX / LIST_PAGE as u64 {
+            let after = all.last().map_or(0, |j: &Arc<Job>| j.local_id);
+            let page = self.page(after, LIST_PAGE).await?;
+            let full = page.len() == LIST_PAGE;
+            all.extend(page);
+            if !full {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The first `limit` jobs after LocalID `after`, in LocalID order, once what came before
+    /// is durable: a read of many jobs, one page at a time, so neither the engine nor the
+    /// store holds them all at once (the settled ones come from the store).
+    pub async fn page(&self, after: u64, limit: usize) -> Result<Vec<Arc<Job>>, EngineError> {
+        self.call(|reply| Command::Page {
+            after,
+            limit,
+            reply,
+        })
+        .await
     }
 
     /// How many jobs the engine holds in memory: those still in play, and settled ones only
@@ -799,12 +826,17 @@ impl Shell {
                     .ok_or(EngineError::NotFound(NotFound(id)));
                 self.after_pending(move || drop(reply.send(job)));
             }
-            Command::List { reply } => {
-                let held: Vec<Arc<Job>> = self.core.jobs().cloned().collect();
-                let (store, last) = (self.store.clone(), self.core.last_local_id());
+            Command::Page {
+                after,
+                limit,
+                reply,
+            } => {
+                let held: Vec<Arc<Job>> =
+                    self.core.jobs_after(after).take(limit).cloned().collect();
+                let store = self.store.clone();
                 self.after_pending(move || {
                     tokio::task::spawn_blocking(move || {
-                        drop(reply.send(recall::read_all(&*store, held, last)));
+                        drop(reply.send(recall::read_page(&*store, held, after, limit)));
                     });
                 });
             }

@@ -377,6 +377,13 @@ impl Core {
         self.jobs.values()
     }
 
+    /// The jobs the core holds with a LocalID above `after`, in LocalID order.
+    pub fn jobs_after(&self, after: u64) -> impl Iterator<Item = &Arc<Job>> {
+        self.jobs
+            .range(after.saturating_add(1)..)
+            .map(|(_, job)| job)
+    }
+
     /// The highest LocalID handed out: a larger one names no job, without asking the store.
     pub fn last_local_id(&self) -> u64 {
         self.last_local_id

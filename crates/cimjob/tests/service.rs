@@ -811,3 +811,55 @@ fn hostile_json_is_refused_naming_the_property_and_memory_stays_bounded() {
         "the service's peak RSS stayed bounded: {rss_kib} KiB"
     );
 }
+
+#[test]
+fn the_job_list_pages_through_waiting_and_finished_jobs_alike_and_survives_a_restart() {
+    let mut s = Service::start(&[]);
+    let ids: Vec<u64> = (0..7)
+        .map(|_| s.submit(&["--hold", "--", "/bin/true"]))
+        .collect();
+    // three finish (Terminated without a run): they leave the service's memory
+    for id in [ids[0], ids[3], ids[6]] {
+        assert_eq!(s.request_state(id, 4), 0);
+    }
+    let pages = |s: &Service| {
+        let mut seen = Vec::new();
+        let mut after = 0;
+        for _ in 0..10 {
+            let (status, page) = s.get(&format!("/api/v1/jobs?limit=3&after={after}"));
+            assert_eq!(status, 200, "{page}");
+            let jobs = page["jobs"].as_array().unwrap();
+            assert!(jobs.len() <= 3);
+            seen.extend(jobs.iter().map(|j| {
+                (
+                    j["InstanceID"].as_str().unwrap().to_string(),
+                    j["JobState"].as_u64().unwrap(),
+                )
+            }));
+            match page["next"].as_u64() {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        seen
+    };
+    let expected: Vec<(String, u64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("CIMJOB:{id}"), if i % 3 == 0 { 8 } else { 5 }))
+        .collect();
+    assert_eq!(pages(&s), expected, "every job once, in order, as it is");
+    let (_, all) = s.get("/api/v1/jobs");
+    assert_eq!(all["jobs"].as_array().unwrap().len(), 7);
+    s.restart();
+    assert_eq!(
+        pages(&s),
+        expected,
+        "the same after a start that loaded only four"
+    );
+    assert_eq!(s.job(ids[3])["JobState"], json!(8));
+
+    let (status, refused) = s.get("/api/v1/jobs?limit=0");
+    assert_eq!(status, 400);
+    assert!(refused.to_string().contains("limit 0"), "{refused}");
+}

@@ -3,7 +3,7 @@
 //!
 //! | method and path | engine call |
 //! |---|---|
-//! | `GET /api/v1/jobs` | list |
+//! | `GET /api/v1/jobs` (`?limit=N&after=ID`: a page, with `next` to pass as `after`) | list, or one page of it |
 //! | `POST /api/v1/jobs` `{"properties": {...}, "hold": false}` | submit (201) |
 //! | `GET /api/v1/jobs/{id}` | get |
 //! | `PATCH /api/v1/jobs/{id}` `{"properties": {...}}` | ModifyInstance |
@@ -23,7 +23,7 @@ pub mod json;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -186,19 +186,62 @@ async fn visible_job(
     }
 }
 
+/// `?after=&limit=`: a page of the list, so a client reads many jobs a page at a time.
+#[derive(Deserialize)]
+struct ListQuery {
+    /// The LocalID the page starts after (the previous page's `next`).
+    #[serde(default)]
+    after: u64,
+    /// At most this many jobs (1 to [`MAX_LIST_LIMIT`]); without it, every job.
+    limit: Option<usize>,
+}
+
+/// The largest page `GET /api/v1/jobs` gives.
+const MAX_LIST_LIMIT: usize = 10_000;
+
 async fn list(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
+    Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let view = view(&engine);
-    let jobs: Vec<Value> = engine
-        .list()
-        .await?
-        .iter()
-        .filter(|j| principal.may_see(&j.owner))
-        .map(|j| json::job_to_json(j, &view))
-        .collect();
-    Ok(Json(json!({ "jobs": jobs })))
+    let Some(limit) = query.limit else {
+        let jobs: Vec<Value> = engine
+            .list()
+            .await?
+            .iter()
+            .filter(|j| principal.may_see(&j.owner))
+            .map(|j| json::job_to_json(j, &view))
+            .collect();
+        return Ok(Json(json!({ "jobs": jobs })));
+    };
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit {limit} is out of range: give 1 to {MAX_LIST_LIMIT}"
+        )));
+    }
+    let mut jobs = Vec::new();
+    let mut after = query.after;
+    let mut next = None;
+    // bounded: each full page moves `after` past `limit` LocalIDs
+    for _ in 0..=u64::MAX / limit as u64 {
+        let page = engine.page(after, limit).await?;
+        let full = page.len() == limit;
+        for job in page {
+            after = job.local_id;
+            if principal.may_see(&job.owner) {
+                jobs.push(json::job_to_json(&job, &view));
+                if jobs.len() == limit {
+                    next = Some(after);
+                    break;
+                }
+            }
+        }
+        if next.is_some() || !full {
+            break;
+        }
+    }
+    Ok(Json(json!({ "jobs": jobs, "next": next })))
 }
 
 #[derive(Deserialize)]
