@@ -135,8 +135,8 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let base_start = empty_start.as_secs_f64() * 1000.0;
 
     let finished = service_with_finished_jobs(jobs, clients).await?;
-    // the last changes are durable by now: the settled jobs have left memory
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // the settled jobs have left memory, and the service has given it back (it looks every 2 s)
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let finished_rss = rss_kib(finished.pid())?;
     let (finished_start, finished_restart_rss) = restarts(finished.stop()?)?;
 

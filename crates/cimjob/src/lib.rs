@@ -10,6 +10,7 @@
 //! - [`cli`], [`client`], [`commands`], [`config`]: the command line and how it finds the
 //!   service.
 //! - [`consumer`]: a reader of the change record with a position of its own.
+//! - [`memory`]: giving freed memory back once the engine has let go of many finished jobs.
 //!
 //! What must stay true: no job rules here; every change goes through the engine.
 
@@ -26,6 +27,7 @@ pub mod consumer;
 pub mod exec_as;
 pub mod http_server;
 pub mod indications;
+pub mod memory;
 pub mod notify;
 pub mod retry;
 pub mod serve;

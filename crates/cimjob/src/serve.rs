@@ -288,6 +288,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .map(|tenure| crate::cluster::follow_lease(tenure, trust));
     let engine = cimjob_engine::start(store.clone(), config, processes, reports)
         .context("cannot start the engine")?;
+    tokio::spawn(crate::memory::give_back_freed_memory(engine.clone()));
     let mut users = crate::auth::UsersPlace::new(&data_dir, args.database_url.as_deref()).open()?;
     if let Some(password) =
         crate::auth::users::ensure_admin(&mut users, &data_dir, &crate::config::service_user())?
