@@ -463,6 +463,25 @@ impl EngineHandle {
         .await
     }
 
+    /// The jobs `ids` name, as the store keeps them (one that is gone is left out), without
+    /// going through the engine: for an open enumeration that names the settled jobs it will
+    /// show by LocalID rather than holding them. What the store keeps is durable, and for a
+    /// settled job the latest but for a modification still being committed.
+    pub async fn stored(&self, ids: Vec<u64>) -> Result<Vec<Arc<Job>>, EngineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut jobs = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(job) = recall::read_job(&*store, id)? {
+                    jobs.push(Arc::new(job));
+                }
+            }
+            Ok(jobs)
+        })
+        .await
+        .map_err(|e| EngineError::Store(e.to_string()))?
+    }
+
     /// How many jobs the engine holds in memory: those still in play, and settled ones only
     /// until their last change is durable (the rest are read from the store when asked for),
     /// so an operator can see memory follow the work, not the jobs kept.

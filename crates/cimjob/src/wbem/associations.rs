@@ -7,7 +7,7 @@ use cim::CimStatusCode;
 use super::classes::{canonical_namespace, repository};
 use super::objects::{references_of, same_object, Item, Projection};
 use super::operation::{known_class, with_namespace, Answer, Call, Params};
-use super::pull::{filter_items, kind_of};
+use super::pull::{filter_items, kind_of, Kept};
 use super::service::Wbem;
 
 /// Associators, AssociatorNames, References, ReferenceNames.
@@ -36,8 +36,10 @@ pub async fn associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
 pub async fn open_associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let associators = c.name.starts_with("OpenAssociator");
     let items = filter_items(c, walk(w, c, associators).await?)?;
+    let kept = items.into_iter().map(Kept::of).collect();
     w.pulls
-        .open(c, items, projection(c)?, None, kind_of(c.name))
+        .open(&w.engine, c, kept, projection(c)?, None, kind_of(c.name))
+        .await
 }
 
 /// How associated objects are shown: every class, PropertyList and IncludeClassOrigin as

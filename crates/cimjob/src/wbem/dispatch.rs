@@ -90,7 +90,7 @@ impl Intrinsic {
             Intrinsic::OpenEnumerateInstances => instance_ops::open_enumerate_instances(w, c).await,
             Intrinsic::OpenAssociated => associations::open_associated(w, c).await,
             Intrinsic::OpenQueryInstances => instance_ops::open_query_instances(w, c).await,
-            Intrinsic::Pull => w.pulls.pull(c),
+            Intrinsic::Pull => w.pulls.pull(&w.engine, c).await,
             Intrinsic::CloseEnumeration => w.pulls.close(c),
             Intrinsic::EnumerationCount => w.pulls.count(c),
         }

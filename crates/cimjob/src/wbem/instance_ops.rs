@@ -15,7 +15,7 @@ use super::operation::{
     blocking, engine_error, error, known_class, with_namespace, without_namespace, Answer, Call,
     Params,
 };
-use super::pull::{filter_items, kind_of};
+use super::pull::{filter_items, kind_of, Kept};
 use super::query::{filter, parse_filter, Selected};
 use super::service::Wbem;
 use crate::indications::registry::Registry;
@@ -197,7 +197,13 @@ pub async fn open_enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, 
     let p = &c.params;
     let class = p.required_class_name("ClassName")?;
     known_class(c.ns, class, CimStatusCode::InvalidClass)?;
-    let items = filter_items(c, w.catalog(c.principal).items(c.ns, class).await?)?;
+    let mut kept = Vec::new();
+    w.catalog(c.principal)
+        .chunks(c.ns, class, |chunk| {
+            kept.extend(filter_items(c, chunk)?.into_iter().map(Kept::of));
+            Ok(())
+        })
+        .await?;
     let projection = Projection::new(
         c.ns,
         p.property_list()?,
@@ -206,29 +212,35 @@ pub async fn open_enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, 
         false,
         p.bool("IncludeClassOrigin", false)?,
     );
-    w.pulls.open(c, items, projection, None, kind_of(c.name))
+    w.pulls
+        .open(&w.engine, c, kept, projection, None, kind_of(c.name))
+        .await
 }
 
 /// OpenQueryInstances: the instances a query selects, without paths.
 pub async fn open_query_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let (language, text) = query_of(&c.params, "FilterQueryLanguage", "FilterQuery")?;
     let query = parse_filter(c.ns, language, text)?;
-    let mut items = Vec::new();
-    for item in w
-        .catalog(c.principal)
-        .items(c.ns, &query.from_class)
-        .await?
-    {
-        if filter(c.ns, &query, &item.instance(&c.view))? {
-            items.push(item);
-        }
-    }
+    let mut kept = Vec::new();
+    w.catalog(c.principal)
+        .chunks(c.ns, &query.from_class, |chunk| {
+            for item in chunk {
+                if filter(c.ns, &query, &item.instance(&c.view))? {
+                    kept.push(Kept::of(item));
+                }
+            }
+            Ok(())
+        })
+        .await?;
     let selected = Some(Selected::of(&query));
-    w.pulls.open(
-        c,
-        items,
-        Projection::all(c.ns),
-        selected,
-        PullKind::Instances,
-    )
+    w.pulls
+        .open(
+            &w.engine,
+            c,
+            kept,
+            Projection::all(c.ns),
+            selected,
+            PullKind::Instances,
+        )
+        .await
 }

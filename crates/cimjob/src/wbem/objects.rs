@@ -428,7 +428,6 @@ pub fn same_object(a: &ObjectPath, b: &ObjectPath) -> bool {
 pub struct Catalog {
     /// Our identity.
     pub identity: Identity,
-    jobs: Option<Vec<Arc<Job>>>,
     engine: EngineHandle,
     subscriptions: Arc<Registry>,
     /// Only this owner's jobs are there (a user's view); `None` for an admin's.
@@ -438,6 +437,9 @@ pub struct Catalog {
 fn engine_failed(e: cimjob_engine::EngineError) -> CimError {
     CimError::new(CimStatusCode::Failed, e.to_string())
 }
+
+/// How many jobs [`Catalog::chunks`] reads from the engine at a time.
+const JOB_PAGE: usize = 1000;
 
 impl Catalog {
     /// A catalog over the engine, of what `owner` may see (`None`: everything, an admin's).
@@ -449,7 +451,6 @@ impl Catalog {
     ) -> Catalog {
         Catalog {
             identity,
-            jobs: None,
             engine,
             subscriptions,
             owner: owner.map(str::to_string),
@@ -465,23 +466,30 @@ impl Catalog {
         self.engine.get(id).await.ok().filter(|j| self.visible(j))
     }
 
-    async fn jobs(&mut self) -> Result<&[Arc<Job>], CimError> {
-        if self.jobs.is_none() {
-            let mut jobs = self.engine.list().await.map_err(engine_failed)?;
-            jobs.retain(|j| self.visible(j));
-            self.jobs = Some(jobs);
-        }
-        Ok(self.jobs.as_deref().unwrap_or_default())
-    }
-
     /// Every instance in `namespace` whose class ISA `class` (polymorphic enumeration).
     pub async fn items(
         &mut self,
         namespace: &'static str,
         class: &str,
     ) -> Result<Vec<Item>, CimError> {
-        let repo = repository();
         let mut out = Vec::new();
+        self.chunks(namespace, class, |chunk| {
+            out.extend(chunk);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// [`Catalog::items`] handed to `visit` a page of jobs at a time, so a caller that keeps
+    /// less than every job (an open enumeration) never holds them all at once.
+    pub async fn chunks(
+        &mut self,
+        namespace: &'static str,
+        class: &str,
+        mut visit: impl FnMut(Vec<Item>) -> Result<(), CimError>,
+    ) -> Result<(), CimError> {
+        let repo = repository();
         if namespace == CIMV2 {
             let service = Arc::new(self.identity.service_path());
             let want_jobs = repo.is_subclass_of(
@@ -490,27 +498,51 @@ impl Catalog {
                 class,
             );
             let want_owning = repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
-            if want_jobs || want_owning {
-                for job in self.jobs().await? {
-                    if want_jobs {
-                        out.push(Item::Job(job.clone()));
+            let mut after = 0;
+            // bounded: each full page moves past JOB_PAGE LocalIDs
+            for _ in 0..=u64::MAX / JOB_PAGE as u64 {
+                if !(want_jobs || want_owning) {
+                    break;
+                }
+                let page = self
+                    .engine
+                    .page(after, JOB_PAGE)
+                    .await
+                    .map_err(engine_failed)?;
+                let full = page.len() == JOB_PAGE;
+                let mut chunk = Vec::new();
+                for job in page {
+                    after = job.local_id;
+                    if !self.visible(&job) {
+                        continue;
                     }
                     if want_owning {
-                        out.push(Item::Owning(job.local_id, service.clone()));
+                        let owning = Item::Owning(job.local_id, service.clone());
+                        if want_jobs {
+                            chunk.push(Item::Job(job));
+                        }
+                        chunk.push(owning);
+                    } else {
+                        chunk.push(Item::Job(job));
                     }
+                }
+                visit(chunk)?;
+                if !full {
+                    break;
                 }
             }
         }
+        let mut rest = Vec::new();
         for f in fixed_instances(&self.identity, namespace) {
             if repo.is_subclass_of(namespace, &f.instance.class_name, class) {
-                out.push(Item::Fixed(Arc::new(f)));
+                rest.push(Item::Fixed(Arc::new(f)));
             }
         }
         if namespace == INTEROP {
             let subscriptions = self.subscriptions.instances(class);
-            out.extend(subscriptions.into_iter().map(|s| Item::Fixed(Arc::new(s))));
+            rest.extend(subscriptions.into_iter().map(|s| Item::Fixed(Arc::new(s))));
         }
-        Ok(out)
+        visit(rest)
     }
 
     /// The object a path names, or CIM_ERR_NOT_FOUND.

@@ -2,11 +2,13 @@
 //! CloseEnumeration, EnumerationCount): which objects each holds and how to show them, over
 //! the sans-IO contexts of [`super::enumeration`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use cim::xml::{CimError, IReturnValue, ParamValue};
 use cim::CimStatusCode;
+use cimjob_engine::EngineHandle;
 use cimjob_rules::model::properties::View;
 
 use super::enumeration::{EnumerationContexts, PullError, PullKind, Scope};
@@ -22,8 +24,28 @@ pub const MAX_OPEN_ENUMERATIONS_PER_USER: usize = 32;
 /// One entry of an open pull enumeration: the object and how to show it.
 #[derive(Clone)]
 pub struct Entry {
-    item: Item,
+    object: Kept,
     shape: Arc<Shape>,
+}
+
+/// An object as an open enumeration keeps it until a pull shows it.
+#[derive(Clone)]
+pub enum Kept {
+    /// The object itself.
+    Item(Item),
+    /// A finished job, by LocalID: read from the store when its batch is shown, so an
+    /// enumeration of many finished jobs holds a number each, not the jobs.
+    Finished(u64),
+}
+
+impl Kept {
+    /// How an enumeration keeps `item`.
+    pub fn of(item: Item) -> Kept {
+        match item {
+            Item::Job(job) if job.situation.is_final() => Kept::Finished(job.local_id),
+            item => Kept::Item(item),
+        }
+    }
 }
 
 /// How the objects of one enumeration are shown.
@@ -75,12 +97,13 @@ impl Pulls {
         self.contexts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens an enumeration of `items` and answers its first batch (MaxObjectCount of
+    /// Opens an enumeration of `objects` and answers its first batch (MaxObjectCount of
     /// them; all, and no context, when they fit).
-    pub fn open(
+    pub async fn open(
         &self,
+        engine: &EngineHandle,
         call: &Call<'_>,
-        items: Vec<Item>,
+        objects: Vec<Kept>,
         projection: Projection,
         selected: Option<Selected>,
         kind: PullKind,
@@ -98,10 +121,10 @@ impl Pulls {
             projection,
             selected,
         });
-        let entries = items
+        let entries = objects
             .into_iter()
-            .map(|item| Entry {
-                item,
+            .map(|object| Entry {
+                object,
                 shape: shape.clone(),
             })
             .collect();
@@ -109,14 +132,15 @@ impl Pulls {
             .lock()
             .open(entries, kind, scope(call), max, timeout, Instant::now())
             .map_err(pull_error)?;
+        let shown = shown(engine, batch.items).await?;
         Ok(Answer::Pull {
-            value: self.render(kind, &batch.items, &call.view),
+            value: self.render(kind, &shown, &call.view),
             context: batch.context,
         })
     }
 
     /// PullInstancesWithPath, PullInstancePaths, PullInstances: the next batch.
-    pub fn pull(&self, call: &Call<'_>) -> Result<Answer, CimError> {
+    pub async fn pull(&self, engine: &EngineHandle, call: &Call<'_>) -> Result<Answer, CimError> {
         let kind = match call.name {
             "PullInstancesWithPath" => PullKind::InstancesWithPath,
             "PullInstancePaths" => PullKind::Paths,
@@ -131,8 +155,9 @@ impl Pulls {
             .lock()
             .pull(id, kind, scope(call), max, Instant::now())
             .map_err(pull_error)?;
+        let shown = shown(engine, batch.items).await?;
         Ok(Answer::Pull {
-            value: self.render(kind, &batch.items, &call.view),
+            value: self.render(kind, &shown, &call.view),
             context: batch.context,
         })
     }
@@ -158,13 +183,13 @@ impl Pulls {
         )))
     }
 
-    fn render(&self, kind: PullKind, entries: &[Entry], view: &View) -> IReturnValue {
-        let path = |e: &Entry| {
+    fn render(&self, kind: PullKind, entries: &[Shown], view: &View) -> IReturnValue {
+        let path = |e: &Shown| {
             let mut p = e.item.path();
             p.host = Some(self.host.clone());
             p
         };
-        let instance = |e: &Entry| e.shape.projection.apply(e.item.instance(view));
+        let instance = |e: &Shown| e.shape.projection.apply(e.item.instance(view));
         match kind {
             PullKind::Paths => IReturnValue::InstancePaths(entries.iter().map(path).collect()),
             PullKind::InstancesWithPath => IReturnValue::InstancesWithPath(
@@ -184,6 +209,44 @@ impl Pulls {
             ),
         }
     }
+}
+
+/// An entry of a batch, ready to show.
+struct Shown {
+    item: Item,
+    shape: Arc<Shape>,
+}
+
+/// A batch's entries with their finished jobs read back (one deleted since is left out).
+async fn shown(engine: &EngineHandle, batch: Vec<Entry>) -> Result<Vec<Shown>, CimError> {
+    let finished: Vec<u64> = batch
+        .iter()
+        .filter_map(|e| match e.object {
+            Kept::Finished(id) => Some(id),
+            Kept::Item(_) => None,
+        })
+        .collect();
+    let mut read = HashMap::new();
+    if !finished.is_empty() {
+        let jobs = engine
+            .stored(finished)
+            .await
+            .map_err(|e| error(CimStatusCode::Failed, e.to_string()))?;
+        read.extend(jobs.into_iter().map(|job| (job.local_id, job)));
+    }
+    Ok(batch
+        .into_iter()
+        .filter_map(|e| {
+            let item = match e.object {
+                Kept::Item(item) => item,
+                Kept::Finished(id) => Item::Job(read.remove(&id)?),
+            };
+            Some(Shown {
+                item,
+                shape: e.shape,
+            })
+        })
+        .collect())
 }
 
 fn context_of<'a>(p: &Params<'a>) -> Result<&'a str, CimError> {
