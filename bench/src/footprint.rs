@@ -101,8 +101,9 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let empty = Service::start(2)?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = service_rss_kib(&empty)?;
-    let empty_start = empty.started_in;
-    drop(empty.stop()?);
+    // the baseline start-up: a restart of the empty service (its first start also makes the
+    // database and a certificate)
+    let (base_start, _) = restarts(empty.stop()?)?;
 
     let (service, _) = service_with_held_jobs(jobs, clients).await?;
     let http = http_client();
@@ -132,7 +133,6 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let base_pull = t.elapsed().as_secs_f64() * 1000.0;
 
     let (ours_start, restart_rss) = restarts(service.stop()?)?;
-    let base_start = empty_start.as_secs_f64() * 1000.0;
 
     let finished = service_with_finished_jobs(jobs, clients).await?;
     // the settled jobs have left memory, and the service has given it back (it looks every 2 s)
@@ -148,10 +148,10 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
         "| idle RSS of an empty service, with its supervisor | {:.0} MiB | – | – |",
         mib(idle_rss)
     ));
-    rows.push(format!("| start-up (spawn → serving) with {jobs} stored jobs, median of 3 vs an empty data dir | {ours_start:.0} ms | {base_start:.0} ms | {:.1}× |", ours_start / base_start));
+    rows.push(format!("| start-up (spawn → serving) with {jobs} stored jobs, median of 3 vs a restart of an empty service | {ours_start:.0} ms | {base_start:.0} ms | {:.1}× |", ours_start / base_start));
     rows.push(format!("| RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(restart_rss), mib(idle_rss), restart_rss as f64 / idle_rss as f64));
     rows.push(format!("| service RSS holding {jobs} finished jobs vs holding {jobs} held ones | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(finished_rss), mib(stored_rss), finished_rss as f64 / stored_rss as f64));
-    rows.push(format!("| start-up with {jobs} finished jobs, median of 3 vs an empty data dir | {finished_start:.0} ms | {base_start:.0} ms | {:.1}× |", finished_start / base_start));
+    rows.push(format!("| start-up with {jobs} finished jobs, median of 3 vs a restart of an empty service | {finished_start:.0} ms | {base_start:.0} ms | {:.1}× |", finished_start / base_start));
     rows.push(format!("| RSS after start-up with {jobs} finished jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(finished_restart_rss), mib(idle_rss), finished_restart_rss as f64 / idle_rss as f64));
     Ok(rows)
 }

@@ -719,9 +719,23 @@ impl Shell {
 
     /// A client's call; one about a settled job the core let go of waits until it is back.
     fn command(&mut self, command: Command) {
-        match command.job() {
-            Some(id) if self.let_go_of(id) => self.recall(id, Waiting::Command(command)),
-            _ => self.execute(command),
+        match command {
+            // a read needs no core: the store's copy, once what came before is durable
+            Command::Get { id, reply } if self.let_go_of(id) => {
+                let store = self.store.clone();
+                self.after_pending(move || {
+                    tokio::task::spawn_blocking(move || {
+                        let job = recall::read_job(&*store, id).and_then(|job| {
+                            job.map(Arc::new).ok_or(EngineError::NotFound(NotFound(id)))
+                        });
+                        drop(reply.send(job));
+                    });
+                });
+            }
+            command => match command.job() {
+                Some(id) if self.let_go_of(id) => self.recall(id, Waiting::Command(command)),
+                _ => self.execute(command),
+            },
         }
     }
 
