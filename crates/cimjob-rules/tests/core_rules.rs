@@ -128,6 +128,20 @@ fn empty_core(max_running: usize) -> Core {
     .0
 }
 
+/// The interval of 100 seconds, as a CIM value.
+fn hundred_seconds() -> CimValue {
+    CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap())
+}
+
+/// Submits and starts a job with DeleteOnCompletion and a TimeBeforeRemoval of 100 s.
+fn removed_100_s_after_its_end(core: &mut Core, name: &str, now: Timestamp) -> (u64, RunKey) {
+    let removal = [
+        ("DeleteOnCompletion", CimValue::Boolean(true)),
+        ("TimeBeforeRemoval", hundred_seconds()),
+    ];
+    running(core, name, &removal, now)
+}
+
 /// Submits and starts a job; returns its id and run key.
 fn running(
     core: &mut Core,
@@ -459,17 +473,13 @@ fn run_recovery_job_releases_the_held_recovery_job() {
 #[test]
 fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() {
     let mut core = empty_core(2);
-    let tbr = CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap());
-    let (gone, k1) = running(
+    let (gone, k1) = removed_100_s_after_its_end(&mut core, "gone", t(0));
+    let (kept, k2) = running(
         &mut core,
-        "gone",
-        &[
-            ("DeleteOnCompletion", CimValue::Boolean(true)),
-            ("TimeBeforeRemoval", tbr.clone()),
-        ],
+        "kept",
+        &[("TimeBeforeRemoval", hundred_seconds())],
         t(0),
     );
-    let (kept, k2) = running(&mut core, "kept", &[("TimeBeforeRemoval", tbr)], t(0));
     core.exited(k1, ExitOutcome::Exited(0), t(10));
     core.exited(k2, ExitOutcome::Exited(0), t(10));
     assert!(core.fire_timers(t(69)).batch.deletes.is_empty());
@@ -502,16 +512,7 @@ fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() 
 #[test]
 fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
     let mut core = empty_core(2);
-    let tbr = CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap());
-    let (gone, k1) = running(
-        &mut core,
-        "gone",
-        &[
-            ("DeleteOnCompletion", CimValue::Boolean(true)),
-            ("TimeBeforeRemoval", tbr),
-        ],
-        t(0),
-    );
+    let (gone, k1) = removed_100_s_after_its_end(&mut core, "gone", t(0));
     let (kept, k2) = running(&mut core, "kept", &[], t(0));
     let (waiting, _) = core
         .submit(&values("held", &[]), "alice", true, t(0))
@@ -1251,16 +1252,7 @@ fn a_series_whose_last_run_failed_ends_in_exception_not_completed() {
 #[test]
 fn delete_on_completion_keeps_a_failed_job_for_its_time_before_removal_like_a_completed_one() {
     let mut core = empty_core(1);
-    let tbr = CimValue::DateTime(cim::CimDateTime::parse("00000000000100.000000:000").unwrap());
-    let (failed, key) = running(
-        &mut core,
-        "failed",
-        &[
-            ("DeleteOnCompletion", CimValue::Boolean(true)),
-            ("TimeBeforeRemoval", tbr),
-        ],
-        t(0),
-    );
+    let (failed, key) = removed_100_s_after_its_end(&mut core, "failed", t(0));
     core.exited(key, ExitOutcome::Exited(7), t(10));
     assert_eq!(core.job(failed).unwrap().situation, Situation::Failed);
     assert!(

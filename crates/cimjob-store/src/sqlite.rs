@@ -150,16 +150,14 @@ impl Store for SqliteStore {
             location,
             "read jobs",
         )?;
-        let removals = {
-            let mut statement = snapshot
-                .prepare_cached(sql::SELECT_REMOVALS)
-                .map_err(|e| database_error(location, "prepare removal query", e))?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| database_error(location, "read removals", e))?;
-            rows
-        };
+        let removals = query_all(
+            &snapshot,
+            sql::SELECT_REMOVALS,
+            [],
+            location,
+            "read removals",
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
         let highest_local_id: Option<i64> = snapshot
             .query_row(sql::SELECT_HIGHEST_LOCAL_ID, [], |row| row.get(0))
             .map_err(|e| database_error(location, "read the highest LocalID", e))?;
@@ -214,11 +212,14 @@ impl Store for SqliteStore {
         let after = to_stored_integer(after, "change seq", location)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let connection = self.reader();
-        let mut statement = connection
-            .prepare_cached(sql::SELECT_CHANGES)
-            .map_err(|e| database_error(location, "prepare change query", e))?;
-        let rows = statement
-            .query_map(params![after, limit], |row| {
+        let step = "read changes";
+        let rows = query_all(
+            &connection,
+            sql::SELECT_CHANGES,
+            params![after, limit],
+            location,
+            step,
+            |row| {
                 Ok(sql::StoredChange {
                     seq: row.get(0)?,
                     at_us: row.get(1)?,
@@ -226,9 +227,8 @@ impl Store for SqliteStore {
                     kind: row.get(3)?,
                     docs: row.get(4)?,
                 })
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| database_error(location, "read changes", e))?;
+            },
+        )?;
         rows.into_iter()
             .map(|change| change.into_record(location))
             .collect()
@@ -265,28 +265,28 @@ impl Store for SqliteStore {
     fn runs(&self, local_id: u64) -> Result<Vec<RunRecord>, StoreError> {
         let location = self.location.as_str();
         let key = to_stored_integer(local_id, "local_id", location)?;
-        let rows = {
-            let connection = self.reader();
-            let mut statement = connection
-                .prepare_cached(sql::SELECT_RUNS)
-                .map_err(|e| database_error(location, "prepare run query", e))?;
-            let rows = statement
-                .query_map([key], |row| {
-                    Ok(sql::StoredRun {
-                        run_number: row.get(0)?,
-                        started_at_us: row.get(1)?,
-                        ended_at_us: row.get(2)?,
-                        exit_status: row.get(3)?,
-                        signal: row.get(4)?,
-                        error_code: row.get(5)?,
-                        error_description: row.get(6)?,
-                        final_state: row.get(7)?,
-                    })
+        let connection = self.reader();
+        let step = format!("read runs of job {local_id}");
+        let rows = query_all(
+            &connection,
+            sql::SELECT_RUNS,
+            [key],
+            location,
+            &step,
+            |row| {
+                Ok(sql::StoredRun {
+                    run_number: row.get(0)?,
+                    started_at_us: row.get(1)?,
+                    ended_at_us: row.get(2)?,
+                    exit_status: row.get(3)?,
+                    signal: row.get(4)?,
+                    error_code: row.get(5)?,
+                    error_description: row.get(6)?,
+                    final_state: row.get(7)?,
                 })
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| database_error(location, format!("read runs of job {local_id}"), e))?;
-            rows
-        };
+            },
+        )?;
+        drop(connection);
         rows.into_iter()
             .map(|run| run.into_record(local_id, location))
             .collect()
@@ -448,21 +448,33 @@ fn read_jobs(
     location: &str,
     step: &str,
 ) -> Result<Vec<sql::StoredJob>, StoreError> {
+    query_all(connection, statement, params, location, step, |row| {
+        Ok(sql::StoredJob {
+            local_id: row.get(0)?,
+            job_state: row.get(1)?,
+            priority: row.get(2)?,
+            owner: row.get(3)?,
+            document: row.get(4)?,
+            settled: row.get(5)?,
+            removal_due_us: row.get(6)?,
+        })
+    })
+}
+
+/// Every row `statement` returns, each read by `read`; a failure names `step`.
+fn query_all<T>(
+    connection: &Connection,
+    statement: &str,
+    params: impl rusqlite::Params,
+    location: &str,
+    step: &str,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
     let mut statement = connection
         .prepare_cached(statement)
         .map_err(|e| database_error(location, format!("prepare: {step}"), e))?;
     let rows = statement
-        .query_map(params, |row| {
-            Ok(sql::StoredJob {
-                local_id: row.get(0)?,
-                job_state: row.get(1)?,
-                priority: row.get(2)?,
-                owner: row.get(3)?,
-                document: row.get(4)?,
-                settled: row.get(5)?,
-                removal_due_us: row.get(6)?,
-            })
-        })
+        .query_map(params, read)
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(|e| database_error(location, step, e));
     rows
