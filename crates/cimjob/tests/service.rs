@@ -861,5 +861,13 @@ fn the_job_list_pages_through_waiting_and_finished_jobs_alike_and_survives_a_res
 
     let (status, refused) = s.get("/api/v1/jobs?limit=0");
     assert_eq!(status, 400);
-    assert!(refused.to_string().contains("limit 0"), "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("limit 0"), "{refused}");
+    let (status, refused) = s.get("/api/v1/jobs?after=soon");
+    assert_eq!(status, 400);
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("after"),
+        "a JSON refusal naming it: {refused}"
+    );
 }

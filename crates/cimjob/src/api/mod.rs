@@ -23,6 +23,7 @@ pub mod json;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -202,8 +203,10 @@ const MAX_LIST_LIMIT: usize = 10_000;
 async fn list(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    // a bad query string is answered in JSON, like every other refusal here
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let view = view(&engine);
     let Some(limit) = query.limit else {
         let jobs: Vec<Value> = engine
