@@ -13,7 +13,7 @@ use tempfile::TempDir;
 #[macro_use]
 mod conformance;
 
-use conformance::{block_on, commit_ok, job, run, upsert, Backend, Counted};
+use conformance::{block_on, commit_ok, job, run, settled, upsert, Backend, Counted};
 
 // ---------------------------------------------------------------------------------------------
 // The conformance suite
@@ -155,6 +155,49 @@ fn a_version_1_database_loses_its_unused_indexes_and_keeps_its_jobs() {
     let loaded = store.load().unwrap();
     assert_eq!(loaded.jobs.len(), 1);
     assert_eq!(loaded.jobs[0].document, "{\"a\":1}");
+}
+
+#[test]
+fn a_version_3_database_keeps_its_jobs_and_loads_them_all_until_the_engine_settles_them() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    let store = SqliteStore::open(&path).unwrap();
+    commit_ok(
+        &store,
+        vec![upsert(vec![
+            job(1, 7, "{\"done\":1}"),
+            job(2, 2, "{\"new\":2}"),
+        ])],
+    );
+    store.close();
+    drop(store);
+    // Put the database back as version 3 left it: no settled jobs told apart.
+    let connection = raw(&path);
+    connection
+        .execute_batch(
+            "DROP INDEX jobs_unsettled; DROP INDEX jobs_settled; DROP INDEX jobs_removals;
+             ALTER TABLE jobs DROP COLUMN settled; ALTER TABLE jobs DROP COLUMN removal_due_us;
+             DELETE FROM schema_migrations WHERE version = 4;",
+        )
+        .unwrap();
+    drop(connection);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let loaded = store.load().unwrap();
+    let documents: Vec<&str> = loaded.jobs.iter().map(|j| j.document.as_str()).collect();
+    assert_eq!(
+        documents,
+        ["{\"done\":1}", "{\"new\":2}"],
+        "both load, neither settled"
+    );
+    assert!(loaded.removals.is_empty());
+    // the engine writes the finished one again as settled: the next start skips it
+    commit_ok(&store, vec![upsert(vec![settled(1, "{\"done\":1}", None)])]);
+    store.close();
+    drop(store);
+    let loaded = SqliteStore::open(&path).unwrap().load().unwrap();
+    assert_eq!(loaded.jobs.len(), 1);
+    assert_eq!(loaded.jobs[0].local_id, 2);
 }
 
 // ---------------------------------------------------------------------------------------------
