@@ -275,6 +275,8 @@ pub fn start(
     );
     let (commands, command_rx) = mpsc::channel(1024);
     let (recalled_tx, recalled_rx) = mpsc::unbounded_channel();
+    // what a start loaded that is at rest (waiting for its time) goes with the first commit
+    let loaded_ids: Vec<u64> = core.jobs().map(|job| job.local_id).collect();
     let (events, _) = broadcast::channel(16384);
     let shell = Shell {
         core,
@@ -289,7 +291,7 @@ pub fn start(
         stopped: stopped_tx,
         recalls: HashMap::new(),
         recalled: recalled_tx,
-        let_go: Vec::new(),
+        let_go: loaded_ids,
     };
     tokio::spawn(shell.run(first_step, command_rx, reports, recalled_rx));
     Ok(EngineHandle {
@@ -453,7 +455,7 @@ impl EngineHandle {
 
     /// The first `limit` jobs after LocalID `after`, in LocalID order, once what came before
     /// is durable: a read of many jobs, one page at a time, so neither the engine nor the
-    /// store holds them all at once (the settled ones come from the store).
+    /// store holds them all at once (the ones the engine let go of come from the store).
     pub async fn page(&self, after: u64, limit: usize) -> Result<Vec<Arc<Job>>, EngineError> {
         self.call(|reply| Command::Page {
             after,
@@ -464,9 +466,9 @@ impl EngineHandle {
     }
 
     /// The jobs `ids` name, as the store keeps them (one that is gone is left out), without
-    /// going through the engine: for an open enumeration that names the settled jobs it will
+    /// going through the engine: for an open enumeration that names the finished jobs it will
     /// show by LocalID rather than holding them. What the store keeps is durable, and for a
-    /// settled job the latest but for a modification still being committed.
+    /// finished job the latest but for a modification still being committed.
     pub async fn stored(&self, ids: Vec<u64>) -> Result<Vec<Arc<Job>>, EngineError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
@@ -482,7 +484,7 @@ impl EngineHandle {
         .map_err(|e| EngineError::Store(e.to_string()))?
     }
 
-    /// How many jobs the engine holds in memory: those still in play, and settled ones only
+    /// How many jobs the engine holds in memory: those still in play, and those at rest only
     /// until their last change is durable (the rest are read from the store when asked for),
     /// so an operator can see memory follow the work, not the jobs kept.
     pub async fn held(&self) -> Result<usize, EngineError> {
@@ -591,16 +593,16 @@ struct Pending {
     completion: Option<Completion>,
     /// The last report this step's change answers, to give back once durable.
     receipt: Option<u64>,
-    /// The settled jobs this step wrote: the core may let them go once it is durable.
-    settled: Vec<u64>,
+    /// The jobs this step wrote: the core may let go of those at rest once it is durable.
+    written: Vec<u64>,
 }
 
-/// What waits for a settled job to be read back.
+/// What waits for a job at rest to be read back.
 enum Waiting {
     /// A client's call about it.
     Command(Command),
-    /// Its removal, which came due.
-    Removal,
+    /// One of its timers (a removal, a scheduled run, a re-run), which came due.
+    Timer,
 }
 
 struct Shell {
@@ -621,8 +623,9 @@ struct Shell {
     /// The jobs being read back, and what waits for each.
     recalls: HashMap<u64, Vec<Waiting>>,
     recalled: mpsc::UnboundedSender<recall::Recalled>,
-    /// Settled jobs the core may let go of, held on to while a read back is under way: a job
-    /// read back from before such a change could otherwise replace the core's newer one.
+    /// Jobs the core may let go of where they are at rest, held on to while a read back is
+    /// under way: a job read back from before such a change could otherwise replace the core's
+    /// newer one.
     let_go: Vec<u64>,
 }
 
@@ -717,7 +720,7 @@ impl Shell {
         }
     }
 
-    /// A client's call; one about a settled job the core let go of waits until it is back.
+    /// A client's call; one about a job the core let go of waits until it is back.
     fn command(&mut self, command: Command) {
         match command {
             // a read needs no core: the store's copy, once what came before is durable
@@ -744,7 +747,7 @@ impl Shell {
         self.core.job(id).is_none() && (1..=self.core.last_local_id()).contains(&id)
     }
 
-    /// Reads the settled job `id` back for `waiting`, once every step made so far is durable.
+    /// Reads the job `id` back for `waiting`, once every step made so far is durable.
     fn recall(&mut self, id: u64, waiting: Waiting) {
         let queue = self.recalls.entry(id).or_default();
         queue.push(waiting);
@@ -769,7 +772,7 @@ impl Shell {
             Ok(Some(job)) => self.core.admit(job),
             Ok(None) => self.core.gone(id),
             Err(error) => {
-                tracing::error!(job = id, %error, "a settled job could not be read back");
+                tracing::error!(job = id, %error, "a job at rest could not be read back");
                 self.core.gone(id);
                 for waiting in waiting {
                     if let Waiting::Command(command) = waiting {
@@ -782,7 +785,7 @@ impl Shell {
         for waiting in waiting {
             match waiting {
                 Waiting::Command(command) => self.execute(command),
-                Waiting::Removal => {
+                Waiting::Timer => {
                     let step = self.core.fire_timers(Timestamp::now());
                     self.handle(step, None);
                 }
@@ -791,11 +794,11 @@ impl Shell {
         self.let_go([id]);
     }
 
-    /// Lets the core drop settled jobs, once no read back is under way.
+    /// Lets the core drop jobs at rest, once no read back is under way.
     fn let_go(&mut self, ids: impl IntoIterator<Item = u64>) {
         self.let_go.extend(ids);
         if self.recalls.is_empty() {
-            self.core.forget_settled(self.let_go.drain(..));
+            self.core.forget_at_rest(self.let_go.drain(..));
         }
     }
 
@@ -959,13 +962,7 @@ impl Shell {
             merge_steps(&mut held, step);
             step = held;
         }
-        let settled: Vec<u64> = step
-            .batch
-            .upserts
-            .iter()
-            .filter(|job| job.settled)
-            .map(|job| job.local_id)
-            .collect();
+        let written: Vec<u64> = step.batch.upserts.iter().map(|job| job.local_id).collect();
         let ticket = (!step.batch.is_empty()).then(|| self.store.commit(step.batch));
         let receipt = self.receipt.take();
         let nothing_waits = step.events.is_empty() && step.after_commit.is_empty();
@@ -983,11 +980,11 @@ impl Shell {
                 after_commit: step.after_commit,
                 completion,
                 receipt,
-                settled,
+                written,
             });
         }
         for id in step.load {
-            self.recall(id, Waiting::Removal);
+            self.recall(id, Waiting::Timer);
         }
     }
 
@@ -1004,7 +1001,7 @@ impl Shell {
             if let Some(r) = pending.receipt {
                 self.processes.durable(r);
             }
-            self.let_go(pending.settled);
+            self.let_go(pending.written);
         }
         if let Some(c) = pending.completion {
             c(result.clone());

@@ -1,5 +1,5 @@
-//! Reading back the settled jobs the core let go of: one job for a call about it (or its due
-//! removal), or a page of them for a read of many jobs, beside the ones the core holds.
+//! Reading back the jobs at rest the core let go of: one job for a call about it (or a timer
+//! of its that came due), or a page of jobs for a read of many, beside the ones the core holds.
 //!
 //! Each read starts only once every step made before it is durable, so it sees the job as
 //! the core last left it; the shell holds on to what it lets go of while a read is under way
@@ -30,33 +30,33 @@ pub(crate) fn read_job(store: &dyn Store, id: u64) -> Result<Option<Job>, Engine
 }
 
 /// The first `limit` jobs after LocalID `after`, in LocalID order: the core's `held` ones
-/// (those after `after`, in order, as it held them) merged with the settled ones the store
-/// keeps. The core's copy of a job wins: it is never older than the store's.
+/// (those after `after`, in order, as it held them) merged with the store's page, for the
+/// ones it let go of. The core's copy of a job wins: it is never older than the store's.
 pub(crate) fn read_page(
     store: &dyn Store,
     held: Vec<Arc<Job>>,
     after: u64,
     limit: usize,
 ) -> Result<Vec<Arc<Job>>, EngineError> {
-    let settled = store
-        .settled_after(after, limit)
+    let stored = store
+        .jobs_after(after, limit)
         .map_err(|e| EngineError::Store(e.to_string()))?;
     let mut page = Vec::with_capacity(limit);
     let mut held = held.into_iter().peekable();
-    let mut settled = settled.into_iter().peekable();
+    let mut stored = stored.into_iter().peekable();
     while page.len() < limit {
-        let job = match (held.peek(), settled.peek()) {
+        let job = match (held.peek(), stored.peek()) {
             (Some(h), Some(s)) if s.local_id < h.local_id => {
-                Arc::new(parse(&settled.next().expect("peeked"))?)
+                Arc::new(parse(&stored.next().expect("peeked"))?)
             }
             (Some(h), Some(s)) => {
                 if s.local_id == h.local_id {
-                    settled.next();
+                    stored.next();
                 }
                 held.next().expect("peeked")
             }
             (Some(_), None) => held.next().expect("peeked"),
-            (None, Some(_)) => Arc::new(parse(&settled.next().expect("peeked"))?),
+            (None, Some(_)) => Arc::new(parse(&stored.next().expect("peeked"))?),
             (None, None) => break,
         };
         page.push(job);

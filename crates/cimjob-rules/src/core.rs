@@ -196,15 +196,16 @@ enum TimerKind {
 
 /// The jobs of one node and the rules that move them.
 ///
-/// The core holds every job the rules may still move, and the settled ones (ended for good)
-/// only until the shell lets them go ([`Core::forget_settled`], once their last change is
-/// durable): those live in the store, so memory does not grow with the jobs kept. A call
-/// about a settled job the core does not hold needs it back first ([`Core::admit`]); the
-/// removal timers of such jobs stay, and ask for them back ([`Step::load`]).
+/// The core holds the jobs in play (starting, running, ready to start, held), and the ones
+/// at rest — ended for good, or waiting only for a time (a scheduled run, a re-run after
+/// backoff) — only until the shell lets them go ([`Core::forget_at_rest`], once their last
+/// change is durable): those live in the store, so memory follows the work, not the jobs
+/// kept. A call about a job the core does not hold needs it back first ([`Core::admit`]); the
+/// timers of such jobs stay, and ask for them back when due ([`Step::load`]).
 pub struct Core {
     config: CoreConfig,
     jobs: BTreeMap<u64, Arc<Job>>,
-    /// Settled jobs whose removal is due, asked for back and not yet admitted.
+    /// Jobs at rest whose timer came due, asked for back and not yet admitted.
     awaited: BTreeSet<u64>,
     /// Jobs ready to start: (Priority, LocalID), so the first is the next to run.
     ready: BTreeSet<(u32, u64)>,
@@ -389,19 +390,36 @@ impl Core {
         self.last_local_id
     }
 
-    /// Takes back a settled job read from the store (for a call about it, or a due removal).
-    /// A job the core holds is kept as it is: the core's is never older than the store's.
+    /// Takes back a job at rest read from the store (for a call about it, or a timer that
+    /// came due). A job the core holds is kept as it is: the core's is never older than the
+    /// store's.
     pub fn admit(&mut self, job: Job) {
         let id = job.local_id;
-        if self.jobs.contains_key(&id) || !job.situation.is_final() {
+        if self.jobs.contains_key(&id) {
             return;
         }
         if self.awaited.remove(&id) {
-            if let Some(due) = job.removal_due {
+            // the timer that came due was taken; the job's own times say which it was
+            if let Some(due) = job.removal_due.filter(|_| job.situation.is_final()) {
                 self.timers.insert((due, id, TimerKind::Removal));
+            }
+            if let Some(at) = job.next_run_time {
+                self.timers.insert(self.due_timer(at, id));
+            }
+            if let Some(at) = job.retry_at {
+                self.timers.insert((at, id, TimerKind::Rerun));
             }
         }
         self.jobs.insert(id, Arc::new(job));
+    }
+
+    /// Whether the core may let go of this job: it has ended for good, or it waits only for
+    /// a timer (a scheduled run or a re-run), not in the queue of jobs ready to start.
+    fn at_rest(&self, job: &Job) -> bool {
+        job.situation.is_final()
+            || (matches!(job.situation, Situation::Queued | Situation::BetweenRuns)
+                && !self.ready.contains(&(job.priority, job.local_id))
+                && (job.next_run_time.is_some() || job.retry_at.is_some()))
     }
 
     /// A job asked for back is not in the store (it was deleted meanwhile): nothing is due.
@@ -409,11 +427,11 @@ impl Core {
         self.awaited.remove(&id);
     }
 
-    /// Lets go of these jobs where they are settled: the shell calls this once their last
-    /// change is durable, so the store holds what the core let go of. A removal timer stays.
-    pub fn forget_settled(&mut self, ids: impl IntoIterator<Item = u64>) {
+    /// Lets go of these jobs where they are at rest: the shell calls this once their last
+    /// change is durable, so the store holds what the core let go of. Their timers stay.
+    pub fn forget_at_rest(&mut self, ids: impl IntoIterator<Item = u64>) {
         for id in ids {
-            if self.jobs.get(&id).is_some_and(|j| j.situation.is_final()) {
+            if self.jobs.get(&id).is_some_and(|j| self.at_rest(j)) {
                 self.jobs.remove(&id);
             }
         }
@@ -506,10 +524,10 @@ impl Core {
                 "RecoveryJob",
                 "property RecoveryJob must name an existing job when RecoveryAction is Run Recovery Job (5)".into(),
             )),
-            // every job that can still start is held here: one that is not has ended or is gone
-            (RecoveryAction::RunRecoveryJob, Some(r)) if self.jobs.get(&r).is_none_or(|j| j.situation.is_final()) => Err(refuse(
+            // a job the core let go of may still exist: only a LocalID never given is refused
+            (RecoveryAction::RunRecoveryJob, Some(r)) if r == 0 || r > self.last_local_id => Err(refuse(
                 "RecoveryJob",
-                format!("property RecoveryJob: job {} does not exist or has ended; a recovery job must already be queued (submit it held)", instance_id(r)),
+                format!("property RecoveryJob: job {} does not exist; a recovery job must already be queued (submit it held)", instance_id(r)),
             )),
             (action, Some(_)) if action != RecoveryAction::RunRecoveryJob => Err(refuse(
                 "RecoveryJob",
@@ -829,8 +847,9 @@ impl Core {
             }
             self.timers.pop_first();
             let Some(job) = self.jobs.get(&id).cloned() else {
-                // only a settled job's removal outlives the job in memory: ask for it back
-                if kind == TimerKind::Removal && self.awaited.insert(id) {
+                // a job at rest the core let go of: ask for it back (its timers are re-armed
+                // from its own times when it is admitted)
+                if self.awaited.insert(id) {
                     self.step.load.push(id);
                 }
                 continue;
@@ -1269,7 +1288,7 @@ impl Core {
                         s.status().job_state
                     ),
                     None => format!(
-                        "recovery job {} could not be started: it has ended or no longer exists",
+                        "recovery job {} could not be started: it is not held (it waits for its time, has ended, or no longer exists)",
                         instance_id(recovery)
                     ),
                 };

@@ -530,7 +530,7 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
     let ended_gone = core.job(gone).unwrap().as_ref().clone();
     let ended_kept = core.job(kept).unwrap().as_ref().clone();
 
-    core.forget_settled([gone, kept, waiting]);
+    core.forget_at_rest([gone, kept, waiting]);
     assert!(core.job(gone).is_none() && core.job(kept).is_none());
     assert!(
         core.job(waiting).is_some(),
@@ -565,6 +565,34 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
     // what the core holds wins over an older copy read back
     core.admit(ended_kept);
     assert!(core.job(kept).unwrap().delete_on_completion);
+}
+
+#[test]
+fn a_job_waiting_for_its_time_is_let_go_of_and_its_timer_brings_it_back_to_run() {
+    let mut core = empty_core(1);
+    let (id, _) = submit_due_in_five_seconds(&mut core);
+    let waiting = core.job(id).unwrap().as_ref().clone();
+    core.forget_at_rest([id]);
+    assert!(
+        core.job(id).is_none(),
+        "it waits only for a time: the store holds it"
+    );
+    assert_eq!(
+        core.next_timer(),
+        Some(t(5) - SignedDuration::from_millis(25))
+    );
+
+    let step = core.fire_timers(t(5));
+    assert_eq!(step.load, [id], "due: asked for back");
+    assert!(spawned(&step).is_empty());
+    core.admit(waiting);
+    assert_eq!(
+        spawned(&core.fire_timers(t(5))),
+        [RunKey { job: id, run: 1 }],
+        "it runs once it is back"
+    );
+    core.forget_at_rest([id]);
+    assert!(core.job(id).is_some(), "a job starting is never let go of");
 }
 
 #[test]

@@ -267,10 +267,10 @@ pub trait Store: Send + Sync {
     /// Reads one job, settled or not. Blocking; sees every batch whose ticket has resolved.
     fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError>;
 
-    /// Reads the settled jobs after LocalID `after`, in LocalID order, at most `limit`: one
-    /// page of the jobs the engine does not hold. Blocking; sees every batch whose ticket has
-    /// resolved.
-    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+    /// Reads the jobs after LocalID `after`, in LocalID order, at most `limit`: one page of a
+    /// read of many jobs, for the ones the engine does not hold. Blocking; sees every batch
+    /// whose ticket has resolved.
+    fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Queues a batch to be committed in one transaction and returns at once, never blocking.
     /// The ticket resolves once the batch is durable (or failed, alone); batches take effect

@@ -195,15 +195,13 @@ impl Store for MemoryStore {
         Ok(self.lock().jobs.get(&local_id).cloned())
     }
 
-    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+    fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         let inner = self.lock();
         Ok(inner
             .jobs
             .range(after.saturating_add(1)..)
-            .map(|(_, j)| j)
-            .filter(|j| j.settled)
             .take(limit)
-            .cloned()
+            .map(|(_, j)| j.clone())
             .collect())
     }
 

@@ -108,10 +108,10 @@ pub(crate) const SELECT_UNSETTLED_JOBS: &str =
 /// One job by LocalID.
 pub(crate) const SELECT_JOB: &str = concat!(job_columns!(), " WHERE local_id = $1");
 
-/// The settled jobs after LocalID `$1`, in LocalID order, at most `$2`: a page of a read.
-pub(crate) const SELECT_SETTLED_AFTER: &str = concat!(
+/// The jobs after LocalID `$1`, in LocalID order, at most `$2`: a page of a read.
+pub(crate) const SELECT_JOBS_AFTER: &str = concat!(
     job_columns!(),
-    " WHERE local_id > $1 AND settled = 1 ORDER BY local_id LIMIT $2"
+    " WHERE local_id > $1 ORDER BY local_id LIMIT $2"
 );
 
 /// The settled jobs with a removal due: `local_id, removal_due_us`, by LocalID.

@@ -190,17 +190,17 @@ impl Store for SqliteStore {
         jobs.pop().map(|job| job.into_record(location)).transpose()
     }
 
-    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+    fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         let location = self.location.as_str();
         let after = to_stored_integer(after, "local_id", location)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let connection = self.reader();
         read_jobs(
             &connection,
-            sql::SELECT_SETTLED_AFTER,
+            sql::SELECT_JOBS_AFTER,
             [after, limit],
             location,
-            "read a page of settled jobs",
+            "read a page of jobs",
         )?
         .into_iter()
         .map(|job| job.into_record(location))

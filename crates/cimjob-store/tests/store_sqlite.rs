@@ -175,7 +175,7 @@ fn a_version_3_database_keeps_its_jobs_and_loads_them_all_until_the_engine_settl
     let connection = raw(&path);
     connection
         .execute_batch(
-            "DROP INDEX jobs_unsettled; DROP INDEX jobs_settled; DROP INDEX jobs_removals;
+            "DROP INDEX jobs_unsettled; DROP INDEX jobs_removals;
              ALTER TABLE jobs DROP COLUMN settled; ALTER TABLE jobs DROP COLUMN removal_due_us;
              DELETE FROM schema_migrations WHERE version = 4;",
         )

@@ -872,10 +872,10 @@ impl Store for PostgresStore {
         })
     }
 
-    fn settled_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+    fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         let after = to_stored_integer(after, "local_id", &self.location)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(|reply| Read::SettledAfter {
+        self.read(|reply| Read::JobsAfter {
             after,
             limit,
             reply,
@@ -1544,7 +1544,7 @@ enum Read {
         key: i64,
         reply: Reply<Option<JobRecord>>,
     },
-    SettledAfter {
+    JobsAfter {
         after: i64,
         limit: i64,
         reply: Reply<Vec<JobRecord>>,
@@ -1559,7 +1559,7 @@ struct ReadStatements {
     select_removals: Statement,
     select_highest_local_id: Statement,
     select_job: Statement,
-    select_settled_after: Statement,
+    select_jobs_after: Statement,
     select_last_local_id: Statement,
     select_last_change: Statement,
     select_runs: Statement,
@@ -1579,7 +1579,7 @@ impl Prepare for ReadStatements {
             select_removals: client.prepare(sql::SELECT_REMOVALS).await?,
             select_highest_local_id: client.prepare(sql::SELECT_HIGHEST_LOCAL_ID).await?,
             select_job: client.prepare(sql::SELECT_JOB).await?,
-            select_settled_after: client.prepare(sql::SELECT_SETTLED_AFTER).await?,
+            select_jobs_after: client.prepare(sql::SELECT_JOBS_AFTER).await?,
             select_last_local_id: client.prepare(sql::SELECT_LAST_LOCAL_ID).await?,
             select_last_change: client.prepare(sql::SELECT_LAST_CHANGE).await?,
             select_runs: client.prepare(sql::SELECT_RUNS).await?,
@@ -1724,7 +1724,7 @@ impl Reader {
                     .await;
                 let _ = reply.send(answer);
             }
-            Read::SettledAfter {
+            Read::JobsAfter {
                 after,
                 limit,
                 reply,
@@ -1733,8 +1733,8 @@ impl Reader {
                     .link
                     .retrying(|live| async move {
                         let params: [&(dyn ToSql + Sync); 2] = [&after, &limit];
-                        let step = "read a page of settled jobs";
-                        read_jobs(&live, |s| &s.select_settled_after, &params, location, step).await
+                        let step = "read a page of jobs";
+                        read_jobs(&live, |s| &s.select_jobs_after, &params, location, step).await
                     })
                     .await;
                 let _ = reply.send(answer);
