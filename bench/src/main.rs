@@ -661,6 +661,17 @@ async fn service_with_held_jobs(n: usize, clients: usize) -> anyhow::Result<(Ser
     Ok((service, start.elapsed()))
 }
 
+/// A service holding `n` jobs scheduled to start a day from now (waiting for their time).
+async fn service_with_scheduled_jobs(n: usize, clients: usize) -> anyhow::Result<Service> {
+    let service = Service::start(2)?;
+    let tomorrow = cim_time(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
+    submit_all(service.url.clone(), n, clients, move |i| {
+        json!({"properties": {"Name": format!("later{i}"), "CommandLine": ["/bin/true"], "ScheduledStartTime": tomorrow}})
+    })
+    .await?;
+    Ok(service)
+}
+
 /// A service holding `n` finished jobs (held, then terminated: Terminated without a run),
 /// as a service that has worked for a while holds them.
 async fn service_with_finished_jobs(n: usize, clients: usize) -> anyhow::Result<Service> {
