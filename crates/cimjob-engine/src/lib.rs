@@ -276,7 +276,7 @@ pub fn start(
     let (commands, command_rx) = mpsc::channel(1024);
     let (recalled_tx, recalled_rx) = mpsc::unbounded_channel();
     // what a start loaded that is at rest (waiting for its time) goes with the first commit
-    let loaded_ids: Vec<u64> = core.jobs().map(|job| job.local_id).collect();
+    let loaded: Vec<(u64, u64)> = core.jobs().map(|j| (j.local_id, j.generation)).collect();
     let (events, _) = broadcast::channel(16384);
     let shell = Shell {
         core,
@@ -291,7 +291,7 @@ pub fn start(
         stopped: stopped_tx,
         recalls: HashMap::new(),
         recalled: recalled_tx,
-        let_go: loaded_ids,
+        let_go: loaded,
     };
     tokio::spawn(shell.run(first_step, command_rx, reports, recalled_rx));
     Ok(EngineHandle {
@@ -593,8 +593,9 @@ struct Pending {
     completion: Option<Completion>,
     /// The last report this step's change answers, to give back once durable.
     receipt: Option<u64>,
-    /// The jobs this step wrote: the core may let go of those at rest once it is durable.
-    written: Vec<u64>,
+    /// The jobs this step changed, with the Generation it wrote: once it is durable the core
+    /// may let go of those still at that Generation and at rest.
+    written: Vec<(u64, u64)>,
 }
 
 /// What waits for a job at rest to be read back.
@@ -626,7 +627,7 @@ struct Shell {
     /// Jobs the core may let go of where they are at rest, held on to while a read back is
     /// under way: a job read back from before such a change could otherwise replace the core's
     /// newer one.
-    let_go: Vec<u64>,
+    let_go: Vec<(u64, u64)>,
 }
 
 /// Resolves when the oldest pending step is durable; never while none is pending.
@@ -768,6 +769,10 @@ impl Shell {
     /// again.
     fn recalled(&mut self, recall::Recalled { id, job }: recall::Recalled) {
         let waiting = self.recalls.remove(&id).unwrap_or_default();
+        let stored = match &job {
+            Ok(Some(job)) => Some((id, job.generation)),
+            _ => None,
+        };
         match job {
             Ok(Some(job)) => self.core.admit(job),
             Ok(None) => self.core.gone(id),
@@ -779,7 +784,7 @@ impl Shell {
                         command.refuse(error.clone());
                     }
                 }
-                return self.let_go([id]);
+                return self.let_go(stored);
             }
         }
         for waiting in waiting {
@@ -791,12 +796,13 @@ impl Shell {
                 }
             }
         }
-        self.let_go([id]);
+        // as read back: a call that changed it lets it go once that change is durable
+        self.let_go(stored);
     }
 
     /// Lets the core drop jobs at rest, once no read back is under way.
-    fn let_go(&mut self, ids: impl IntoIterator<Item = u64>) {
-        self.let_go.extend(ids);
+    fn let_go(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>) {
+        self.let_go.extend(jobs);
         if self.recalls.is_empty() {
             self.core.forget_at_rest(self.let_go.drain(..));
         }
@@ -962,7 +968,13 @@ impl Shell {
             merge_steps(&mut held, step);
             step = held;
         }
-        let written: Vec<u64> = step.batch.upserts.iter().map(|job| job.local_id).collect();
+        let written: Vec<(u64, u64)> = step
+            .events
+            .iter()
+            .filter_map(|e| Some((e.job, e.current.as_ref()?.generation)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
         let ticket = (!step.batch.is_empty()).then(|| self.store.commit(step.batch));
         let receipt = self.receipt.take();
         let nothing_waits = step.events.is_empty() && step.after_commit.is_empty();

@@ -427,11 +427,17 @@ impl Core {
         self.awaited.remove(&id);
     }
 
-    /// Lets go of these jobs where they are at rest: the shell calls this once their last
-    /// change is durable, so the store holds what the core let go of. Their timers stay.
-    pub fn forget_at_rest(&mut self, ids: impl IntoIterator<Item = u64>) {
-        for id in ids {
-            if self.jobs.get(&id).is_some_and(|j| self.at_rest(j)) {
+    /// Lets go of these jobs, each given with the Generation the store is known to hold,
+    /// where they are at rest and still at that Generation: a job changed since (its change
+    /// not durable yet, or failed) stays, so the core never drops what the store lacks. Their
+    /// timers stay.
+    pub fn forget_at_rest(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>) {
+        for (id, generation) in jobs {
+            if self
+                .jobs
+                .get(&id)
+                .is_some_and(|j| j.generation == generation && self.at_rest(j))
+            {
                 self.jobs.remove(&id);
             }
         }

@@ -530,7 +530,15 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
     let ended_gone = core.job(gone).unwrap().as_ref().clone();
     let ended_kept = core.job(kept).unwrap().as_ref().clone();
 
-    core.forget_at_rest([gone, kept, waiting]);
+    let generation = |core: &Core, id| core.job(id).unwrap().generation;
+    let older = (kept, generation(&core, kept) - 1);
+    core.forget_at_rest([older]);
+    assert!(
+        core.job(kept).is_some(),
+        "a change the store may lack keeps it"
+    );
+    let all = [gone, kept, waiting].map(|id| (id, generation(&core, id)));
+    core.forget_at_rest(all);
     assert!(core.job(gone).is_none() && core.job(kept).is_none());
     assert!(
         core.job(waiting).is_some(),
@@ -572,7 +580,7 @@ fn a_job_waiting_for_its_time_is_let_go_of_and_its_timer_brings_it_back_to_run()
     let mut core = empty_core(1);
     let (id, _) = submit_due_in_five_seconds(&mut core);
     let waiting = core.job(id).unwrap().as_ref().clone();
-    core.forget_at_rest([id]);
+    core.forget_at_rest([(id, waiting.generation)]);
     assert!(
         core.job(id).is_none(),
         "it waits only for a time: the store holds it"
@@ -591,7 +599,8 @@ fn a_job_waiting_for_its_time_is_let_go_of_and_its_timer_brings_it_back_to_run()
         [RunKey { job: id, run: 1 }],
         "it runs once it is back"
     );
-    core.forget_at_rest([id]);
+    let now = core.job(id).unwrap().generation;
+    core.forget_at_rest([(id, now)]);
     assert!(core.job(id).is_some(), "a job starting is never let go of");
 }
 
