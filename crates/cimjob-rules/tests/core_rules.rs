@@ -142,6 +142,12 @@ fn removed_100_s_after_its_end(core: &mut Core, name: &str, now: Timestamp) -> (
     running(core, name, &removal, now)
 }
 
+/// ModifyInstance(DeleteOnCompletion = TRUE) of job `id`: its step.
+fn delete_on_completion(core: &mut Core, id: u64, now: Timestamp) -> Step {
+    let value = [("DeleteOnCompletion".into(), Some(CimValue::Boolean(true)))];
+    core.modify(id, &value, now).unwrap().1
+}
+
 /// Submits and starts a job; returns its id and run key.
 fn running(
     core: &mut Core,
@@ -493,14 +499,7 @@ fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() 
     );
     assert!(core.job(kept).is_some());
     // turning DeleteOnCompletion on re-plans the removal from the end time
-    let step = core
-        .modify(
-            kept,
-            &[("DeleteOnCompletion".into(), Some(CimValue::Boolean(true)))],
-            t(80),
-        )
-        .unwrap()
-        .1;
+    let step = delete_on_completion(&mut core, kept, t(80));
     assert!(step.batch.deletes.is_empty());
     assert_eq!(
         core.fire_timers(t(80)).batch.deletes,
@@ -557,14 +556,7 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
 
     // a call about a settled job works on it once it is back
     core.admit(ended_kept.clone());
-    let step = core
-        .modify(
-            kept,
-            &[("DeleteOnCompletion".into(), Some(CimValue::Boolean(true)))],
-            t(80),
-        )
-        .unwrap()
-        .1;
+    let step = delete_on_completion(&mut core, kept, t(80));
     assert_eq!(
         step.batch.upserts[0].removal_due,
         Some(t(310)),
