@@ -804,7 +804,8 @@ impl Shell {
     fn let_go(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>) {
         self.let_go.extend(jobs);
         if self.recalls.is_empty() {
-            self.core.forget_at_rest(self.let_go.drain(..));
+            self.core
+                .forget_at_rest(self.let_go.drain(..), Timestamp::now());
         }
     }
 

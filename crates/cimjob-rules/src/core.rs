@@ -194,6 +194,10 @@ enum TimerKind {
     Removal,
 }
 
+/// A job waiting for a time this close is kept in memory: reading it back when it is due
+/// would only add to its start's lateness.
+pub const KEEP_IF_DUE_WITHIN: SignedDuration = SignedDuration::from_secs(10);
+
 /// The jobs of one node and the rules that move them.
 ///
 /// The core holds the jobs in play (starting, running, ready to start, held), and the ones
@@ -413,13 +417,19 @@ impl Core {
         self.jobs.insert(id, Arc::new(job));
     }
 
-    /// Whether the core may let go of this job: it has ended for good, or it waits only for
-    /// a timer (a scheduled run or a re-run), not in the queue of jobs ready to start.
-    fn at_rest(&self, job: &Job) -> bool {
+    /// Whether the core may let go of this job at `now`: it has ended for good, or it waits
+    /// only for a timer (a scheduled run or a re-run) not due within [`KEEP_IF_DUE_WITHIN`],
+    /// and is not in the queue of jobs ready to start.
+    fn at_rest(&self, job: &Job, now: Timestamp) -> bool {
+        let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns)
+            && !self.ready.contains(&(job.priority, job.local_id));
+        let due = [job.next_run_time, job.retry_at]
+            .into_iter()
+            .flatten()
+            .min();
         job.situation.is_final()
-            || (matches!(job.situation, Situation::Queued | Situation::BetweenRuns)
-                && !self.ready.contains(&(job.priority, job.local_id))
-                && (job.next_run_time.is_some() || job.retry_at.is_some()))
+            || (waiting
+                && due.is_some_and(|at| at > now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now)))
     }
 
     /// A job asked for back is not in the store (it was deleted meanwhile): nothing is due.
@@ -431,12 +441,12 @@ impl Core {
     /// where they are at rest and still at that Generation: a job changed since (its change
     /// not durable yet, or failed) stays, so the core never drops what the store lacks. Their
     /// timers stay.
-    pub fn forget_at_rest(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>) {
+    pub fn forget_at_rest(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>, now: Timestamp) {
         for (id, generation) in jobs {
             if self
                 .jobs
                 .get(&id)
-                .is_some_and(|j| j.generation == generation && self.at_rest(j))
+                .is_some_and(|j| j.generation == generation && self.at_rest(j, now))
             {
                 self.jobs.remove(&id);
             }

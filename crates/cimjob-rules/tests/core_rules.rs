@@ -531,13 +531,13 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
 
     let generation = |core: &Core, id| core.job(id).unwrap().generation;
     let older = (kept, generation(&core, kept) - 1);
-    core.forget_at_rest([older]);
+    core.forget_at_rest([older], t(10));
     assert!(
         core.job(kept).is_some(),
         "a change the store may lack keeps it"
     );
     let all = [gone, kept, waiting].map(|id| (id, generation(&core, id)));
-    core.forget_at_rest(all);
+    core.forget_at_rest(all, t(10));
     assert!(core.job(gone).is_none() && core.job(kept).is_none());
     assert!(
         core.job(waiting).is_some(),
@@ -569,30 +569,36 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
 
 #[test]
 fn a_job_waiting_for_its_time_is_let_go_of_and_its_timer_brings_it_back_to_run() {
-    let mut core = empty_core(1);
-    let (id, _) = submit_due_in_five_seconds(&mut core);
+    let mut core = empty_core(2);
+    let soon = submit_due_in_five_seconds(&mut core).0;
+    let in_a_minute = ("ScheduledStartTime", dt("00000000000100.000000:000"));
+    let (id, _) = core
+        .submit(&values("later", &[in_a_minute]), "alice", false, t(0))
+        .unwrap();
+    let generation = |core: &Core, id| core.job(id).unwrap().generation;
     let waiting = core.job(id).unwrap().as_ref().clone();
-    core.forget_at_rest([(id, waiting.generation)]);
+    let both = [(soon, generation(&core, soon)), (id, waiting.generation)];
+    core.forget_at_rest(both, t(0));
     assert!(
         core.job(id).is_none(),
         "it waits only for a time: the store holds it"
     );
-    assert_eq!(
-        core.next_timer(),
-        Some(t(5) - SignedDuration::from_millis(25))
+    assert!(
+        core.job(soon).is_some(),
+        "due within 10 s: kept, to start on time"
     );
 
-    let step = core.fire_timers(t(5));
+    core.fire_timers(t(5));
+    let step = core.fire_timers(t(60));
     assert_eq!(step.load, [id], "due: asked for back");
     assert!(spawned(&step).is_empty());
     core.admit(waiting);
     assert_eq!(
-        spawned(&core.fire_timers(t(5))),
+        spawned(&core.fire_timers(t(60))),
         [RunKey { job: id, run: 1 }],
         "it runs once it is back"
     );
-    let now = core.job(id).unwrap().generation;
-    core.forget_at_rest([(id, now)]);
+    core.forget_at_rest([(id, generation(&core, id))], t(60));
     assert!(core.job(id).is_some(), "a job starting is never let go of");
 }
 
