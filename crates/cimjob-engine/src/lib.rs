@@ -184,15 +184,15 @@ enum Command {
 }
 
 impl Command {
-    /// The job a call is about, which the core must hold to answer it.
+    /// The job a call is about, which the core must hold to carry it out (a Get reads the
+    /// store's copy instead, see `Shell::command`).
     fn job(&self) -> Option<u64> {
         match self {
             Command::RequestStateChange { id, .. }
             | Command::KillJob { id, .. }
             | Command::Answer { id, .. }
             | Command::Modify { id, .. }
-            | Command::Delete { id, .. }
-            | Command::Get { id, .. } => Some(*id),
+            | Command::Delete { id, .. } => Some(*id),
             _ => None,
         }
     }
@@ -471,17 +471,9 @@ impl EngineHandle {
     /// finished job the latest but for a modification still being committed.
     pub async fn stored(&self, ids: Vec<u64>) -> Result<Vec<Arc<Job>>, EngineError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut jobs = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(job) = recall::read_job(&*store, id)? {
-                    jobs.push(Arc::new(job));
-                }
-            }
-            Ok(jobs)
-        })
-        .await
-        .map_err(|e| EngineError::Store(e.to_string()))?
+        tokio::task::spawn_blocking(move || recall::read_jobs(&*store, &ids))
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?
     }
 
     /// How many jobs the engine holds in memory: those still in play, and those at rest only
@@ -769,13 +761,16 @@ impl Shell {
     /// again.
     fn recalled(&mut self, recall::Recalled { id, job }: recall::Recalled) {
         let waiting = self.recalls.remove(&id).unwrap_or_default();
-        let stored = match &job {
-            Ok(Some(job)) => Some((id, job.generation)),
-            _ => None,
-        };
-        match job {
-            Ok(Some(job)) => self.core.admit(job),
-            Ok(None) => self.core.gone(id),
+        let stored = match job {
+            Ok(Some(job)) => {
+                let stored = (id, job.generation);
+                self.core.admit(job);
+                Some(stored)
+            }
+            Ok(None) => {
+                self.core.gone(id);
+                None
+            }
             Err(error) => {
                 tracing::error!(job = id, %error, "a job at rest could not be read back");
                 self.core.gone(id);
@@ -784,9 +779,9 @@ impl Shell {
                         command.refuse(error.clone());
                     }
                 }
-                return self.let_go(stored);
+                return self.let_go(None);
             }
-        }
+        };
         for waiting in waiting {
             match waiting {
                 Waiting::Command(command) => self.execute(command),

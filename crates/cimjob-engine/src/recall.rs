@@ -29,6 +29,16 @@ pub(crate) fn read_job(store: &dyn Store, id: u64) -> Result<Option<Job>, Engine
         .transpose()
 }
 
+/// The jobs `ids` name, as stored (those that exist, in LocalID order), in one read.
+pub(crate) fn read_jobs(store: &dyn Store, ids: &[u64]) -> Result<Vec<Arc<Job>>, EngineError> {
+    store
+        .jobs(ids)
+        .map_err(|e| EngineError::Store(e.to_string()))?
+        .iter()
+        .map(|record| parse(record).map(Arc::new))
+        .collect()
+}
+
 /// The first `limit` jobs after LocalID `after`, in LocalID order: the core's `held` ones
 /// (those after `after`, in order, as it held them) merged with the store's page, for the
 /// ones it let go of. The core's copy of a job wins: it is never older than the store's.

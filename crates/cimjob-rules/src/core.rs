@@ -146,7 +146,7 @@ pub struct Step {
     pub after_commit: Vec<Action>,
     /// Tell the operator these (they need no durability).
     pub notes: Vec<Note>,
-    /// Settled jobs the core let go of that a due timer needs back: read each from the store
+    /// Jobs at rest the core let go of that a due timer needs back: read each from the store
     /// (once what came before is durable) and hand it to [`Core::admit`], or say it is gone
     /// with [`Core::gone`]; then call [`Core::fire_timers`] again.
     pub load: Vec<u64>,
@@ -209,8 +209,9 @@ pub const KEEP_IF_DUE_WITHIN: SignedDuration = SignedDuration::from_secs(10);
 pub struct Core {
     config: CoreConfig,
     jobs: BTreeMap<u64, Arc<Job>>,
-    /// Jobs at rest whose timer came due, asked for back and not yet admitted.
-    awaited: BTreeSet<u64>,
+    /// Jobs at rest whose timers came due, asked for back and not yet admitted, with those
+    /// timers, to be set again when the job is back.
+    awaited: BTreeMap<u64, Vec<(Timestamp, TimerKind)>>,
     /// Jobs ready to start: (Priority, LocalID), so the first is the next to run.
     ready: BTreeSet<(u32, u64)>,
     /// Slots held by jobs from Starting until their process is reaped.
@@ -248,7 +249,7 @@ impl Core {
         let mut core = Core {
             config,
             jobs: BTreeMap::new(),
-            awaited: BTreeSet::new(),
+            awaited: BTreeMap::new(),
             ready: BTreeSet::new(),
             slots_used: 0,
             timers: BTreeSet::new(),
@@ -402,17 +403,8 @@ impl Core {
         if self.jobs.contains_key(&id) {
             return;
         }
-        if self.awaited.remove(&id) {
-            // the timer that came due was taken; the job's own times say which it was
-            if let Some(due) = job.removal_due.filter(|_| job.situation.is_final()) {
-                self.timers.insert((due, id, TimerKind::Removal));
-            }
-            if let Some(at) = job.next_run_time {
-                self.timers.insert(self.due_timer(at, id));
-            }
-            if let Some(at) = job.retry_at {
-                self.timers.insert((at, id, TimerKind::Rerun));
-            }
+        for (at, kind) in self.awaited.remove(&id).unwrap_or_default() {
+            self.timers.insert((at, id, kind));
         }
         self.jobs.insert(id, Arc::new(job));
     }
@@ -863,11 +855,13 @@ impl Core {
             }
             self.timers.pop_first();
             let Some(job) = self.jobs.get(&id).cloned() else {
-                // a job at rest the core let go of: ask for it back (its timers are re-armed
-                // from its own times when it is admitted)
-                if self.awaited.insert(id) {
+                // a job at rest the core let go of: ask for it back, and set the timer again
+                // once it is admitted
+                let timers = self.awaited.entry(id).or_default();
+                if timers.is_empty() {
                     self.step.load.push(id);
                 }
+                timers.push((at, kind));
                 continue;
             };
             match kind {
@@ -1650,7 +1644,8 @@ fn record_of_without_document(job: &Job) -> JobRecord {
         owner: job.owner.clone(),
         document: String::new(),
         settled: job.situation.is_final(),
-        removal_due: job.removal_due.filter(|_| job.situation.is_final()),
+        // only a finished job has a removal planned
+        removal_due: job.removal_due,
     }
 }
 

@@ -264,8 +264,15 @@ pub trait Store: Send + Sync {
     /// Blocking; called once at start-up, before any commit.
     fn load(&self) -> Result<Loaded, StoreError>;
 
-    /// Reads one job, settled or not. Blocking; sees every batch whose ticket has resolved.
-    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError>;
+    /// Reads the jobs these LocalIDs name (those that exist, each once, in LocalID order), in
+    /// one read: an open enumeration shows a batch of jobs it kept by LocalID. Blocking; sees
+    /// every batch whose ticket has resolved.
+    fn jobs(&self, local_ids: &[u64]) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Reads one job, settled or not (see [`Store::jobs`]).
+    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
+        Ok(self.jobs(&[local_id])?.into_iter().next())
+    }
 
     /// Reads the jobs after LocalID `after`, in LocalID order, at most `limit`: one page of a
     /// read of many jobs, for the ones the engine does not hold. Blocking; sees every batch

@@ -191,8 +191,13 @@ impl Store for MemoryStore {
         })
     }
 
-    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
-        Ok(self.lock().jobs.get(&local_id).cloned())
+    fn jobs(&self, local_ids: &[u64]) -> Result<Vec<JobRecord>, StoreError> {
+        let wanted: std::collections::BTreeSet<u64> = local_ids.iter().copied().collect();
+        let inner = self.lock();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|id| inner.jobs.get(&id).cloned())
+            .collect())
     }
 
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {

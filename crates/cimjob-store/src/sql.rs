@@ -105,8 +105,15 @@ macro_rules! job_columns {
 pub(crate) const SELECT_UNSETTLED_JOBS: &str =
     concat!(job_columns!(), " WHERE settled = 0 ORDER BY local_id");
 
-/// One job by LocalID.
+/// One job by LocalID (SQLite's way to read several: once for each, in process).
 pub(crate) const SELECT_JOB: &str = concat!(job_columns!(), " WHERE local_id = $1");
+
+/// The jobs whose LocalIDs are in the array `$1`, in LocalID order: PostgreSQL's way to read
+/// several in one round trip (SQLite has no arrays; it runs [`SELECT_JOB`] for each).
+pub(crate) const SELECT_JOBS_AMONG: &str = concat!(
+    job_columns!(),
+    " WHERE local_id = ANY($1) ORDER BY local_id"
+);
 
 /// The jobs after LocalID `$1`, in LocalID order, at most `$2`: a page of a read.
 pub(crate) const SELECT_JOBS_AFTER: &str = concat!(

@@ -181,13 +181,20 @@ impl Store for SqliteStore {
         sql::loaded(stored, location)
     }
 
-    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
+    fn jobs(&self, local_ids: &[u64]) -> Result<Vec<JobRecord>, StoreError> {
         let location = self.location.as_str();
-        let key = to_stored_integer(local_id, "local_id", location)?;
+        let wanted: std::collections::BTreeSet<u64> = local_ids.iter().copied().collect();
         let connection = self.reader();
-        let step = format!("read job {local_id}");
-        let mut jobs = read_jobs(&connection, sql::SELECT_JOB, [key], location, &step)?;
-        jobs.pop().map(|job| job.into_record(location)).transpose()
+        let mut jobs = Vec::with_capacity(wanted.len());
+        // one prepared statement, run in process for each: as cheap as one query
+        for local_id in wanted {
+            let key = to_stored_integer(local_id, "local_id", location)?;
+            let step = format!("read job {local_id}");
+            for job in read_jobs(&connection, sql::SELECT_JOB, [key], location, &step)? {
+                jobs.push(job.into_record(location)?);
+            }
+        }
+        Ok(jobs)
     }
 
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {

@@ -863,13 +863,12 @@ impl Store for PostgresStore {
         self.read(Read::Load)
     }
 
-    fn job(&self, local_id: u64) -> Result<Option<JobRecord>, StoreError> {
-        let key = to_stored_integer(local_id, "local_id", &self.location)?;
-        self.read(|reply| Read::Job {
-            local_id,
-            key,
-            reply,
-        })
+    fn jobs(&self, local_ids: &[u64]) -> Result<Vec<JobRecord>, StoreError> {
+        let keys = local_ids
+            .iter()
+            .map(|&id| to_stored_integer(id, "local_id", &self.location))
+            .collect::<Result<Vec<i64>, _>>()?;
+        self.read(|reply| Read::Jobs { keys, reply })
     }
 
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
@@ -1539,10 +1538,9 @@ enum Read {
         reply: Reply<Option<u64>>,
     },
     Positions(Reply<Vec<(String, u64)>>),
-    Job {
-        local_id: u64,
-        key: i64,
-        reply: Reply<Option<JobRecord>>,
+    Jobs {
+        keys: Vec<i64>,
+        reply: Reply<Vec<JobRecord>>,
     },
     JobsAfter {
         after: i64,
@@ -1558,7 +1556,7 @@ struct ReadStatements {
     select_unsettled_jobs: Statement,
     select_removals: Statement,
     select_highest_local_id: Statement,
-    select_job: Statement,
+    select_jobs_among: Statement,
     select_jobs_after: Statement,
     select_last_local_id: Statement,
     select_last_change: Statement,
@@ -1578,7 +1576,7 @@ impl Prepare for ReadStatements {
             select_unsettled_jobs: client.prepare(sql::SELECT_UNSETTLED_JOBS).await?,
             select_removals: client.prepare(sql::SELECT_REMOVALS).await?,
             select_highest_local_id: client.prepare(sql::SELECT_HIGHEST_LOCAL_ID).await?,
-            select_job: client.prepare(sql::SELECT_JOB).await?,
+            select_jobs_among: client.prepare(sql::SELECT_JOBS_AMONG).await?,
             select_jobs_after: client.prepare(sql::SELECT_JOBS_AFTER).await?,
             select_last_local_id: client.prepare(sql::SELECT_LAST_LOCAL_ID).await?,
             select_last_change: client.prepare(sql::SELECT_LAST_CHANGE).await?,
@@ -1705,20 +1703,15 @@ impl Reader {
             Read::Positions(reply) => {
                 let _ = reply.send(self.link.retrying(|live| positions(live, location)).await);
             }
-            Read::Job {
-                local_id,
-                key,
-                reply,
-            } => {
-                let step = format!("read job {local_id}");
+            Read::Jobs { keys, reply } => {
                 let answer = self
                     .link
                     .retrying(|live| {
-                        let step = step.as_str();
+                        let keys = &keys;
                         async move {
-                            let rows = read_jobs(&live, |s| &s.select_job, &[&key], location, step)
-                                .await?;
-                            Ok(rows.into_iter().next())
+                            let step = "read jobs by LocalID";
+                            read_jobs(&live, |s| &s.select_jobs_among, &[keys], location, step)
+                                .await
                         }
                     })
                     .await;

@@ -405,6 +405,12 @@ pub fn settled_jobs_stay_in_the_store_and_come_back_one_by_one_or_by_pages<B: Ba
     assert_eq!(store.job(4).unwrap().as_ref(), Some(&jobs[3]));
     assert_eq!(store.job(2500).unwrap(), None, "deleted");
     assert_eq!(store.job(9999).unwrap(), None, "never was");
+    let some = store.jobs(&[9999, 4, 3, 2500, 4, 1]).unwrap();
+    assert_eq!(
+        some,
+        [jobs[0].clone(), jobs[2].clone(), jobs[3].clone()],
+        "in one read: those that exist, each once, in LocalID order"
+    );
 
     let mut paged = Vec::new();
     let mut after = 0;
