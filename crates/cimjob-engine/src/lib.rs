@@ -20,6 +20,7 @@ mod changes;
 mod recall;
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use cim::CimValue;
@@ -437,20 +438,42 @@ impl EngineHandle {
         self.call(|reply| Command::Get { id, reply }).await
     }
 
-    /// Every job, in LocalID order, read page by page (see [`EngineHandle::page`]).
+    /// Every job, in LocalID order, read page by page (see [`EngineHandle::each_page`]).
     pub async fn list(&self) -> Result<Vec<Arc<Job>>, EngineError> {
         let mut all = Vec::new();
-        // bounded: each full page moves past LIST_PAGE LocalIDs at least
-        for _ in 0..=u64::MAX / LIST_PAGE as u64 {
-            let after = all.last().map_or(0, |j: &Arc<Job>| j.local_id);
-            let page = self.page(after, LIST_PAGE).await?;
-            let full = page.len() == LIST_PAGE;
+        self.each_page(0, LIST_PAGE, |page| {
             all.extend(page);
+            ControlFlow::<()>::Continue(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Reads the jobs after LocalID `after` a page of `size` at a time (see
+    /// [`EngineHandle::page`]), handing each page to `visit` until it breaks (its value is
+    /// returned) or the jobs end: what every reader of many jobs does, holding one page.
+    pub async fn each_page<B>(
+        &self,
+        mut after: u64,
+        size: usize,
+        mut visit: impl FnMut(Vec<Arc<Job>>) -> ControlFlow<B>,
+    ) -> Result<Option<B>, EngineError> {
+        let size = size.max(1);
+        // bounded: each full page moves `after` past `size` LocalIDs
+        for _ in 0..=u64::MAX / size as u64 {
+            let page = self.page(after, size).await?;
+            let full = page.len() == size;
+            if let Some(last) = page.last() {
+                after = last.local_id;
+            }
+            if let ControlFlow::Break(value) = visit(page) {
+                return Ok(Some(value));
+            }
             if !full {
                 break;
             }
         }
-        Ok(all)
+        Ok(None)
     }
 
     /// The first `limit` jobs after LocalID `after`, in LocalID order, once what came before

@@ -21,6 +21,7 @@
 pub mod json;
 
 use std::convert::Infallible;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -208,43 +209,28 @@ async fn list(
     // a bad query string is answered in JSON, like every other refusal here
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let view = view(&engine);
-    let Some(limit) = query.limit else {
-        let jobs: Vec<Value> = engine
-            .list()
-            .await?
-            .iter()
-            .filter(|j| principal.may_see(&j.owner))
-            .map(|j| json::job_to_json(j, &view))
-            .collect();
-        return Ok(Json(json!({ "jobs": jobs })));
-    };
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+    if let Some(limit) = query.limit.filter(|l| !(1..=MAX_LIST_LIMIT).contains(l)) {
         return Err(ApiError::bad_request(format!(
             "limit {limit} is out of range: give 1 to {MAX_LIST_LIMIT}"
         )));
     }
+    let wanted = query.limit.unwrap_or(usize::MAX);
     let mut jobs = Vec::new();
-    let mut after = query.after;
-    let mut next = None;
-    // bounded: each full page moves `after` past `limit` LocalIDs
-    for _ in 0..=u64::MAX / limit as u64 {
-        let page = engine.page(after, limit).await?;
-        let full = page.len() == limit;
-        for job in page {
-            after = job.local_id;
-            if principal.may_see(&job.owner) {
-                jobs.push(json::job_to_json(&job, &view));
-                if jobs.len() == limit {
-                    next = Some(after);
-                    break;
+    let next = engine
+        .each_page(query.after, wanted.min(MAX_LIST_LIMIT), |page| {
+            for job in page.iter().filter(|j| principal.may_see(&j.owner)) {
+                jobs.push(json::job_to_json(job, &view));
+                if jobs.len() == wanted {
+                    return ControlFlow::Break(job.local_id);
                 }
             }
-        }
-        if next.is_some() || !full {
-            break;
-        }
-    }
-    Ok(Json(json!({ "jobs": jobs, "next": next })))
+            ControlFlow::Continue(())
+        })
+        .await?;
+    Ok(Json(match query.limit {
+        Some(_) => json!({ "jobs": jobs, "next": next }),
+        None => json!({ "jobs": jobs }),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! so an instance never carries a property its class does not declare.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use cim::xml::{CimError, Instance, InstanceWithPath};
@@ -498,37 +499,29 @@ impl Catalog {
                 class,
             );
             let want_owning = repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
-            let mut after = 0;
-            // bounded: each full page moves past JOB_PAGE LocalIDs
-            for _ in 0..=u64::MAX / JOB_PAGE as u64 {
-                if !(want_jobs || want_owning) {
-                    break;
-                }
-                let page = self
+            if want_jobs || want_owning {
+                let failed = self
                     .engine
-                    .page(after, JOB_PAGE)
+                    .each_page(0, JOB_PAGE, |page| {
+                        let mut chunk = Vec::new();
+                        for job in page.into_iter().filter(|j| self.visible(j)) {
+                            let id = job.local_id;
+                            if want_jobs {
+                                chunk.push(Item::Job(job));
+                            }
+                            if want_owning {
+                                chunk.push(Item::Owning(id, service.clone()));
+                            }
+                        }
+                        match visit(chunk) {
+                            Ok(()) => ControlFlow::Continue(()),
+                            Err(e) => ControlFlow::Break(e),
+                        }
+                    })
                     .await
                     .map_err(engine_failed)?;
-                let full = page.len() == JOB_PAGE;
-                let mut chunk = Vec::new();
-                for job in page {
-                    after = job.local_id;
-                    if !self.visible(&job) {
-                        continue;
-                    }
-                    if want_owning {
-                        let owning = Item::Owning(job.local_id, service.clone());
-                        if want_jobs {
-                            chunk.push(Item::Job(job));
-                        }
-                        chunk.push(owning);
-                    } else {
-                        chunk.push(Item::Job(job));
-                    }
-                }
-                visit(chunk)?;
-                if !full {
-                    break;
+                if let Some(e) = failed {
+                    return Err(e);
                 }
             }
         }
