@@ -28,7 +28,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use cimjob_rules::core::{
-    job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Note, Step,
+    job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Note, Step, StoreRead,
 };
 use cimjob_rules::events::Event;
 use cimjob_rules::model::properties::View;
@@ -233,6 +233,10 @@ pub enum StartError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The jobs at rest a start reads (the head of the ready queue, what wakes soon) could not
+    /// be read.
+    #[error("the jobs at rest could not be read: {0}")]
+    Read(String),
     /// A stored job could not be read back.
     #[error("stored job {local_id} is unreadable: {error}")]
     BadDocument {
@@ -265,15 +269,23 @@ pub fn start(
     let announced = Announced::default();
     let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
     announced.raise(loaded.last_change);
-    let (core, first_step) = Core::recover(
+    let now = Timestamp::now();
+    let (mut core, mut first_step) = Core::recover(
         config,
         jobs,
-        &loaded.removals,
         loaded.last_local_id,
         loaded.last_change,
-        Timestamp::now(),
+        now,
         &live,
     );
+    // its first reads at once, as the load: the head of the ready queue and what wakes soon
+    // are known before the first call (the reads they lead to are the shell's)
+    for read in std::mem::take(&mut first_step.reads) {
+        let found =
+            recall::read_asked(&*store, read).map_err(|e| StartError::Read(e.to_string()))?;
+        let step = core.read_back(read, Ok(found), now);
+        merge_steps(&mut first_step, step);
+    }
     let (commands, command_rx) = mpsc::channel(1024);
     let (recalled_tx, recalled_rx) = mpsc::unbounded_channel();
     // what a start loaded that is at rest (waiting for its time) goes with the first commit
@@ -291,6 +303,7 @@ pub fn start(
         announced: announced.clone(),
         stopped: stopped_tx,
         recalls: HashMap::new(),
+        asked: 0,
         recalled: recalled_tx,
         let_go: loaded,
     };
@@ -613,14 +626,6 @@ struct Pending {
     written: Vec<(u64, u64)>,
 }
 
-/// What waits for a job at rest to be read back.
-enum Waiting {
-    /// A client's call about it.
-    Command(Command),
-    /// One of its timers (a removal, a scheduled run, a re-run), which came due.
-    Timer,
-}
-
 struct Shell {
     core: Core,
     store: Arc<dyn Store>,
@@ -636,9 +641,11 @@ struct Shell {
     announced: Announced,
     /// Told once the engine has stopped, so readers of changes end.
     stopped: tokio::sync::watch::Sender<bool>,
-    /// The jobs being read back, and what waits for each.
-    recalls: HashMap<u64, Vec<Waiting>>,
-    recalled: mpsc::UnboundedSender<recall::Recalled>,
+    /// The jobs being read back, and the calls that wait for each.
+    recalls: HashMap<u64, Vec<Command>>,
+    /// How many reads the core asked for are under way.
+    asked: usize,
+    recalled: mpsc::UnboundedSender<recall::ReadBack>,
     /// Jobs the core may let go of where they are at rest, held on to while a read back is
     /// under way: a job read back from before such a change could otherwise replace the core's
     /// newer one.
@@ -665,6 +672,8 @@ fn merge_steps(earlier: &mut Step, later: Step) {
     earlier.now.extend(later.now);
     earlier.after_commit.extend(later.after_commit);
     earlier.notes.extend(later.notes);
+    earlier.reads.extend(later.reads);
+    earlier.let_go.extend(later.let_go);
 }
 
 /// Writes the core's notes to the log.
@@ -690,7 +699,7 @@ impl Shell {
         first_step: Step,
         mut commands: mpsc::Receiver<Command>,
         mut runner_events: Reports,
-        mut recalled: mpsc::UnboundedReceiver<recall::Recalled>,
+        mut recalled: mpsc::UnboundedReceiver<recall::ReadBack>,
     ) {
         self.handle(first_step, None);
         loop {
@@ -752,7 +761,7 @@ impl Shell {
                 });
             }
             command => match command.job() {
-                Some(id) if self.let_go_of(id) => self.recall(id, Waiting::Command(command)),
+                Some(id) if self.let_go_of(id) => self.recall(id, command),
                 _ => self.execute(command),
             },
         }
@@ -763,10 +772,10 @@ impl Shell {
         self.core.job(id).is_none() && (1..=self.core.last_local_id()).contains(&id)
     }
 
-    /// Reads the job `id` back for `waiting`, once every step made so far is durable.
-    fn recall(&mut self, id: u64, waiting: Waiting) {
+    /// Reads the job `id` back for `command`, once every step made so far is durable.
+    fn recall(&mut self, id: u64, command: Command) {
         let queue = self.recalls.entry(id).or_default();
-        queue.push(waiting);
+        queue.push(command);
         if queue.len() > 1 {
             return;
         }
@@ -774,54 +783,68 @@ impl Shell {
         let recalled = self.recalled.clone();
         self.after_pending(move || {
             tokio::task::spawn_blocking(move || {
-                let job = recall::read_job(&*store, id);
-                let _ = recalled.send(recall::Recalled { id, job });
+                let job = recall::read_job(&*store, id).map(|job| job.map(Box::new));
+                let _ = recalled.send(recall::ReadBack::Job { id, job });
             });
         });
     }
 
-    /// A job read back: the core takes it, what waited for it goes on, and it is let go of
-    /// again.
-    fn recalled(&mut self, recall::Recalled { id, job }: recall::Recalled) {
-        let waiting = self.recalls.remove(&id).unwrap_or_default();
-        let stored = match job {
-            Ok(Some(job)) => {
-                let stored = (id, job.generation);
-                self.core.admit(job);
-                Some(stored)
-            }
-            Ok(None) => {
-                self.core.gone(id);
-                None
-            }
-            Err(error) => {
-                tracing::error!(job = id, %error, "a job at rest could not be read back");
-                self.core.gone(id);
-                for waiting in waiting {
-                    if let Waiting::Command(command) = waiting {
-                        command.refuse(error.clone());
+    /// Does a read the core asked for, once every step made so far is durable.
+    fn ask(&mut self, read: StoreRead) {
+        self.asked += 1;
+        let store = self.store.clone();
+        let recalled = self.recalled.clone();
+        self.after_pending(move || {
+            tokio::task::spawn_blocking(move || {
+                let found = recall::read_asked(&*store, read);
+                let _ = recalled.send(recall::ReadBack::Asked { read, found });
+            });
+        });
+    }
+
+    /// What a read back brought: a job for the calls that waited for it (the core takes it,
+    /// they go on, and it is let go of again), or what a read the core asked for found.
+    fn recalled(&mut self, read_back: recall::ReadBack) {
+        match read_back {
+            recall::ReadBack::Job { id, job } => {
+                let commands = self.recalls.remove(&id).unwrap_or_default();
+                let stored = match job {
+                    Ok(Some(job)) => {
+                        let stored = (id, job.generation);
+                        self.core.admit(*job);
+                        Some(stored)
                     }
+                    Ok(None) => None,
+                    Err(error) => {
+                        tracing::error!(job = id, %error, "a job at rest could not be read back");
+                        for command in commands {
+                            command.refuse(error.clone());
+                        }
+                        return self.let_go(None);
+                    }
+                };
+                for command in commands {
+                    self.execute(command);
                 }
-                return self.let_go(None);
+                // as read back: a call that changed it lets it go once that change is durable
+                self.let_go(stored);
             }
-        };
-        for waiting in waiting {
-            match waiting {
-                Waiting::Command(command) => self.execute(command),
-                Waiting::Timer => {
-                    let step = self.core.fire_timers(Timestamp::now());
-                    self.handle(step, None);
-                }
+            recall::ReadBack::Asked { read, found } => {
+                self.asked -= 1;
+                let found = found.map_err(|error| {
+                    tracing::error!(%error, ?read, "the store could not be read; trying again");
+                });
+                let step = self.core.read_back(read, found, Timestamp::now());
+                self.handle(step, None);
+                self.let_go(None);
             }
         }
-        // as read back: a call that changed it lets it go once that change is durable
-        self.let_go(stored);
     }
 
     /// Lets the core drop jobs at rest, once no read back is under way.
     fn let_go(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>) {
         self.let_go.extend(jobs);
-        if self.recalls.is_empty() {
+        if self.recalls.is_empty() && self.asked == 0 {
             self.core
                 .forget_at_rest(self.let_go.drain(..), Timestamp::now());
         }
@@ -991,6 +1014,7 @@ impl Shell {
             .events
             .iter()
             .filter_map(|e| Some((e.job, e.current.as_ref()?.generation)))
+            .chain(step.let_go.iter().copied())
             .collect::<std::collections::BTreeMap<_, _>>()
             .into_iter()
             .collect();
@@ -1014,8 +1038,8 @@ impl Shell {
                 written,
             });
         }
-        for id in step.load {
-            self.recall(id, Waiting::Timer);
+        for read in step.reads {
+            self.ask(read);
         }
     }
 

@@ -1,5 +1,6 @@
-//! Reading back the jobs at rest the core let go of: one job for a call about it (or a timer
-//! of its that came due), or a page of jobs for a read of many, beside the ones the core holds.
+//! Reading back the jobs at rest the core let go of: one job for a call about it, the ones a
+//! read the core asked for finds (the next ready jobs, the jobs whose time comes), or a page
+//! of jobs for a read of many, beside the ones the core holds.
 //!
 //! Each read starts only once every step made before it is durable, so it sees the job as
 //! the core last left it; the shell holds on to what it lets go of while a read is under way
@@ -7,17 +8,34 @@
 
 use std::sync::Arc;
 
-use cimjob_rules::core::job_of;
+use cimjob_rules::core::{job_of, StoreRead};
 use cimjob_rules::model::Job;
 use cimjob_store::{JobRecord, Store};
 
 use crate::EngineError;
 
-/// One job read back, for the calls that waited for it.
-pub(crate) struct Recalled {
-    pub(crate) id: u64,
-    /// `None`: no such job (it was deleted).
-    pub(crate) job: Result<Option<Job>, EngineError>,
+/// What a read back brought.
+pub(crate) enum ReadBack {
+    /// One job, for the calls that waited for it; `None`: no such job (it was deleted).
+    Job {
+        id: u64,
+        job: Result<Option<Box<Job>>, EngineError>,
+    },
+    /// What a read the core asked for found, in its order.
+    Asked {
+        read: StoreRead,
+        found: Result<Vec<Job>, EngineError>,
+    },
+}
+
+/// The jobs the core's `read` finds.
+pub(crate) fn read_asked(store: &dyn Store, read: StoreRead) -> Result<Vec<Job>, EngineError> {
+    let records = match read {
+        StoreRead::Ready { after, limit } => store.ready_after(after, limit),
+        StoreRead::Waking { after, limit } => store.waking(after, limit),
+    }
+    .map_err(|e| EngineError::Store(e.to_string()))?;
+    records.iter().map(parse).collect()
 }
 
 /// The job `id` as stored.

@@ -320,7 +320,7 @@ async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store
         .await
         .expect("modified once read back");
     assert_eq!(changed, ["DeleteOnCompletion"]);
-    assert!(h.store.job(done).unwrap().unwrap().removal_due.is_some());
+    assert!(h.store.job(done).unwrap().unwrap().wake.is_some());
     assert_eq!(h.engine.held().await.unwrap(), 1, "let go of again");
     assert!(matches!(
         h.engine.get(999).await,
@@ -347,6 +347,7 @@ async fn a_finished_job_stored_before_settled_jobs_were_told_apart_is_written_se
     // as a database migrated from before leaves it: every row not settled
     let mut old = h.store.job(done).unwrap().unwrap();
     old.settled = false;
+    old.wake = None;
     h.store
         .commit(cimjob_store::Batch {
             upserts: vec![old],

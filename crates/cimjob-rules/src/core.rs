@@ -146,11 +146,46 @@ pub struct Step {
     pub after_commit: Vec<Action>,
     /// Tell the operator these (they need no durability).
     pub notes: Vec<Note>,
-    /// Jobs at rest the core let go of that a due timer needs back: read each from the store
-    /// (once what came before is durable) and hand it to [`Core::admit`], or say it is gone
-    /// with [`Core::gone`]; then call [`Core::fire_timers`] again.
-    pub load: Vec<u64>,
+    /// Reads of the store the core needs to go on (the next ready jobs, the jobs whose time
+    /// comes): do each once what came before is durable and hand its result to
+    /// [`Core::read_back`].
+    pub reads: Vec<StoreRead>,
+    /// Jobs this batch rewrites as they are, at rest at this Generation: let go of them once
+    /// it is durable, as of the jobs its events changed.
+    pub let_go: Vec<(u64, u64)>,
 }
+
+/// A read of the store the core asked for ([`Step::reads`]), answered with the jobs it found,
+/// in its order, through [`Core::read_back`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreRead {
+    /// The next `limit` ready jobs after `after` in (Priority, LocalID) order: the ready
+    /// queue beyond the ones the core holds (`Store::ready_after`).
+    Ready {
+        /// The last ready job the core holds, if any.
+        after: Option<(u32, u64)>,
+        /// At most this many.
+        limit: usize,
+    },
+    /// The next `limit` jobs with a wake time after `after` in (wake, LocalID) order: those
+    /// whose time comes within [`KEEP_IF_DUE_WITHIN`] are taken back (`Store::waking`).
+    Waking {
+        /// How far the previous reads got.
+        after: Option<(Timestamp, u64)>,
+        /// At most this many.
+        limit: usize,
+    },
+}
+
+/// How many ready jobs the core holds at most while more wait in the store (at least twice
+/// the slots): the next to start, so a freed slot never waits for a read.
+pub const READY_WINDOW: usize = 256;
+
+/// How many jobs one read of waking jobs brings back at most.
+pub const WAKING_PAGE: usize = 1000;
+
+/// How long a failed read of the store waits before it is tried again.
+const READ_RETRY: SignedDuration = SignedDuration::from_secs(1);
 
 /// The job asked for does not exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -200,20 +235,33 @@ pub const KEEP_IF_DUE_WITHIN: SignedDuration = SignedDuration::from_secs(10);
 
 /// The jobs of one node and the rules that move them.
 ///
-/// The core holds the jobs in play (starting, running, ready to start, held), and the ones
-/// at rest — ended for good, or waiting only for a time (a scheduled run, a re-run after
-/// backoff) — only until the shell lets them go ([`Core::forget_at_rest`], once their last
-/// change is durable): those live in the store, so memory follows the work, not the jobs
-/// kept. A call about a job the core does not hold needs it back first ([`Core::admit`]); the
-/// timers of such jobs stay, and ask for them back when due ([`Step::load`]).
+/// The core holds the jobs in play (starting, running, held, the first of the ready queue),
+/// and the ones at rest — ended for good, ready beyond the first [`READY_WINDOW`], or waiting
+/// only for a time (a scheduled run, a re-run after backoff, a removal) — only until the
+/// shell lets them go ([`Core::forget_at_rest`], once their last change is durable): those
+/// live in the store, so memory follows the work, not the jobs kept. The core reads them
+/// back when it needs them ([`Step::reads`]): the next ready jobs when its window runs low,
+/// the waiting ones [`KEEP_IF_DUE_WITHIN`] before their time. A call about a job the core
+/// does not hold needs it back first ([`Core::admit`]).
 pub struct Core {
     config: CoreConfig,
     jobs: BTreeMap<u64, Arc<Job>>,
-    /// Jobs at rest whose timers came due, asked for back and not yet admitted, with those
-    /// timers, to be set again when the job is back.
-    awaited: BTreeMap<u64, Vec<(Timestamp, TimerKind)>>,
-    /// Jobs ready to start: (Priority, LocalID), so the first is the next to run.
+    /// The head of the ready queue, (Priority, LocalID): the first is the next to run. Every
+    /// other ready job (in the store, `ready_beyond`) ranks after all of these.
     ready: BTreeSet<(u32, u64)>,
+    /// The store may hold ready jobs beyond `ready`.
+    ready_beyond: bool,
+    /// A job was placed beyond `ready` since the last read of ready jobs was asked for.
+    placed_beyond: bool,
+    /// The read of the next ready jobs.
+    refill: Reading,
+    /// How far the reads of waking jobs got: every job the core let go of since has a later
+    /// (wake, LocalID), so the next read starts here.
+    wake_cursor: Option<(Timestamp, u64)>,
+    /// The earliest wake the store may hold beyond `wake_cursor` (`None`: none).
+    store_wake: Option<Timestamp>,
+    /// A read of waking jobs is under way.
+    waking: bool,
     /// Slots held by jobs from Starting until their process is reaped.
     slots_used: usize,
     timers: BTreeSet<(Timestamp, u64, TimerKind)>,
@@ -225,6 +273,15 @@ pub struct Core {
     draining: bool,
 }
 
+/// Where a read the core asked for stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    Idle,
+    Underway,
+    /// It failed; it is tried again at this time.
+    RetryAt(Timestamp),
+}
+
 impl Core {
     /// Rebuilds the node from stored jobs after a start or a crash. A run that is still
     /// `held` (its supervisor holds it, or recorded how it ended) is adopted: the job stays as
@@ -234,13 +291,12 @@ impl Core {
     /// orphan is killed and the job ends (Terminated/Killed if it was shutting down, else
     /// Exception with ErrorCode 4 and its RecoveryAction). Nothing is left Running without a
     /// process.
-    /// `jobs` are the stored jobs that are not settled (a job stored before the store knew
-    /// settled jobs may be among them: it is written again as settled), `removals` the settled
-    /// ones' removal times.
+    /// `jobs` are the stored jobs in play (a job stored before the store told settled, ready
+    /// and waiting jobs apart may be among them: it is written again, so the store knows); the
+    /// ready and waiting ones the core reads as it needs them, the first at once.
     pub fn recover(
         config: CoreConfig,
         jobs: Vec<Job>,
-        removals: &[(u64, Timestamp)],
         last_local_id: u64,
         last_change: u64,
         now: Timestamp,
@@ -249,8 +305,14 @@ impl Core {
         let mut core = Core {
             config,
             jobs: BTreeMap::new(),
-            awaited: BTreeMap::new(),
             ready: BTreeSet::new(),
+            // what the store holds is not known yet: read it
+            ready_beyond: true,
+            placed_beyond: false,
+            refill: Reading::Idle,
+            wake_cursor: None,
+            store_wake: Some(Timestamp::MIN),
+            waking: false,
             slots_used: 0,
             timers: BTreeSet::new(),
             last_local_id: jobs
@@ -264,11 +326,11 @@ impl Core {
             touched: BTreeSet::new(),
             draining: false,
         };
+        // the head of the ready queue is asked for first: what the start places in the queue
+        // meanwhile is read again once written
+        core.read_ready();
         for job in jobs {
             core.jobs.insert(job.local_id, Arc::new(job));
-        }
-        for &(id, due) in removals {
-            core.timers.insert((due, id, TimerKind::Removal));
         }
         let ids: Vec<u64> = core.jobs.keys().copied().collect();
         for id in ids {
@@ -304,7 +366,11 @@ impl Core {
                 core.step.now.push(Action::KillOrphan(identity));
             }
             match job.situation {
-                Situation::Queued | Situation::BetweenRuns => core.resume_waiting(id, now),
+                Situation::Queued | Situation::BetweenRuns => {
+                    // stored before ready and waiting jobs were told apart: tell the store
+                    core.touched.insert(id);
+                    core.resume_waiting(id, now)
+                }
                 Situation::ShuttingDown => {
                     let goal = job.shutdown.map_or(ShutdownGoal::Kill, |s| s.goal);
                     core.update(id, now, |j| {
@@ -344,6 +410,7 @@ impl Core {
             }
         }
         core.dispatch(now);
+        core.read_waking(now);
         let step = core.take_step();
         (core, step)
     }
@@ -395,53 +462,236 @@ impl Core {
         self.last_local_id
     }
 
-    /// Takes back a job at rest read from the store (for a call about it, or a timer that
-    /// came due). A job the core holds is kept as it is: the core's is never older than the
-    /// store's.
+    /// Takes back a job at rest read from the store for a call about it. A job the core
+    /// holds is kept as it is: the core's is never older than the store's. Its timers are
+    /// set again; if it is ready, it takes its place in the queue.
     pub fn admit(&mut self, job: Job) {
         let id = job.local_id;
         if self.jobs.contains_key(&id) {
             return;
         }
-        for (at, kind) in self.awaited.remove(&id).unwrap_or_default() {
-            self.timers.insert((at, id, kind));
+        for timer in self.timers_of(&job) {
+            self.timers.insert(timer);
         }
+        let ready = job.ready.then_some((job.priority, id));
         self.jobs.insert(id, Arc::new(job));
+        if let Some(key) = ready {
+            self.rank(key);
+        }
     }
 
-    /// Whether the core may let go of this job at `now`: it has ended for good, or it waits
-    /// only for a timer (a scheduled run or a re-run) not due within [`KEEP_IF_DUE_WITHIN`],
-    /// and is not in the queue of jobs ready to start.
+    /// The timers a job at rest waits for, from its own times.
+    fn timers_of(&self, job: &Job) -> Vec<(Timestamp, u64, TimerKind)> {
+        let id = job.local_id;
+        let mut timers = Vec::new();
+        if job.situation.is_final() {
+            timers.extend(job.removal_due.map(|at| (at, id, TimerKind::Removal)));
+        } else if matches!(job.situation, Situation::Queued | Situation::BetweenRuns) {
+            timers.extend(job.next_run_time.map(|at| self.due_timer(at, id)));
+            timers.extend(job.retry_at.map(|at| (at, id, TimerKind::Rerun)));
+        }
+        timers
+    }
+
+    /// Whether the core may let go of this job at `now`: it is ready beyond the head of the
+    /// queue, or it needs the rules again only at a time (a removal, a scheduled run, a
+    /// re-run) more than [`KEEP_IF_DUE_WITHIN`] away, or never (ended, nothing planned).
     fn at_rest(&self, job: &Job, now: Timestamp) -> bool {
-        let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns)
-            && !self.ready.contains(&(job.priority, job.local_id));
-        let due = [job.next_run_time, job.retry_at]
-            .into_iter()
-            .flatten()
-            .min();
-        job.situation.is_final()
-            || (waiting
-                && due.is_some_and(|at| at > now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now)))
-    }
-
-    /// A job asked for back is not in the store (it was deleted meanwhile): nothing is due.
-    pub fn gone(&mut self, id: u64) {
-        self.awaited.remove(&id);
+        let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns);
+        if waiting && job.ready {
+            return !self.ready.contains(&(job.priority, job.local_id));
+        }
+        match wake_of(job) {
+            Some(at) => at > now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now),
+            None => job.situation.is_final(),
+        }
     }
 
     /// Lets go of these jobs, each given with the Generation the store is known to hold,
     /// where they are at rest and still at that Generation: a job changed since (its change
     /// not durable yet, or failed) stays, so the core never drops what the store lacks. Their
-    /// timers stay.
+    /// timers go with them: the store has their times, read back before they come.
     pub fn forget_at_rest(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>, now: Timestamp) {
         for (id, generation) in jobs {
-            if self
+            let Some(job) = self
                 .jobs
                 .get(&id)
-                .is_some_and(|j| j.generation == generation && self.at_rest(j, now))
-            {
-                self.jobs.remove(&id);
+                .filter(|j| j.generation == generation && self.at_rest(j, now))
+                .cloned()
+            else {
+                continue;
+            };
+            for timer in self.timers_of(&job) {
+                self.timers.remove(&timer);
             }
+            if let Some(at) = wake_of(&job) {
+                self.store_wake = Some(self.store_wake.map_or(at, |known| known.min(at)));
+            }
+            self.jobs.remove(&id);
+        }
+    }
+
+    /// The result of a read the core asked for ([`Step::reads`]): the jobs found, in the
+    /// read's order, or `Err` if it failed (it is tried again shortly).
+    pub fn read_back(
+        &mut self,
+        read: StoreRead,
+        found: Result<Vec<Job>, ()>,
+        now: Timestamp,
+    ) -> Step {
+        let retry = now.saturating_add(READ_RETRY).unwrap_or(now);
+        match (read, found) {
+            (StoreRead::Ready { .. }, Err(())) => self.refill = Reading::RetryAt(retry),
+            (StoreRead::Ready { limit, .. }, Ok(jobs)) => {
+                self.refill = Reading::Idle;
+                let full = jobs.len() >= limit;
+                // the jobs read are the next in the queue: they enter the head in turn
+                self.ready_beyond = false;
+                for job in jobs {
+                    let id = job.local_id;
+                    // the core's copy wins: it may have moved on since the read
+                    let key = match self.jobs.get(&id) {
+                        Some(held) => held.ready.then_some((held.priority, id)),
+                        None => Some((job.priority, id)),
+                    };
+                    let Some(key) = key else { continue };
+                    if !self.enters(key) {
+                        // it stays in the store, beyond
+                        self.ready_beyond = true;
+                        break;
+                    }
+                    self.jobs.entry(id).or_insert_with(|| Arc::new(job));
+                    self.rank(key);
+                }
+                self.ready_beyond |= full || std::mem::take(&mut self.placed_beyond);
+            }
+            (StoreRead::Waking { .. }, Err(())) => {
+                self.waking = false;
+                self.store_wake = Some(retry);
+            }
+            (StoreRead::Waking { limit, .. }, Ok(jobs)) => {
+                self.waking = false;
+                let horizon = now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now);
+                let mut beyond = None;
+                let full = jobs.len() >= limit;
+                for job in jobs {
+                    let id = job.local_id;
+                    let Some(at) = wake_of(&job) else { continue };
+                    if at > horizon {
+                        beyond = Some(at);
+                        break;
+                    }
+                    self.wake_cursor = Some((at, id));
+                    if !self.jobs.contains_key(&id) {
+                        self.wake(job, now);
+                    }
+                }
+                let more = beyond.or_else(|| full.then(|| self.wake_cursor.map(|(at, _)| at))?);
+                self.store_wake = match (self.store_wake, more) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                self.read_waking(now);
+            }
+        }
+        self.dispatch(now);
+        self.take_step()
+    }
+
+    /// Takes back a job whose time comes: as after a restart, a time that passed while no
+    /// node held it is caught up with (see [`Core::resume_waiting`]).
+    fn wake(&mut self, job: Job, now: Timestamp) {
+        let id = job.local_id;
+        let situation = job.situation;
+        self.jobs.insert(id, Arc::new(job));
+        match situation {
+            Situation::Queued | Situation::BetweenRuns => self.resume_waiting(id, now),
+            s if s.is_final() => {
+                let timers = self.timers_of(&self.jobs[&id].clone());
+                self.timers.extend(timers);
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks for the jobs whose time comes within [`KEEP_IF_DUE_WITHIN`], if the store may
+    /// hold any and no such read is under way.
+    fn read_waking(&mut self, now: Timestamp) {
+        let horizon = now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now);
+        if self.waking || self.store_wake.is_none_or(|at| at > horizon) {
+            return;
+        }
+        self.waking = true;
+        self.store_wake = None;
+        self.step.reads.push(StoreRead::Waking {
+            after: self.wake_cursor,
+            limit: WAKING_PAGE,
+        });
+    }
+
+    /// How many ready jobs the core holds before the rest wait in the store.
+    fn window(&self) -> usize {
+        READY_WINDOW.max(2 * self.config.max_running)
+    }
+
+    /// Puts a waiting job in the ready queue: it waits only for a slot now.
+    fn make_ready(&mut self, id: u64, now: Timestamp) {
+        self.update(id, now, |j| j.ready = true);
+        let key = (self.jobs[&id].priority, id);
+        self.rank(key);
+    }
+
+    /// Takes a job out of the ready queue (it runs, is held, ends or waits for a time).
+    fn unready(&mut self, id: u64, now: Timestamp) {
+        if let Some(job) = self.jobs.get(&id) {
+            self.ready.remove(&(job.priority, id));
+            self.update(id, now, |j| j.ready = false);
+        }
+    }
+
+    /// Places a ready job: in the head the core holds if it ranks before the head's last, or
+    /// the head has room and nothing waits beyond it; else beyond, in the store (the core
+    /// lets go of it once that is durable). A head grown past its window sends its last
+    /// beyond.
+    fn rank(&mut self, key: (u32, u64)) {
+        if self.ready.contains(&key) {
+            return;
+        }
+        if !self.enters(key) {
+            self.ready_beyond = true;
+            self.placed_beyond = true;
+            return;
+        }
+        self.ready.insert(key);
+        if self.ready.len() > self.window() {
+            let (_, out) = self.ready.pop_last().expect("over the window");
+            self.ready_beyond = true;
+            self.placed_beyond = true;
+            // written as it is, so the store surely holds it before the core lets go of it
+            self.touched.insert(out);
+            self.step.let_go.push((out, self.jobs[&out].generation));
+        }
+    }
+
+    /// Whether a ready job enters the head: it ranks before the head's last, or the head has
+    /// room and nothing waits beyond it (so nothing in the store ranks before it).
+    fn enters(&self, key: (u32, u64)) -> bool {
+        match self.ready.last() {
+            Some(&last) if key < last => true,
+            _ => !self.ready_beyond && self.ready.len() < self.window(),
+        }
+    }
+
+    /// Asks for the next ready jobs when the head runs low and more wait in the store.
+    fn read_ready(&mut self) {
+        if self.refill == Reading::Idle && self.ready_beyond && self.ready.len() < self.window() / 2
+        {
+            self.refill = Reading::Underway;
+            self.placed_beyond = false;
+            self.step.reads.push(StoreRead::Ready {
+                after: self.ready.last().copied(),
+                limit: self.window() - self.ready.len(),
+            });
         }
     }
 
@@ -458,7 +708,22 @@ impl Core {
 
     /// When [`Core::fire_timers`] next has something to do.
     pub fn next_timer(&self) -> Option<Timestamp> {
-        self.timers.first().map(|(at, _, _)| *at)
+        let read_waking = self
+            .store_wake
+            .filter(|_| !self.waking)
+            .map(|at| at.checked_sub(KEEP_IF_DUE_WITHIN).unwrap_or(at));
+        let retry_ready = match self.refill {
+            Reading::RetryAt(at) => Some(at),
+            _ => None,
+        };
+        [
+            self.timers.first().map(|(at, _, _)| *at),
+            read_waking,
+            retry_ready,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// A new job from client values (creation-time properties), owned by `owner`. With
@@ -635,10 +900,14 @@ impl Core {
         if replan {
             Plan::checked(&next, &self.config.zone, now)?;
         }
-        if self.ready.remove(&(job.priority, id)) {
-            self.ready.insert((next.priority, id));
+        let requeue = job.ready && next.priority != job.priority;
+        if requeue {
+            self.unready(id, now);
         }
         self.update(id, now, |j| *j = next);
+        if requeue {
+            self.make_ready(id, now);
+        }
         if job.situation.is_final() {
             self.plan_removal(id, now);
         } else if replan {
@@ -855,13 +1124,6 @@ impl Core {
             }
             self.timers.pop_first();
             let Some(job) = self.jobs.get(&id).cloned() else {
-                // a job at rest the core let go of: ask for it back, and set the timer again
-                // once it is admitted
-                let timers = self.awaited.entry(id).or_default();
-                if timers.is_empty() {
-                    self.step.load.push(id);
-                }
-                timers.push((at, kind));
                 continue;
             };
             match kind {
@@ -873,7 +1135,7 @@ impl Core {
                         && matches!(job.situation, Situation::Queued | Situation::BetweenRuns) =>
                 {
                     self.update(id, now, |j| j.retry_at = None);
-                    self.ready.insert((job.priority, id));
+                    self.make_ready(id, now);
                 }
                 TimerKind::EscalateKill if job.shutdown.and_then(|s| s.kill_at) == Some(at) => {
                     self.step.now.push(Action::Signal {
@@ -893,6 +1155,12 @@ impl Core {
                 _ => {}
             }
         }
+        if let Reading::RetryAt(at) = self.refill {
+            if at <= now {
+                self.refill = Reading::Idle;
+            }
+        }
+        self.read_waking(now);
         self.dispatch(now);
         self.take_step()
     }
@@ -912,7 +1180,7 @@ impl Core {
         let signal = |core: &mut Core, signal| core.step.now.push(Action::Signal { key, signal });
         match t {
             Transition::Hold => {
-                self.ready.remove(&(job.priority, id));
+                self.unready(id, now);
                 self.set_next(id, None, now);
                 self.update(id, now, |j| {
                     j.situation = Situation::Held;
@@ -945,7 +1213,7 @@ impl Core {
                 self.update(id, now, |j| j.situation = next);
             }
             Transition::TerminateNow | Transition::KillNow => {
-                self.ready.remove(&(job.priority, id));
+                self.unready(id, now);
                 let goal = if t == Transition::TerminateNow {
                     ShutdownGoal::Terminate
                 } else {
@@ -1004,7 +1272,7 @@ impl Core {
         };
         if job.retrying {
             self.update(id, now, |j| j.situation = waiting);
-            self.ready.insert((job.priority, id));
+            self.make_ready(id, now);
             return;
         }
         let plan = self.plan(&job);
@@ -1022,7 +1290,7 @@ impl Core {
                     j.situation = waiting;
                     j.status_note = None;
                 });
-                self.ready.insert((job.priority, id));
+                self.make_ready(id, now);
             }
             Some(at) => {
                 self.update(id, now, |j| j.situation = waiting);
@@ -1049,7 +1317,7 @@ impl Core {
         let job = self.jobs[&id].clone();
         match job.situation {
             Situation::Queued | Situation::BetweenRuns if !job.retrying => {
-                self.ready.remove(&(job.priority, id));
+                self.unready(id, now);
                 self.release(id, now);
             }
             s if !s.is_final() && s != Situation::Held => {
@@ -1116,7 +1384,7 @@ impl Core {
                     j.retry_at = None;
                     j.retrying = false;
                 });
-                self.ready.insert((job.priority, id));
+                self.make_ready(id, now);
             }
             Situation::Held => {}
             s if s.is_final() => {}
@@ -1163,9 +1431,7 @@ impl Core {
                 // a past time fires at once: the missed run runs once
                 self.timers.insert(self.due_timer(at, id));
             }
-            None if job.retry_at.is_none() => {
-                self.ready.insert((job.priority, id));
-            }
+            None if job.retry_at.is_none() => self.make_ready(id, now),
             None => {}
         }
     }
@@ -1186,7 +1452,7 @@ impl Core {
                 if plan.rule.is_some() {
                     self.set_next(id, Some(at), now);
                 } else {
-                    self.ready.insert((job.priority, id));
+                    self.make_ready(id, now);
                 }
                 return;
             }
@@ -1388,8 +1654,11 @@ impl Core {
             let Some((_, id)) = self.ready.pop_first() else {
                 break;
             };
-            let waiting = self.jobs.get(&id).map(|j| j.situation);
-            if !matches!(waiting, Some(Situation::Queued | Situation::BetweenRuns)) {
+            let waiting = self.jobs.get(&id).map(|j| (j.situation, j.ready));
+            if !matches!(
+                waiting,
+                Some((Situation::Queued | Situation::BetweenRuns, true))
+            ) {
                 continue;
             }
             self.slots_used += 1;
@@ -1414,6 +1683,7 @@ impl Core {
                 j.error_description = None;
                 j.retry_at = None;
                 j.retrying = false;
+                j.ready = false;
                 j.status_note = None;
                 if new_occurrence {
                     j.occurrences += 1;
@@ -1538,11 +1808,17 @@ impl Core {
         // status, PercentComplete 100, Completed) are one change: one event, one Generation,
         // so watchers and indications see it once, not as a trail of echoes. What is never
         // folded: a creation, and a second change of the situation (so every JobState and
-        // OperationalStatus a job passes through is a change of its own).
+        // OperationalStatus a job passes through is a change of its own). A new job's place in
+        // the ready queue is part of its creation.
         let situation_moved = job.situation != previous.situation;
+        let queued_only = job.ready != previous.ready && {
+            let mut unqueued = job.clone();
+            unqueued.ready = previous.ready;
+            unqueued == *previous
+        };
         if let Some(last) = self.step.events.last_mut().filter(|e| {
             e.job == id
-                && e.kind != EventKind::Created
+                && (e.kind != EventKind::Created || queued_only)
                 && e.current.is_some()
                 && !(situation_moved
                     && e.previous.as_ref().map(|p| p.situation)
@@ -1582,6 +1858,7 @@ impl Core {
     /// record per event (a job's document serialized once where its latest change and its
     /// record share it).
     fn take_step(&mut self) -> Step {
+        self.read_ready();
         let mut step = std::mem::take(&mut self.step);
         let mut latest: BTreeMap<u64, (Arc<Job>, String)> = BTreeMap::new();
         for event in &step.events {
@@ -1644,8 +1921,21 @@ fn record_of_without_document(job: &Job) -> JobRecord {
         owner: job.owner.clone(),
         document: String::new(),
         settled: job.situation.is_final(),
-        // only a finished job has a removal planned
-        removal_due: job.removal_due,
+        ready: job.ready,
+        wake: wake_of(job),
+    }
+}
+
+/// When a job next needs the rules while no call is about it: a settled job's removal, a
+/// waiting one's next start (a scheduled run or a re-run); never for a ready job (it waits
+/// for a slot) or one in play.
+fn wake_of(job: &Job) -> Option<Timestamp> {
+    if job.situation.is_final() {
+        job.removal_due
+    } else if matches!(job.situation, Situation::Queued | Situation::BetweenRuns) && !job.ready {
+        job.next_start()
+    } else {
+        None
     }
 }
 

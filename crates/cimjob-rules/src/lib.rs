@@ -21,7 +21,11 @@
 //!
 //! let now: jiff::Timestamp = "2026-12-01T02:00:00Z".parse()?;
 //! let config = CoreConfig::new("/var/lib/cimjob/logs".into(), "alice", jiff::tz::TimeZone::UTC, 2);
-//! let (mut core, _) = Core::recover(config, Vec::new(), &[], 0, 0, now, &Default::default());
+//! let (mut core, start) = Core::recover(config, Vec::new(), 0, 0, now, &Default::default());
+//! // it asks what the store holds at rest (the ready queue, what wakes soon): here, nothing
+//! for read in start.reads {
+//!     assert!(core.read_back(read, Ok(Vec::new()), now).reads.is_empty());
+//! }
 //! let argv = cim::CimArray::new(cim::CimType::String, vec!["/bin/true".into()])?;
 //! let values = vec![
 //!     ("Name".to_string(), Some("backup".into())),

@@ -20,7 +20,8 @@
 ///     owner: "alice".into(),
 ///     document: r#"{"Name":"backup"}"#.into(),
 ///     settled: false,
-///     removal_due: None,
+///     ready: false,
+///     wake: None,
 /// };
 /// assert_eq!(job.local_id, 7);
 /// ```
@@ -41,9 +42,13 @@ pub struct JobRecord {
     /// it again, so a starting node does not load it and the engine lets it go from memory;
     /// it is read from the store when asked for.
     pub settled: bool,
-    /// When a settled job is to be removed (DeleteOnCompletion after TimeBeforeRemoval), so a
-    /// starting node plans the removal without loading the job.
-    pub removal_due: Option<jiff::Timestamp>,
+    /// The job waits only for a free slot: a node reads the next ones to start from the
+    /// store, in (`priority`, `local_id`) order, instead of holding them all.
+    pub ready: bool,
+    /// When a job the engine may let go of next needs the rules: a waiting job's next start
+    /// (a scheduled run, a re-run after backoff) or a settled one's removal. A node reads
+    /// the jobs whose time comes, in (`wake`, `local_id`) order, instead of holding them.
+    pub wake: Option<jiff::Timestamp>,
 }
 
 /// One run of a job, for the run history that a recurring job accumulates.
@@ -106,7 +111,8 @@ pub struct RunRecord {
 ///     owner: "alice".into(),
 ///     document: "{}".into(),
 ///     settled: false,
-///     removal_due: None,
+///     ready: false,
+///     wake: None,
 /// });
 /// step.last_local_id = Some(1);
 /// let mut later = Batch::default();
@@ -276,11 +282,9 @@ impl Batch {
 /// What a starting engine rebuilds its in-memory state from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Loaded {
-    /// Every stored job that is not settled, ordered by `local_id`: the ones the rules may
-    /// still move.
+    /// Every stored job in play, ordered by `local_id`: not settled, not `ready` and with no
+    /// `wake` (those the engine reads when it needs them).
     pub jobs: Vec<JobRecord>,
-    /// The settled jobs that have a removal due: (LocalID, when), ordered by LocalID.
-    pub removals: Vec<(u64, jiff::Timestamp)>,
     /// The LocalID high-water mark: the next job gets a larger LocalID than this. At least the
     /// largest stored LocalID, even if the recorded mark were somehow lower.
     pub last_local_id: u64,

@@ -2,12 +2,97 @@
 //! Each test reads like one rule of the README's reading of the standard.
 
 use cim::{CimArray, CimType, CimValue};
-use cimjob_rules::core::{Action, Core, CoreConfig, Step};
+use cimjob_rules::core::{job_of, record_of, Action, Core, CoreConfig, Step, StoreRead};
 use cimjob_rules::events::EventKind;
 use cimjob_rules::model::value_maps::{JobErrorCode, KillJobReturn, StateChangeReturn};
+use cimjob_rules::model::Job;
+use cimjob_rules::record::JobRecord;
 use cimjob_rules::run::{ExitOutcome, Held, ProcessIdentity, RunKey, WorkSignal};
 use cimjob_rules::state::Situation;
 use jiff::{SignedDuration, Timestamp};
+
+/// What the store holds, as the steps so far left it: the core reads its jobs at rest back
+/// from here ([`Step::reads`]).
+#[derive(Default)]
+struct Shelf {
+    jobs: std::collections::BTreeMap<u64, JobRecord>,
+}
+
+impl Shelf {
+    fn put(&mut self, job: &Job) {
+        self.jobs.insert(job.local_id, record_of(job));
+    }
+
+    fn apply(&mut self, step: &Step) {
+        for record in &step.batch.upserts {
+            self.jobs.insert(record.local_id, record.clone());
+        }
+        for id in &step.batch.deletes {
+            self.jobs.remove(id);
+        }
+    }
+
+    fn read(&self, read: StoreRead) -> Vec<Job> {
+        let mut found: Vec<(jiff::Timestamp, u32, u64, &JobRecord)> = match read {
+            StoreRead::Ready { after, .. } => self
+                .jobs
+                .values()
+                .filter(|r| r.ready && after.is_none_or(|a| (r.priority, r.local_id) > a))
+                .map(|r| (Timestamp::MIN, r.priority, r.local_id, r))
+                .collect(),
+            StoreRead::Waking { after, .. } => self
+                .jobs
+                .values()
+                .filter_map(|r| Some((r.wake?, r)))
+                .filter(|(at, r)| after.is_none_or(|a| (*at, r.local_id) > a))
+                .map(|(at, r)| (at, 0, r.local_id, r))
+                .collect(),
+        };
+        found.sort_by_key(|(at, priority, id, _)| (*at, *priority, *id));
+        let limit = match read {
+            StoreRead::Ready { limit, .. } | StoreRead::Waking { limit, .. } => limit,
+        };
+        found
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, _, r)| job_of(r).unwrap())
+            .collect()
+    }
+
+    /// Answers every read `step` asks for (and those the answers ask for), folding what the
+    /// core did with them into `step`.
+    fn answer(&mut self, core: &mut Core, step: &mut Step, now: Timestamp) {
+        self.apply(step);
+        for _ in 0..100 {
+            let Some(read) = step.reads.pop() else { return };
+            let found = self.read(read);
+            let next = core.read_back(read, Ok(found), now);
+            self.apply(&next);
+            step.batch.merge(next.batch);
+            step.events.extend(next.events);
+            step.now.extend(next.now);
+            step.after_commit.extend(next.after_commit);
+            step.reads.extend(next.reads);
+            step.let_go.extend(next.let_go);
+        }
+        panic!("reads without end");
+    }
+}
+
+/// [`Core::recover`] with a store that holds no job at rest but those it writes itself: the
+/// step is the start's with the reads it asked for answered.
+fn recovered(
+    config: CoreConfig,
+    jobs: Vec<Job>,
+    last_local_id: u64,
+    last_change: u64,
+    now: Timestamp,
+    held: &Held,
+) -> (Core, Step) {
+    let (mut core, mut step) = Core::recover(config, jobs, last_local_id, last_change, now, held);
+    Shelf::default().answer(&mut core, &mut step, now);
+    (core, step)
+}
 
 fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
@@ -85,10 +170,9 @@ fn identity(pid: u32) -> ProcessIdentity {
 
 /// A one-slot UTC core at 01:00 on day 0 with the job `name` (with `rule`) submitted.
 fn submitted_at_one_am(name: &str, rule: &[(&str, CimValue)]) -> (Core, u64) {
-    let mut core = Core::recover(
+    let mut core = recovered(
         utc_config(1),
         Vec::new(),
-        &[],
         0,
         0,
         day(0, 1, 0),
@@ -116,10 +200,9 @@ fn submit_due_in_five_seconds(core: &mut Core) -> (u64, Step) {
 }
 
 fn empty_core(max_running: usize) -> Core {
-    Core::recover(
+    recovered(
         config(max_running),
         Vec::new(),
-        &[],
         0,
         0,
         t(0),
@@ -365,7 +448,7 @@ fn rerun_backs_off_and_gives_up() {
     let mut cfg = config(1);
     cfg.max_reruns = 2;
     cfg.rerun_backoff = SignedDuration::from_secs(1);
-    let mut core = Core::recover(cfg, Vec::new(), &[], 0, 0, t(0), &Default::default()).0;
+    let mut core = recovered(cfg, Vec::new(), 0, 0, t(0), &Default::default()).0;
     let (id, key) = running(
         &mut core,
         "a",
@@ -524,7 +607,7 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
         .find(|r| r.local_id == gone)
         .unwrap();
     assert!(record.settled, "the store is told the job is settled");
-    assert_eq!(record.removal_due, Some(t(70)));
+    assert_eq!(record.wake, Some(t(70)), "it wakes for its removal");
     core.exited(k2, ExitOutcome::Exited(0), t(10));
     let ended_gone = core.job(gone).unwrap().as_ref().clone();
     let ended_kept = core.job(kept).unwrap().as_ref().clone();
@@ -544,24 +627,34 @@ fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
         "a job still in play is never let go of"
     );
 
-    // the removal comes due: the core asks for the job back, and fires once it has it
-    let step = core.fire_timers(t(70));
-    assert_eq!(step.load, [gone]);
+    // the removal comes near: the core reads back what wakes within 10 s, and removes it
+    // at its time
+    assert_eq!(core.next_timer(), Some(t(60)));
+    let mut shelf = Shelf::default();
+    shelf.put(&ended_gone);
+    shelf.put(&ended_kept);
+    let mut step = core.fire_timers(t(60));
+    assert!(matches!(
+        step.reads[..],
+        [StoreRead::Waking { after: None, .. }]
+    ));
+    assert!(core.fire_timers(t(61)).reads.is_empty(), "asked for once");
+    shelf.answer(&mut core, &mut step, t(61));
+    assert!(core.job(gone).is_some(), "back for its removal");
+    assert!(
+        core.job(kept).is_none(),
+        "nothing planned for it: it stays in the store"
+    );
     assert!(step.batch.deletes.is_empty());
-    assert!(core.fire_timers(t(71)).load.is_empty(), "asked for once");
-    core.admit(ended_gone);
-    let step = core.fire_timers(t(71));
+    assert_eq!(core.next_timer(), Some(t(70)), "nothing else wakes");
+    let step = core.fire_timers(t(70));
     assert_eq!(step.batch.deletes, [gone]);
     assert_eq!(step.events.last().unwrap().kind, EventKind::Deleted);
 
     // a call about a settled job works on it once it is back
     core.admit(ended_kept.clone());
     let step = delete_on_completion(&mut core, kept, t(80));
-    assert_eq!(
-        step.batch.upserts[0].removal_due,
-        Some(t(310)),
-        "end + 5 min"
-    );
+    assert_eq!(step.batch.upserts[0].wake, Some(t(310)), "end + 5 min");
     // what the core holds wins over an older copy read back
     core.admit(ended_kept);
     assert!(core.job(kept).unwrap().delete_on_completion);
@@ -589,14 +682,22 @@ fn a_job_waiting_for_its_time_is_let_go_of_and_its_timer_brings_it_back_to_run()
     );
 
     core.fire_timers(t(5));
-    let step = core.fire_timers(t(60));
-    assert_eq!(step.load, [id], "due: asked for back");
+    assert_eq!(
+        core.next_timer(),
+        Some(t(50)),
+        "read back 10 s before its time"
+    );
+    let mut step = core.fire_timers(t(50));
     assert!(spawned(&step).is_empty());
-    core.admit(waiting);
+    let mut shelf = Shelf::default();
+    shelf.put(&waiting);
+    shelf.answer(&mut core, &mut step, t(50));
+    assert!(core.job(id).is_some(), "back before its time");
+    assert!(spawned(&step).is_empty(), "not yet due");
     assert_eq!(
         spawned(&core.fire_timers(t(60))),
         [RunKey { job: id, run: 1 }],
-        "it runs once it is back"
+        "it runs at its time"
     );
     core.forget_at_rest([(id, generation(&core, id))], t(60));
     assert!(core.job(id).is_some(), "a job starting is never let go of");
@@ -644,7 +745,7 @@ fn a_restart_ends_jobs_that_lost_their_process() {
         .unwrap();
     let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
 
-    let (core, step) = Core::recover(config(3), stored, &[], 4, 0, t(100), &Default::default());
+    let (core, step) = recovered(config(3), stored, 4, 0, t(100), &Default::default());
     let orphans = step
         .now
         .iter()
@@ -676,16 +777,7 @@ fn a_restart_ends_jobs_that_lost_their_process() {
 fn a_node_that_takes_over_ends_the_lost_nodes_runs_as_node_lost_without_touching_its_pids() {
     // node "a" ran three jobs and was lost; node "b" takes over the same stored jobs, and
     // its own supervisors hold a run with the same key (the key means nothing across nodes)
-    let mut a = Core::recover(
-        node_config("a"),
-        Vec::new(),
-        &[],
-        0,
-        0,
-        t(0),
-        &Held::default(),
-    )
-    .0;
+    let mut a = recovered(node_config("a"), Vec::new(), 0, 0, t(0), &Held::default()).0;
     let (rerun, rerun_key) = running(
         &mut a,
         "rerun",
@@ -702,7 +794,7 @@ fn a_node_that_takes_over_ends_the_lost_nodes_runs_as_node_lost_without_touching
         runs: [rerun_key].into_iter().collect(),
         complete: true,
     };
-    let (b, step) = Core::recover(node_config("b"), stored, &[], 3, 0, t(100), &held);
+    let (b, step) = recovered(node_config("b"), stored, 3, 0, t(100), &held);
     assert!(
         !step.now.iter().any(|a| matches!(a, Action::KillOrphan(_))),
         "a process identity of node a names nothing on node b: {:?}",
@@ -748,7 +840,7 @@ fn a_start_that_never_reached_a_supervisor_is_sent_again_only_when_the_account_i
         runs: Default::default(),
         complete: true,
     };
-    let (mut again, step) = Core::recover(config(3), stored.clone(), &[], 1, 0, t(5), &complete);
+    let (mut again, step) = recovered(config(3), stored.clone(), 1, 0, t(5), &complete);
     assert_eq!(spawned(&step), [key]);
     let job = again.job(id).unwrap();
     assert_eq!((job.situation, job.run_count), (Situation::Starting, 1));
@@ -762,7 +854,7 @@ fn a_start_that_never_reached_a_supervisor_is_sent_again_only_when_the_account_i
     );
 
     // a supervisor is gone (the machine restarted): the start may have begun, so it is lost
-    let (lost, step) = Core::recover(config(3), stored, &[], 1, 0, t(5), &Held::default());
+    let (lost, step) = recovered(config(3), stored, 1, 0, t(5), &Held::default());
     assert!(spawned(&step).is_empty());
     let job = lost.job(id).unwrap();
     assert_eq!(
@@ -966,10 +1058,9 @@ fn an_occurrence_during_a_run_is_skipped_and_counted() {
 
 #[test]
 fn until_time_ends_the_series() {
-    let mut core = Core::recover(
+    let mut core = recovered(
         utc_config(1),
         Vec::new(),
-        &[],
         0,
         0,
         day(0, 1, 0),
@@ -1084,10 +1175,9 @@ fn suspend_holds_future_runs_and_terminate_ends_the_series() {
 
 #[test]
 fn modifying_the_schedule_of_a_waiting_job_replans_it() {
-    let mut core = Core::recover(
+    let mut core = recovered(
         utc_config(1),
         Vec::new(),
-        &[],
         0,
         0,
         day(0, 1, 0),
@@ -1133,10 +1223,9 @@ fn modifying_the_schedule_of_a_waiting_job_replans_it() {
 #[test]
 fn missed_runs_run_once_at_restart_or_are_skipped() {
     for (policy, expect_run, expect_skipped) in [(None, true, 0u32), (Some(3u16), false, 3)] {
-        let mut core = Core::recover(
+        let mut core = recovered(
             utc_config(1),
             Vec::new(),
-            &[],
             0,
             0,
             day(0, 1, 0),
@@ -1155,10 +1244,9 @@ fn missed_runs_run_once_at_restart_or_are_skipped() {
             .unwrap();
         let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
         // down from day 0 01:00 until day 2 12:00: the runs of days 0, 1 and 2 were missed
-        let (mut core, _) = Core::recover(
+        let (mut core, _) = recovered(
             utc_config(1),
             stored,
-            &[],
             1,
             0,
             day(2, 12, 0),

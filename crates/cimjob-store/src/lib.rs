@@ -260,8 +260,8 @@ impl CommitCompletion {
 /// tickets resolved strictly in submission order, so the engine may pipeline steps without
 /// waiting for each to become durable.
 pub trait Store: Send + Sync {
-    /// Reads the jobs that are not settled, the settled ones' removal times, and the marks.
-    /// Blocking; called once at start-up, before any commit.
+    /// Reads the jobs in play (not settled, not ready, no wake time) and the marks. Blocking;
+    /// called once at start-up, before any commit.
     fn load(&self) -> Result<Loaded, StoreError>;
 
     /// Reads the jobs these LocalIDs name (those that exist, each once, in LocalID order), in
@@ -278,6 +278,25 @@ pub trait Store: Send + Sync {
     /// read of many jobs, for the ones the engine does not hold. Blocking; sees every batch
     /// whose ticket has resolved.
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Reads the ready jobs after `after` (a (priority, LocalID) key; `None`: from the
+    /// start) in that order, at most `limit`: the next of the queue to start. Cheap however
+    /// many jobs are stored (a partial index in that order). Blocking; sees every batch whose
+    /// ticket has resolved.
+    fn ready_after(
+        &self,
+        after: Option<(u32, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Reads the jobs with a wake time after `after` (a (wake, LocalID) key; `None`: from
+    /// the earliest) in that order, at most `limit`: the jobs whose time comes next. Cheap
+    /// however many jobs are stored. Blocking; sees every batch whose ticket has resolved.
+    fn waking(
+        &self,
+        after: Option<(jiff::Timestamp, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Queues a batch to be committed in one transaction and returns at once, never blocking.
     /// The ticket resolves once the batch is durable (or failed, alone); batches take effect

@@ -171,14 +171,8 @@ impl Store for MemoryStore {
             jobs: inner
                 .jobs
                 .values()
-                .filter(|j| !j.settled)
+                .filter(|j| !j.settled && !j.ready && j.wake.is_none())
                 .cloned()
-                .collect(),
-            removals: inner
-                .jobs
-                .values()
-                .filter(|j| j.settled)
-                .filter_map(|j| Some((j.local_id, j.removal_due?)))
                 .collect(),
             last_local_id: inner
                 .jobs
@@ -205,6 +199,41 @@ impl Store for MemoryStore {
         Ok(inner
             .jobs
             .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, j)| j.clone())
+            .collect())
+    }
+
+    fn ready_after(
+        &self,
+        after: Option<(u32, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let inner = self.lock();
+        let mut ready: Vec<&JobRecord> = inner
+            .jobs
+            .values()
+            .filter(|j| j.ready && after.is_none_or(|key| (j.priority, j.local_id) > key))
+            .collect();
+        ready.sort_by_key(|j| (j.priority, j.local_id));
+        Ok(ready.into_iter().take(limit).cloned().collect())
+    }
+
+    fn waking(
+        &self,
+        after: Option<(jiff::Timestamp, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let inner = self.lock();
+        let mut waking: Vec<(jiff::Timestamp, &JobRecord)> = inner
+            .jobs
+            .values()
+            .filter_map(|j| Some((j.wake?, j)))
+            .filter(|(at, j)| after.is_none_or(|key| (*at, j.local_id) > key))
+            .collect();
+        waking.sort_by_key(|(at, j)| (*at, j.local_id));
+        Ok(waking
+            .into_iter()
             .take(limit)
             .map(|(_, j)| j.clone())
             .collect())

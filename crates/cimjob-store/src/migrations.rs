@@ -144,6 +144,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         description: SETTLED_DESCRIPTION,
         statements: SETTLED_STATEMENTS,
     },
+    Migration {
+        version: 5,
+        description: AT_REST_DESCRIPTION,
+        statements: AT_REST_STATEMENTS,
+    },
 ];
 
 /// Where each consumer of the change record is: the last change it has dealt with (version 3
@@ -165,6 +170,27 @@ const SETTLED_STATEMENTS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN removal_due_us BIGINT",
     "CREATE INDEX jobs_unsettled ON jobs (local_id) WHERE settled = 0",
     "CREATE INDEX jobs_removals ON jobs (local_id) WHERE removal_due_us IS NOT NULL",
+];
+
+/// Jobs at rest told apart (both lists): the ready queue and the wake times live in the
+/// store, each behind a partial index in the order it is read, so a node holds only the head
+/// of the queue and the jobs whose time is near, and a start reads only the jobs in play. A
+/// settled job's removal time becomes its wake time. Rows written before it count as in
+/// play; the engine writes them again.
+const AT_REST_DESCRIPTION: &str =
+    "the ready queue and the wake times in the store, so a node holds only the jobs in play";
+
+/// [`AT_REST_DESCRIPTION`]'s statements.
+const AT_REST_STATEMENTS: &[&str] = &[
+    "ALTER TABLE jobs ADD COLUMN ready INTEGER NOT NULL DEFAULT 0 CHECK (ready IN (0, 1))",
+    "ALTER TABLE jobs ADD COLUMN wake_us BIGINT",
+    "UPDATE jobs SET wake_us = removal_due_us WHERE settled = 1",
+    "DROP INDEX jobs_unsettled",
+    "DROP INDEX jobs_removals",
+    "ALTER TABLE jobs DROP COLUMN removal_due_us",
+    "CREATE INDEX jobs_in_play ON jobs (local_id) WHERE settled = 0 AND ready = 0 AND wake_us IS NULL",
+    "CREATE INDEX jobs_ready ON jobs (priority, local_id) WHERE ready = 1",
+    "CREATE INDEX jobs_waking ON jobs (wake_us, local_id) WHERE wake_us IS NOT NULL",
 ];
 
 /// The change record's numbering starts at 0 (version 3 of both lists).
@@ -227,6 +253,16 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         description: SETTLED_DESCRIPTION,
         statements: SETTLED_STATEMENTS,
     },
+    Migration {
+        version: 6,
+        description: AT_REST_DESCRIPTION,
+        statements: AT_REST_STATEMENTS,
+    },
+    Migration {
+        version: 7,
+        description: "drop jobs_by_state: the nodes claim ready jobs through jobs_ready",
+        statements: &["DROP INDEX IF EXISTS jobs_by_state"],
+    },
 ];
 
 #[cfg(test)]
@@ -269,7 +305,7 @@ mod tests {
         // pin the new one; changing this value for an edited migration is the bug.
         assert_eq!(
             fingerprint(SQLITE_MIGRATIONS),
-            0x6246_670f_39d9_a52e,
+            0xbfb6_31f5_335d_7b64,
             "a shipped SQLite migration was edited"
         );
     }
@@ -278,19 +314,19 @@ mod tests {
     fn pending_skips_what_is_applied_and_refuses_a_newer_database() {
         let versions = |list: Vec<&Migration>| list.iter().map(|m| m.version).collect::<Vec<_>>();
         let all = pending(SQLITE_MIGRATIONS, &[], "db").unwrap();
-        assert_eq!(versions(all), vec![1, 2, 3, 4]);
+        assert_eq!(versions(all), vec![1, 2, 3, 4, 5]);
         let rest = pending(POSTGRES_MIGRATIONS, &[1, 3], "db").unwrap();
-        assert_eq!(versions(rest), vec![2, 4, 5]);
-        assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3, 4], "db")
+        assert_eq!(versions(rest), vec![2, 4, 5, 6, 7]);
+        assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3, 4, 5], "db")
             .unwrap()
             .is_empty());
-        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5, 6], "db").unwrap_err();
+        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5, 6, 7, 8], "db").unwrap_err();
         assert!(
             matches!(
                 refused,
                 StoreError::SchemaTooNew {
-                    found: 6,
-                    known: 5,
+                    found: 8,
+                    known: 7,
                     ..
                 }
             ),

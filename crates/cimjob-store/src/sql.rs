@@ -15,18 +15,19 @@ use crate::{
 };
 
 /// Inserts a job or replaces it whole: `local_id, job_state, priority, owner, document,
-/// settled, removal_due_us, updated_at`.
+/// settled, ready, wake_us, updated_at`.
 pub(crate) const UPSERT_JOB: &str = "\
-INSERT INTO jobs (local_id, job_state, priority, owner, document, settled, removal_due_us,
+INSERT INTO jobs (local_id, job_state, priority, owner, document, settled, ready, wake_us,
                   updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (local_id) DO UPDATE SET
     job_state = excluded.job_state,
     priority = excluded.priority,
     owner = excluded.owner,
     document = excluded.document,
     settled = excluded.settled,
-    removal_due_us = excluded.removal_due_us,
+    ready = excluded.ready,
+    wake_us = excluded.wake_us,
     updated_at = excluded.updated_at";
 
 /// Inserts a run or replaces it whole, in [`RunRow`]'s order.
@@ -97,13 +98,30 @@ pub(crate) const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE seq <= $1";
 /// The columns of a job as [`StoredJob`] reads them; the `SELECT_*JOB*` statements' list.
 macro_rules! job_columns {
     () => {
-        "SELECT local_id, job_state, priority, owner, document, settled, removal_due_us FROM jobs"
+        "SELECT local_id, job_state, priority, owner, document, settled, ready, wake_us FROM jobs"
     };
 }
 
-/// Every job that is not settled, ordered by LocalID (a starting node's jobs).
-pub(crate) const SELECT_UNSETTLED_JOBS: &str =
-    concat!(job_columns!(), " WHERE settled = 0 ORDER BY local_id");
+/// Every job in play (not settled, not ready, no wake time), ordered by LocalID: a starting
+/// node's jobs.
+pub(crate) const SELECT_JOBS_IN_PLAY: &str = concat!(
+    job_columns!(),
+    " WHERE settled = 0 AND ready = 0 AND wake_us IS NULL ORDER BY local_id"
+);
+
+/// The ready jobs after (priority `$1`, LocalID `$2`) in that order, at most `$3`: the next
+/// of the queue, through the partial index `jobs_ready`.
+pub(crate) const SELECT_READY_AFTER: &str = concat!(
+    job_columns!(),
+    " WHERE ready = 1 AND (priority, local_id) > ($1, $2) ORDER BY priority, local_id LIMIT $3"
+);
+
+/// The jobs with a wake time after (`$1`, LocalID `$2`) in that order, at most `$3`: those
+/// whose time comes, through the partial index `jobs_waking`.
+pub(crate) const SELECT_WAKING: &str = concat!(
+    job_columns!(),
+    " WHERE wake_us IS NOT NULL AND (wake_us, local_id) > ($1, $2) ORDER BY wake_us, local_id LIMIT $3"
+);
 
 /// One job by LocalID (SQLite's way to read several: once for each, in process).
 pub(crate) const SELECT_JOB: &str = concat!(job_columns!(), " WHERE local_id = $1");
@@ -121,10 +139,38 @@ pub(crate) const SELECT_JOBS_AFTER: &str = concat!(
     " WHERE local_id > $1 ORDER BY local_id LIMIT $2"
 );
 
-/// The settled jobs with a removal due: `local_id, removal_due_us`, by LocalID.
-pub(crate) const SELECT_REMOVALS: &str = "\
-SELECT local_id, removal_due_us FROM jobs
-WHERE settled = 1 AND removal_due_us IS NOT NULL ORDER BY local_id";
+/// [`SELECT_READY_AFTER`]'s `$1, $2`: before every job when `after` is `None`.
+pub(crate) fn ready_after_keys(
+    after: Option<(u32, u64)>,
+    location: &str,
+) -> Result<(i64, i64), StoreError> {
+    match after {
+        None => Ok((-1, 0)),
+        Some((priority, id)) => Ok((
+            i64::from(priority),
+            to_stored_integer(id, "local_id", location)?,
+        )),
+    }
+}
+
+/// [`SELECT_WAKING`]'s `$1, $2`: before every time when `after` is `None`.
+pub(crate) fn waking_keys(
+    after: Option<(jiff::Timestamp, u64)>,
+    location: &str,
+) -> Result<(i64, i64), StoreError> {
+    match after {
+        None => Ok((i64::MIN, 0)),
+        Some((at, id)) => Ok((
+            at.as_microsecond(),
+            to_stored_integer(id, "local_id", location)?,
+        )),
+    }
+}
+
+/// A limit as the statements bind it.
+pub(crate) fn limit_of(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
 
 /// The highest stored LocalID (NULL when there is no job).
 pub(crate) const SELECT_HIGHEST_LOCAL_ID: &str = "SELECT MAX(local_id) FROM jobs";
@@ -143,7 +189,8 @@ pub(crate) struct JobRow<'a> {
     pub(crate) owner: &'a str,
     pub(crate) document: &'a str,
     pub(crate) settled: i32,
-    pub(crate) removal_due_us: Option<i64>,
+    pub(crate) ready: i32,
+    pub(crate) wake_us: Option<i64>,
 }
 
 /// A run as its row is written: [`UPSERT_RUN`]'s parameters, in order.
@@ -238,7 +285,8 @@ pub(crate) fn plan<'a>(
             owner: &job.owner,
             document: &job.document,
             settled: i32::from(job.settled),
-            removal_due_us: job.removal_due.map(jiff::Timestamp::as_microsecond),
+            ready: i32::from(job.ready),
+            wake_us: job.wake.map(jiff::Timestamp::as_microsecond),
         };
         ops.push(Op::UpsertJob {
             row,
@@ -330,7 +378,8 @@ pub(crate) struct StoredJob {
     pub(crate) owner: String,
     pub(crate) document: String,
     pub(crate) settled: i64,
-    pub(crate) removal_due_us: Option<i64>,
+    pub(crate) ready: i64,
+    pub(crate) wake_us: Option<i64>,
 }
 
 impl StoredJob {
@@ -353,22 +402,19 @@ impl StoredJob {
             owner: self.owner,
             document: self.document,
             settled: self.settled != 0,
-            removal_due: self
-                .removal_due_us
-                .map(|us| {
-                    from_stored_micros(us, || format!("removal_due_us of job {local_id}"), location)
-                })
+            ready: self.ready != 0,
+            wake: self
+                .wake_us
+                .map(|us| from_stored_micros(us, || format!("wake_us of job {local_id}"), location))
                 .transpose()?,
         })
     }
 }
 
-/// What a backend reads for [`loaded`], from one snapshot: [`SELECT_UNSETTLED_JOBS`],
-/// [`SELECT_REMOVALS`], [`SELECT_HIGHEST_LOCAL_ID`], [`SELECT_LAST_LOCAL_ID`] and
-/// [`SELECT_LAST_CHANGE`].
+/// What a backend reads for [`loaded`], from one snapshot: [`SELECT_JOBS_IN_PLAY`],
+/// [`SELECT_HIGHEST_LOCAL_ID`], [`SELECT_LAST_LOCAL_ID`] and [`SELECT_LAST_CHANGE`].
 pub(crate) struct Stored {
     pub(crate) jobs: Vec<StoredJob>,
-    pub(crate) removals: Vec<(i64, i64)>,
     pub(crate) highest_local_id: Option<i64>,
     pub(crate) recorded_mark: Option<i64>,
     pub(crate) last_change: Option<i64>,
@@ -380,7 +426,6 @@ pub(crate) struct Stored {
 pub(crate) fn loaded(stored: Stored, location: &str) -> Result<Loaded, StoreError> {
     let Stored {
         jobs,
-        removals,
         highest_local_id,
         recorded_mark,
         last_change,
@@ -389,15 +434,6 @@ pub(crate) fn loaded(stored: Stored, location: &str) -> Result<Loaded, StoreErro
         .into_iter()
         .map(|job| job.into_record(location))
         .collect::<Result<Vec<_>, _>>()?;
-    let removals = removals
-        .into_iter()
-        .map(|(id, us)| {
-            let local_id: u64 = from_stored_integer(id, || "local_id of a job".into(), location)?;
-            let due =
-                from_stored_micros(us, || format!("removal_due_us of job {local_id}"), location)?;
-            Ok((local_id, due))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
     let recorded_mark: u64 = from_stored_integer(
         recorded_mark.unwrap_or(0),
         || "last_local_id".into(),
@@ -418,7 +454,6 @@ pub(crate) fn loaded(stored: Stored, location: &str) -> Result<Loaded, StoreErro
     }
     Ok(Loaded {
         jobs,
-        removals,
         last_local_id: recorded_mark.max(highest_job),
         last_change: from_stored_integer(
             last_change.unwrap_or(0),
@@ -556,7 +591,8 @@ mod tests {
             owner: "alice".into(),
             document: "{}".into(),
             settled: false,
-            removal_due: None,
+            ready: false,
+            wake: None,
         };
         let change = |seq| ChangeRecord {
             seq,

@@ -123,6 +123,20 @@ impl SqliteStore {
     fn reader(&self) -> MutexGuard<'_, Connection> {
         lock(&self.reader)
     }
+
+    /// The jobs a `SELECT_*JOB*` statement reads, as records; a failure names `step`.
+    fn records(
+        &self,
+        statement: &str,
+        params: impl rusqlite::Params,
+        step: &str,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let location = self.location.as_str();
+        read_jobs(&self.reader(), statement, params, location, step)?
+            .into_iter()
+            .map(|job| job.into_record(location))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -145,18 +159,10 @@ impl Store for SqliteStore {
 
         let jobs = read_jobs(
             &snapshot,
-            sql::SELECT_UNSETTLED_JOBS,
+            sql::SELECT_JOBS_IN_PLAY,
             [],
             location,
             "read jobs",
-        )?;
-        let removals = query_all(
-            &snapshot,
-            sql::SELECT_REMOVALS,
-            [],
-            location,
-            "read removals",
-            |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
         let highest_local_id: Option<i64> = snapshot
             .query_row(sql::SELECT_HIGHEST_LOCAL_ID, [], |row| row.get(0))
@@ -173,7 +179,6 @@ impl Store for SqliteStore {
         drop(connection);
         let stored = sql::Stored {
             jobs,
-            removals,
             highest_local_id,
             recorded_mark,
             last_change,
@@ -198,20 +203,38 @@ impl Store for SqliteStore {
     }
 
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
-        let location = self.location.as_str();
-        let after = to_stored_integer(after, "local_id", location)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let connection = self.reader();
-        read_jobs(
-            &connection,
+        let after = to_stored_integer(after, "local_id", &self.location)?;
+        self.records(
             sql::SELECT_JOBS_AFTER,
-            [after, limit],
-            location,
+            params![after, sql::limit_of(limit)],
             "read a page of jobs",
-        )?
-        .into_iter()
-        .map(|job| job.into_record(location))
-        .collect()
+        )
+    }
+
+    fn ready_after(
+        &self,
+        after: Option<(u32, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let (priority, id) = sql::ready_after_keys(after, &self.location)?;
+        self.records(
+            sql::SELECT_READY_AFTER,
+            params![priority, id, sql::limit_of(limit)],
+            "read the next ready jobs",
+        )
+    }
+
+    fn waking(
+        &self,
+        after: Option<(jiff::Timestamp, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let (at, id) = sql::waking_keys(after, &self.location)?;
+        self.records(
+            sql::SELECT_WAKING,
+            params![at, id, sql::limit_of(limit)],
+            "read the jobs whose time comes",
+        )
     }
 
     fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
@@ -463,7 +486,8 @@ fn read_jobs(
             owner: row.get(3)?,
             document: row.get(4)?,
             settled: row.get(5)?,
-            removal_due_us: row.get(6)?,
+            ready: row.get(6)?,
+            wake_us: row.get(7)?,
         })
     })
 }
@@ -504,7 +528,8 @@ fn apply_op(connection: &Connection, op: &Op<'_>) -> rusqlite::Result<()> {
                 row.owner,
                 row.document,
                 row.settled,
-                row.removal_due_us,
+                row.ready,
+                row.wake_us,
                 updated_at
             ],
         ),
@@ -666,4 +691,40 @@ fn apply_migration(
         "applied schema migration"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for `statement` (its parameters bound to 0), one detail per line.
+    fn plan_of(connection: &Connection, statement: &str, parameters: usize) -> String {
+        let mut explain = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .unwrap();
+        let zeros = vec![0i64; parameters];
+        let rows = explain
+            .query_map(rusqlite::params_from_iter(zeros), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap().join("\n")
+    }
+
+    #[test]
+    fn a_start_the_queue_and_the_wake_times_read_through_their_own_indexes_in_order() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("jobs.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let connection = Connection::open(&path).unwrap();
+        for (statement, parameters, index) in [
+            (sql::SELECT_JOBS_IN_PLAY, 0, "jobs_in_play"),
+            (sql::SELECT_READY_AFTER, 3, "jobs_ready"),
+            (sql::SELECT_WAKING, 3, "jobs_waking"),
+        ] {
+            let plan = plan_of(&connection, statement, parameters);
+            assert!(plan.contains(&format!("INDEX {index}")), "{statement}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{statement} sorts: {plan}");
+        }
+    }
 }

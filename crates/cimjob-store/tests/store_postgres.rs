@@ -148,7 +148,7 @@ impl Drop for TableLock {
 }
 
 impl Backend for Postgres {
-    const LATEST_VERSION: i64 = 5;
+    const LATEST_VERSION: i64 = 7;
     type Store = PostgresStore;
     type Hold = TableLock;
 
@@ -225,15 +225,18 @@ fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_
             "{message}"
         );
     }
-    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 5);
-    // The index through which nodes will claim runnable jobs in order; not the unused one.
+    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 7);
+    // The index through which nodes claim ready jobs in order; not the unused ones.
     let index = |name: &str| {
         db.count(&format!(
             "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() \
              AND tablename = 'jobs' AND indexname = '{name}'"
         ))
     };
-    assert_eq!((index("jobs_by_state"), index("jobs_by_owner")), (1, 0));
+    assert_eq!(
+        (index("jobs_ready"), index("jobs_by_state"), index("jobs_by_owner")),
+        (1, 0, 0)
+    );
     block_on(first.commit(upsert(vec![job(1, 2, "{}")]))).unwrap();
     // the same node started again (its lease still runs) serves at once, as a new
     // incarnation, and finds what it committed

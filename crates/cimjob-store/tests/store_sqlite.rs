@@ -34,7 +34,7 @@ impl Drop for WriteLock {
 }
 
 impl Backend for Sqlite {
-    const LATEST_VERSION: i64 = 4;
+    const LATEST_VERSION: i64 = 5;
     type Store = SqliteStore;
     type Hold = WriteLock;
 
@@ -116,7 +116,7 @@ fn opening_creates_the_directory_and_records_every_schema_version() {
         let rows = statement.query_map([], |row| row.get(0)).unwrap();
         rows.collect::<Result<_, _>>().unwrap()
     };
-    assert_eq!(versions(&path), vec![1, 2, 3, 4]);
+    assert_eq!(versions(&path), vec![1, 2, 3, 4, 5]);
     let mode: String = raw(&path)
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
@@ -124,7 +124,7 @@ fn opening_creates_the_directory_and_records_every_schema_version() {
 
     // Reopening applies nothing twice.
     drop(SqliteStore::open(&path).unwrap());
-    assert_eq!(versions(&path), vec![1, 2, 3, 4]);
+    assert_eq!(versions(&path), vec![1, 2, 3, 4, 5]);
 }
 
 #[test]
@@ -175,9 +175,10 @@ fn a_version_3_database_keeps_its_jobs_and_loads_them_all_until_the_engine_settl
     let connection = raw(&path);
     connection
         .execute_batch(
-            "DROP INDEX jobs_unsettled; DROP INDEX jobs_removals;
-             ALTER TABLE jobs DROP COLUMN settled; ALTER TABLE jobs DROP COLUMN removal_due_us;
-             DELETE FROM schema_migrations WHERE version = 4;",
+            "DROP INDEX jobs_in_play; DROP INDEX jobs_ready; DROP INDEX jobs_waking;
+             ALTER TABLE jobs DROP COLUMN settled; ALTER TABLE jobs DROP COLUMN ready;
+             ALTER TABLE jobs DROP COLUMN wake_us;
+             DELETE FROM schema_migrations WHERE version IN (4, 5);",
         )
         .unwrap();
     drop(connection);
@@ -190,7 +191,7 @@ fn a_version_3_database_keeps_its_jobs_and_loads_them_all_until_the_engine_settl
         ["{\"done\":1}", "{\"new\":2}"],
         "both load, neither settled"
     );
-    assert!(loaded.removals.is_empty());
+    assert!(store.waking(None, 10).unwrap().is_empty());
     // the engine writes the finished one again as settled: the next start skips it
     commit_ok(&store, vec![upsert(vec![settled(1, "{\"done\":1}", None)])]);
     store.close();

@@ -166,6 +166,11 @@ pub struct Job {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<Timestamp>,
+    /// It waits only for a free slot (queued or between runs, nothing else due). The store
+    /// keeps such jobs in (Priority, LocalID) order, so a node reads the next ones to start
+    /// instead of holding every queued job in memory.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ready: bool,
     /// JobInParameters (embedded `__JobInParameters` instance), when a method created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_in_parameters: Option<String>,
@@ -277,6 +282,7 @@ impl Job {
             skipped_runs: 0,
             retrying: false,
             retry_at: None,
+            ready: false,
             job_in_parameters: None,
             job_out_parameters: None,
             process: None,

@@ -873,10 +873,38 @@ impl Store for PostgresStore {
 
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         let after = to_stored_integer(after, "local_id", &self.location)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(|reply| Read::JobsAfter {
-            after,
-            limit,
+        let keys = vec![after, sql::limit_of(limit)];
+        self.read(|reply| Read::Page {
+            page: Page::ByLocalId,
+            keys,
+            reply,
+        })
+    }
+
+    fn ready_after(
+        &self,
+        after: Option<(u32, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let (priority, id) = sql::ready_after_keys(after, &self.location)?;
+        let keys = vec![priority, id, sql::limit_of(limit)];
+        self.read(|reply| Read::Page {
+            page: Page::Ready,
+            keys,
+            reply,
+        })
+    }
+
+    fn waking(
+        &self,
+        after: Option<(jiff::Timestamp, u64)>,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let (at, id) = sql::waking_keys(after, &self.location)?;
+        let keys = vec![at, id, sql::limit_of(limit)];
+        self.read(|reply| Read::Page {
+            page: Page::Waking,
+            keys,
             reply,
         })
     }
@@ -1025,7 +1053,8 @@ fn requests_of<'a>(
                 &row.owner,
                 &row.document,
                 &row.settled,
-                &row.removal_due_us,
+                &row.ready,
+                &row.wake_us,
                 updated_at,
             ],
         ),
@@ -1542,19 +1571,50 @@ enum Read {
         keys: Vec<i64>,
         reply: Reply<Vec<JobRecord>>,
     },
-    JobsAfter {
-        after: i64,
-        limit: i64,
+    Page {
+        page: Page,
+        /// The statement's parameters, in order: where the page starts, then its limit.
+        keys: Vec<i64>,
         reply: Reply<Vec<JobRecord>>,
     },
+}
+
+/// Which ordered page of jobs a [`Read::Page`] reads.
+#[derive(Clone, Copy)]
+enum Page {
+    /// [`sql::SELECT_JOBS_AFTER`].
+    ByLocalId,
+    /// [`sql::SELECT_READY_AFTER`].
+    Ready,
+    /// [`sql::SELECT_WAKING`].
+    Waking,
+}
+
+impl Page {
+    fn statement(self, s: &ReadStatements) -> &Statement {
+        match self {
+            Page::ByLocalId => &s.select_jobs_after,
+            Page::Ready => &s.select_ready_after,
+            Page::Waking => &s.select_waking,
+        }
+    }
+
+    fn step(self) -> &'static str {
+        match self {
+            Page::ByLocalId => "read a page of jobs",
+            Page::Ready => "read the next ready jobs",
+            Page::Waking => "read the jobs whose time comes",
+        }
+    }
 }
 
 /// The reads' statements, prepared on each new read connection.
 struct ReadStatements {
     begin_snapshot: Statement,
     end_snapshot: Statement,
-    select_unsettled_jobs: Statement,
-    select_removals: Statement,
+    select_jobs_in_play: Statement,
+    select_ready_after: Statement,
+    select_waking: Statement,
     select_highest_local_id: Statement,
     select_jobs_among: Statement,
     select_jobs_after: Statement,
@@ -1573,8 +1633,9 @@ impl Prepare for ReadStatements {
                 .prepare("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?,
             end_snapshot: client.prepare("COMMIT").await?,
-            select_unsettled_jobs: client.prepare(sql::SELECT_UNSETTLED_JOBS).await?,
-            select_removals: client.prepare(sql::SELECT_REMOVALS).await?,
+            select_jobs_in_play: client.prepare(sql::SELECT_JOBS_IN_PLAY).await?,
+            select_ready_after: client.prepare(sql::SELECT_READY_AFTER).await?,
+            select_waking: client.prepare(sql::SELECT_WAKING).await?,
             select_highest_local_id: client.prepare(sql::SELECT_HIGHEST_LOCAL_ID).await?,
             select_jobs_among: client.prepare(sql::SELECT_JOBS_AMONG).await?,
             select_jobs_after: client.prepare(sql::SELECT_JOBS_AFTER).await?,
@@ -1717,17 +1778,17 @@ impl Reader {
                     .await;
                 let _ = reply.send(answer);
             }
-            Read::JobsAfter {
-                after,
-                limit,
-                reply,
-            } => {
+            Read::Page { page, keys, reply } => {
                 let answer = self
                     .link
-                    .retrying(|live| async move {
-                        let params: [&(dyn ToSql + Sync); 2] = [&after, &limit];
-                        let step = "read a page of jobs";
-                        read_jobs(&live, |s| &s.select_jobs_after, &params, location, step).await
+                    .retrying(|live| {
+                        let params: Vec<&(dyn ToSql + Sync)> =
+                            keys.iter().map(|k| k as &(dyn ToSql + Sync)).collect();
+                        async move {
+                            let step = page.step();
+                            read_jobs(&live, move |s| page.statement(s), &params, location, step)
+                                .await
+                        }
                     })
                     .await;
                 let _ = reply.send(answer);
@@ -1745,7 +1806,8 @@ fn stored_job(row: &Row, location: &str, step: &str) -> Result<sql::StoredJob, S
         owner: column(row, 3, location, step)?,
         document: column(row, 4, location, step)?,
         settled: column::<i32>(row, 5, location, step)?.into(),
-        removal_due_us: column(row, 6, location, step)?,
+        ready: column::<i32>(row, 6, location, step)?.into(),
+        wake_us: column(row, 7, location, step)?,
     })
 }
 
@@ -1768,7 +1830,7 @@ async fn read_jobs(
         .map_err(Failure::Refused)
 }
 
-/// The jobs not settled, the removals due and the marks, from one snapshot.
+/// The jobs in play and the marks, from one snapshot.
 async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded, Failure> {
     let (client, s) = (&live.client, &live.statements);
     let step = "read jobs";
@@ -1779,10 +1841,9 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
         .map_err(|e| failure(client, location, "begin read transaction", e))?;
     let reads = async {
         let jobs = client
-            .query(&s.select_unsettled_jobs, &[])
+            .query(&s.select_jobs_in_play, &[])
             .await
             .map_err(fail)?;
-        let removals = client.query(&s.select_removals, &[]).await.map_err(fail)?;
         let highest = client
             .query_one(&s.select_highest_local_id, &[])
             .await
@@ -1795,28 +1856,18 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
             .query_opt(&s.select_last_change, &[])
             .await
             .map_err(fail)?;
-        Ok((jobs, removals, highest, mark, last_change))
+        Ok((jobs, highest, mark, last_change))
     }
     .await;
     // Ends the snapshot whatever happened (COMMIT of a failed transaction rolls it back).
     let ended = client.execute(&s.end_snapshot, &[]).await;
-    let (jobs, removals, highest, mark, last_change) = reads?;
+    let (jobs, highest, mark, last_change) = reads?;
     ended.map_err(|e| failure(client, location, "end read transaction", e))?;
 
     let jobs = jobs
         .iter()
         .map(|row| stored_job(row, location, step))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::Refused)?;
-    let removals = removals
-        .iter()
-        .map(|row| {
-            Ok((
-                column(row, 0, location, step)?,
-                column(row, 1, location, step)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()
         .map_err(Failure::Refused)?;
     let highest_local_id = column(&highest, 0, location, step).map_err(Failure::Refused)?;
     let value = |row: Option<Row>, what: &str| -> Result<Option<i64>, Failure> {
@@ -1828,7 +1879,6 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
     let last_change = value(last_change, "read last_change")?;
     let stored = sql::Stored {
         jobs,
-        removals,
         highest_local_id,
         recorded_mark: mark,
         last_change,

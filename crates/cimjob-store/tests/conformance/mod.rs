@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             a_batch_that_upserts_and_deletes_the_same_job_leaves_it_deleted,
             last_local_id_survives_deleting_every_job_and_never_decreases,
             settled_jobs_stay_in_the_store_and_come_back_one_by_one_or_by_pages,
+            the_ready_queue_and_the_wake_times_are_read_in_order_a_page_at_a_time,
             runs_come_back_ordered_by_run_number_and_a_rewritten_run_replaces_the_old,
             tickets_resolve_in_submission_order_and_batches_apply_in_that_order,
             group_commit_makes_2000_batches_durable_in_few_transactions,
@@ -95,15 +96,16 @@ pub fn job(local_id: u64, job_state: u16, document: &str) -> JobRecord {
         owner: format!("user{}", local_id % 3),
         document: document.to_owned(),
         settled: false,
-        removal_due: None,
+        ready: false,
+        wake: None,
     }
 }
 
-/// A settled job (Completed), removed at `removal_due` if given.
+/// A settled job (Completed), removed at `removal_due` (its wake time) if given.
 pub fn settled(local_id: u64, document: &str, removal_due: Option<i64>) -> JobRecord {
     JobRecord {
         settled: true,
-        removal_due: removal_due.map(at_micros),
+        wake: removal_due.map(at_micros),
         ..job(local_id, 7, document)
     }
 }
@@ -275,7 +277,6 @@ pub fn committed_jobs_load_back_after_reopen_with_upserts_replacing_and_deletes_
             ],
             last_local_id: 3,
             last_change: 0,
-            ..Loaded::default()
         }
     );
     assert_eq!(store.runs(1).unwrap(), vec![run(1, 1)]);
@@ -391,11 +392,10 @@ pub fn settled_jobs_stay_in_the_store_and_come_back_one_by_one_or_by_pages<B: Ba
     let (store, loaded) = reopen_and_load(&db, store);
     let unsettled: Vec<JobRecord> = jobs.iter().filter(|j| !j.settled).cloned().collect();
     assert_eq!(loaded.jobs, unsettled, "only what is still in play loads");
-    let removals: Vec<(u64, jiff::Timestamp)> = jobs
-        .iter()
-        .filter_map(|j| Some((j.local_id, j.removal_due?)))
-        .collect();
-    assert_eq!(loaded.removals, removals);
+    let mut removals: Vec<&JobRecord> = jobs.iter().filter(|j| j.wake.is_some()).collect();
+    removals.sort_by_key(|j| (j.wake, j.local_id));
+    let waking = store.waking(None, 10_000).unwrap();
+    assert_eq!(waking.iter().collect::<Vec<_>>(), removals, "removals wake");
     assert_eq!(
         loaded.last_local_id, 2500,
         "the deleted job's LocalID stays used"
@@ -422,6 +422,81 @@ pub fn settled_jobs_stay_in_the_store_and_come_back_one_by_one_or_by_pages<B: Ba
         paged.extend(page);
     }
     assert_eq!(paged, jobs, "every job once, in LocalID order");
+}
+
+pub fn the_ready_queue_and_the_wake_times_are_read_in_order_a_page_at_a_time<B: Backend>(
+    name: &str,
+) {
+    let db = B::fresh(name);
+    let store = db.open().unwrap();
+    // 3,000 jobs: ready ones at priorities 0..7 (`job` gives priority id % 7), waiting ones
+    // with wake times that repeat (so LocalID breaks ties), and jobs in play
+    let jobs: Vec<JobRecord> = (1..=3000u64)
+        .map(|id| match id % 3 {
+            0 => JobRecord {
+                ready: true,
+                ..job(id, 2, r#"{"ready":true}"#)
+            },
+            1 => JobRecord {
+                wake: Some(at_micros(((id * 7919) % 500) as i64 * 1_000_000)),
+                ..job(id, 2, r#"{"waits":true}"#)
+            },
+            _ => job(id, 4, r#"{"running":true}"#),
+        })
+        .collect();
+    commit_ok(&store, vec![upsert(jobs.clone())]);
+    let (store, loaded) = reopen_and_load(&db, store);
+    let in_play: Vec<JobRecord> = jobs
+        .iter()
+        .filter(|j| !j.ready && j.wake.is_none())
+        .cloned()
+        .collect();
+    assert_eq!(loaded.jobs, in_play, "a start reads only the jobs in play");
+
+    let mut ready: Vec<JobRecord> = jobs.iter().filter(|j| j.ready).cloned().collect();
+    ready.sort_by_key(|j| (j.priority, j.local_id));
+    let mut read = Vec::new();
+    let mut after = None;
+    for _ in 0..100 {
+        let page = store.ready_after(after, 150).unwrap();
+        assert!(page.len() <= 150);
+        let Some(last) = page.last() else { break };
+        after = Some((last.priority, last.local_id));
+        read.extend(page);
+    }
+    assert_eq!(read, ready, "lower Priority first, then LocalID, each once");
+
+    let mut waking: Vec<JobRecord> = jobs.iter().filter(|j| j.wake.is_some()).cloned().collect();
+    waking.sort_by_key(|j| (j.wake, j.local_id));
+    let mut read = Vec::new();
+    let mut after = None;
+    for _ in 0..100 {
+        let page = store.waking(after, 150).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.wake.unwrap(), last.local_id));
+        read.extend(page);
+    }
+    assert_eq!(read, waking, "earliest wake first, then LocalID, each once");
+
+    // a job that starts leaves the queue; one that comes due joins it
+    let started = JobRecord {
+        ready: false,
+        ..ready[0].clone()
+    };
+    let due = JobRecord {
+        ready: true,
+        wake: None,
+        ..waking[0].clone()
+    };
+    commit_ok(&store, vec![upsert(vec![started.clone(), due.clone()])]);
+    let head = store.ready_after(None, 3).unwrap();
+    assert!(!head.contains(&ready[0]) && !head.contains(&started));
+    assert!(store
+        .ready_after(None, 10_000)
+        .unwrap()
+        .iter()
+        .any(|j| j == &due));
+    assert_eq!(store.waking(None, 1).unwrap(), [waking[1].clone()]);
 }
 
 pub fn runs_come_back_ordered_by_run_number_and_a_rewritten_run_replaces_the_old<B: Backend>(
