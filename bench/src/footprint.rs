@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{
     cim_call, enumerate, http_client, median, peak_rss_kib, reset_peak_rss,
-    service_with_finished_jobs, service_with_held_jobs, service_with_scheduled_jobs, static_server,
-    status_kib, Prepared, Service,
+    service_with_finished_jobs, service_with_held_jobs, service_with_queued_jobs,
+    service_with_scheduled_jobs, static_server, status_kib, Prepared, Service,
 };
 use anyhow::Context;
 use cim::xml::ParamValue;
@@ -145,6 +145,11 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let scheduled_rss = rss_kib(scheduled.pid())?;
     drop(scheduled.stop()?);
 
+    let queued = service_with_queued_jobs(jobs, clients).await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let queued_rss = rss_kib(queued.pid())?;
+    drop(queued.stop()?);
+
     rows.push(format!("| CIM-XML EnumerateInstances of {jobs} jobs ({:.0} MB answer) vs the same bytes from a static server | {ours_enum:.0} ms | {base_enum:.0} ms | {:.1}× |", enum_size as f64 / 1e6, ours_enum / base_enum));
     rows.push(format!("| service peak RSS during that enumeration vs the RSS holding {jobs} jobs before it | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(enum_rss), mib(stored_rss), enum_rss as f64 / stored_rss as f64));
     rows.push(format!("| the same by pull operations, MaxObjectCount {MAX_OBJECT_COUNT} ({requests} requests) vs the same pages from a static server | {ours_pull:.0} ms | {base_pull:.0} ms | {:.1}× |", ours_pull / base_pull));
@@ -157,6 +162,7 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     rows.push(format!("| RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(restart_rss), mib(idle_rss), restart_rss as f64 / idle_rss as f64));
     rows.push(format!("| service RSS holding {jobs} finished jobs vs holding {jobs} held ones | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(finished_rss), mib(stored_rss), finished_rss as f64 / stored_rss as f64));
     rows.push(format!("| service RSS holding {jobs} jobs scheduled for tomorrow vs holding {jobs} held ones | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(scheduled_rss), mib(stored_rss), scheduled_rss as f64 / stored_rss as f64));
+    rows.push(format!("| service RSS holding {jobs} jobs queued behind a running one vs holding {jobs} held ones | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(queued_rss), mib(stored_rss), queued_rss as f64 / stored_rss as f64));
     rows.push(format!("| start-up with {jobs} finished jobs, median of 3 vs a restart of an empty service | {finished_start:.0} ms | {base_start:.0} ms | {:.1}× |", finished_start / base_start));
     rows.push(format!("| RSS after start-up with {jobs} finished jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.1}× |", mib(finished_restart_rss), mib(idle_rss), finished_restart_rss as f64 / idle_rss as f64));
     Ok(rows)

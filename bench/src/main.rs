@@ -672,6 +672,27 @@ async fn service_with_scheduled_jobs(n: usize, clients: usize) -> anyhow::Result
     Ok(service)
 }
 
+/// A service with one slot, taken by a `sleep 600` job, and `n` jobs queued behind it
+/// (ready, waiting only for that slot). Its stop ends the sleep with the supervisors.
+async fn service_with_queued_jobs(n: usize, clients: usize) -> anyhow::Result<Service> {
+    let service = Service::start(1)?;
+    submit_all(
+        service.url.clone(),
+        1,
+        1,
+        |_| json!({"properties": {"Name": "sleeper", "CommandLine": ["sleep", "600"]}}),
+    )
+    .await?;
+    submit_all(
+        service.url.clone(),
+        n,
+        clients,
+        |i| json!({"properties": {"Name": format!("queued{i}"), "CommandLine": ["/bin/true"]}}),
+    )
+    .await?;
+    Ok(service)
+}
+
 /// A service holding `n` finished jobs (held, then terminated: Terminated without a run),
 /// as a service that has worked for a while holds them.
 async fn service_with_finished_jobs(n: usize, clients: usize) -> anyhow::Result<Service> {

@@ -1384,3 +1384,96 @@ fn delete_on_completion_keeps_a_failed_job_for_its_time_before_removal_like_a_co
     );
     assert_eq!(core.fire_timers(t(70)).batch.deletes, [failed]);
 }
+
+#[test]
+fn the_ready_queue_beyond_its_head_waits_in_the_store_and_comes_back_in_priority_order() {
+    let window = cimjob_rules::core::READY_WINDOW;
+    let mut core = empty_core(1);
+    let mut shelf = Shelf::default();
+    let (_, first) = running(&mut core, "first", &[], t(0));
+    // more queued jobs than the head holds, all at Priority 5
+    let priority = |p: u32| [("Priority", CimValue::UInt32(p))];
+    let mut queued = Vec::new();
+    for n in 0..window + 100 {
+        let (id, step) = core
+            .submit(
+                &values(&format!("q{n}"), &priority(5)),
+                "alice",
+                false,
+                t(1),
+            )
+            .unwrap();
+        shelf.apply(&step);
+        let record = step
+            .batch
+            .upserts
+            .iter()
+            .find(|r| r.local_id == id)
+            .unwrap();
+        assert!(record.ready, "the store knows it waits only for a slot");
+        let generation = core.job(id).unwrap().generation;
+        core.forget_at_rest([(id, generation)], t(1));
+        queued.push(id);
+    }
+    let held = |core: &Core| queued.iter().filter(|id| core.job(**id).is_some()).count();
+    assert_eq!(
+        held(&core),
+        window,
+        "the head of the queue stays, the rest is let go of"
+    );
+    // one submitted later at a lower Priority runs first, before every queued one
+    let (urgent, step) = core
+        .submit(&values("urgent", &priority(1)), "alice", false, t(2))
+        .unwrap();
+    shelf.apply(&step);
+    assert!(core.job(urgent).is_some());
+    let evicted = *queued[..window].last().unwrap();
+    assert!(
+        step.let_go.iter().any(|(id, _)| *id == evicted),
+        "the head's last makes room, written as it is to be let go of"
+    );
+    let generation = core.job(evicted).unwrap().generation;
+    core.forget_at_rest([(evicted, generation)], t(2));
+    assert_eq!(held(&core), window - 1);
+
+    // every slot frees in turn: the order is Priority, then submission, across the store
+    let mut started = Vec::new();
+    let mut key = first;
+    for n in 0..window + 200 {
+        let mut step = core.exited(key, ExitOutcome::Exited(0), t(10 + n as i64));
+        shelf.answer(&mut core, &mut step, t(10 + n as i64));
+        let Some(&next) = spawned(&step).first() else {
+            break;
+        };
+        core.process_started(next, identity(1), t(10 + n as i64));
+        started.push(next.job);
+        key = next;
+    }
+    let mut expected = vec![urgent];
+    expected.extend(&queued);
+    assert_eq!(started, expected, "each once, Priority first, none skipped");
+}
+
+#[test]
+fn a_job_waiting_in_the_store_whose_priority_is_raised_moves_to_the_head() {
+    let window = cimjob_rules::core::READY_WINDOW;
+    let mut core = empty_core(1);
+    let (_, first) = running(&mut core, "first", &[], t(0));
+    let mut last = None;
+    for n in 0..window + 10 {
+        let (id, step) = core
+            .submit(&values(&format!("q{n}"), &[]), "alice", false, t(1))
+            .unwrap();
+        let generation = core.job(id).unwrap().generation;
+        core.forget_at_rest([(id, generation)], t(1));
+        last = Some((id, step));
+    }
+    let (id, step) = last.unwrap();
+    assert!(core.job(id).is_none(), "beyond the head: in the store");
+    let stored = job_of(&step.batch.upserts[0]).unwrap();
+    core.admit(stored);
+    core.modify(id, &[("Priority".into(), Some(CimValue::UInt32(0)))], t(2))
+        .unwrap();
+    let step = core.exited(first, ExitOutcome::Exited(0), t(3));
+    assert_eq!(spawned(&step)[0].job, id, "Priority 0 runs next");
+}

@@ -723,7 +723,10 @@ mod tests {
             (sql::SELECT_WAKING, 3, "jobs_waking"),
         ] {
             let plan = plan_of(&connection, statement, parameters);
-            assert!(plan.contains(&format!("INDEX {index}")), "{statement}: {plan}");
+            assert!(
+                plan.contains(&format!("INDEX {index}")),
+                "{statement}: {plan}"
+            );
             assert!(!plan.contains("TEMP B-TREE"), "{statement} sorts: {plan}");
         }
     }

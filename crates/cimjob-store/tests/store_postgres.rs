@@ -234,7 +234,11 @@ fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_
         ))
     };
     assert_eq!(
-        (index("jobs_ready"), index("jobs_by_state"), index("jobs_by_owner")),
+        (
+            index("jobs_ready"),
+            index("jobs_by_state"),
+            index("jobs_by_owner")
+        ),
         (1, 0, 0)
     );
     block_on(first.commit(upsert(vec![job(1, 2, "{}")]))).unwrap();
