@@ -284,7 +284,7 @@ pub fn start(
         let found =
             recall::read_asked(&*store, read).map_err(|e| StartError::Read(e.to_string()))?;
         let step = core.read_back(read, Ok(found), now);
-        merge_steps(&mut first_step, step);
+        first_step.merge(step);
     }
     let (commands, command_rx) = mpsc::channel(1024);
     let (recalled_tx, recalled_rx) = mpsc::unbounded_channel();
@@ -664,18 +664,6 @@ async fn oldest_durable(pending: &mut VecDeque<Pending>) -> Result<(), StoreErro
     }
 }
 
-/// Folds `later` into `earlier`: one transaction with the effect of both in order, their
-/// events and deferred actions in order.
-fn merge_steps(earlier: &mut Step, later: Step) {
-    earlier.batch.merge(later.batch);
-    earlier.events.extend(later.events);
-    earlier.now.extend(later.now);
-    earlier.after_commit.extend(later.after_commit);
-    earlier.notes.extend(later.notes);
-    earlier.reads.extend(later.reads);
-    earlier.let_go.extend(later.let_go);
-}
-
 /// Writes the core's notes to the log.
 fn log_notes(notes: &[Note]) {
     for note in notes {
@@ -992,7 +980,7 @@ impl Shell {
         }
         log_notes(&std::mem::take(&mut step.notes));
         match &mut self.held {
-            Some((held, _)) => merge_steps(held, step),
+            Some((held, _)) => held.merge(step),
             None => {
                 self.held = Some((step, tokio::time::Instant::now() + LAZY_COMMIT_WINDOW));
             }
@@ -1007,7 +995,7 @@ impl Shell {
         }
         log_notes(&step.notes);
         if let Some((mut held, _)) = self.held.take() {
-            merge_steps(&mut held, step);
+            held.merge(step);
             step = held;
         }
         let written: Vec<(u64, u64)> = step

@@ -155,6 +155,21 @@ pub struct Step {
     pub let_go: Vec<(u64, u64)>,
 }
 
+impl Step {
+    /// Folds `later` into this step: one transaction with the effect of both in order, their
+    /// events, actions and reads in order (a shell that holds a step back, or answers a read
+    /// at once, makes one step of two).
+    pub fn merge(&mut self, later: Step) {
+        self.batch.merge(later.batch);
+        self.events.extend(later.events);
+        self.now.extend(later.now);
+        self.after_commit.extend(later.after_commit);
+        self.notes.extend(later.notes);
+        self.reads.extend(later.reads);
+        self.let_go.extend(later.let_go);
+    }
+}
+
 /// A read of the store the core asked for ([`Step::reads`]), answered with the jobs it found,
 /// in its order, through [`Core::read_back`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -525,7 +540,7 @@ impl Core {
                 self.timers.remove(&timer);
             }
             if let Some(at) = wake_of(&job) {
-                self.store_wake = Some(self.store_wake.map_or(at, |known| known.min(at)));
+                self.store_wake = earliest(self.store_wake, Some(at));
             }
             self.jobs.remove(&id);
         }
@@ -587,10 +602,7 @@ impl Core {
                     }
                 }
                 let more = beyond.or_else(|| full.then(|| self.wake_cursor.map(|(at, _)| at))?);
-                self.store_wake = match (self.store_wake, more) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                self.store_wake = earliest(self.store_wake, more);
                 self.read_waking(now);
             }
         }
@@ -602,15 +614,14 @@ impl Core {
     /// node held it is caught up with (see [`Core::resume_waiting`]).
     fn wake(&mut self, job: Job, now: Timestamp) {
         let id = job.local_id;
-        let situation = job.situation;
+        let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns);
+        if !waiting {
+            // a removal: the one timer of a settled job
+            self.timers.extend(self.timers_of(&job));
+        }
         self.jobs.insert(id, Arc::new(job));
-        match situation {
-            Situation::Queued | Situation::BetweenRuns => self.resume_waiting(id, now),
-            s if s.is_final() => {
-                let timers = self.timers_of(&self.jobs[&id].clone());
-                self.timers.extend(timers);
-            }
-            _ => {}
+        if waiting {
+            self.resume_waiting(id, now);
         }
     }
 
@@ -1924,6 +1935,11 @@ fn record_of_without_document(job: &Job) -> JobRecord {
         ready: job.ready,
         wake: wake_of(job),
     }
+}
+
+/// The earlier of two times, either of which may be missing.
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    a.into_iter().chain(b).min()
 }
 
 /// When a job next needs the rules while no call is about it: a settled job's removal, a

@@ -68,12 +68,7 @@ impl Shelf {
             let found = self.read(read);
             let next = core.read_back(read, Ok(found), now);
             self.apply(&next);
-            step.batch.merge(next.batch);
-            step.events.extend(next.events);
-            step.now.extend(next.now);
-            step.after_commit.extend(next.after_commit);
-            step.reads.extend(next.reads);
-            step.let_go.extend(next.let_go);
+            step.merge(next);
         }
         panic!("reads without end");
     }
