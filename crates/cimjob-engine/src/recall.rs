@@ -1,5 +1,6 @@
 //! Reading back the jobs at rest the core let go of: one job for a call about it, the ones a
-//! read the core asked for finds (the next ready jobs, the jobs whose time comes), or a page
+//! read the core asked for finds (the next ready jobs, the jobs whose time comes, a held
+//! recovery job), or a page
 //! of jobs for a read of many, beside the ones the core holds.
 //!
 //! Each read starts only once every step made before it is durable, so it sees the job as
@@ -33,6 +34,7 @@ pub(crate) fn read_asked(store: &dyn Store, read: StoreRead) -> Result<Vec<Job>,
     let records = match read {
         StoreRead::Ready { after, limit } => store.ready_after(after, limit),
         StoreRead::Waking { after, limit } => store.waking(after, limit),
+        StoreRead::Job { id } => store.jobs(&[id]),
     }
     .map_err(|e| EngineError::Store(e.to_string()))?;
     records.iter().map(parse).collect()

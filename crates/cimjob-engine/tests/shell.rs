@@ -281,7 +281,7 @@ async fn a_held_progress_step_is_folded_into_the_next_commit() {
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store() {
+async fn settled_and_held_jobs_leave_memory_and_every_call_reads_them_back_from_the_store() {
     let h = Harness::new(2);
     let mut events = h.engine.subscribe();
     let done = h.running_job("done", &mut events).await;
@@ -295,10 +295,11 @@ async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store
         .local_id;
     assert_eq!(
         h.engine.held().await.unwrap(),
-        1,
-        "only the held job stays in memory"
+        0,
+        "an ended job and a held one wait in the store"
     );
     assert!(h.store.job(done).unwrap().unwrap().settled);
+    assert!(h.store.job(held).unwrap().unwrap().settled);
 
     let job = h.engine.get(done).await.expect("read back");
     assert_eq!(job.situation.status().job_state, JobState::Completed);
@@ -321,7 +322,7 @@ async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store
         .expect("modified once read back");
     assert_eq!(changed, ["DeleteOnCompletion"]);
     assert!(h.store.job(done).unwrap().unwrap().wake.is_some());
-    assert_eq!(h.engine.held().await.unwrap(), 1, "let go of again");
+    assert_eq!(h.engine.held().await.unwrap(), 0, "let go of again");
     assert!(matches!(
         h.engine.get(999).await,
         Err(cimjob_engine::EngineError::NotFound(_))
@@ -333,7 +334,20 @@ async fn a_settled_job_leaves_memory_and_every_call_reads_it_back_from_the_store
         h.engine.get(done).await,
         Err(cimjob_engine::EngineError::NotFound(_))
     ));
-    assert_eq!(h.engine.held().await.unwrap(), 1);
+    assert_eq!(h.engine.held().await.unwrap(), 0);
+
+    // a Start request reads the held job back and starts it
+    h.engine
+        .request_state_change(held, 2, None)
+        .await
+        .expect("started once read back");
+    until(|| {
+        h.calls()
+            .iter()
+            .any(|c| matches!(c, Call::Start { key, .. } if key.job == held))
+    })
+    .await;
+    assert_eq!(h.engine.held().await.unwrap(), 1, "in play while it runs");
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

@@ -190,6 +190,12 @@ pub enum StoreRead {
         /// At most this many.
         limit: usize,
     },
+    /// One job at rest a rule needs: the held recovery job of a run that failed
+    /// (`Store::job`).
+    Job {
+        /// Its LocalID.
+        id: u64,
+    },
 }
 
 /// How many ready jobs the core holds at most while more wait in the store (at least twice
@@ -277,6 +283,9 @@ pub struct Core {
     store_wake: Option<Timestamp>,
     /// A read of waking jobs is under way.
     waking: bool,
+    /// The recovery jobs being read back for the runs that failed naming them: each failed
+    /// job with its ErrorDescription so far.
+    recoveries: BTreeMap<u64, Vec<(u64, String)>>,
     /// Slots held by jobs from Starting until their process is reaped.
     slots_used: usize,
     timers: BTreeSet<(Timestamp, u64, TimerKind)>,
@@ -328,6 +337,7 @@ impl Core {
             wake_cursor: None,
             store_wake: Some(Timestamp::MIN),
             waking: false,
+            recoveries: BTreeMap::new(),
             slots_used: 0,
             timers: BTreeSet::new(),
             last_local_id: jobs
@@ -421,6 +431,10 @@ impl Core {
                     // stored before settled jobs were told apart: store it as settled
                     core.touched.insert(id);
                 }
+                // stored before held jobs were settled: store it so
+                _ if settled(&job) => {
+                    core.touched.insert(id);
+                }
                 _ => {}
             }
         }
@@ -510,7 +524,8 @@ impl Core {
 
     /// Whether the core may let go of this job at `now`: it is ready beyond the head of the
     /// queue, or it needs the rules again only at a time (a removal, a scheduled run, a
-    /// re-run) more than [`KEEP_IF_DUE_WITHIN`] away, or never (ended, nothing planned).
+    /// re-run) more than [`KEEP_IF_DUE_WITHIN`] away, or only for a call about it (it ended,
+    /// or it is held).
     fn at_rest(&self, job: &Job, now: Timestamp) -> bool {
         let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns);
         if waiting && job.ready {
@@ -518,7 +533,7 @@ impl Core {
         }
         match wake_of(job) {
             Some(at) => at > now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now),
-            None => job.situation.is_final(),
+            None => settled(job),
         }
     }
 
@@ -604,6 +619,32 @@ impl Core {
                 let more = beyond.or_else(|| full.then(|| self.wake_cursor.map(|(at, _)| at))?);
                 self.store_wake = earliest(self.store_wake, more);
                 self.read_waking(now);
+            }
+            (StoreRead::Job { id }, found) => {
+                let failed = self.recoveries.remove(&id).unwrap_or_default();
+                match found {
+                    Ok(jobs) => {
+                        for job in jobs.into_iter().filter(|j| j.local_id == id) {
+                            // as read: if no rule changes it, it is let go of again
+                            self.step.let_go.push((id, job.generation));
+                            self.admit(job);
+                        }
+                        for (of, description) in failed {
+                            self.start_recovery(id, of, &description, now);
+                        }
+                    }
+                    Err(()) => {
+                        for (of, description) in failed {
+                            let outcome = format!(
+                                "recovery job {} could not be started: the store could not be read",
+                                instance_id(id)
+                            );
+                            self.update(of, now, |j| {
+                                j.error_description = Some(format!("{description}; {outcome}"))
+                            });
+                        }
+                    }
+                }
             }
         }
         self.dispatch(now);
@@ -1555,33 +1596,16 @@ impl Core {
             }
             RecoveryAction::RunRecoveryJob => {
                 let recovery = job.recovery_job.expect("checked at submission");
-                let outcome = match self.jobs.get(&recovery).map(|r| r.situation) {
-                    Some(Situation::Held) => {
-                        self.update(recovery, now, |r| {
-                            r.status_note = Some(format!(
-                                "started as the recovery job of {}",
-                                instance_id(id)
-                            ));
-                        });
-                        self.release(recovery, now);
-                        format!("recovery job {} started", instance_id(recovery))
+                if self.jobs.contains_key(&recovery) {
+                    self.start_recovery(recovery, id, &description, now);
+                } else {
+                    // held jobs rest in the store: read it back, then start it
+                    let failed = self.recoveries.entry(recovery).or_default();
+                    if failed.is_empty() {
+                        self.step.reads.push(StoreRead::Job { id: recovery });
                     }
-                    Some(Situation::Queued) => {
-                        format!("recovery job {} is already queued", instance_id(recovery))
-                    }
-                    Some(s) => format!(
-                        "recovery job {} could not be started: it is {}",
-                        instance_id(recovery),
-                        s.status().job_state
-                    ),
-                    None => format!(
-                        "recovery job {} could not be started: it is not held (it waits for its time, has ended, or no longer exists)",
-                        instance_id(recovery)
-                    ),
-                };
-                self.update(id, now, |j| {
-                    j.error_description = Some(format!("{description}; {outcome}"))
-                });
+                    failed.push((id, description.clone()));
+                }
             }
             RecoveryAction::Other => {
                 let other = job.other_recovery_action.clone().unwrap_or_default();
@@ -1608,6 +1632,35 @@ impl Core {
         });
         self.record_run(id);
         self.next_or_finish(id, now, Situation::Failed);
+    }
+
+    /// Starts the held `recovery` job for the failed job `of` (Run Recovery Job), and tells in
+    /// the failed job's ErrorDescription what became of it.
+    fn start_recovery(&mut self, recovery: u64, of: u64, description: &str, now: Timestamp) {
+        let outcome = match self.jobs.get(&recovery).map(|r| r.situation) {
+            Some(Situation::Held) => {
+                self.update(recovery, now, |r| {
+                    r.status_note = Some(format!("started as the recovery job of {}", instance_id(of)));
+                });
+                self.release(recovery, now);
+                format!("recovery job {} started", instance_id(recovery))
+            }
+            Some(Situation::Queued) => {
+                format!("recovery job {} is already queued", instance_id(recovery))
+            }
+            Some(s) => format!(
+                "recovery job {} could not be started: it is {}",
+                instance_id(recovery),
+                s.status().job_state
+            ),
+            None => format!(
+                "recovery job {} could not be started: it is not held (it waits for its time, has ended, or no longer exists)",
+                instance_id(recovery)
+            ),
+        };
+        self.update(of, now, |j| {
+            j.error_description = Some(format!("{description}; {outcome}"))
+        });
     }
 
     /// A job reached a final state: record the run and plan its removal.
@@ -1931,10 +1984,16 @@ fn record_of_without_document(job: &Job) -> JobRecord {
         priority: job.priority,
         owner: job.owner.clone(),
         document: String::new(),
-        settled: job.situation.is_final(),
+        settled: settled(job),
         ready: job.ready,
         wake: wake_of(job),
     }
+}
+
+/// Whether only a call about the job moves it again (but a removal at its time): it ended,
+/// or it is held with no run planned. The store keeps it out of a start's read.
+fn settled(job: &Job) -> bool {
+    job.situation.is_final() || (job.situation == Situation::Held && job.next_run_time.is_none())
 }
 
 /// The earlier of two times, either of which may be missing.

@@ -38,9 +38,10 @@ pub struct JobRecord {
     pub owner: String,
     /// JSON of the whole job. Must not be empty.
     pub document: String,
-    /// The job has ended for good (Completed, Exception, Terminated, Killed): no rule moves
-    /// it again, so a starting node does not load it and the engine lets it go from memory;
-    /// it is read from the store when asked for.
+    /// Only a call about the job moves it again (but a removal at its `wake`): it has ended
+    /// (Completed, Exception, Terminated, Killed), or it is held until a Start request. A
+    /// starting node does not load it and the engine lets it go from memory; it is read from
+    /// the store when asked for.
     pub settled: bool,
     /// The job waits only for a free slot: a node reads the next ones to start from the
     /// store, in (`priority`, `local_id`) order, instead of holding them all.

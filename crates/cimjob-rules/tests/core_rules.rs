@@ -47,10 +47,17 @@ impl Shelf {
                 .filter(|(at, r)| after.is_none_or(|a| (*at, r.local_id) > a))
                 .map(|(at, r)| (at, 0, r.local_id, r))
                 .collect(),
+            StoreRead::Job { id } => self
+                .jobs
+                .get(&id)
+                .map(|r| (Timestamp::MIN, 0, id, r))
+                .into_iter()
+                .collect(),
         };
         found.sort_by_key(|(at, priority, id, _)| (*at, *priority, *id));
         let limit = match read {
             StoreRead::Ready { limit, .. } | StoreRead::Waking { limit, .. } => limit,
+            StoreRead::Job { .. } => 1,
         };
         found
             .into_iter()
@@ -555,6 +562,76 @@ fn run_recovery_job_releases_the_held_recovery_job() {
 }
 
 #[test]
+fn a_held_job_rests_in_the_store_and_is_read_back_when_a_failed_run_names_it_for_recovery() {
+    let mut core = empty_core(1);
+    let (recovery, step) = core
+        .submit(&values("cleanup", &[]), "alice", true, t(0))
+        .unwrap();
+    let record = &step.batch.upserts[0];
+    assert!(
+        record.settled && !record.ready && record.wake.is_none(),
+        "held: only a call moves it, so a start does not load it"
+    );
+    let held = core.job(recovery).unwrap().as_ref().clone();
+    core.forget_at_rest([(recovery, held.generation)], t(0));
+    assert!(core.job(recovery).is_none(), "a held job is let go of");
+    let mut shelf = Shelf::default();
+    shelf.put(&held);
+
+    let extra = [
+        ("RecoveryAction", CimValue::UInt16(5)),
+        (
+            "RecoveryJob",
+            CimValue::String(format!("CIMJOB:{recovery}")),
+        ),
+    ];
+    let (id, key) = running(&mut core, "main", &extra, t(1));
+    let mut step = core.exited(key, ExitOutcome::Exited(1), t(2));
+    assert_eq!(step.reads, [StoreRead::Job { id: recovery }]);
+    assert!(spawned(&step).is_empty(), "not before it is back");
+    shelf.answer(&mut core, &mut step, t(2));
+    assert_eq!(
+        spawned(&step),
+        [RunKey {
+            job: recovery,
+            run: 1
+        }]
+    );
+    let failed = core.job(id).unwrap();
+    assert_eq!(failed.situation, Situation::Failed);
+    assert!(failed
+        .error_description
+        .as_deref()
+        .unwrap()
+        .ends_with(&format!("; recovery job CIMJOB:{recovery} started")));
+
+    // a recovery job deleted while it rested: the failed run says so
+    let mut core = empty_core(1);
+    let (gone, _) = core
+        .submit(&values("gone", &[]), "alice", true, t(0))
+        .unwrap();
+    let generation = core.job(gone).unwrap().generation;
+    core.forget_at_rest([(gone, generation)], t(0));
+    let extra = [
+        ("RecoveryAction", CimValue::UInt16(5)),
+        ("RecoveryJob", CimValue::String(format!("CIMJOB:{gone}"))),
+    ];
+    let (id, key) = running(&mut core, "main", &extra, t(1));
+    let mut step = core.exited(key, ExitOutcome::Exited(1), t(2));
+    Shelf::default().answer(&mut core, &mut step, t(2));
+    assert!(spawned(&step).is_empty());
+    assert!(core
+        .job(id)
+        .unwrap()
+        .error_description
+        .as_deref()
+        .unwrap()
+        .contains(&format!(
+            "recovery job CIMJOB:{gone} could not be started: it is not held"
+        )));
+}
+
+#[test]
 fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() {
     let mut core = empty_core(2);
     let (gone, k1) = removed_100_s_after_its_end(&mut core, "gone", t(0));
@@ -588,12 +665,10 @@ fn retention_deletes_after_time_before_removal_only_with_delete_on_completion() 
 
 #[test]
 fn a_settled_job_is_let_go_of_and_its_removal_asks_for_it_back() {
-    let mut core = empty_core(2);
+    let mut core = empty_core(3);
     let (gone, k1) = removed_100_s_after_its_end(&mut core, "gone", t(0));
     let (kept, k2) = running(&mut core, "kept", &[], t(0));
-    let (waiting, _) = core
-        .submit(&values("held", &[]), "alice", true, t(0))
-        .unwrap();
+    let (waiting, _) = running(&mut core, "busy", &[], t(0));
     let step = core.exited(k1, ExitOutcome::Exited(0), t(10));
     let record = step
         .batch
