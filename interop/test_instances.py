@@ -104,6 +104,20 @@ def test_enumerateinstances_propertylist_returns_only_those_properties(conn, job
     assert mine[0].path.keybindings["InstanceID"] == job.instance_id, "the path still has the key"
 
 
+def test_enumerateinstances_read_a_page_at_a_time_while_sent_shows_every_job_once(conn, jobs):
+    """The answer is read from the store 1,000 jobs at a time while it is sent: more jobs
+    than three pages come back whole, each once, in LocalID order, equal to the names."""
+    mine = {jobs.submit(["true"], hold=True).instance_id for _ in range(2100)}
+    found = conn.EnumerateInstances("CIM_ConcreteJob", PropertyList=["InstanceID", "Name"])
+    ids = [i["InstanceID"] for i in found]
+    assert len(ids) == len(set(ids)), "no job twice"
+    assert mine <= set(ids)
+    local = [int(i.split(":")[1]) for i in ids]
+    assert local == sorted(local), "in LocalID order across pages"
+    names = {p.keybindings["InstanceID"] for p in conn.EnumerateInstanceNames("CIM_ConcreteJob")}
+    assert names == set(ids)
+
+
 def test_enumerateinstancenames_gives_the_instanceid_key(conn, jobs):
     job = jobs.submit(["true"])
     paths = conn.EnumerateInstanceNames("CIM_ConcreteJob")

@@ -7,7 +7,9 @@ use cim::xml::{write_response, NamedInstancesWriter, Request, Response};
 use cimjob_rules::model::properties::View;
 use jiff::Timestamp;
 
-use super::objects::{Item, Projection};
+use futures_util::StreamExt;
+
+use super::objects::{Item, Pages, Projection};
 use super::operation::{namespace_of, without_namespace, Answer, Call, Params};
 use super::service::Wbem;
 use super::{associations, class_ops, instance_ops, methods};
@@ -139,14 +141,18 @@ pub async fn handle(w: &Wbem, request: &Request, principal: &Principal) -> Answe
                 let end = context.is_none();
                 Response::pull(id, name, value, context.as_deref().unwrap_or(""), end)
             }
-            Ok(Answer::NamedInstances(items, projection)) => {
-                return Answered::NamedInstances {
-                    message_id: id.clone(),
-                    method: name.clone(),
-                    items,
+            Ok(Answer::NamedInstances {
+                first,
+                rest,
+                projection,
+            }) => {
+                return Answered::NamedInstances(Box::new(NamedInstances {
+                    writer: NamedInstancesWriter::new(id, name),
+                    current: first.into_iter(),
+                    rest,
                     projection,
                     view: w.engine.view(Timestamp::now()),
-                }
+                }))
             }
             Err(e) => Response::intrinsic_error(id, name, e),
         },
@@ -175,62 +181,80 @@ pub async fn handle(w: &Wbem, request: &Request, principal: &Principal) -> Answe
 }
 
 /// The answer to one request: a whole response, or an EnumerateInstances answer to render
-/// while it is sent, so a hundred thousand jobs never sit in memory as one document.
+/// while it is sent, its jobs read a page at a time, so they never sit in memory all at once,
+/// nor as one document.
 pub enum Answered {
     /// Everything, ready to write.
     Whole(Response),
-    /// The objects of a successful EnumerateInstances, in order, and how to show them.
-    NamedInstances {
-        /// The request's MESSAGE ID.
-        message_id: String,
-        /// The operation's name as the client wrote it.
-        method: String,
-        /// The objects.
-        items: Vec<Item>,
-        /// Which of their properties to show.
-        projection: Projection,
-        /// The moment they are shown at.
-        view: View,
-    },
+    /// A successful EnumerateInstances.
+    NamedInstances(Box<NamedInstances>),
+}
+
+/// The objects of a successful EnumerateInstances still to send, and how to show them.
+pub struct NamedInstances {
+    writer: NamedInstancesWriter,
+    /// The rest of the page read last.
+    current: std::vec::IntoIter<Item>,
+    /// The pages after it.
+    rest: Pages,
+    /// Which of their properties to show.
+    projection: Projection,
+    /// The moment they are shown at.
+    view: View,
+}
+
+/// Instances rendered per piece of the body: big enough to keep the writes few, small enough
+/// to keep the memory flat.
+const PER_PIECE: usize = 256;
+
+impl NamedInstances {
+    /// The next piece of the body after the head: up to [`PER_PIECE`] instances, reading the
+    /// next page when this one is done; `None` once every instance is sent. A page that cannot
+    /// be read ends the body broken, so the client sees a failed answer, never a short one.
+    async fn next_piece(&mut self) -> Option<Result<String, std::io::Error>> {
+        // bounded: each turn renders, or reads the next page, and the pages end
+        loop {
+            if self.current.len() > 0 {
+                let mut piece = String::with_capacity(PER_PIECE * 4096);
+                for item in self.current.by_ref().take(PER_PIECE) {
+                    let named = cim::xml::InstanceWithPath::new(
+                        without_namespace(item.path()),
+                        self.projection.apply(item.instance(&self.view)),
+                    );
+                    self.writer.instance(&mut piece, &named);
+                }
+                return Some(Ok(piece));
+            }
+            match self.rest.next().await? {
+                Ok(page) => self.current = page.into_iter(),
+                Err(e) => {
+                    let error = e.description.unwrap_or_default();
+                    tracing::warn!(%error, "an EnumerateInstances answer broke off: the jobs could not be read");
+                    return Some(Err(std::io::Error::other(error)));
+                }
+            }
+        }
+    }
 }
 
 impl Answered {
     /// The HTTP body: a whole response keeps its Content-Length; named instances are
     /// rendered piece by piece as the body is sent.
     pub fn into_body(self) -> axum::body::Body {
-        /// Instances rendered per piece: big enough to keep the writes few, small enough to
-        /// keep the memory flat.
-        const PER_PIECE: usize = 256;
-        let (message_id, method, items, projection, view) = match self {
+        let answer = match self {
             Answered::Whole(response) => return axum::body::Body::from(write_response(&response)),
-            Answered::NamedInstances {
-                message_id,
-                method,
-                items,
-                projection,
-                view,
-            } => (message_id, method, items, projection, view),
+            Answered::NamedInstances(answer) => answer,
         };
-        let writer = NamedInstancesWriter::new(&message_id, &method);
-        let head = std::iter::once(writer.head());
-        let tail = std::iter::once(writer.tail());
-        let mut items = items.into_iter().peekable();
-        let body = std::iter::from_fn(move || {
-            items.peek()?;
-            let mut piece = String::with_capacity(PER_PIECE * 4096);
-            for item in items.by_ref().take(PER_PIECE) {
-                let named = cim::xml::InstanceWithPath::new(
-                    without_namespace(item.path()),
-                    projection.apply(item.instance(&view)),
-                );
-                writer.instance(&mut piece, &named);
-            }
-            Some(piece)
+        let head = answer.writer.head();
+        let tail = answer.writer.tail();
+        let body = futures_util::stream::unfold(answer, |mut answer| async move {
+            let piece = answer.next_piece().await?;
+            Some((piece, answer))
         });
-        let pieces = head
+        let pieces = futures_util::stream::once(async move { Ok(head) })
             .chain(body)
-            .chain(tail)
-            .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
-        axum::body::Body::from_stream(futures_util::stream::iter(pieces))
+            .chain(futures_util::stream::once(async move { Ok(tail) }))
+            .map(|piece| piece.map(axum::body::Bytes::from));
+        axum::body::Body::from_stream(pieces)
     }
 }

@@ -44,11 +44,19 @@ pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimEr
     let p = &c.params;
     let class = p.required_class_name("ClassName")?;
     known_class(c.ns, class, CimStatusCode::InvalidClass)?;
-    let items = w.catalog(c.principal).items(c.ns, class).await?;
+    let mut catalog = w.catalog(c.principal);
     if c.name.eq_ignore_ascii_case("EnumerateInstanceNames") {
-        let names = items.iter().map(|i| without_namespace(i.path())).collect();
+        let mut names = Vec::new();
+        catalog
+            .chunks(c.ns, class, |chunk| {
+                names.extend(chunk.iter().map(|i| without_namespace(i.path())));
+                Ok(())
+            })
+            .await?;
         return Answer::value(IReturnValue::InstanceNames(names));
     }
+    let mut rest = catalog.pages(c.ns, class);
+    let first = rest.next().await.transpose()?.unwrap_or_default();
     let projection = Projection::new(
         c.ns,
         p.property_list()?,
@@ -57,7 +65,11 @@ pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimEr
         p.bool("LocalOnly", false)?,
         p.bool("IncludeClassOrigin", false)?,
     );
-    Ok(Answer::NamedInstances(items, projection))
+    Ok(Answer::NamedInstances {
+        first,
+        rest,
+        projection,
+    })
 }
 
 /// CreateInstance: a subscription object in interop, or a job in root/cimv2.
@@ -172,23 +184,24 @@ fn query_of<'a>(
 pub async fn exec_query(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let (language, text) = query_of(&c.params, "QueryLanguage", "Query")?;
     let query = parse_filter(c.ns, language, text)?;
-    let items = w
-        .catalog(c.principal)
-        .items(c.ns, &query.from_class)
-        .await?;
     let selected = Selected::of(&query);
     let projection = Projection::all(c.ns);
     let mut out = Vec::new();
-    for item in items {
-        let instance = item.instance(&c.view);
-        if filter(c.ns, &query, &instance)? {
-            let object = Object::Instance(selected.apply(projection.apply(instance)));
-            out.push(ObjectWithPath {
-                path: w.full_path(item.path()),
-                object,
-            });
-        }
-    }
+    w.catalog(c.principal)
+        .chunks(c.ns, &query.from_class, |chunk| {
+            for item in chunk {
+                let instance = item.instance(&c.view);
+                if filter(c.ns, &query, &instance)? {
+                    let object = Object::Instance(selected.apply(projection.apply(instance)));
+                    out.push(ObjectWithPath {
+                        path: w.full_path(item.path()),
+                        object,
+                    });
+                }
+            }
+            Ok(())
+        })
+        .await?;
     Answer::value(IReturnValue::ObjectsWithPath(out))
 }
 

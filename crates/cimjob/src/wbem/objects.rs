@@ -4,7 +4,6 @@
 //! so an instance never carries a property its class does not declare.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use cim::xml::{CimError, Instance, InstanceWithPath};
@@ -425,7 +424,9 @@ pub fn same_object(a: &ObjectPath, b: &ObjectPath) -> bool {
         })
 }
 
-/// Everything the server holds for one request: the jobs snapshot is taken once.
+/// What one request may see: the jobs (read from the engine a page at a time), the fixed
+/// instances and the subscription objects.
+#[derive(Clone)]
 pub struct Catalog {
     /// Our identity.
     pub identity: Identity,
@@ -490,52 +491,35 @@ impl Catalog {
         class: &str,
         mut visit: impl FnMut(Vec<Item>) -> Result<(), CimError>,
     ) -> Result<(), CimError> {
+        let mut pages = self.pages(namespace, class);
+        // bounded: the pages end once the jobs do
+        while let Some(chunk) = pages.next().await {
+            visit(chunk?)?;
+        }
+        Ok(())
+    }
+
+    /// [`Catalog::items`] as [`Pages`] of its own, to be read on while an answer is sent.
+    pub fn pages(&self, namespace: &'static str, class: &str) -> Pages {
         let repo = repository();
-        if namespace == CIMV2 {
-            let service = Arc::new(self.identity.service_path());
-            let want_jobs = repo.is_subclass_of(
+        let in_cimv2 = namespace == CIMV2;
+        let want_jobs = in_cimv2
+            && repo.is_subclass_of(
                 namespace,
                 cimjob_rules::model::properties::CLASS_NAME,
                 class,
             );
-            let want_owning = repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
-            if want_jobs || want_owning {
-                let failed = self
-                    .engine
-                    .each_page(0, JOB_PAGE, |page| {
-                        let mut chunk = Vec::new();
-                        for job in page.into_iter().filter(|j| self.visible(j)) {
-                            let id = job.local_id;
-                            if want_jobs {
-                                chunk.push(Item::Job(job));
-                            }
-                            if want_owning {
-                                chunk.push(Item::Owning(id, service.clone()));
-                            }
-                        }
-                        match visit(chunk) {
-                            Ok(()) => ControlFlow::Continue(()),
-                            Err(e) => ControlFlow::Break(e),
-                        }
-                    })
-                    .await
-                    .map_err(engine_failed)?;
-                if let Some(e) = failed {
-                    return Err(e);
-                }
-            }
+        let want_owning = in_cimv2 && repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
+        Pages {
+            service: Arc::new(self.identity.service_path()),
+            catalog: self.clone(),
+            namespace,
+            class: class.to_string(),
+            want_jobs,
+            want_owning,
+            jobs_after: (want_jobs || want_owning).then_some(0),
+            rest_done: false,
         }
-        let mut rest = Vec::new();
-        for f in fixed_instances(&self.identity, namespace) {
-            if repo.is_subclass_of(namespace, &f.instance.class_name, class) {
-                rest.push(Item::Fixed(Arc::new(f)));
-            }
-        }
-        if namespace == INTEROP {
-            let subscriptions = self.subscriptions.instances(class);
-            rest.extend(subscriptions.into_iter().map(|s| Item::Fixed(Arc::new(s))));
-        }
-        visit(rest)
     }
 
     /// The object a path names, or CIM_ERR_NOT_FOUND.
@@ -607,6 +591,70 @@ impl Catalog {
             out.extend(self.items(namespace, class).await?);
         }
         Ok(out)
+    }
+}
+
+/// The objects of one polymorphic enumeration in order, a page at a time: the jobs (and
+/// their CIM_OwningJobElement associations) [`JOB_PAGE`] at a time, then the fixed instances
+/// and subscription objects. It owns what it reads through, so an answer can go on reading
+/// it while it is sent, holding one page.
+pub struct Pages {
+    catalog: Catalog,
+    namespace: &'static str,
+    class: String,
+    service: Arc<ObjectPath>,
+    want_jobs: bool,
+    want_owning: bool,
+    /// The jobs after this LocalID come next; `None` once they are done.
+    jobs_after: Option<u64>,
+    rest_done: bool,
+}
+
+impl Pages {
+    /// The next page of objects (it may be empty), or `None` at the end. After an error
+    /// there is nothing more.
+    pub async fn next(&mut self) -> Option<Result<Vec<Item>, CimError>> {
+        if let Some(after) = self.jobs_after {
+            let page = match self.catalog.engine.page(after, JOB_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    self.jobs_after = None;
+                    self.rest_done = true;
+                    return Some(Err(engine_failed(e)));
+                }
+            };
+            self.jobs_after = page
+                .last()
+                .filter(|_| page.len() == JOB_PAGE)
+                .map(|j| j.local_id);
+            let mut chunk = Vec::new();
+            for job in page.into_iter().filter(|j| self.catalog.visible(j)) {
+                let id = job.local_id;
+                if self.want_jobs {
+                    chunk.push(Item::Job(job));
+                }
+                if self.want_owning {
+                    chunk.push(Item::Owning(id, self.service.clone()));
+                }
+            }
+            return Some(Ok(chunk));
+        }
+        if std::mem::replace(&mut self.rest_done, true) {
+            return None;
+        }
+        let repo = repository();
+        let (namespace, class) = (self.namespace, self.class.as_str());
+        let mut rest = Vec::new();
+        for f in fixed_instances(&self.catalog.identity, namespace) {
+            if repo.is_subclass_of(namespace, &f.instance.class_name, class) {
+                rest.push(Item::Fixed(Arc::new(f)));
+            }
+        }
+        if namespace == INTEROP {
+            let subscriptions = self.catalog.subscriptions.instances(class);
+            rest.extend(subscriptions.into_iter().map(|s| Item::Fixed(Arc::new(s))));
+        }
+        Some(Ok(rest))
     }
 }
 

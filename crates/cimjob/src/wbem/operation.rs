@@ -8,7 +8,7 @@ use cimjob_engine::EngineError;
 use cimjob_rules::model::properties::View;
 
 use super::classes::{canonical_namespace, repository};
-use super::objects::{Item, Projection};
+use super::objects::{Item, Pages, Projection};
 use crate::auth::Principal;
 
 /// One intrinsic call as the operations see it.
@@ -38,9 +38,17 @@ pub enum Answer {
         /// The EnumerationContext, unless the enumeration is complete.
         context: Option<String>,
     },
-    /// EnumerateInstances: rendered while it is sent, so a hundred thousand jobs never sit
-    /// in memory as one document.
-    NamedInstances(Vec<Item>, Projection),
+    /// EnumerateInstances: its first page read (so a store that cannot be read at all is a
+    /// CIM error), the rest read and rendered while it is sent, so the jobs never sit in
+    /// memory all at once, nor as one document.
+    NamedInstances {
+        /// The first page.
+        first: Vec<Item>,
+        /// The pages after it.
+        rest: Pages,
+        /// Which of their properties to show.
+        projection: Projection,
+    },
 }
 
 impl Answer {
