@@ -283,9 +283,18 @@ pub struct Core {
     store_wake: Option<Timestamp>,
     /// A read of waking jobs is under way.
     waking: bool,
-    /// The recovery jobs being read back for the runs that failed naming them: each failed
-    /// job with its ErrorDescription so far.
+    /// Held recovery jobs kept in memory while jobs that name them (Run Recovery Job) run or
+    /// may run: recovery job → those jobs. A failed run must find its recovery job at once.
+    pins: BTreeMap<u64, BTreeSet<u64>>,
+    /// Recovery jobs being read back: the jobs to pin them for, before their runs start.
+    recalling: BTreeMap<u64, BTreeSet<u64>>,
+    /// Recovery jobs being read back for runs that failed naming them while they rested (a
+    /// run adopted at a restart): each failed job with its ErrorDescription so far.
     recoveries: BTreeMap<u64, Vec<(u64, String)>>,
+    /// Recovery jobs read back and found deleted: LocalIDs are never reused.
+    gone_recoveries: BTreeSet<u64>,
+    /// Jobs that start without their recovery job pinned: reading it failed.
+    start_unpinned: BTreeSet<u64>,
     /// Slots held by jobs from Starting until their process is reaped.
     slots_used: usize,
     timers: BTreeSet<(Timestamp, u64, TimerKind)>,
@@ -337,7 +346,11 @@ impl Core {
             wake_cursor: None,
             store_wake: Some(Timestamp::MIN),
             waking: false,
+            pins: BTreeMap::new(),
+            recalling: BTreeMap::new(),
             recoveries: BTreeMap::new(),
+            gone_recoveries: BTreeSet::new(),
+            start_unpinned: BTreeSet::new(),
             slots_used: 0,
             timers: BTreeSet::new(),
             last_local_id: jobs
@@ -533,7 +546,7 @@ impl Core {
         }
         match wake_of(job) {
             Some(at) => at > now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now),
-            None => settled(job),
+            None => settled(job) && !self.pins.contains_key(&job.local_id),
         }
     }
 
@@ -557,6 +570,7 @@ impl Core {
             if let Some(at) = wake_of(&job) {
                 self.store_wake = earliest(self.store_wake, Some(at));
             }
+            self.unpin(&job);
             self.jobs.remove(&id);
         }
     }
@@ -622,6 +636,7 @@ impl Core {
             }
             (StoreRead::Job { id }, found) => {
                 let failed = self.recoveries.remove(&id).unwrap_or_default();
+                let namers = self.recalling.remove(&id).unwrap_or_default();
                 match found {
                     Ok(jobs) => {
                         for job in jobs.into_iter().filter(|j| j.local_id == id) {
@@ -629,11 +644,21 @@ impl Core {
                             self.step.let_go.push((id, job.generation));
                             self.admit(job);
                         }
+                        if !self.jobs.contains_key(&id) {
+                            // deleted: the runs that name it start without it
+                            self.gone_recoveries.insert(id);
+                        }
+                        for namer in namers.into_iter().filter(|n| self.jobs.contains_key(n)) {
+                            self.pins.entry(id).or_default().insert(namer);
+                        }
                         for (of, description) in failed {
                             self.start_recovery(id, of, &description, now);
                         }
                     }
                     Err(()) => {
+                        // the runs waiting for it start without it rather than wait on a
+                        // store that fails; one that fails asks for it again then
+                        self.start_unpinned.extend(namers);
                         for (of, description) in failed {
                             let outcome = format!(
                                 "recovery job {} could not be started: the store could not be read",
@@ -1596,15 +1621,16 @@ impl Core {
             }
             RecoveryAction::RunRecoveryJob => {
                 let recovery = job.recovery_job.expect("checked at submission");
-                if self.jobs.contains_key(&recovery) {
+                if self.jobs.contains_key(&recovery) || self.gone_recoveries.contains(&recovery) {
                     self.start_recovery(recovery, id, &description, now);
                 } else {
-                    // held jobs rest in the store: read it back, then start it
-                    let failed = self.recoveries.entry(recovery).or_default();
-                    if failed.is_empty() {
-                        self.step.reads.push(StoreRead::Job { id: recovery });
-                    }
-                    failed.push((id, description.clone()));
+                    // a run adopted at a restart, its recovery job still in the store: read
+                    // it back, then start it and tell so
+                    self.recall_recovery(recovery);
+                    self.recoveries
+                        .entry(recovery)
+                        .or_default()
+                        .push((id, description.clone()));
                 }
             }
             RecoveryAction::Other => {
@@ -1632,6 +1658,39 @@ impl Core {
         });
         self.record_run(id);
         self.next_or_finish(id, now, Situation::Failed);
+    }
+
+    /// The recovery job a run of `job` may need, if it names one that may still exist.
+    fn recovery_of(&self, job: &Job) -> Option<u64> {
+        job.recovery_job
+            .filter(|_| job.recovery_action == RecoveryAction::RunRecoveryJob)
+            .filter(|r| !self.gone_recoveries.contains(r))
+    }
+
+    /// Asks for the recovery job `id` from the store, unless that read is under way.
+    fn recall_recovery(&mut self, id: u64) {
+        let asked = self.recalling.contains_key(&id) || self.recoveries.contains_key(&id);
+        if !asked {
+            self.recalling.insert(id, BTreeSet::new());
+            self.step.reads.push(StoreRead::Job { id });
+        }
+    }
+
+    /// `job` leaves memory: the recovery job it kept there may go too.
+    fn unpin(&mut self, job: &Job) {
+        let Some(recovery) = job.recovery_job else {
+            return;
+        };
+        let Some(namers) = self.pins.get_mut(&recovery) else {
+            return;
+        };
+        namers.remove(&job.local_id);
+        if namers.is_empty() {
+            self.pins.remove(&recovery);
+            if let Some(held) = self.jobs.get(&recovery) {
+                self.step.let_go.push((recovery, held.generation));
+            }
+        }
     }
 
     /// Starts the held `recovery` job for the failed job `of` (Run Recovery Job), and tells in
@@ -1698,6 +1757,7 @@ impl Core {
         let Some(job) = self.jobs.remove(&id) else {
             return;
         };
+        self.unpin(&job);
         self.timers.retain(|&(_, j, _)| j != id);
         self.ready.remove(&(job.priority, id));
         self.touched.remove(&id);
@@ -1725,8 +1785,19 @@ impl Core {
             ) {
                 continue;
             }
-            self.slots_used += 1;
             let job = self.jobs[&id].clone();
+            if let Some(recovery) = self.recovery_of(&job) {
+                if !self.jobs.contains_key(&recovery) && !self.start_unpinned.remove(&id) {
+                    // a failed run must find its recovery job at once: it comes back from
+                    // the store first, and the queue waits for it, in order
+                    self.ready.insert((job.priority, id));
+                    self.recall_recovery(recovery);
+                    self.recalling.entry(recovery).or_default().insert(id);
+                    break;
+                }
+                self.pins.entry(recovery).or_default().insert(id);
+            }
+            self.slots_used += 1;
             let new_occurrence = !job.retrying;
             let due = job.next_run_time.unwrap_or(now).max(now);
             // a new occurrence may be dispatched up to `start_lead` before it is due

@@ -562,7 +562,7 @@ fn run_recovery_job_releases_the_held_recovery_job() {
 }
 
 #[test]
-fn a_held_job_rests_in_the_store_and_is_read_back_when_a_failed_run_names_it_for_recovery() {
+fn a_held_job_rests_in_the_store_and_comes_back_before_a_run_that_names_it_for_recovery_starts() {
     let mut core = empty_core(1);
     let (recovery, step) = core
         .submit(&values("cleanup", &[]), "alice", true, t(0))
@@ -578,18 +578,32 @@ fn a_held_job_rests_in_the_store_and_is_read_back_when_a_failed_run_names_it_for
     let mut shelf = Shelf::default();
     shelf.put(&held);
 
-    let extra = [
-        ("RecoveryAction", CimValue::UInt16(5)),
-        (
-            "RecoveryJob",
-            CimValue::String(format!("CIMJOB:{recovery}")),
-        ),
-    ];
-    let (id, key) = running(&mut core, "main", &extra, t(1));
-    let mut step = core.exited(key, ExitOutcome::Exited(1), t(2));
+    let names_it = |r: u64| {
+        [
+            ("RecoveryAction", CimValue::UInt16(5)),
+            ("RecoveryJob", CimValue::String(format!("CIMJOB:{r}"))),
+        ]
+    };
+    let (id, mut step) = core
+        .submit(&values("main", &names_it(recovery)), "alice", false, t(1))
+        .unwrap();
     assert_eq!(step.reads, [StoreRead::Job { id: recovery }]);
-    assert!(spawned(&step).is_empty(), "not before it is back");
-    shelf.answer(&mut core, &mut step, t(2));
+    assert!(
+        spawned(&step).is_empty(),
+        "not before its recovery job is back"
+    );
+    shelf.answer(&mut core, &mut step, t(1));
+    let key = spawned(&step)[0];
+    assert_eq!(key.job, id);
+    core.forget_at_rest([(recovery, held.generation)], t(1));
+    assert!(
+        core.job(recovery).is_some(),
+        "kept while a run that names it may fail"
+    );
+
+    core.process_started(key, identity(1000), t(1));
+    let step = core.exited(key, ExitOutcome::Exited(1), t(2));
+    assert!(step.reads.is_empty(), "it is at hand");
     assert_eq!(
         spawned(&step),
         [RunKey {
@@ -605,21 +619,22 @@ fn a_held_job_rests_in_the_store_and_is_read_back_when_a_failed_run_names_it_for
         .unwrap()
         .ends_with(&format!("; recovery job CIMJOB:{recovery} started")));
 
-    // a recovery job deleted while it rested: the failed run says so
+    // a recovery job deleted while it rested: the run starts without it, and its failure
+    // says so
     let mut core = empty_core(1);
     let (gone, _) = core
         .submit(&values("gone", &[]), "alice", true, t(0))
         .unwrap();
     let generation = core.job(gone).unwrap().generation;
     core.forget_at_rest([(gone, generation)], t(0));
-    let extra = [
-        ("RecoveryAction", CimValue::UInt16(5)),
-        ("RecoveryJob", CimValue::String(format!("CIMJOB:{gone}"))),
-    ];
-    let (id, key) = running(&mut core, "main", &extra, t(1));
-    let mut step = core.exited(key, ExitOutcome::Exited(1), t(2));
-    Shelf::default().answer(&mut core, &mut step, t(2));
-    assert!(spawned(&step).is_empty());
+    let (id, mut step) = core
+        .submit(&values("main", &names_it(gone)), "alice", false, t(1))
+        .unwrap();
+    Shelf::default().answer(&mut core, &mut step, t(1));
+    let key = spawned(&step)[0];
+    core.process_started(key, identity(1000), t(1));
+    let step = core.exited(key, ExitOutcome::Exited(1), t(2));
+    assert!(step.reads.is_empty() && spawned(&step).is_empty());
     assert!(core
         .job(id)
         .unwrap()
