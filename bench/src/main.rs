@@ -38,16 +38,19 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, chaos, cluster (comma-separated) [default: all]
+    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, scale, chaos, cluster (comma-separated) [default: all]
     #[arg(long, value_delimiter = ',', default_values_t = FIGURES.map(String::from))]
     only: Vec<String>,
     /// Stored jobs for the footprint figures (large enumerations, start-up)
     #[arg(long, default_value_t = 100_000)]
     stored_jobs: usize,
+    /// Stored jobs for the scale figures (memory and start-up with many more jobs)
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_jobs: usize,
 }
 
 /// Every group of figures, in the order they run.
-const FIGURES: [&str; 9] = [
+const FIGURES: [&str; 10] = [
     "jobs",
     "submissions",
     "lateness",
@@ -55,6 +58,7 @@ const FIGURES: [&str; 9] = [
     "idle",
     "wbem",
     "footprint",
+    "scale",
     "chaos",
     "cluster",
 ];
@@ -840,6 +844,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wants("footprint") {
         rows.extend(rt.block_on(footprint::figures(args.stored_jobs, args.clients))?);
+    }
+    if wants("scale") {
+        rows.extend(rt.block_on(footprint::scale_figures(args.scale_jobs, args.clients))?);
     }
     if wants("chaos") {
         rows.extend(rt.block_on(chaos::figures())?);
