@@ -263,3 +263,90 @@ fn a_lease_too_short_is_refused_naming_it() {
     ]);
     assert!(stderr.contains("--lease 500ms is too short"), "{stderr}");
 }
+
+/// The node that serves next among `waiting` (they stand by): within a minute.
+fn next_serving(
+    waiting: &mut Vec<(String, std::thread::JoinHandle<Service>)>,
+) -> (String, Service) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(i) = waiting.iter().position(|(_, h)| h.is_finished()) {
+            let (name, handle) = waiting.remove(i);
+            return (name, handle.join().expect("the node serves"));
+        }
+        assert!(Instant::now() < deadline, "no standing-by node took over");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeovers() {
+    let schema = TestSchema::new("daily");
+    let url = schema.url();
+    let (mut name, mut serving) = ("a".to_owned(), Service::start(&node_args(&url, "a")));
+    let mut waiting = vec![
+        ("b".to_owned(), standing_by(&url, "b")),
+        ("c".to_owned(), standing_by(&url, "c")),
+    ];
+    let scratch = tempfile::tempdir().unwrap();
+    let marks = scratch.path().join("markers");
+    let script = format!(
+        "echo \"$CIMJOB_INSTANCE_ID $CIMJOB_RUN $CIMJOB_NODE $$\" >> {}",
+        marks.display()
+    );
+    // daily jobs due every 2 s from 6 s on, UTC: each one's first occurrence comes within the
+    // takeovers below, its second tomorrow
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let jobs: Vec<u64> = (0..12)
+        .map(|i| {
+            let at = now
+                .checked_add(jiff::SignedDuration::from_secs(6 + 2 * i))
+                .unwrap();
+            let clock = at.strftime("%H:%M:%S").to_string();
+            submit_sh(
+                &serving,
+                &["--utc", "--time", &clock, "--times", "2"],
+                &script,
+            )
+        })
+        .collect();
+
+    // kill -9 of the serving node every 7 s: one standing by takes over once its lease
+    // lapses, and the killed node comes back as a new incarnation, standing by
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_secs(7));
+        serving.crash();
+        let killed = name;
+        (name, serving) = next_serving(&mut waiting);
+        waiting.push((killed.clone(), standing_by(&url, &killed)));
+    }
+
+    for &id in &jobs {
+        serving.wait_job(id, 60, "its first occurrence run", |j| {
+            j["RunCount"].as_u64() >= Some(1) && j["OperationalStatus"] == json!([15])
+        });
+    }
+    // between runs (Dormant); no further run comes: the next occurrence is tomorrow
+    std::thread::sleep(Duration::from_secs(3));
+    let seen = markers(&marks);
+    for &id in &jobs {
+        let job = serving.job(id);
+        let instance = format!("CIMJOB:{id}");
+        let runs: Vec<u32> = seen
+            .iter()
+            .filter(|m| m.0 == instance)
+            .map(|m| m.1)
+            .collect();
+        assert_eq!(runs, [1], "{instance} ran once today: {seen:?}");
+        assert_eq!(job["RunCount"], json!(1), "{job}");
+        assert_eq!(job["SkippedRuns"], json!(0), "{job}");
+        assert!(
+            job["NextRunTime"].as_str().is_some(),
+            "tomorrow's occurrence is planned: {job}"
+        );
+    }
+    drop(serving);
+    for (_, handle) in waiting {
+        drop(handle.join());
+    }
+}

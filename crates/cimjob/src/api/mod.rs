@@ -137,8 +137,11 @@ pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
         )
         .route("/api/v1/jobs/{id}/killjob", post(kill_job))
         .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
-        // a job's JSON is small: a bigger body is refused before it is parsed
-        .layer(axum::extract::DefaultBodyLimit::max(
+        // a job's JSON is small: a bigger body is refused before it is parsed, and one whose
+        // Content-Length says so before a byte of it is read (the client hears 413 rather
+        // than a connection closed under its upload)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
             max_body_bytes.min(MAX_JSON_BYTES),
         ))
         .with_state(engine)
