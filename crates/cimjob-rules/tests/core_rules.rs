@@ -561,6 +561,13 @@ fn run_recovery_job_releases_the_held_recovery_job() {
     );
 }
 
+/// Lets the core go of job `id` as the store holds it now; the job as it was.
+fn let_go(core: &mut Core, id: u64, now: Timestamp) -> Job {
+    let job = core.job(id).unwrap().as_ref().clone();
+    core.forget_at_rest([(id, job.generation)], now);
+    job
+}
+
 #[test]
 fn a_held_job_rests_in_the_store_and_comes_back_before_a_run_that_names_it_for_recovery_starts() {
     let mut core = empty_core(1);
@@ -572,8 +579,7 @@ fn a_held_job_rests_in_the_store_and_comes_back_before_a_run_that_names_it_for_r
         record.settled && !record.ready && record.wake.is_none(),
         "held: only a call moves it, so a start does not load it"
     );
-    let held = core.job(recovery).unwrap().as_ref().clone();
-    core.forget_at_rest([(recovery, held.generation)], t(0));
+    let held = let_go(&mut core, recovery, t(0));
     assert!(core.job(recovery).is_none(), "a held job is let go of");
     let mut shelf = Shelf::default();
     shelf.put(&held);
@@ -625,8 +631,7 @@ fn a_held_job_rests_in_the_store_and_comes_back_before_a_run_that_names_it_for_r
     let (gone, _) = core
         .submit(&values("gone", &[]), "alice", true, t(0))
         .unwrap();
-    let generation = core.job(gone).unwrap().generation;
-    core.forget_at_rest([(gone, generation)], t(0));
+    let_go(&mut core, gone, t(0));
     let (id, mut step) = core
         .submit(&values("main", &names_it(gone)), "alice", false, t(1))
         .unwrap();
