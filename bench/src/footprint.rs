@@ -6,10 +6,13 @@
 
 use std::time::{Duration, Instant};
 
+use cimjob_harness::postgres::TestSchema;
+
 use super::{
     cim_call, enumerate, http_client, median, peak_rss_kib, reset_peak_rss,
-    service_with_finished_jobs, service_with_held_jobs, service_with_queued_jobs,
-    service_with_scheduled_jobs, static_server, status_kib, Prepared, Service,
+    service_with_finished_jobs, service_with_held_jobs, service_with_held_jobs_on,
+    service_with_queued_jobs, service_with_scheduled_jobs, static_server, status_kib, Prepared,
+    Service,
 };
 use anyhow::Context;
 use cim::xml::ParamValue;
@@ -103,7 +106,7 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let idle_rss = service_rss_kib(&empty)?;
     // the baseline start-up: a restart of the empty service (its first start also makes the
     // database and a certificate)
-    let (base_start, _) = restarts(empty.stop()?)?;
+    let (base_start, _) = restarts(empty.stop()?, &[])?;
 
     let (service, _) = service_with_held_jobs(jobs, clients).await?;
     let http = http_client();
@@ -134,13 +137,13 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     }
     let base_pull = t.elapsed().as_secs_f64() * 1000.0;
 
-    let (ours_start, restart_rss) = restarts(service.stop()?)?;
+    let (ours_start, restart_rss) = restarts(service.stop()?, &[])?;
 
     let finished = service_with_finished_jobs(jobs, clients).await?;
     // the settled jobs have left memory, and the service has given it back (it looks every 2 s)
     tokio::time::sleep(Duration::from_secs(5)).await;
     let finished_rss = rss_kib(finished.pid())?;
-    let (finished_start, finished_restart_rss) = restarts(finished.stop()?)?;
+    let (finished_start, finished_restart_rss) = restarts(finished.stop()?, &[])?;
 
     let scheduled = service_with_scheduled_jobs(jobs, clients).await?;
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -179,13 +182,33 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
 /// The figures with `jobs` stored jobs (a million by default), all held (stored, nothing
 /// runs): the RSS holding them, a whole pull enumeration and its peak RSS, start-up and the
 /// RSS after it, each beside an empty service.
-pub async fn scale_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
-    let empty = Service::start(2)?;
+pub async fn scale_figures(
+    jobs: usize,
+    clients: usize,
+    postgres: Option<&TestSchema>,
+) -> anyhow::Result<Vec<String>> {
+    // the empty baseline on a schema of its own, so it starts as empty as it is
+    let empty_schema = postgres.map(|_| TestSchema::new("bench_scale_empty"));
+    let (empty_url, url) = (
+        empty_schema.as_ref().map(TestSchema::url),
+        postgres.map(TestSchema::url),
+    );
+    let (empty_args, args) = (
+        database_args(empty_url.as_deref()),
+        database_args(url.as_deref()),
+    );
+    let store = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+
+    let empty = Service::start_with(tempfile::tempdir()?, 2, &empty_args)?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = service_rss_kib(&empty)?;
-    let (base_start, _) = restarts(empty.stop()?)?;
+    let (base_start, _) = restarts(empty.stop()?, &empty_args)?;
 
-    let (service, submitting) = service_with_held_jobs(jobs, clients).await?;
+    let (service, submitting) = service_with_held_jobs_on(&args, jobs, clients).await?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let stored_rss = service_rss_kib(&service)?;
     let http = http_client();
@@ -198,26 +221,37 @@ pub async fn scale_figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<St
         .as_ref()
         .and_then(|dir| std::fs::metadata(dir.path().join("cimjob.db")).ok())
         .map_or(0, |m| m.len());
-    let (start, restart_rss) = restarts(service.stop()?)?;
+    let (start, restart_rss) = restarts(service.stop()?, &args)?;
 
     let per_s = jobs as f64 / submitting.as_secs_f64();
     let ratio = |a: u64| a as f64 / idle_rss as f64;
+    let size = if postgres.is_some() {
+        String::new()
+    } else {
+        format!(" ({:.1} GB database)", database as f64 / 1e9)
+    };
     Ok(vec![
-        format!("| {jobs} held jobs submitted over HTTP by {clients} clients ({:.1} GB SQLite database), jobs/s | {per_s:.0}/s | – | – |", database as f64 / 1e9),
-        format!("| RSS of the service holding {jobs} stored jobs, with its supervisor vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(stored_rss), mib(idle_rss), ratio(stored_rss)),
-        format!("| peak RSS of the service during a pull enumeration of all {jobs} ({requests} requests, {:.0} s) vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", in_requests.as_secs_f64(), mib(pull_peak), mib(idle_rss), ratio(pull_peak)),
-        format!("| start-up with {jobs} stored jobs, median of 3 vs a restart of an empty service | {start:.0} ms | {base_start:.0} ms | {:.1}× |", start / base_start),
-        format!("| RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(restart_rss), mib(idle_rss), ratio(restart_rss)),
+        format!("| {store}: {jobs} held jobs submitted over HTTP by {clients} clients{size}, jobs/s | {per_s:.0}/s | – | – |"),
+        format!("| {store}: RSS of the service holding {jobs} stored jobs, with its supervisor vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(stored_rss), mib(idle_rss), ratio(stored_rss)),
+        format!("| {store}: peak RSS of the service during a pull enumeration of all {jobs} ({requests} requests, {:.0} s) vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", in_requests.as_secs_f64(), mib(pull_peak), mib(idle_rss), ratio(pull_peak)),
+        format!("| {store}: start-up with {jobs} stored jobs, median of 3 vs a restart of an empty service | {start:.0} ms | {base_start:.0} ms | {:.1}× |", start / base_start),
+        format!("| {store}: RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(restart_rss), mib(idle_rss), ratio(restart_rss)),
     ])
 }
 
-/// Three restarts on `dir`: the median start-up (ms) and the RSS after the last.
-fn restarts(dir: tempfile::TempDir) -> anyhow::Result<(f64, u64)> {
+/// The `serve` arguments that put a service's jobs in this database, if any.
+fn database_args(url: Option<&str>) -> Vec<&str> {
+    url.map_or(Vec::new(), |url| vec!["--database-url", url])
+}
+
+/// Three restarts on `dir` (with more `serve` arguments: a database): the median start-up
+/// (ms) and the RSS after the last.
+fn restarts(dir: tempfile::TempDir, extra: &[&str]) -> anyhow::Result<(f64, u64)> {
     let mut starts = Vec::new();
     let mut rss = 0;
     let mut dir = Some(dir);
     for _ in 0..3 {
-        let restarted = Service::start_in(dir.take().context("data dir")?, 2)?;
+        let restarted = Service::start_with(dir.take().context("data dir")?, 2, extra)?;
         starts.push(restarted.started_in.as_secs_f64() * 1000.0);
         rss = service_rss_kib(&restarted)?;
         dir = Some(restarted.stop()?);

@@ -38,7 +38,7 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, scale, chaos, cluster (comma-separated) [default: all]
+    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, scale, scale-postgres, chaos, cluster (comma-separated) [default: all]
     #[arg(long, value_delimiter = ',', default_values_t = FIGURES.map(String::from))]
     only: Vec<String>,
     /// Stored jobs for the footprint figures (large enumerations, start-up)
@@ -50,7 +50,7 @@ struct Args {
 }
 
 /// Every group of figures, in the order they run.
-const FIGURES: [&str; 10] = [
+const FIGURES: [&str; 11] = [
     "jobs",
     "submissions",
     "lateness",
@@ -59,6 +59,7 @@ const FIGURES: [&str; 10] = [
     "wbem",
     "footprint",
     "scale",
+    "scale-postgres",
     "chaos",
     "cluster",
 ];
@@ -656,7 +657,16 @@ fn reset_peak_rss(pid: u32) {
 /// A service holding `n` held jobs (stored and listed, nothing runs), and how long
 /// submitting them took.
 async fn service_with_held_jobs(n: usize, clients: usize) -> anyhow::Result<(Service, Duration)> {
-    let service = Service::start(2)?;
+    service_with_held_jobs_on(&[], n, clients).await
+}
+
+/// [`service_with_held_jobs`] with more `serve` arguments (a database).
+async fn service_with_held_jobs_on(
+    extra: &[&str],
+    n: usize,
+    clients: usize,
+) -> anyhow::Result<(Service, Duration)> {
+    let service = Service::start_with(tempfile::tempdir()?, 2, extra)?;
     let start = Instant::now();
     submit_all(service.url.clone(), n, clients, |i| {
         json!({"properties": {"Name": format!("held{i}"), "CommandLine": ["/bin/true"]}, "hold": true})
@@ -846,7 +856,19 @@ fn main() -> anyhow::Result<()> {
         rows.extend(rt.block_on(footprint::figures(args.stored_jobs, args.clients))?);
     }
     if wants("scale") {
-        rows.extend(rt.block_on(footprint::scale_figures(args.scale_jobs, args.clients))?);
+        rows.extend(rt.block_on(footprint::scale_figures(
+            args.scale_jobs,
+            args.clients,
+            None,
+        ))?);
+    }
+    if wants("scale-postgres") {
+        let schema = cimjob_harness::postgres::TestSchema::new("bench_scale");
+        rows.extend(rt.block_on(footprint::scale_figures(
+            args.scale_jobs,
+            args.clients,
+            Some(&schema),
+        ))?);
     }
     if wants("chaos") {
         rows.extend(rt.block_on(chaos::figures())?);
