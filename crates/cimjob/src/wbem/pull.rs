@@ -33,16 +33,17 @@ pub struct Entry {
 pub enum Kept {
     /// The object itself.
     Item(Item),
-    /// A finished job, by LocalID: read from the store when its batch is shown, so an
-    /// enumeration of many finished jobs holds a number each, not the jobs.
-    Finished(u64),
+    /// A job, by LocalID: read from the store when its batch is shown (as it is then; one
+    /// deleted since is left out), so an enumeration of many jobs holds a number each, not
+    /// the jobs — most of which the engine does not hold either.
+    Job(u64),
 }
 
 impl Kept {
     /// How an enumeration keeps `item`.
     pub fn of(item: Item) -> Kept {
         match item {
-            Item::Job(job) if job.situation.is_final() => Kept::Finished(job.local_id),
+            Item::Job(job) => Kept::Job(job.local_id),
             item => Kept::Item(item),
         }
     }
@@ -217,19 +218,19 @@ struct Shown {
     shape: Arc<Shape>,
 }
 
-/// A batch's entries with their finished jobs read back (one deleted since is left out).
+/// A batch's entries with their jobs read back (one deleted since is left out).
 async fn shown(engine: &EngineHandle, batch: Vec<Entry>) -> Result<Vec<Shown>, CimError> {
-    let finished: Vec<u64> = batch
+    let ids: Vec<u64> = batch
         .iter()
         .filter_map(|e| match e.object {
-            Kept::Finished(id) => Some(id),
+            Kept::Job(id) => Some(id),
             Kept::Item(_) => None,
         })
         .collect();
     let mut read = HashMap::new();
-    if !finished.is_empty() {
+    if !ids.is_empty() {
         let jobs = engine
-            .stored(finished)
+            .stored(ids)
             .await
             .map_err(|e| error(CimStatusCode::Failed, e.to_string()))?;
         read.extend(jobs.into_iter().map(|job| (job.local_id, job)));
@@ -239,7 +240,7 @@ async fn shown(engine: &EngineHandle, batch: Vec<Entry>) -> Result<Vec<Shown>, C
         .filter_map(|e| {
             let item = match e.object {
                 Kept::Item(item) => item,
-                Kept::Finished(id) => Item::Job(read.remove(&id)?),
+                Kept::Job(id) => Item::Job(read.remove(&id)?),
             };
             Some(Shown {
                 item,
