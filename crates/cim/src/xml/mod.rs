@@ -84,5 +84,5 @@ pub use reader::{
 };
 pub use writer::{
     write_class, write_export_request, write_export_response, write_instance, write_message,
-    write_request, write_response, NamedInstancesWriter,
+    write_request, write_response, EnumerationWriter,
 };

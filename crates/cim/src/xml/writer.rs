@@ -158,33 +158,42 @@ pub fn write_response(response: &Response) -> String {
 }
 
 /// Writes a successful intrinsic response whose `IRETURNVALUE` holds named instances
-/// (EnumerateInstances) in pieces: [`head`](NamedInstancesWriter::head), then each instance
-/// with [`instance`](NamedInstancesWriter::instance), then
-/// [`tail`](NamedInstancesWriter::tail). A server can send each piece as it is made, so
+/// (EnumerateInstances) or instance names (EnumerateInstanceNames) in pieces:
+/// [`head`](EnumerationWriter::head), then each instance with
+/// [`instance`](EnumerationWriter::instance) or name with
+/// [`instance_name`](EnumerationWriter::instance_name), then
+/// [`tail`](EnumerationWriter::tail). A server can send each piece as it is made, so
 /// an enumeration of a hundred thousand objects never holds the whole answer in memory. The
 /// pieces put together are exactly what [`write_response`] writes.
 ///
 /// ```
-/// use cim::xml::{write_response, IReturnValue, Instance, InstanceWithPath, NamedInstancesWriter, Response};
+/// use cim::xml::{write_response, IReturnValue, Instance, InstanceWithPath, EnumerationWriter, Response};
 /// use cim::ObjectPath;
 ///
 /// let job = InstanceWithPath::new(ObjectPath::new(None, "CIM_ConcreteJob"), Instance::new("CIM_ConcreteJob"));
 /// let whole = write_response(&Response::intrinsic("7", "EnumerateInstances", Some(IReturnValue::NamedInstances(vec![job.clone()]))));
-/// let w = NamedInstancesWriter::new("7", "EnumerateInstances");
+/// let w = EnumerationWriter::new("7", "EnumerateInstances");
 /// let mut pieces = w.head();
 /// w.instance(&mut pieces, &job);
 /// pieces.push_str(&w.tail());
 /// assert_eq!(pieces, whole);
+///
+/// let names = write_response(&Response::intrinsic("8", "EnumerateInstanceNames", Some(IReturnValue::InstanceNames(vec![job.path.clone()]))));
+/// let w = EnumerationWriter::new("8", "EnumerateInstanceNames");
+/// let mut pieces = w.head();
+/// w.instance_name(&mut pieces, &job.path);
+/// pieces.push_str(&w.tail());
+/// assert_eq!(pieces, names);
 /// ```
-pub struct NamedInstancesWriter {
+pub struct EnumerationWriter {
     message_id: String,
     method: String,
 }
 
-impl NamedInstancesWriter {
+impl EnumerationWriter {
     /// A writer for the answer to request `message_id`, operation `method`.
-    pub fn new(message_id: &str, method: &str) -> NamedInstancesWriter {
-        NamedInstancesWriter {
+    pub fn new(message_id: &str, method: &str) -> EnumerationWriter {
+        EnumerationWriter {
             message_id: message_id.to_owned(),
             method: method.to_owned(),
         }
@@ -209,6 +218,16 @@ impl NamedInstancesWriter {
             tag: String::new(),
         };
         w.named_instance(instance);
+        *out = w.buf;
+    }
+
+    /// Appends one `INSTANCENAME` to `out` (an EnumerateInstanceNames answer).
+    pub fn instance_name(&self, out: &mut String, path: &ObjectPath) {
+        let mut w = Writer {
+            buf: std::mem::take(out),
+            tag: String::new(),
+        };
+        w.instance_name(path);
         *out = w.buf;
     }
 

@@ -1,9 +1,9 @@
 //! The dispatch of one CIM-XML request: an intrinsic operation by its name to the one
 //! function that answers it, an extrinsic method to [`super::methods`]; then the response,
-//! whole or (for EnumerateInstances) rendered while it is sent.
+//! whole or (for EnumerateInstances and EnumerateInstanceNames) rendered while it is sent.
 
 use cim::xml::CimError;
-use cim::xml::{write_response, NamedInstancesWriter, Request, Response};
+use cim::xml::{write_response, EnumerationWriter, Request, Response};
 use cimjob_rules::model::properties::View;
 use jiff::Timestamp;
 
@@ -141,13 +141,15 @@ pub async fn handle(w: &Wbem, request: &Request, principal: &Principal) -> Answe
                 let end = context.is_none();
                 Response::pull(id, name, value, context.as_deref().unwrap_or(""), end)
             }
-            Ok(Answer::NamedInstances {
+            Ok(Answer::Enumerated {
+                names_only,
                 first,
                 rest,
                 projection,
             }) => {
-                return Answered::NamedInstances(Box::new(NamedInstances {
-                    writer: NamedInstancesWriter::new(id, name),
+                return Answered::Enumerated(Box::new(Enumerated {
+                    writer: EnumerationWriter::new(id, name),
+                    names_only,
                     current: first.into_iter(),
                     rest,
                     projection,
@@ -180,19 +182,21 @@ pub async fn handle(w: &Wbem, request: &Request, principal: &Principal) -> Answe
     Answered::Whole(response)
 }
 
-/// The answer to one request: a whole response, or an EnumerateInstances answer to render
-/// while it is sent, its jobs read a page at a time, so they never sit in memory all at once,
-/// nor as one document.
+/// The answer to one request: a whole response, or an EnumerateInstances (or
+/// EnumerateInstanceNames) answer to render while it is sent, its jobs read a page at a
+/// time, so they never sit in memory all at once, nor as one document.
 pub enum Answered {
     /// Everything, ready to write.
     Whole(Response),
-    /// A successful EnumerateInstances.
-    NamedInstances(Box<NamedInstances>),
+    /// A successful EnumerateInstances or EnumerateInstanceNames.
+    Enumerated(Box<Enumerated>),
 }
 
-/// The objects of a successful EnumerateInstances still to send, and how to show them.
-pub struct NamedInstances {
-    writer: NamedInstancesWriter,
+/// The objects of a successful enumeration still to send, and how to show them.
+pub struct Enumerated {
+    writer: EnumerationWriter,
+    /// Only their names (EnumerateInstanceNames).
+    names_only: bool,
     /// The rest of the page read last.
     current: std::vec::IntoIter<Item>,
     /// The pages after it.
@@ -207,8 +211,8 @@ pub struct NamedInstances {
 /// to keep the memory flat.
 const PER_PIECE: usize = 256;
 
-impl NamedInstances {
-    /// The next piece of the body after the head: up to [`PER_PIECE`] instances, reading the
+impl Enumerated {
+    /// The next piece of the body after the head: up to [`PER_PIECE`] objects, reading the
     /// next page when this one is done; `None` once every instance is sent. A page that cannot
     /// be read ends the body broken, so the client sees a failed answer, never a short one.
     async fn next_piece(&mut self) -> Option<Result<String, std::io::Error>> {
@@ -217,8 +221,13 @@ impl NamedInstances {
             if self.current.len() > 0 {
                 let mut piece = String::with_capacity(PER_PIECE * 4096);
                 for item in self.current.by_ref().take(PER_PIECE) {
+                    let path = without_namespace(item.path());
+                    if self.names_only {
+                        self.writer.instance_name(&mut piece, &path);
+                        continue;
+                    }
                     let named = cim::xml::InstanceWithPath::new(
-                        without_namespace(item.path()),
+                        path,
                         self.projection.apply(item.instance(&self.view)),
                     );
                     self.writer.instance(&mut piece, &named);
@@ -243,7 +252,7 @@ impl Answered {
     pub fn into_body(self) -> axum::body::Body {
         let answer = match self {
             Answered::Whole(response) => return axum::body::Body::from(write_response(&response)),
-            Answered::NamedInstances(answer) => answer,
+            Answered::Enumerated(answer) => answer,
         };
         let head = answer.writer.head();
         let tail = answer.writer.tail();

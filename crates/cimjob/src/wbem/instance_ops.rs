@@ -44,18 +44,7 @@ pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimEr
     let p = &c.params;
     let class = p.required_class_name("ClassName")?;
     known_class(c.ns, class, CimStatusCode::InvalidClass)?;
-    let mut catalog = w.catalog(c.principal);
-    if c.name.eq_ignore_ascii_case("EnumerateInstanceNames") {
-        let mut names = Vec::new();
-        catalog
-            .chunks(c.ns, class, |chunk| {
-                names.extend(chunk.iter().map(|i| without_namespace(i.path())));
-                Ok(())
-            })
-            .await?;
-        return Answer::value(IReturnValue::InstanceNames(names));
-    }
-    let mut rest = catalog.pages(c.ns, class);
+    let mut rest = w.catalog(c.principal).pages(c.ns, class);
     let first = rest.next().await.transpose()?.unwrap_or_default();
     let projection = Projection::new(
         c.ns,
@@ -65,7 +54,8 @@ pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimEr
         p.bool("LocalOnly", false)?,
         p.bool("IncludeClassOrigin", false)?,
     );
-    Ok(Answer::NamedInstances {
+    Ok(Answer::Enumerated {
+        names_only: c.name.eq_ignore_ascii_case("EnumerateInstanceNames"),
         first,
         rest,
         projection,

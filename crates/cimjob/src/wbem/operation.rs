@@ -38,10 +38,12 @@ pub enum Answer {
         /// The EnumerationContext, unless the enumeration is complete.
         context: Option<String>,
     },
-    /// EnumerateInstances: its first page read (so a store that cannot be read at all is a
-    /// CIM error), the rest read and rendered while it is sent, so the jobs never sit in
-    /// memory all at once, nor as one document.
-    NamedInstances {
+    /// EnumerateInstances or EnumerateInstanceNames: its first page read (so a store that
+    /// cannot be read at all is a CIM error), the rest read and rendered while it is sent, so
+    /// the jobs never sit in memory all at once, nor as one document.
+    Enumerated {
+        /// Only the objects' names (EnumerateInstanceNames).
+        names_only: bool,
         /// The first page.
         first: Vec<Item>,
         /// The pages after it.
