@@ -264,18 +264,34 @@ fn a_lease_too_short_is_refused_naming_it() {
     assert!(stderr.contains("--lease 500ms is too short"), "{stderr}");
 }
 
-/// The node that serves next among `waiting` (they stand by): within a minute.
-fn next_serving(
-    waiting: &mut Vec<(String, std::thread::JoinHandle<Service>)>,
-) -> (String, Service) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(i) = waiting.iter().position(|(_, h)| h.is_finished()) {
-            let (name, handle) = waiting.remove(i);
-            return (name, handle.join().expect("the node serves"));
+/// Nodes standing by, by name. Each is stopped with the test, however it ends: a node that
+/// serves is dropped at once, one still waiting is stopped by its start's own deadline.
+struct StandingBy(Vec<(String, std::thread::JoinHandle<Service>)>);
+
+impl StandingBy {
+    fn add(&mut self, url: &str, name: &str) {
+        self.0.push((name.to_owned(), standing_by(url, name)));
+    }
+
+    /// The node that serves next among them: within a minute.
+    fn next_serving(&mut self) -> (String, Service) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(i) = self.0.iter().position(|(_, h)| h.is_finished()) {
+                let (name, handle) = self.0.remove(i);
+                return (name, handle.join().expect("the node serves"));
+            }
+            assert!(Instant::now() < deadline, "no standing-by node took over");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(Instant::now() < deadline, "no standing-by node took over");
-        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for StandingBy {
+    fn drop(&mut self) {
+        for (_, handle) in self.0.drain(..) {
+            drop(handle.join());
+        }
     }
 }
 
@@ -284,10 +300,9 @@ fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeove
     let schema = TestSchema::new("daily");
     let url = schema.url();
     let (mut name, mut serving) = ("a".to_owned(), Service::start(&node_args(&url, "a")));
-    let mut waiting = vec![
-        ("b".to_owned(), standing_by(&url, "b")),
-        ("c".to_owned(), standing_by(&url, "c")),
-    ];
+    let mut waiting = StandingBy(Vec::new());
+    waiting.add(&url, "b");
+    waiting.add(&url, "c");
     let scratch = tempfile::tempdir().unwrap();
     let marks = scratch.path().join("markers");
     let script = format!(
@@ -317,8 +332,8 @@ fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeove
         std::thread::sleep(Duration::from_secs(7));
         serving.crash();
         let killed = name;
-        (name, serving) = next_serving(&mut waiting);
-        waiting.push((killed.clone(), standing_by(&url, &killed)));
+        (name, serving) = waiting.next_serving();
+        waiting.add(&url, &killed);
     }
 
     for &id in &jobs {
@@ -345,8 +360,7 @@ fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeove
             "tomorrow's occurrence is planned: {job}"
         );
     }
+    // the last one serving goes first, so those standing by take over in turn and stop
     drop(serving);
-    for (_, handle) in waiting {
-        drop(handle.join());
-    }
+    drop(waiting);
 }

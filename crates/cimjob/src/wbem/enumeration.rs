@@ -52,18 +52,20 @@ impl PullError {
     }
 }
 
-struct Context<T> {
+struct Context<T, S> {
     owner: String,
     items: VecDeque<T>,
+    /// What every item of it shares (how they are shown), kept once.
+    shared: S,
     kind: PullKind,
     namespace: String,
     timeout: Duration,
     expires_at: Instant,
 }
 
-/// The open enumerations of one server.
-pub struct EnumerationContexts<T> {
-    contexts: HashMap<String, Context<T>>,
+/// The open enumerations of one server: each a queue of items `T` and what they share `S`.
+pub struct EnumerationContexts<T, S> {
+    contexts: HashMap<String, Context<T, S>>,
     max_open: usize,
     max_per_owner: usize,
     next_id: u64,
@@ -81,14 +83,16 @@ pub struct Scope<'a> {
 
 /// One batch of an enumeration.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Batch<T> {
+pub struct Batch<T, S> {
     /// Up to MaxObjectCount items.
     pub items: Vec<T>,
+    /// What they share.
+    pub shared: S,
     /// The context to pull the rest with; `None` when EndOfSequence.
     pub context: Option<String>,
 }
 
-impl<T> EnumerationContexts<T> {
+impl<T, S: Clone> EnumerationContexts<T, S> {
     /// At most `max_open` contexts at once, `max_per_owner` of them one user's.
     pub fn new(max_open: usize, max_per_owner: usize) -> Self {
         EnumerationContexts {
@@ -99,16 +103,17 @@ impl<T> EnumerationContexts<T> {
         }
     }
 
-    /// Open*: returns the first `max_object_count` items, and a context if more remain.
+    /// Open*: returns the first `max_object_count` items, and a context if more remain; the
+    /// items come with what they share.
     pub fn open(
         &mut self,
-        items: Vec<T>,
+        (items, shared): (Vec<T>, S),
         kind: PullKind,
         scope: Scope<'_>,
         max_object_count: u32,
         operation_timeout: Option<u32>,
         now: Instant,
-    ) -> Result<Batch<T>, PullError> {
+    ) -> Result<Batch<T, S>, PullError> {
         let timeout = match operation_timeout {
             None => DEFAULT_OPERATION_TIMEOUT,
             Some(0) => return Err(PullError::InvalidOperationTimeout(0)),
@@ -123,6 +128,7 @@ impl<T> EnumerationContexts<T> {
         if items.is_empty() {
             return Ok(Batch {
                 items: first,
+                shared,
                 context: None,
             });
         }
@@ -143,6 +149,7 @@ impl<T> EnumerationContexts<T> {
         let context = Context {
             owner: scope.owner.to_string(),
             items,
+            shared: shared.clone(),
             kind,
             namespace: scope.namespace.to_string(),
             timeout,
@@ -151,6 +158,7 @@ impl<T> EnumerationContexts<T> {
         self.contexts.insert(id.clone(), context);
         Ok(Batch {
             items: first,
+            shared,
             context: Some(id),
         })
     }
@@ -163,20 +171,23 @@ impl<T> EnumerationContexts<T> {
         scope: Scope<'_>,
         max_object_count: u32,
         now: Instant,
-    ) -> Result<Batch<T>, PullError> {
+    ) -> Result<Batch<T, S>, PullError> {
         self.expire(now);
         let context = self.find(id, Some(kind), scope)?;
         let items = take(&mut context.items, max_object_count);
         context.expires_at = now + context.timeout;
+        let shared = context.shared.clone();
         if context.items.is_empty() {
             self.contexts.remove(id);
             return Ok(Batch {
                 items,
+                shared,
                 context: None,
             });
         }
         Ok(Batch {
             items,
+            shared,
             context: Some(id.to_string()),
         })
     }
@@ -208,7 +219,7 @@ impl<T> EnumerationContexts<T> {
         id: &str,
         kind: Option<PullKind>,
         scope: Scope<'_>,
-    ) -> Result<&mut Context<T>, PullError> {
+    ) -> Result<&mut Context<T, S>, PullError> {
         match self.contexts.get_mut(id) {
             Some(c)
                 if kind.is_none_or(|k| k == c.kind)
@@ -241,9 +252,14 @@ mod tests {
         namespace: NS,
     };
 
-    fn open(c: &mut EnumerationContexts<u32>, n: u32, max: u32, now: Instant) -> Batch<u32> {
+    fn open(
+        c: &mut EnumerationContexts<u32, ()>,
+        n: u32,
+        max: u32,
+        now: Instant,
+    ) -> Batch<u32, ()> {
         c.open(
-            (0..n).collect(),
+            ((0..n).collect(), ()),
             PullKind::InstancesWithPath,
             ALICE,
             max,
@@ -293,7 +309,14 @@ mod tests {
         let mut c = EnumerationContexts::new(4, 4);
         let t0 = Instant::now();
         let id = c
-            .open((0..10).collect(), PullKind::Paths, ALICE, 1, Some(5), t0)
+            .open(
+                ((0..10).collect(), ()),
+                PullKind::Paths,
+                ALICE,
+                1,
+                Some(5),
+                t0,
+            )
             .unwrap()
             .context
             .unwrap();
@@ -318,17 +341,17 @@ mod tests {
         let a = open(&mut c, 5, 1, now).context.unwrap();
         open(&mut c, 5, 1, now);
         let e = c
-            .open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+            .open(((0..5).collect(), ()), PullKind::Paths, ALICE, 1, None, now)
             .unwrap_err();
         assert_eq!(e.status_code(), 27);
         assert_eq!(
-            c.open(vec![1], PullKind::Paths, ALICE, 1, Some(0), now)
+            c.open((vec![1], ()), PullKind::Paths, ALICE, 1, Some(0), now)
                 .unwrap_err()
                 .status_code(),
             22
         );
         assert_eq!(
-            c.open(vec![1], PullKind::Paths, ALICE, 1, Some(601), now)
+            c.open((vec![1], ()), PullKind::Paths, ALICE, 1, Some(601), now)
                 .unwrap_err()
                 .status_code(),
             22
@@ -374,7 +397,7 @@ mod tests {
             namespace: NS,
         };
         let a = c
-            .open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+            .open(((0..5).collect(), ()), PullKind::Paths, ALICE, 1, None, now)
             .unwrap()
             .context
             .unwrap();
@@ -386,14 +409,14 @@ mod tests {
             "not bob's"
         );
         assert_eq!(c.close(&a, bob, now).unwrap_err().status_code(), 21);
-        c.open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+        c.open(((0..5).collect(), ()), PullKind::Paths, ALICE, 1, None, now)
             .unwrap();
         let e = c
-            .open((0..5).collect(), PullKind::Paths, ALICE, 1, None, now)
+            .open(((0..5).collect(), ()), PullKind::Paths, ALICE, 1, None, now)
             .unwrap_err();
         assert_eq!(e.status_code(), 27, "alice's cap");
         assert!(
-            c.open((0..5).collect(), PullKind::Paths, bob, 1, None, now)
+            c.open(((0..5).collect(), ()), PullKind::Paths, bob, 1, None, now)
                 .is_ok(),
             "bob has his own"
         );

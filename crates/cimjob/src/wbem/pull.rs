@@ -21,18 +21,13 @@ pub const MAX_OPEN_ENUMERATIONS: usize = 256;
 /// How many of them one user may hold.
 pub const MAX_OPEN_ENUMERATIONS_PER_USER: usize = 32;
 
-/// One entry of an open pull enumeration: the object and how to show it.
-#[derive(Clone)]
-pub struct Entry {
-    object: Kept,
-    shape: Arc<Shape>,
-}
-
-/// An object as an open enumeration keeps it until a pull shows it.
+/// An object as an open enumeration keeps it until a pull shows it: small, since an
+/// enumeration of a million jobs keeps a million of these (how they are shown is kept once
+/// for the enumeration).
 #[derive(Clone)]
 pub enum Kept {
-    /// The object itself.
-    Item(Item),
+    /// Any other object (a fixed instance, an association), itself.
+    Item(Box<Item>),
     /// A job, by LocalID: read from the store when its batch is shown (as it is then; one
     /// deleted since is left out), so an enumeration of many jobs holds a number each, not
     /// the jobs — most of which the engine does not hold either.
@@ -44,7 +39,7 @@ impl Kept {
     pub fn of(item: Item) -> Kept {
         match item {
             Item::Job(job) => Kept::Job(job.local_id),
-            item => Kept::Item(item),
+            item => Kept::Item(Box::new(item)),
         }
     }
 }
@@ -57,7 +52,7 @@ pub struct Shape {
 
 /// The open enumerations, and the host their paths name.
 pub struct Pulls {
-    contexts: Mutex<EnumerationContexts<Entry>>,
+    contexts: Mutex<EnumerationContexts<Kept, Arc<Shape>>>,
     host: String,
 }
 
@@ -94,7 +89,7 @@ impl Pulls {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, EnumerationContexts<Entry>> {
+    fn lock(&self) -> MutexGuard<'_, EnumerationContexts<Kept, Arc<Shape>>> {
         self.contexts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -122,18 +117,18 @@ impl Pulls {
             projection,
             selected,
         });
-        let entries = objects
-            .into_iter()
-            .map(|object| Entry {
-                object,
-                shape: shape.clone(),
-            })
-            .collect();
         let batch = self
             .lock()
-            .open(entries, kind, scope(call), max, timeout, Instant::now())
+            .open(
+                (objects, shape),
+                kind,
+                scope(call),
+                max,
+                timeout,
+                Instant::now(),
+            )
             .map_err(pull_error)?;
-        let shown = shown(engine, batch.items).await?;
+        let shown = shown(engine, batch.items, batch.shared).await?;
         Ok(Answer::Pull {
             value: self.render(kind, &shown, &call.view),
             context: batch.context,
@@ -156,7 +151,7 @@ impl Pulls {
             .lock()
             .pull(id, kind, scope(call), max, Instant::now())
             .map_err(pull_error)?;
-        let shown = shown(engine, batch.items).await?;
+        let shown = shown(engine, batch.items, batch.shared).await?;
         Ok(Answer::Pull {
             value: self.render(kind, &shown, &call.view),
             context: batch.context,
@@ -184,27 +179,27 @@ impl Pulls {
         )))
     }
 
-    fn render(&self, kind: PullKind, entries: &[Shown], view: &View) -> IReturnValue {
-        let path = |e: &Shown| {
-            let mut p = e.item.path();
+    fn render(&self, kind: PullKind, shown: &Shown, view: &View) -> IReturnValue {
+        let path = |item: &Item| {
+            let mut p = item.path();
             p.host = Some(self.host.clone());
             p
         };
-        let instance = |e: &Shown| e.shape.projection.apply(e.item.instance(view));
+        let shape = &shown.shape;
+        let instance = |item: &Item| shape.projection.apply(item.instance(view));
+        let items = shown.items.iter();
         match kind {
-            PullKind::Paths => IReturnValue::InstancePaths(entries.iter().map(path).collect()),
+            PullKind::Paths => IReturnValue::InstancePaths(items.map(path).collect()),
             PullKind::InstancesWithPath => IReturnValue::InstancesWithPath(
-                entries
-                    .iter()
-                    .map(|e| cim::xml::InstanceWithPath::new(path(e), instance(e)))
+                items
+                    .map(|item| cim::xml::InstanceWithPath::new(path(item), instance(item)))
                     .collect(),
             ),
             PullKind::Instances => IReturnValue::Instances(
-                entries
-                    .iter()
-                    .map(|e| match &e.shape.selected {
-                        Some(s) => s.apply(instance(e)),
-                        None => instance(e),
+                items
+                    .map(|item| match &shape.selected {
+                        Some(s) => s.apply(instance(item)),
+                        None => instance(item),
                     })
                     .collect(),
             ),
@@ -212,18 +207,22 @@ impl Pulls {
     }
 }
 
-/// An entry of a batch, ready to show.
+/// A batch's objects, ready to show, and how.
 struct Shown {
-    item: Item,
+    items: Vec<Item>,
     shape: Arc<Shape>,
 }
 
-/// A batch's entries with their jobs read back (one deleted since is left out).
-async fn shown(engine: &EngineHandle, batch: Vec<Entry>) -> Result<Vec<Shown>, CimError> {
-    let ids: Vec<u64> = batch
+/// A batch's objects with their jobs read back (one deleted since is left out).
+async fn shown(
+    engine: &EngineHandle,
+    kept: Vec<Kept>,
+    shape: Arc<Shape>,
+) -> Result<Shown, CimError> {
+    let ids: Vec<u64> = kept
         .iter()
-        .filter_map(|e| match e.object {
-            Kept::Job(id) => Some(id),
+        .filter_map(|kept| match kept {
+            Kept::Job(id) => Some(*id),
             Kept::Item(_) => None,
         })
         .collect();
@@ -235,19 +234,14 @@ async fn shown(engine: &EngineHandle, batch: Vec<Entry>) -> Result<Vec<Shown>, C
             .map_err(|e| error(CimStatusCode::Failed, e.to_string()))?;
         read.extend(jobs.into_iter().map(|job| (job.local_id, job)));
     }
-    Ok(batch
+    let items = kept
         .into_iter()
-        .filter_map(|e| {
-            let item = match e.object {
-                Kept::Item(item) => item,
-                Kept::Job(id) => Item::Job(read.remove(&id)?),
-            };
-            Some(Shown {
-                item,
-                shape: e.shape,
-            })
+        .filter_map(|kept| match kept {
+            Kept::Item(item) => Some(*item),
+            Kept::Job(id) => Some(Item::Job(read.remove(&id)?)),
         })
-        .collect())
+        .collect();
+    Ok(Shown { items, shape })
 }
 
 fn context_of<'a>(p: &Params<'a>) -> Result<&'a str, CimError> {
