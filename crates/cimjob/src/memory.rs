@@ -1,38 +1,55 @@
-//! Giving memory back once the engine has let go of many settled jobs.
+//! Giving freed heap memory back to the system.
 //!
-//! glibc keeps the heap pages a program frees for its own later use, so a node that has held
-//! 100,000 jobs and let go of them as they finished would stay at its peak RSS for good. This
-//! task asks glibc to return free pages to the system (`malloc_trim`) once the engine holds
-//! markedly fewer jobs than it did; memory then follows the work in play.
+//! glibc keeps the heap pages a program frees for its own later use, so a node that has read
+//! a million jobs (a burst of submissions, a whole enumeration) and freed them would stay at
+//! its peak RSS for good. This task asks glibc to return free pages to the system
+//! (`malloc_trim`) whenever the heap it keeps free has grown by [`FREED_BY`] since it was
+//! least; memory then follows the work in play.
 
 use std::time::Duration;
 
 use cimjob_engine::EngineHandle;
 
-/// How often the engine's held count is looked at.
+/// How often the free heap is looked at.
 const EVERY: Duration = Duration::from_secs(2);
 
-/// How many jobs fewer than at the last peak before freed memory is given back.
-const FEWER_BY: usize = 1000;
+/// How much more free heap than after the last trim before it is given back: a trim walks
+/// every free chunk, so it runs only when there is much to give.
+const FREED_BY: usize = 16 << 20;
 
 /// Runs until the engine stops.
 pub async fn give_back_freed_memory(engine: EngineHandle) {
-    let Ok(mut peak) = engine.held().await else {
-        return;
-    };
     let mut ticker = tokio::time::interval(EVERY);
+    let mut after_trim = free_heap();
     // bounded: ends with the engine (held() fails once it has stopped)
     loop {
         ticker.tick().await;
-        let Ok(held) = engine.held().await else {
+        if engine.held().await.is_err() {
             return;
-        };
-        if held + FEWER_BY <= peak {
-            trim();
-            peak = held;
         }
-        peak = peak.max(held);
+        let free = free_heap();
+        if free >= after_trim + FREED_BY {
+            trim();
+            after_trim = free_heap();
+        } else {
+            // what was freed and taken again since does not count twice
+            after_trim = after_trim.min(free);
+        }
     }
+}
+
+/// The bytes glibc's arenas hold free (released pages included: a trim leaves the chunks
+/// free, so the next trim waits for that much more).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn free_heap() -> usize {
+    // SAFETY: mallinfo2 only reads glibc's own arena statistics under their locks; it has no
+    // preconditions.
+    unsafe { libc::mallinfo2() }.fordblks
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn free_heap() -> usize {
+    0
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
