@@ -84,6 +84,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
         crate::serve::init_logging();
         return cimjob_supervisor::server::main(dir);
     }
+    crate::memory::fewer_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -52,6 +52,22 @@ fn free_heap() -> usize {
     0
 }
 
+/// How many malloc arenas glibc may make (its default: eight per core).
+const MAX_ARENAS: i32 = 2;
+
+/// Caps glibc's malloc arenas at [`MAX_ARENAS`], before any thread exists. Each arena keeps
+/// its own freed memory, so a service whose threads take turns at a burst (the HTTP workers
+/// rendering a pull batch, the blocking threads reading pages of jobs) would keep the peak of
+/// each: with two, a pull enumeration of 300,000 jobs peaked at 63 MiB instead of 81 MiB.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn fewer_arenas() {
+    // SAFETY: mallopt only sets a glibc tunable; called before any other thread exists.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, MAX_ARENAS) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn fewer_arenas() {}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn trim() {
     // SAFETY: malloc_trim only walks glibc's own arenas under their locks; it has no
