@@ -31,6 +31,9 @@ use crate::run::{
 };
 use crate::state::{request_state_change, Situation, Transition};
 
+mod recovery;
+use recovery::RecoveryJobs;
+
 /// The limits and defaults the rules apply. One per node.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -283,18 +286,8 @@ pub struct Core {
     store_wake: Option<Timestamp>,
     /// A read of waking jobs is under way.
     waking: bool,
-    /// Held recovery jobs kept in memory while jobs that name them (Run Recovery Job) run or
-    /// may run: recovery job → those jobs. A failed run must find its recovery job at once.
-    pins: BTreeMap<u64, BTreeSet<u64>>,
-    /// Recovery jobs being read back: the jobs to pin them for, before their runs start.
-    recalling: BTreeMap<u64, BTreeSet<u64>>,
-    /// Recovery jobs being read back for runs that failed naming them while they rested (a
-    /// run adopted at a restart): each failed job with its ErrorDescription so far.
-    recoveries: BTreeMap<u64, Vec<(u64, String)>>,
-    /// Recovery jobs read back and found deleted: LocalIDs are never reused.
-    gone_recoveries: BTreeSet<u64>,
-    /// Jobs that start without their recovery job pinned: reading it failed.
-    start_unpinned: BTreeSet<u64>,
+    /// The held recovery jobs read back or kept for the jobs that name them.
+    recoveries: RecoveryJobs,
     /// Slots held by jobs from Starting until their process is reaped.
     slots_used: usize,
     timers: BTreeSet<(Timestamp, u64, TimerKind)>,
@@ -346,11 +339,7 @@ impl Core {
             wake_cursor: None,
             store_wake: Some(Timestamp::MIN),
             waking: false,
-            pins: BTreeMap::new(),
-            recalling: BTreeMap::new(),
-            recoveries: BTreeMap::new(),
-            gone_recoveries: BTreeSet::new(),
-            start_unpinned: BTreeSet::new(),
+            recoveries: RecoveryJobs::default(),
             slots_used: 0,
             timers: BTreeSet::new(),
             last_local_id: jobs
@@ -546,7 +535,7 @@ impl Core {
         }
         match wake_of(job) {
             Some(at) => at > now.saturating_add(KEEP_IF_DUE_WITHIN).unwrap_or(now),
-            None => settled(job) && !self.pins.contains_key(&job.local_id),
+            None => settled(job) && !self.recoveries.is_pinned(job.local_id),
         }
     }
 
@@ -634,41 +623,33 @@ impl Core {
                 self.store_wake = earliest(self.store_wake, more);
                 self.read_waking(now);
             }
-            (StoreRead::Job { id }, found) => {
-                let failed = self.recoveries.remove(&id).unwrap_or_default();
-                let namers = self.recalling.remove(&id).unwrap_or_default();
-                match found {
-                    Ok(jobs) => {
-                        for job in jobs.into_iter().filter(|j| j.local_id == id) {
-                            // as read: if no rule changes it, it is let go of again
-                            self.step.let_go.push((id, job.generation));
-                            self.admit(job);
-                        }
-                        if !self.jobs.contains_key(&id) {
-                            // deleted: the runs that name it start without it
-                            self.gone_recoveries.insert(id);
-                        }
-                        for namer in namers.into_iter().filter(|n| self.jobs.contains_key(n)) {
-                            self.pins.entry(id).or_default().insert(namer);
-                        }
-                        for (of, description) in failed {
-                            self.start_recovery(id, of, &description, now);
-                        }
-                    }
-                    Err(()) => {
-                        // the runs waiting for it start without it rather than wait on a
-                        // store that fails; one that fails asks for it again then
-                        self.start_unpinned.extend(namers);
-                        for (of, description) in failed {
-                            let outcome = format!(
-                                "recovery job {} could not be started: the store could not be read",
-                                instance_id(id)
-                            );
-                            self.update(of, now, |j| {
-                                j.error_description = Some(format!("{description}; {outcome}"))
-                            });
-                        }
-                    }
+            (StoreRead::Job { id }, Ok(jobs)) => {
+                for job in jobs.into_iter().filter(|j| j.local_id == id) {
+                    // as read: if no rule changes it, it is let go of again
+                    self.step.let_go.push((id, job.generation));
+                    self.admit(job);
+                }
+                let waiting = self.recoveries.arrived(id, self.jobs.contains_key(&id));
+                for namer in waiting
+                    .namers
+                    .into_iter()
+                    .filter(|n| self.jobs.contains_key(n))
+                {
+                    self.recoveries.pin(id, namer);
+                }
+                for (of, description) in waiting.failed {
+                    self.start_recovery(id, of, &description, now);
+                }
+            }
+            (StoreRead::Job { id }, Err(())) => {
+                for (of, description) in self.recoveries.unreadable(id).failed {
+                    let outcome = format!(
+                        "recovery job {} could not be started: the store could not be read",
+                        instance_id(id)
+                    );
+                    self.update(of, now, |j| {
+                        j.error_description = Some(format!("{description}; {outcome}"))
+                    });
                 }
             }
         }
@@ -1621,16 +1602,15 @@ impl Core {
             }
             RecoveryAction::RunRecoveryJob => {
                 let recovery = job.recovery_job.expect("checked at submission");
-                if self.jobs.contains_key(&recovery) || self.gone_recoveries.contains(&recovery) {
+                if self.jobs.contains_key(&recovery) || self.recoveries.is_gone(recovery) {
                     self.start_recovery(recovery, id, &description, now);
-                } else {
+                } else if self
+                    .recoveries
+                    .wait_after_failure(recovery, id, description.clone())
+                {
                     // a run adopted at a restart, its recovery job still in the store: read
                     // it back, then start it and tell so
-                    self.recall_recovery(recovery);
-                    self.recoveries
-                        .entry(recovery)
-                        .or_default()
-                        .push((id, description.clone()));
+                    self.step.reads.push(StoreRead::Job { id: recovery });
                 }
             }
             RecoveryAction::Other => {
@@ -1664,16 +1644,7 @@ impl Core {
     fn recovery_of(&self, job: &Job) -> Option<u64> {
         job.recovery_job
             .filter(|_| job.recovery_action == RecoveryAction::RunRecoveryJob)
-            .filter(|r| !self.gone_recoveries.contains(r))
-    }
-
-    /// Asks for the recovery job `id` from the store, unless that read is under way.
-    fn recall_recovery(&mut self, id: u64) {
-        let asked = self.recalling.contains_key(&id) || self.recoveries.contains_key(&id);
-        if !asked {
-            self.recalling.insert(id, BTreeSet::new());
-            self.step.reads.push(StoreRead::Job { id });
-        }
+            .filter(|r| !self.recoveries.is_gone(*r))
     }
 
     /// `job` leaves memory: the recovery job it kept there may go too.
@@ -1681,12 +1652,7 @@ impl Core {
         let Some(recovery) = job.recovery_job else {
             return;
         };
-        let Some(namers) = self.pins.get_mut(&recovery) else {
-            return;
-        };
-        namers.remove(&job.local_id);
-        if namers.is_empty() {
-            self.pins.remove(&recovery);
+        if self.recoveries.unpin(recovery, job.local_id) {
             if let Some(held) = self.jobs.get(&recovery) {
                 self.step.let_go.push((recovery, held.generation));
             }
@@ -1787,15 +1753,16 @@ impl Core {
             }
             let job = self.jobs[&id].clone();
             if let Some(recovery) = self.recovery_of(&job) {
-                if !self.jobs.contains_key(&recovery) && !self.start_unpinned.remove(&id) {
+                if !self.jobs.contains_key(&recovery) && !self.recoveries.starts_unpinned(id) {
                     // a failed run must find its recovery job at once: it comes back from
                     // the store first, and the queue waits for it, in order
                     self.ready.insert((job.priority, id));
-                    self.recall_recovery(recovery);
-                    self.recalling.entry(recovery).or_default().insert(id);
+                    if self.recoveries.wait_to_start(recovery, id) {
+                        self.step.reads.push(StoreRead::Job { id: recovery });
+                    }
                     break;
                 }
-                self.pins.entry(recovery).or_default().insert(id);
+                self.recoveries.pin(recovery, id);
             }
             self.slots_used += 1;
             let new_occurrence = !job.retrying;
