@@ -112,3 +112,42 @@ impl RecoveryJobs {
         self.unpinned.remove(&namer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recovery_job_is_asked_for_once_and_pinned_for_the_jobs_that_waited() {
+        let mut r = RecoveryJobs::default();
+        assert!(r.wait_to_start(7, 1), "the first asks the store");
+        assert!(!r.wait_to_start(7, 2), "the second waits for the same read");
+        assert!(!r.wait_after_failure(7, 3, "failed".into()));
+        let waiting = r.arrived(7, true);
+        assert_eq!(waiting.namers, BTreeSet::from([1, 2]));
+        assert_eq!(waiting.failed, [(3, "failed".to_string())]);
+        r.pin(7, 1);
+        r.pin(7, 2);
+        assert!(r.is_pinned(7));
+        assert!(!r.unpin(7, 1), "job 2 still names it");
+        assert!(r.unpin(7, 2), "the last one lets it go");
+        assert!(!r.is_pinned(7) && !r.is_gone(7));
+        assert!(r.wait_to_start(7, 4), "read again once it was let go");
+    }
+
+    #[test]
+    fn a_deleted_recovery_job_is_remembered_and_an_unreadable_one_lets_its_jobs_start() {
+        let mut r = RecoveryJobs::default();
+        r.wait_to_start(7, 1);
+        r.arrived(7, false);
+        assert!(r.is_gone(7));
+
+        r.wait_to_start(8, 2);
+        r.wait_after_failure(8, 3, "failed".into());
+        let waiting = r.unreadable(8);
+        assert!(waiting.namers.is_empty(), "nothing to pin");
+        assert_eq!(waiting.failed.len(), 1, "the failed run is told");
+        assert!(r.starts_unpinned(2), "job 2 starts without it");
+        assert!(!r.starts_unpinned(2), "once");
+    }
+}
