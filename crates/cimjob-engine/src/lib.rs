@@ -216,6 +216,30 @@ impl Command {
     }
 }
 
+/// The jobs after a LocalID, read a page at a time ([`EngineHandle::pages`]).
+pub struct JobPages {
+    engine: EngineHandle,
+    /// The jobs after this LocalID come next; `None` once they ended (or a read failed).
+    after: Option<u64>,
+    size: usize,
+}
+
+impl JobPages {
+    /// The next page, in LocalID order, or `None` once the jobs have ended; after an error
+    /// there is nothing more. Each full page moves past `size` LocalIDs, so the pages end.
+    pub async fn next(&mut self) -> Option<Result<Vec<Arc<Job>>, EngineError>> {
+        let after = self.after.take()?;
+        let page = match self.engine.page(after, self.size).await {
+            Ok(page) => page,
+            Err(e) => return Some(Err(e)),
+        };
+        if page.len() == self.size {
+            self.after = page.last().map(|j| j.local_id);
+        }
+        Some(Ok(page))
+    }
+}
+
 /// How clients reach the engine. Cheap to clone; every front end holds one.
 #[derive(Clone)]
 pub struct EngineHandle {
@@ -467,26 +491,28 @@ impl EngineHandle {
     /// returned) or the jobs end: what every reader of many jobs does, holding one page.
     pub async fn each_page<B>(
         &self,
-        mut after: u64,
+        after: u64,
         size: usize,
         mut visit: impl FnMut(Vec<Arc<Job>>) -> ControlFlow<B>,
     ) -> Result<Option<B>, EngineError> {
-        let size = size.max(1);
-        // bounded: each full page moves `after` past `size` LocalIDs
-        for _ in 0..=u64::MAX / size as u64 {
-            let page = self.page(after, size).await?;
-            let full = page.len() == size;
-            if let Some(last) = page.last() {
-                after = last.local_id;
-            }
-            if let ControlFlow::Break(value) = visit(page) {
+        let mut pages = self.pages(after, size);
+        // bounded: the pages end once the jobs do
+        while let Some(page) = pages.next().await {
+            if let ControlFlow::Break(value) = visit(page?) {
                 return Ok(Some(value));
-            }
-            if !full {
-                break;
             }
         }
         Ok(None)
+    }
+
+    /// The jobs after LocalID `after`, `size` at a time, as a cursor of its own: for a reader
+    /// that goes on reading while it sends what it read (an enumeration's answer).
+    pub fn pages(&self, after: u64, size: usize) -> JobPages {
+        JobPages {
+            engine: self.clone(),
+            after: Some(after),
+            size: size.max(1),
+        }
     }
 
     /// The first `limit` jobs after LocalID `after`, in LocalID order, once what came before

@@ -193,8 +193,8 @@ pub enum StoreRead {
         /// At most this many.
         limit: usize,
     },
-    /// One job at rest a rule needs: the held recovery job of a run that failed
-    /// (`Store::job`).
+    /// One job at rest a rule needs: the held recovery job of a run about to start, or of
+    /// one that failed while it rested (`Store::jobs`).
     Job {
         /// Its LocalID.
         id: u64,

@@ -200,7 +200,7 @@ pub struct Enumerated {
     /// The rest of the page read last.
     current: std::vec::IntoIter<Item>,
     /// The pages after it.
-    rest: Pages,
+    rest: Box<Pages>,
     /// Which of their properties to show.
     projection: Projection,
     /// The moment they are shown at.

@@ -57,7 +57,7 @@ pub async fn enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimEr
     Ok(Answer::Enumerated {
         names_only: c.name.eq_ignore_ascii_case("EnumerateInstanceNames"),
         first,
-        rest,
+        rest: Box::new(rest),
         projection,
     })
 }

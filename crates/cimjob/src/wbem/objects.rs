@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use cim::xml::{CimError, Instance, InstanceWithPath};
 use cim::{CimArray, CimStatusCode, CimType, CimValue, KeyValue, ObjectPath};
-use cimjob_engine::EngineHandle;
+use cimjob_engine::{EngineHandle, JobPages};
 use cimjob_rules::model::properties::View;
 use cimjob_rules::model::Job;
 
@@ -512,12 +512,12 @@ impl Catalog {
         let want_owning = in_cimv2 && repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
         Pages {
             service: Arc::new(self.identity.service_path()),
+            jobs: (want_jobs || want_owning).then(|| self.engine.pages(0, JOB_PAGE)),
             catalog: self.clone(),
             namespace,
             class: class.to_string(),
             want_jobs,
             want_owning,
-            jobs_after: (want_jobs || want_owning).then_some(0),
             rest_done: false,
         }
     }
@@ -605,8 +605,8 @@ pub struct Pages {
     service: Arc<ObjectPath>,
     want_jobs: bool,
     want_owning: bool,
-    /// The jobs after this LocalID come next; `None` once they are done.
-    jobs_after: Option<u64>,
+    /// The jobs still to read; `None` once they are done (or none are wanted).
+    jobs: Option<JobPages>,
     rest_done: bool,
 }
 
@@ -614,19 +614,19 @@ impl Pages {
     /// The next page of objects (it may be empty), or `None` at the end. After an error
     /// there is nothing more.
     pub async fn next(&mut self) -> Option<Result<Vec<Item>, CimError>> {
-        if let Some(after) = self.jobs_after {
-            let page = match self.catalog.engine.page(after, JOB_PAGE).await {
-                Ok(page) => page,
-                Err(e) => {
-                    self.jobs_after = None;
+        if let Some(jobs) = &mut self.jobs {
+            let page = match jobs.next().await {
+                Some(Ok(page)) => page,
+                Some(Err(e)) => {
+                    self.jobs = None;
                     self.rest_done = true;
                     return Some(Err(engine_failed(e)));
                 }
+                None => {
+                    self.jobs = None;
+                    return self.rest();
+                }
             };
-            self.jobs_after = page
-                .last()
-                .filter(|_| page.len() == JOB_PAGE)
-                .map(|j| j.local_id);
             let mut chunk = Vec::new();
             for job in page.into_iter().filter(|j| self.catalog.visible(j)) {
                 let id = job.local_id;
@@ -639,6 +639,11 @@ impl Pages {
             }
             return Some(Ok(chunk));
         }
+        self.rest()
+    }
+
+    /// The fixed instances and subscription objects, once, after the jobs.
+    fn rest(&mut self) -> Option<Result<Vec<Item>, CimError>> {
         if std::mem::replace(&mut self.rest_done, true) {
             return None;
         }

@@ -47,7 +47,7 @@ pub enum Answer {
         /// The first page.
         first: Vec<Item>,
         /// The pages after it.
-        rest: Pages,
+        rest: Box<Pages>,
         /// Which of their properties to show.
         projection: Projection,
     },
