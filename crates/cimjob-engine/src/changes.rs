@@ -19,6 +19,10 @@ use tokio::sync::{broadcast, watch};
 /// How many changes one read of the store takes.
 const PAGE: usize = 512;
 
+/// How often a consumer of a shared store, caught up, reads the record again for the other
+/// nodes' changes (its own node's commits make it read at once).
+const SHARED_POLL: Duration = Duration::from_millis(250);
+
 /// The changes after a position; see the [module](self) docs.
 pub struct Changes {
     store: Arc<dyn Store>,
@@ -31,6 +35,9 @@ pub struct Changes {
     /// Set once the engine has stopped: no change comes after what the store holds.
     stopped: watch::Receiver<bool>,
     ended: bool,
+    /// Several nodes write the record (a shared store): it numbers their changes, so what
+    /// this engine announces only says when to read it again.
+    shared: bool,
 }
 
 impl Changes {
@@ -42,12 +49,14 @@ impl Changes {
         stopped: watch::Receiver<bool>,
         after: u64,
     ) -> Changes {
+        let shared = store.shared();
         Changes {
             store,
             live,
             next: after + 1,
             backlog: VecDeque::new(),
             behind: true,
+            shared,
             stopped,
             ended: false,
         }
@@ -76,6 +85,10 @@ impl Changes {
             let received = tokio::select! {
                 biased;
                 received = self.live.recv() => received,
+                () = tokio::time::sleep(SHARED_POLL), if self.shared => {
+                    self.behind = true;
+                    continue;
+                }
                 _ = self.stopped.wait_for(|s| *s) => {
                     // what the engine announced last is in the store: read it, then end
                     self.ended = true;
@@ -84,6 +97,7 @@ impl Changes {
                 }
             };
             match received {
+                Ok(_) if self.shared => self.behind = true,
                 Ok(event) if event.sequence < self.next => {}
                 Ok(event) if event.sequence == self.next => {
                     self.next += 1;

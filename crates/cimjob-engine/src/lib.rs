@@ -58,6 +58,12 @@ pub enum EngineError {
     /// The engine has stopped.
     #[error("the engine has stopped")]
     Stopped,
+    /// Another node of the cluster holds the job (it runs it, or is about to).
+    #[error("job is held by node {node} of the cluster")]
+    HeldElsewhere {
+        /// The node that holds it.
+        node: String,
+    },
 }
 
 impl From<DeleteError> for EngineError {
@@ -125,6 +131,15 @@ pub type Reports = mpsc::UnboundedReceiver<Report>;
 
 /// How many jobs [`EngineHandle::list`] reads at a time.
 const LIST_PAGE: usize = 1000;
+
+/// How many LocalIDs a node of a shared store reserves at a time; it asks for the next block
+/// when a quarter is left, so a submission seldom waits for one.
+const LOCAL_ID_BLOCK: u64 = 256;
+
+/// How often, at least, a node of a shared store looks again at what waits there (what other
+/// nodes gave back, what comes due) and for lapsed nodes to rescue; each wait is jittered
+/// between this and twice this, so the nodes' looks spread out.
+const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// How long a progress step may be held to share a later step's transaction. Its events
 /// reach watchers at most this late.
@@ -289,6 +304,8 @@ pub fn start(
         })?);
     }
     let zone = config.zone.clone();
+    let mut config = config;
+    config.shared = store.shared();
     let live = processes.live();
     let announced = Announced::default();
     let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
@@ -312,6 +329,11 @@ pub fn start(
     }
     let (commands, command_rx) = mpsc::channel(1024);
     let (recalled_tx, recalled_rx) = mpsc::unbounded_channel();
+    if store.shared() {
+        let ids = recall::reserve_local_ids(&*store, LOCAL_ID_BLOCK)
+            .map_err(|e| StartError::Read(e.to_string()))?;
+        core.grant_local_ids(ids);
+    }
     // what a start loaded that is at rest (waiting for its time) goes with the first commit
     let loaded: Vec<(u64, u64)> = core.jobs().map(|j| (j.local_id, j.generation)).collect();
     let (events, _) = broadcast::channel(16384);
@@ -330,6 +352,10 @@ pub fn start(
         asked: 0,
         recalled: recalled_tx,
         let_go: loaded,
+        shared: store.shared(),
+        waiting_for_ids: Vec::new(),
+        reserving_ids: false,
+        rescuing: false,
     };
     tokio::spawn(shell.run(first_step, command_rx, reports, recalled_rx));
     Ok(EngineHandle {
@@ -676,6 +702,14 @@ struct Shell {
     /// under way: a job read back from before such a change could otherwise replace the core's
     /// newer one.
     let_go: Vec<(u64, u64)>,
+    /// Whether several nodes share the store (see [`CoreConfig::shared`]).
+    shared: bool,
+    /// Submissions waiting for LocalIDs (a shared store's node whose block ran out).
+    waiting_for_ids: Vec<Command>,
+    /// A block of LocalIDs is being reserved.
+    reserving_ids: bool,
+    /// A rescue of lapsed nodes' jobs is under way.
+    rescuing: bool,
 }
 
 /// Resolves when the oldest pending step is durable; never while none is pending.
@@ -701,6 +735,14 @@ fn log_notes(notes: &[Note]) {
     }
 }
 
+/// `base` to twice `base`, varying from call to call.
+fn jittered(base: std::time::Duration) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(Timestamp::now().as_nanosecond() as u64);
+    base + base.mul_f64((hasher.finish() % 1000) as f64 / 1000.0)
+}
+
 fn reply<T: Send + 'static>(tx: Reply<T>, value: T) -> Completion {
     Box::new(move |result: Result<(), EngineError>| {
         let _ = tx.send(result.map(|()| value));
@@ -716,6 +758,7 @@ impl Shell {
         mut recalled: mpsc::UnboundedReceiver<recall::ReadBack>,
     ) {
         self.handle(first_step, None);
+        let mut poll_at = tokio::time::Instant::now() + jittered(SHARED_POLL);
         loop {
             if !self.drained.is_empty() && self.core.slots_used() == 0 && self.pending.is_empty() {
                 for waiter in self.drained.drain(..) {
@@ -737,6 +780,10 @@ impl Shell {
                 }
                 _ = async { tokio::time::sleep_until(self.held.as_ref().expect("guarded").1).await }, if self.held.is_some() => {
                     self.handle(Step::default(), None);
+                }
+                _ = tokio::time::sleep_until(poll_at), if self.shared => {
+                    poll_at = tokio::time::Instant::now() + jittered(SHARED_POLL);
+                    self.look_again();
                 }
                 done = oldest_durable(&mut self.pending) => self.committed(done),
                 // a client's request before the runs' reports: a burst of reports (a
@@ -783,7 +830,34 @@ impl Shell {
 
     /// Whether `id` may name a job the core let go of (one it never had is not asked for).
     fn let_go_of(&self, id: u64) -> bool {
-        self.core.job(id).is_none() && (1..=self.core.last_local_id()).contains(&id)
+        self.core.job(id).is_none() && self.core.may_exist(id)
+    }
+
+    /// A shared store's node looks again at what waits in the store, and rescues the jobs of
+    /// nodes whose lease lapsed.
+    fn look_again(&mut self) {
+        let step = self.core.store_changed(Timestamp::now());
+        self.handle(step, None);
+        if !self.rescuing {
+            self.rescuing = true;
+            let (store, recalled) = (self.store.clone(), self.recalled.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = recalled.send(recall::ReadBack::Rescued(recall::rescue(&*store)));
+            });
+        }
+    }
+
+    /// Reserves the next block of LocalIDs, unless that is under way.
+    fn reserve_ids(&mut self) {
+        if self.reserving_ids {
+            return;
+        }
+        self.reserving_ids = true;
+        let (store, recalled) = (self.store.clone(), self.recalled.clone());
+        tokio::task::spawn_blocking(move || {
+            let ids = recall::reserve_local_ids(&*store, LOCAL_ID_BLOCK);
+            let _ = recalled.send(recall::ReadBack::LocalIds(ids));
+        });
     }
 
     /// Reads the job `id` back for `command`, once every step made so far is durable.
@@ -795,9 +869,14 @@ impl Shell {
         }
         let store = self.store.clone();
         let recalled = self.recalled.clone();
+        let shared = self.shared;
         self.after_pending(move || {
             tokio::task::spawn_blocking(move || {
-                let job = recall::read_job(&*store, id).map(|job| job.map(Box::new));
+                let job = match shared {
+                    true => recall::claim_job(&*store, id),
+                    false => recall::read_job(&*store, id),
+                };
+                let job = job.map(|job| job.map(Box::new));
                 let _ = recalled.send(recall::ReadBack::Job { id, job });
             });
         });
@@ -830,7 +909,14 @@ impl Shell {
                     }
                     Ok(None) => None,
                     Err(error) => {
-                        tracing::error!(job = id, %error, "a job at rest could not be read back");
+                        match &error {
+                            EngineError::HeldElsewhere { .. } => {
+                                tracing::debug!(job = id, %error, "a call about a job another node holds")
+                            }
+                            _ => {
+                                tracing::error!(job = id, %error, "a job at rest could not be read back")
+                            }
+                        }
                         for command in commands {
                             command.refuse(error.clone());
                         }
@@ -842,6 +928,34 @@ impl Shell {
                 }
                 // as read back: a call that changed it lets it go once that change is durable
                 self.let_go(stored);
+            }
+            recall::ReadBack::LocalIds(ids) => {
+                self.reserving_ids = false;
+                match ids {
+                    Ok(ids) => self.core.grant_local_ids(ids),
+                    Err(error) => {
+                        tracing::error!(%error, "no LocalIDs could be reserved; the submissions waiting are refused");
+                        for command in self.waiting_for_ids.drain(..) {
+                            command.refuse(error.clone());
+                        }
+                    }
+                }
+                for command in std::mem::take(&mut self.waiting_for_ids) {
+                    self.execute(command);
+                }
+            }
+            recall::ReadBack::Rescued(jobs) => {
+                self.rescuing = false;
+                match jobs {
+                    Ok(jobs) if jobs.is_empty() => {}
+                    Ok(jobs) => {
+                        let step = self.core.take_over(jobs, Timestamp::now());
+                        self.handle(step, None);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the jobs of lapsed nodes could not be rescued yet")
+                    }
+                }
             }
             recall::ReadBack::Asked { read, found } => {
                 self.asked -= 1;
@@ -855,18 +969,35 @@ impl Shell {
         }
     }
 
-    /// Lets the core drop jobs at rest, once no read back is under way.
+    /// Lets the core drop jobs at rest, once no read back is under way; a shared store gets
+    /// them back, for any node to claim.
     fn let_go(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>) {
         self.let_go.extend(jobs);
         if self.recalls.is_empty() && self.asked == 0 {
-            self.core
+            let released = self
+                .core
                 .forget_at_rest(self.let_go.drain(..), Timestamp::now());
+            if self.shared && !released.is_empty() {
+                let ticket = self.store.commit(Batch {
+                    released,
+                    ..Batch::default()
+                });
+                tokio::spawn(async move {
+                    if let Err(error) = ticket.await {
+                        tracing::warn!(%error, "jobs let go of could not be given back; they stay this node's until it starts again");
+                    }
+                });
+            }
         }
     }
 
     fn execute(&mut self, command: Command) {
         let now = Timestamp::now();
         match command {
+            command @ Command::Submit { .. } if self.shared && self.core.local_ids_left() == 0 => {
+                self.waiting_for_ids.push(command);
+                self.reserve_ids();
+            }
             Command::Submit {
                 values,
                 owner,
@@ -875,6 +1006,9 @@ impl Shell {
                 in_parameters,
                 reply,
             } => {
+                if self.shared && self.core.local_ids_left() <= LOCAL_ID_BLOCK / 4 {
+                    self.reserve_ids();
+                }
                 let result = self
                     .core
                     .submit_as(&values, &owner, run_as.as_deref(), hold, in_parameters, now)

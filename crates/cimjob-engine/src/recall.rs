@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use cimjob_rules::core::{job_of, StoreRead};
 use cimjob_rules::model::Job;
-use cimjob_store::{JobRecord, Store};
+use cimjob_store::{Claim, Claimed, JobRecord, Store};
 
 use crate::EngineError;
 
@@ -22,6 +22,10 @@ pub(crate) enum ReadBack {
         id: u64,
         job: Result<Option<Box<Job>>, EngineError>,
     },
+    /// LocalIDs for the next jobs (a shared store's block).
+    LocalIds(Result<std::ops::RangeInclusive<u64>, EngineError>),
+    /// The jobs in play of lapsed nodes, now this node's (a shared store's rescue).
+    Rescued(Result<Vec<Job>, EngineError>),
     /// What a read the core asked for found, in its order.
     Asked {
         read: StoreRead,
@@ -29,15 +33,62 @@ pub(crate) enum ReadBack {
     },
 }
 
-/// The jobs the core's `read` finds.
+/// The jobs the core's `read` finds, claimed for this node (a shared store's: no other node
+/// takes them while the core holds them).
 pub(crate) fn read_asked(store: &dyn Store, read: StoreRead) -> Result<Vec<Job>, EngineError> {
-    let records = match read {
-        StoreRead::Ready { after, limit } => store.ready_after(after, limit),
-        StoreRead::Waking { after, limit } => store.waking(after, limit),
-        StoreRead::Job { id } => store.jobs(&[id]),
+    let claim = match read {
+        StoreRead::Ready { after, limit } => Claim::Ready { after, limit },
+        StoreRead::Waking {
+            after,
+            until,
+            limit,
+        } => Claim::Waking {
+            after,
+            until,
+            limit,
+        },
+        StoreRead::Job { id } => Claim::Job { local_id: id },
+    };
+    match store.claim(claim).map_err(store_error)? {
+        Claimed::Here(records) => records.iter().map(parse).collect(),
+        Claimed::Elsewhere(node) => Err(EngineError::HeldElsewhere { node }),
     }
-    .map_err(|e| EngineError::Store(e.to_string()))?;
-    records.iter().map(parse).collect()
+}
+
+/// The job `id`, claimed for a call about it: `Err(HeldElsewhere)` if another node holds it.
+pub(crate) fn claim_job(store: &dyn Store, id: u64) -> Result<Option<Job>, EngineError> {
+    match store
+        .claim(Claim::Job { local_id: id })
+        .map_err(store_error)?
+    {
+        Claimed::Here(records) => records.first().map(parse).transpose(),
+        Claimed::Elsewhere(node) => Err(EngineError::HeldElsewhere { node }),
+    }
+}
+
+/// A block of `count` LocalIDs from a shared store.
+pub(crate) fn reserve_local_ids(
+    store: &dyn Store,
+    count: u64,
+) -> Result<std::ops::RangeInclusive<u64>, EngineError> {
+    store
+        .reserve_local_ids(count)
+        .map_err(store_error)?
+        .ok_or_else(|| EngineError::Store("the store gives no LocalIDs".into()))
+}
+
+/// The jobs of lapsed nodes this node took over.
+pub(crate) fn rescue(store: &dyn Store) -> Result<Vec<Job>, EngineError> {
+    store
+        .rescue()
+        .map_err(store_error)?
+        .iter()
+        .map(parse)
+        .collect()
+}
+
+fn store_error(error: cimjob_store::StoreError) -> EngineError {
+    EngineError::Store(error.to_string())
 }
 
 /// The job `id` as stored.

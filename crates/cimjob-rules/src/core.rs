@@ -8,7 +8,8 @@
 //! ends (Completed, or Exception and RecoveryAction), retention, and what a restart does
 //! with jobs that were running when the service died.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -63,6 +64,11 @@ pub struct CoreConfig {
     /// This node's name, given to the work as `CIMJOB_NODE`, so a job (and whoever reads its
     /// log) can tell where each run ran once several nodes share one database.
     pub node: String,
+    /// Whether several nodes share the store: the core then holds no more ready jobs than it
+    /// has free slots (the rest wait in the store for whichever node is free to claim them),
+    /// and takes LocalIDs from the blocks the shell grants ([`Core::grant_local_ids`]), since
+    /// the store, not one node, knows which are still unused.
+    pub shared: bool,
 }
 
 impl CoreConfig {
@@ -87,6 +93,7 @@ impl CoreConfig {
             exec_helper: None,
             start_lead: SignedDuration::from_millis(25),
             node: String::new(),
+            shared: false,
         }
     }
 }
@@ -190,6 +197,9 @@ pub enum StoreRead {
     Waking {
         /// How far the previous reads got.
         after: Option<(Timestamp, u64)>,
+        /// Only those due by then (the core keeps what wakes within [`KEEP_IF_DUE_WITHIN`];
+        /// a shared store's node claims no more).
+        until: Timestamp,
         /// At most this many.
         limit: usize,
     },
@@ -292,6 +302,8 @@ pub struct Core {
     slots_used: usize,
     timers: BTreeSet<(Timestamp, u64, TimerKind)>,
     last_local_id: u64,
+    /// The LocalIDs granted and not yet used, oldest first (a shared store's blocks).
+    granted_ids: VecDeque<RangeInclusive<u64>>,
     next_sequence: u64,
     step: Step,
     touched: BTreeSet<u64>,
@@ -348,6 +360,7 @@ impl Core {
                 .max()
                 .unwrap_or(0)
                 .max(last_local_id),
+            granted_ids: VecDeque::new(),
             next_sequence: last_change + 1,
             step: Step::default(),
             touched: BTreeSet::new(),
@@ -361,89 +374,112 @@ impl Core {
         }
         let ids: Vec<u64> = core.jobs.keys().copied().collect();
         for id in ids {
-            let job = core.jobs[&id].clone();
-            let running = matches!(
-                job.situation,
-                Situation::Starting
-                    | Situation::Running
-                    | Situation::Suspended
-                    | Situation::QueryPending
-                    | Situation::InService
-                    | Situation::ShuttingDown
-            ) && (job.process.is_some() || job.situation == Situation::Starting);
-            let elsewhere = job
-                .node
-                .as_ref()
-                .filter(|node| **node != core.config.node)
-                .cloned();
-            if running && elsewhere.is_none() && held.runs.contains(&run_key(&job)) {
-                core.adopt(id);
-                continue;
-            }
-            let never_began = job.situation == Situation::Starting && job.process.is_none();
-            if never_began && elsewhere.is_none() && held.complete {
-                core.adopt(id);
-                let not_before = job.start_time.filter(|at| *at > now);
-                let spawn = core.spawn(id, not_before);
-                core.step.after_commit.push(spawn);
-                continue;
-            }
-            // a process identity from another node names nothing here
-            if let Some(identity) = job.process.filter(|_| elsewhere.is_none()) {
-                core.step.now.push(Action::KillOrphan(identity));
-            }
-            match job.situation {
-                Situation::Queued | Situation::BetweenRuns => {
-                    // stored before ready and waiting jobs were told apart: tell the store
-                    core.touched.insert(id);
-                    core.resume_waiting(id, now)
-                }
-                Situation::ShuttingDown => {
-                    let goal = job.shutdown.map_or(ShutdownGoal::Kill, |s| s.goal);
-                    core.update(id, now, |j| {
-                        j.process = None;
-                        j.end_time.get_or_insert(now);
-                        end_by_request(j, goal);
-                    });
-                    core.after_final(id, now);
-                }
-                _ if running => {
-                    core.update(id, now, |j| {
-                        j.process = None;
-                        j.end_time.get_or_insert(now);
-                    });
-                    match elsewhere {
-                        Some(lost) => {
-                            let description = format!(
-                                "node {lost} was lost while the job ran there (its lease lapsed); \
-                                 node {} ended the run",
-                                core.config.node
-                            );
-                            core.fail(id, JobErrorCode::NodeLost, description, now);
-                        }
-                        None => {
-                            core.fail(id, JobErrorCode::ProcessLost, LOST_AT_RESTART.into(), now)
-                        }
-                    }
-                }
-                s if s.is_final() => {
-                    if let Some(due) = job.removal_due {
-                        core.timers.insert((due, id, TimerKind::Removal));
-                    }
-                    // stored before settled jobs were told apart: store it as settled
-                    core.touched.insert(id);
-                }
-                // stored before held jobs were settled: store it so
-                _ if settled(&job) => {
-                    core.touched.insert(id);
-                }
-                _ => {}
-            }
+            core.place_recovered(id, now, held);
         }
         core.dispatch(now);
         core.read_waking(now);
         let step = core.take_step();
         (core, step)
+    }
+
+    /// Takes over jobs that were in play on a node whose lease lapsed (the store made this
+    /// node their holder): as at a start, their runs end as CIM says (ErrorCode 7, node
+    /// lost, and their RecoveryAction; a pending Terminate or Kill ends them so), since their
+    /// processes were on that node. A job the core already holds is kept as it is.
+    pub fn take_over(&mut self, jobs: Vec<Job>, now: Timestamp) -> Step {
+        let nothing_held = Held::default();
+        for job in jobs {
+            let id = job.local_id;
+            if self.jobs.contains_key(&id) {
+                continue;
+            }
+            self.jobs.insert(id, Arc::new(job));
+            self.place_recovered(id, now, &nothing_held);
+        }
+        self.dispatch(now);
+        self.read_waking(now);
+        self.take_step()
+    }
+
+    /// Where a job stored in play goes when this node starts or takes it over (see
+    /// [`Core::recover`]).
+    fn place_recovered(&mut self, id: u64, now: Timestamp, held: &Held) {
+        let job = self.jobs[&id].clone();
+        let running = matches!(
+            job.situation,
+            Situation::Starting
+                | Situation::Running
+                | Situation::Suspended
+                | Situation::QueryPending
+                | Situation::InService
+                | Situation::ShuttingDown
+        ) && (job.process.is_some() || job.situation == Situation::Starting);
+        let elsewhere = job
+            .node
+            .as_ref()
+            .filter(|node| **node != self.config.node)
+            .cloned();
+        if running && elsewhere.is_none() && held.runs.contains(&run_key(&job)) {
+            self.adopt(id);
+            return;
+        }
+        let never_began = job.situation == Situation::Starting && job.process.is_none();
+        if never_began && elsewhere.is_none() && held.complete {
+            self.adopt(id);
+            let not_before = job.start_time.filter(|at| *at > now);
+            let spawn = self.spawn(id, not_before);
+            self.step.after_commit.push(spawn);
+            return;
+        }
+        // a process identity from another node names nothing here
+        if let Some(identity) = job.process.filter(|_| elsewhere.is_none()) {
+            self.step.now.push(Action::KillOrphan(identity));
+        }
+        match job.situation {
+            Situation::Queued | Situation::BetweenRuns => {
+                // stored before ready and waiting jobs were told apart: tell the store
+                self.touched.insert(id);
+                self.resume_waiting(id, now)
+            }
+            Situation::ShuttingDown => {
+                let goal = job.shutdown.map_or(ShutdownGoal::Kill, |s| s.goal);
+                self.update(id, now, |j| {
+                    j.process = None;
+                    j.end_time.get_or_insert(now);
+                    end_by_request(j, goal);
+                });
+                self.after_final(id, now);
+            }
+            _ if running => {
+                self.update(id, now, |j| {
+                    j.process = None;
+                    j.end_time.get_or_insert(now);
+                });
+                match elsewhere {
+                    Some(lost) => {
+                        let description = format!(
+                            "node {lost} was lost while the job ran there (its lease lapsed); \
+                             node {} ended the run",
+                            self.config.node
+                        );
+                        self.fail(id, JobErrorCode::NodeLost, description, now);
+                    }
+                    None => self.fail(id, JobErrorCode::ProcessLost, LOST_AT_RESTART.into(), now),
+                }
+            }
+            s if s.is_final() => {
+                if let Some(due) = job.removal_due {
+                    self.timers.insert((due, id, TimerKind::Removal));
+                }
+                // stored before settled jobs were told apart: store it as settled
+                self.touched.insert(id);
+            }
+            // stored before held jobs were settled: store it so
+            _ if settled(&job) => {
+                self.touched.insert(id);
+            }
+            _ => {}
+        }
     }
 
     /// Takes over a run that outlived the previous service: it holds its slot, and the
@@ -488,9 +524,10 @@ impl Core {
             .map(|(_, job)| job)
     }
 
-    /// The highest LocalID handed out: a larger one names no job, without asking the store.
-    pub fn last_local_id(&self) -> u64 {
-        self.last_local_id
+    /// Whether `id` may name a job, without asking the store: one node gave every LocalID
+    /// up to its highest; with a shared store, any other node may have given it.
+    pub fn may_exist(&self, id: u64) -> bool {
+        id > 0 && !self.never_given(id)
     }
 
     /// Takes back a job at rest read from the store for a call about it. A job the core
@@ -543,7 +580,14 @@ impl Core {
     /// where they are at rest and still at that Generation: a job changed since (its change
     /// not durable yet, or failed) stays, so the core never drops what the store lacks. Their
     /// timers go with them: the store has their times, read back before they come.
-    pub fn forget_at_rest(&mut self, jobs: impl IntoIterator<Item = (u64, u64)>, now: Timestamp) {
+    /// Returns the LocalIDs it let go of (a shared store's node gives them back to the
+    /// store for any node to claim).
+    pub fn forget_at_rest(
+        &mut self,
+        jobs: impl IntoIterator<Item = (u64, u64)>,
+        now: Timestamp,
+    ) -> Vec<u64> {
+        let mut forgotten = Vec::new();
         for (id, generation) in jobs {
             let Some(job) = self
                 .jobs
@@ -561,7 +605,9 @@ impl Core {
             }
             self.unpin(&job);
             self.jobs.remove(&id);
+            forgotten.push(id);
         }
+        forgotten
     }
 
     /// The result of a read the core asked for ([`Step::reads`]): the jobs found, in the
@@ -589,9 +635,16 @@ impl Core {
                     };
                     let Some(key) = key else { continue };
                     if !self.enters(key) {
-                        // it stays in the store, beyond
                         self.ready_beyond = true;
-                        break;
+                        if !self.config.shared {
+                            // it stays in the store, beyond
+                            break;
+                        }
+                        // claimed for this node: it goes back to the store once let go of
+                        let generation = job.generation;
+                        self.jobs.entry(id).or_insert_with(|| Arc::new(job));
+                        self.step.let_go.push((id, generation));
+                        continue;
                     }
                     self.jobs.entry(id).or_insert_with(|| Arc::new(job));
                     self.rank(key);
@@ -683,13 +736,19 @@ impl Core {
         self.store_wake = None;
         self.step.reads.push(StoreRead::Waking {
             after: self.wake_cursor,
+            until: horizon,
             limit: WAKING_PAGE,
         });
     }
 
-    /// How many ready jobs the core holds before the rest wait in the store.
+    /// How many ready jobs the core holds before the rest wait in the store: with a shared
+    /// store, only as many as it has free slots, so a busy node keeps none from a free one.
     fn window(&self) -> usize {
-        READY_WINDOW.max(2 * self.config.max_running)
+        if self.config.shared {
+            self.config.max_running.saturating_sub(self.slots_used)
+        } else {
+            READY_WINDOW.max(2 * self.config.max_running)
+        }
     }
 
     /// Puts a waiting job in the ready queue: it waits only for a slot now.
@@ -742,8 +801,13 @@ impl Core {
 
     /// Asks for the next ready jobs when the head runs low and more wait in the store.
     fn read_ready(&mut self) {
-        if self.refill == Reading::Idle && self.ready_beyond && self.ready.len() < self.window() / 2
-        {
+        // one node refills at half its window; a shared store's node whenever a slot is
+        // free (one claim at a time, so the slots freed meanwhile share the next)
+        let low = match self.config.shared {
+            true => self.ready.len() < self.window(),
+            false => self.ready.len() < self.window() / 2,
+        };
+        if self.refill == Reading::Idle && self.ready_beyond && low {
             self.refill = Reading::Underway;
             self.placed_beyond = false;
             self.step.reads.push(StoreRead::Ready {
@@ -751,6 +815,18 @@ impl Core {
                 limit: self.window() - self.ready.len(),
             });
         }
+    }
+
+    /// Another node may have changed what waits in the shared store (it let go of ready
+    /// jobs, or of ones whose time comes): the core reads again what it has room for.
+    pub fn store_changed(&mut self, now: Timestamp) -> Step {
+        self.ready_beyond = true;
+        if !self.waking {
+            self.store_wake = Some(Timestamp::MIN);
+        }
+        self.read_waking(now);
+        self.dispatch(now);
+        self.take_step()
     }
 
     /// How many slots are in use (jobs from Starting until their process is reaped).
@@ -811,7 +887,7 @@ impl Core {
         in_parameters: Option<String>,
         now: Timestamp,
     ) -> Result<(u64, Step), PropertyError> {
-        let id = self.last_local_id + 1;
+        let id = self.next_local_id()?;
         let blank = Job::new(id, owner, now);
         let (mut job, _) = apply(&blank, values, WriteMode::Create, &self.view(now))?;
         self.check_recovery(&job)?;
@@ -831,7 +907,7 @@ impl Core {
         } else {
             Situation::Queued
         };
-        self.last_local_id = id;
+        self.use_local_id(id);
         self.step.batch.last_local_id = Some(id);
         let job = Arc::new(job);
         self.jobs.insert(id, job.clone());
@@ -842,6 +918,59 @@ impl Core {
         }
         self.dispatch(now);
         Ok((id, self.take_step()))
+    }
+
+    /// The LocalID the next job gets: one more than the last (one node), or the next of the
+    /// granted blocks (a shared store); refused while no block is granted.
+    fn next_local_id(&self) -> Result<u64, PropertyError> {
+        if !self.config.shared {
+            return Ok(self.last_local_id + 1);
+        }
+        self.granted_ids
+            .front()
+            .map(|block| *block.start())
+            .ok_or_else(|| PropertyError {
+                property: "InstanceID".into(),
+                kind: PropertyErrorKind::InvalidValue,
+                message: "no LocalID is free on this node yet (the store grants them); try again"
+                    .into(),
+            })
+    }
+
+    /// Marks `id` (from [`Core::next_local_id`]) used.
+    fn use_local_id(&mut self, id: u64) {
+        self.last_local_id = self.last_local_id.max(id);
+        if let Some(block) = self.granted_ids.front_mut() {
+            if *block.start() == id {
+                *block = id + 1..=*block.end();
+                if block.is_empty() {
+                    self.granted_ids.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Grants the LocalIDs `ids` (a block the shared store reserved for this node): the
+    /// next jobs take them in order, after those granted before.
+    pub fn grant_local_ids(&mut self, ids: RangeInclusive<u64>) {
+        if !ids.is_empty() {
+            self.granted_ids.push_back(ids);
+        }
+    }
+
+    /// How many granted LocalIDs are left (a shared store's node asks for another block
+    /// before they run out).
+    pub fn local_ids_left(&self) -> u64 {
+        self.granted_ids
+            .iter()
+            .map(|block| block.end() - block.start() + 1)
+            .sum()
+    }
+
+    /// Whether `id` surely names no job: one node knows every LocalID it gave; with a shared
+    /// store another node may have given it.
+    fn never_given(&self, id: u64) -> bool {
+        !self.config.shared && id > self.last_local_id
     }
 
     fn check_recovery(&self, job: &Job) -> Result<(), PropertyError> {
@@ -856,7 +985,7 @@ impl Core {
                 "property RecoveryJob must name an existing job when RecoveryAction is Run Recovery Job (5)".into(),
             )),
             // a job the core let go of may still exist: only a LocalID never given is refused
-            (RecoveryAction::RunRecoveryJob, Some(r)) if r == 0 || r > self.last_local_id => Err(refuse(
+            (RecoveryAction::RunRecoveryJob, Some(r)) if r == 0 || self.never_given(r) => Err(refuse(
                 "RecoveryJob",
                 format!("property RecoveryJob: job {} does not exist; a recovery job must already be queued (submit it held)", instance_id(r)),
             )),

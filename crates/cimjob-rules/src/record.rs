@@ -138,6 +138,10 @@ pub struct Batch {
     /// Consumers' positions in the change record to set (`Some`: the last change the consumer
     /// has dealt with) or to forget (`None`: the consumer is gone).
     pub positions: Vec<(String, Option<u64>)>,
+    /// LocalIDs of jobs this node let go of, given back to a shared store for any node to
+    /// claim (applied after the upserts: a job is let go of as it was last written; a store
+    /// that one node serves ignores them).
+    pub released: Vec<u64>,
 }
 
 /// One change of one job, as the change record keeps it: what every consumer (indications,
@@ -187,6 +191,7 @@ impl Batch {
             && self.last_local_id.is_none()
             && self.changes.is_empty()
             && self.positions.is_empty()
+            && self.released.is_empty()
     }
 
     /// Folds a later batch into this one, so several engine steps can share one transaction.
@@ -213,9 +218,14 @@ impl Batch {
             last_local_id,
             changes,
             positions,
+            released,
         } = other;
         self.changes.extend(changes);
         self.positions.extend(positions);
+        // a job let go of and then written again is this node's once more
+        self.released
+            .retain(|id| !upserts.iter().any(|job| job.local_id == *id));
+        self.released.extend(released);
 
         if !upserts.is_empty() {
             let mut index: HashMap<u64, usize> = self

@@ -2,10 +2,10 @@
 //!
 //! Each node has a row in `nodes`: its name, its **incarnation** (raised by every start of
 //! the node, so a frozen process of an earlier start is told apart from the live one), and
-//! `lease_until`, set by the database as `now() + lease` at each renewal. A node joins only
-//! while no other node's lease runs (today one node serves a schema at a time; the others
-//! stand by and join when its lease lapses); joining fences every lapsed node (`fenced_by`),
-//! under an advisory lock so two standing-by nodes cannot both take over.
+//! `lease_until`, set by the database as `now() + lease` at each renewal. Nodes serve side by
+//! side, each holding the jobs its core holds (see `postgres::claims`); joining, and every
+//! node's periodic rescue, fences each lapsed node (`fenced_by`) and takes over its jobs,
+//! under an advisory lock so two nodes cannot both take one node's jobs.
 //!
 //! **Fencing.** Every write transaction of the store first reads its own row `FOR SHARE`
 //! with the lease still running and the incarnation its own ([`FENCE`]): a node whose lease
@@ -40,7 +40,7 @@ pub const TRUST_SHARE: f64 = 0.8;
 
 /// The first key of the advisory lock under which a node joins (the second is the schema's
 /// name, hashed): "cjln".
-const JOIN_LOCK: i32 = 0x636a_6c6e;
+pub(crate) const JOIN_LOCK: i32 = 0x636a_6c6e;
 
 /// Who a node is in the cluster and how long its lease lasts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,13 +86,15 @@ pub enum Standing {
     Lost(String),
 }
 
-/// Joins the cluster as `membership.node`, under the join lock; refused with
-/// [`StoreError::Taken`] while another node's lease runs. Fences every node whose lease
-/// lapsed (the joining node rescues their jobs) and returns this start's incarnation.
+/// Joins the cluster as `membership.node`, under the join lock, beside the nodes whose lease
+/// runs. Fences every node whose lease lapsed and takes over their jobs
+/// ([`take_lapsed`](crate::postgres::claims::take_lapsed): the joining node's start loads
+/// their jobs in play), and returns this start's incarnation.
 pub(crate) async fn join(
     client: &Client,
     schema: Option<&str>,
     membership: &Membership,
+    pool: &str,
     location: &str,
 ) -> Result<i64, StoreError> {
     let fail = |step: &'static str| move |e| crate::postgres::pg_error(location, step, e);
@@ -108,29 +110,9 @@ pub(crate) async fn join(
             )
             .await
             .map_err(fail("take the join lock"))?;
-        let holder = client
-            .query_opt(
-                "SELECT format('node %s (incarnation %s), whose lease runs until %s',
-                               node, incarnation, lease_until)
-                 FROM nodes WHERE node <> $1 AND fenced_by IS NULL AND lease_until > now()
-                 ORDER BY lease_until DESC LIMIT 1",
-                &[&membership.node],
-            )
+        crate::postgres::claims::take_lapsed(client, &membership.node, pool, true)
             .await
-            .map_err(fail("read the nodes' leases"))?;
-        if let Some(row) = holder {
-            return Err(StoreError::Taken {
-                location: location.to_owned(),
-                holder: row.get(0),
-            });
-        }
-        client
-            .execute(
-                "UPDATE nodes SET fenced_by = $1 WHERE node <> $1 AND fenced_by IS NULL",
-                &[&membership.node],
-            )
-            .await
-            .map_err(fail("fence the lapsed nodes"))?;
+            .map_err(fail("take over the jobs of lapsed nodes"))?;
         let row = client
             .query_one(
                 "INSERT INTO nodes (node, incarnation, lease_until, joined_at)

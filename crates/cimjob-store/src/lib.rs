@@ -298,6 +298,44 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<JobRecord>, StoreError>;
 
+    /// Whether several nodes share this store: the engine then claims what it reads for its
+    /// core ([`Store::claim`]), gives back what it lets go of ([`Batch::released`]), takes
+    /// LocalIDs in blocks ([`Store::reserve_local_ids`]) and rescues lapsed nodes' jobs
+    /// ([`Store::rescue`]).
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Reads what the core asked for and makes this node its holder: no other node claims
+    /// it until it is given back. After every batch committed before it. A store one node
+    /// serves only reads (everything is that node's). Blocking.
+    fn claim(&self, claim: Claim) -> Result<Claimed, StoreError> {
+        let jobs = match claim {
+            Claim::Ready { after, limit } => self.ready_after(after, limit)?,
+            Claim::Waking { after, limit, .. } => self.waking(after, limit)?,
+            Claim::Job { local_id } => self.jobs(&[local_id])?,
+        };
+        Ok(Claimed::Here(jobs))
+    }
+
+    /// `count` LocalIDs no node has used or will use, for this node's next jobs; `None` for a
+    /// store one node serves (the node counts on from its highest). Blocking.
+    fn reserve_local_ids(
+        &self,
+        count: u64,
+    ) -> Result<Option<std::ops::RangeInclusive<u64>>, StoreError> {
+        let _ = count;
+        Ok(None)
+    }
+
+    /// Fences the nodes whose lease lapsed (when no other node is rescuing them) and makes
+    /// this node the holder of their jobs in play, which it returns (their runs end as node
+    /// lost); their other jobs go back for any node to claim. Nothing for a store one node
+    /// serves. Blocking.
+    fn rescue(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Queues a batch to be committed in one transaction and returns at once, never blocking.
     /// The ticket resolves once the batch is durable (or failed, alone); batches take effect
     /// and resolve in submission order. After [`Store::close`] the ticket resolves with
@@ -322,6 +360,44 @@ pub trait Store: Send + Sync {
     /// Writes every batch already queued, resolves their tickets and stops the writer. Blocks
     /// until that is done; calling it again (or from another thread) is harmless.
     fn close(&self);
+}
+
+/// What a node claims from a shared store ([`Store::claim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The first `limit` ready jobs no node holds, in (Priority, LocalID) order (after
+    /// `after`, for a store one node serves: there every ready job beyond it is at rest).
+    Ready {
+        /// The last ready job the core holds, if any.
+        after: Option<(u32, u64)>,
+        /// At most this many.
+        limit: usize,
+    },
+    /// The first `limit` jobs no node holds whose time comes by `until`, in (wake, LocalID)
+    /// order (after `after`, for a store one node serves).
+    Waking {
+        /// How far the previous reads got.
+        after: Option<(jiff::Timestamp, u64)>,
+        /// Only those due by then.
+        until: jiff::Timestamp,
+        /// At most this many.
+        limit: usize,
+    },
+    /// One job, for a call about it or a rule that needs it.
+    Job {
+        /// Its LocalID.
+        local_id: u64,
+    },
+}
+
+/// What a claim found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Claimed {
+    /// The jobs, now held by this node, in the claim's order (none: nothing to claim, or no
+    /// such job).
+    Here(Vec<JobRecord>),
+    /// The job asked for is held by this other node: a call about it goes there.
+    Elsewhere(String),
 }
 
 /// Converts a LocalID, run number or similar to the store's signed 64-bit integers.

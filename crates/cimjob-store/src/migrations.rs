@@ -263,6 +263,37 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         description: "drop jobs_by_state: the nodes claim ready jobs through jobs_ready",
         statements: &["DROP INDEX IF EXISTS jobs_by_state"],
     },
+    Migration {
+        version: 8,
+        description: "several nodes serve at once: each job's holder, the claims' indexes, and \
+                      the requests one node sends the holder of a job (PostgreSQL only)",
+        statements: &[
+            // The node whose core holds the job (NULL: at rest, for any node to claim); the
+            // jobs in play of a schema one node served are taken by the next to join.
+            "ALTER TABLE jobs ADD COLUMN holder TEXT",
+            // A claim of ready jobs, in (Priority, LocalID) order, skips the held ones for
+            // free: only the claimable are in the index.
+            "CREATE INDEX jobs_claimable ON jobs (priority, local_id) \
+             WHERE ready = 1 AND holder IS NULL",
+            "CREATE INDEX jobs_claimable_waking ON jobs (wake_us, local_id) \
+             WHERE wake_us IS NOT NULL AND holder IS NULL",
+            // A start's load and a rescue read one node's jobs.
+            "CREATE INDEX jobs_held ON jobs (holder, local_id) WHERE holder IS NOT NULL",
+            // A call about a job another node holds, for that node to carry out and answer.
+            "CREATE TABLE job_requests (
+            id       BIGSERIAL   PRIMARY KEY,
+            node     TEXT        NOT NULL,
+            local_id BIGINT      NOT NULL,
+            request  TEXT        NOT NULL,
+            answer   TEXT,
+            asked_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )",
+            "CREATE INDEX job_requests_open ON job_requests (node, id) WHERE answer IS NULL",
+            // How a statement refuses a write (a job another node holds) with a message.
+            "CREATE FUNCTION cimjob_refuse(message TEXT) RETURNS INTEGER LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = message, ERRCODE = 'P0001'; END $$",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -316,17 +347,17 @@ mod tests {
         let all = pending(SQLITE_MIGRATIONS, &[], "db").unwrap();
         assert_eq!(versions(all), vec![1, 2, 3, 4, 5]);
         let rest = pending(POSTGRES_MIGRATIONS, &[1, 3], "db").unwrap();
-        assert_eq!(versions(rest), vec![2, 4, 5, 6, 7]);
+        assert_eq!(versions(rest), vec![2, 4, 5, 6, 7, 8]);
         assert!(pending(SQLITE_MIGRATIONS, &[1, 2, 3, 4, 5], "db")
             .unwrap()
             .is_empty());
-        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5, 6, 7, 8], "db").unwrap_err();
+        let refused = pending(POSTGRES_MIGRATIONS, &[1, 2, 3, 4, 5, 6, 7, 8, 9], "db").unwrap_err();
         assert!(
             matches!(
                 refused,
                 StoreError::SchemaTooNew {
-                    found: 8,
-                    known: 7,
+                    found: 9,
+                    known: 8,
                     ..
                 }
             ),

@@ -225,7 +225,8 @@ pub(crate) enum Op<'a> {
     DeleteJob { local_id: i64 },
     /// [`INSERT_CHANGE`].
     RecordChange(ChangeRow),
-    /// [`RAISE_LAST_CHANGE`] to the batch's last change.
+    /// [`RAISE_LAST_CHANGE`] to the batch's last change (a shared store numbers the changes
+    /// itself and raises it as it appends them).
     RaiseLastChange(i64),
     /// [`SET_POSITION`].
     SetPosition { consumer: &'a str, seq: i64 },
@@ -236,6 +237,9 @@ pub(crate) enum Op<'a> {
     Prune,
     /// [`RAISE_LAST_LOCAL_ID`].
     RaiseLastLocalId(i64),
+    /// Gives these jobs back to a shared store (their holder is cleared); nothing for one
+    /// node's store.
+    Release(Vec<i64>),
 }
 
 impl Op<'_> {
@@ -254,13 +258,15 @@ impl Op<'_> {
             }
             Op::Prune => "prune the change record".into(),
             Op::RaiseLastLocalId(mark) => format!("raise last_local_id to {mark}"),
+            Op::Release(ids) => format!("let go of {} jobs", ids.len()),
         }
     }
 }
 
 /// What `batch` means as row operations, in the order [`Batch`] documents: upserts, runs,
-/// deletes, the changes and the raised `last_change`, the positions, pruning (when positions
-/// moved or the record crossed a multiple of 1,000), then the raised LocalID mark.
+/// deletes, the raised `last_change` and the changes, the positions, pruning (when positions
+/// moved or the record crossed a multiple of 1,000), the raised LocalID mark, then the jobs
+/// let go of.
 ///
 /// Every value is converted first, so a value the store cannot keep
 /// ([`StoreError::OutOfRange`]) fails the batch before it touches the database.
@@ -312,6 +318,11 @@ pub(crate) fn plan<'a>(
         });
     }
     if let Some(last) = batch.changes.last() {
+        ops.push(Op::RaiseLastChange(to_stored_integer(
+            last.seq,
+            "change seq",
+            location,
+        )?));
         for change in &batch.changes {
             ops.push(Op::RecordChange(ChangeRow {
                 seq: to_stored_integer(change.seq, "change seq", location)?,
@@ -324,11 +335,6 @@ pub(crate) fn plan<'a>(
                 ),
             }));
         }
-        ops.push(Op::RaiseLastChange(to_stored_integer(
-            last.seq,
-            "change seq",
-            location,
-        )?));
     }
     for (consumer, position) in &batch.positions {
         ops.push(match position {
@@ -353,6 +359,11 @@ pub(crate) fn plan<'a>(
             "last_local_id",
             location,
         )?));
+    }
+    if !batch.released.is_empty() {
+        let ids = batch.released.iter();
+        let ids = ids.map(|&id| to_stored_integer(id, "local_id", location));
+        ops.push(Op::Release(ids.collect::<Result<_, _>>()?));
     }
     Ok(ops)
 }
@@ -609,6 +620,7 @@ mod tests {
             last_local_id: Some(2),
             changes: vec![change(999), change(1000)],
             positions: vec![("a".into(), Some(3)), ("b".into(), None)],
+            released: vec![4],
         };
         let steps: Vec<String> = plan(&batch, 0, "db")
             .unwrap()
@@ -621,13 +633,14 @@ mod tests {
                 "upsert job 1",
                 "upsert job 4",
                 "delete job 1",
+                "raise last_change",
                 "record change 999",
                 "record change 1000",
-                "raise last_change",
                 "record the position of a",
                 "record the position of b",
                 "prune the change record",
                 "raise last_local_id to 4",
+                "let go of 1 jobs",
             ]
         );
         assert!(plan(&Batch::default(), 0, "db").unwrap().is_empty());

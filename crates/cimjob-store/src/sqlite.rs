@@ -563,7 +563,8 @@ fn apply_op(connection: &Connection, op: &Op<'_>) -> rusqlite::Result<()> {
         Op::SetPosition { consumer, seq } => execute(sql::SET_POSITION, params![consumer, seq]),
         Op::ForgetPosition { consumer } => execute(sql::FORGET_POSITION, params![consumer]),
         Op::RaiseLastLocalId(mark) => execute(sql::RAISE_LAST_LOCAL_ID, params![mark]),
-        Op::Prune => Ok(0),
+        // one node serves the file: nothing is held from any other
+        Op::Prune | Op::Release(_) => Ok(0),
     }
     .map(|_| ())
 }

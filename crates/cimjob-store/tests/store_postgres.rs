@@ -19,7 +19,9 @@ use cimjob_store::postgres::{
     PostgresError, PostgresStore, PostgresSubscriptions, PostgresUsers, APPLICATION_NAME,
 };
 use cimjob_store::subscriptions::{DeliveryOutcome, SubscriptionStore, MAX_OUTCOMES};
-use cimjob_store::{Batch, CommitCounts, CommitTicket, Store, StoreError};
+use cimjob_store::{
+    Batch, Claim, Claimed, CommitCounts, CommitTicket, JobRecord, Store, StoreError,
+};
 
 #[macro_use]
 mod conformance;
@@ -148,7 +150,7 @@ impl Drop for TableLock {
 }
 
 impl Backend for Postgres {
-    const LATEST_VERSION: i64 = 7;
+    const LATEST_VERSION: i64 = 8;
     type Store = PostgresStore;
     type Hold = TableLock;
 
@@ -192,8 +194,24 @@ conformance_tests!(Postgres);
 // ---------------------------------------------------------------------------------------------
 // Several nodes, one schema
 
+/// A ready job (Priority `local_id % 7`), as a node queues it.
+fn ready(local_id: u64) -> JobRecord {
+    JobRecord {
+        ready: true,
+        ..job(local_id, 2, "{}")
+    }
+}
+
+/// The LocalIDs of a claim that found jobs here.
+fn claimed_here(claimed: Claimed) -> Vec<u64> {
+    match claimed {
+        Claimed::Here(jobs) => jobs.iter().map(|j| j.local_id).collect(),
+        Claimed::Elsewhere(node) => panic!("held by {node}"),
+    }
+}
+
 #[test]
-fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_who_does() {
+fn nodes_joining_one_fresh_schema_at_once_all_serve_and_claim_different_jobs_in_order() {
     let db = Postgres::fresh("opening_at_once");
     let url = db.url();
     let nodes = 4;
@@ -203,29 +221,17 @@ fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_
             let (url, barrier) = (url.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                let name = format!("node-{i}");
-                (PostgresStore::open(&url, &node(&name)), name)
+                PostgresStore::open(&url, &node(&format!("node-{i}"))).unwrap()
             })
         })
         .collect();
-    let (serving, refused): (Vec<_>, Vec<_>) = openings
-        .into_iter()
-        .map(|opening| opening.join().unwrap())
-        .partition(|(opened, _)| opened.is_ok());
-    // the migrations did not race (one lock), and one node holds the lease
-    assert_eq!(serving.len(), 1, "{refused:?}");
-    let (first, name) = serving.into_iter().next().unwrap();
-    let first = first.unwrap();
-    for (refusal, _) in refused {
-        let message = refusal.err().unwrap().to_string();
-        assert!(
-            message.contains(&format!(
-                "node {name} (incarnation 1), whose lease runs until "
-            )) && message.contains("serves this database"),
-            "{message}"
-        );
-    }
-    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 7);
+    let stores: Vec<PostgresStore> = openings.into_iter().map(|o| o.join().unwrap()).collect();
+    // the migrations did not race (one lock), and every node serves
+    assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations"), 8);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM nodes WHERE fenced_by IS NULL AND lease_until > now()"),
+        4
+    );
     // The index through which nodes claim ready jobs in order; not the unused ones.
     let index = |name: &str| {
         db.count(&format!(
@@ -235,26 +241,104 @@ fn of_nodes_joining_one_fresh_schema_at_once_one_serves_and_the_others_are_told_
     };
     assert_eq!(
         (
-            index("jobs_ready"),
+            index("jobs_claimable"),
             index("jobs_by_state"),
             index("jobs_by_owner")
         ),
         (1, 0, 0)
     );
-    block_on(first.commit(upsert(vec![job(1, 2, "{}")]))).unwrap();
-    // the same node started again (its lease still runs) serves at once, as a new
-    // incarnation, and finds what it committed
-    drop(first);
-    let next = PostgresStore::open(&url, &node(&name)).unwrap();
-    assert_eq!(next.tenure().incarnation, 2);
-    let ids: Vec<u64> = next
-        .load()
-        .unwrap()
-        .jobs
-        .iter()
-        .map(|j| j.local_id)
+    // node-0 queues ten ready jobs and gives them back: any node may claim them
+    let ids: Vec<u64> = (1..=10).collect();
+    commit_ok(
+        &stores[0],
+        vec![Batch {
+            upserts: ids.iter().map(|&id| ready(id)).collect(),
+            released: ids.clone(),
+            ..Batch::default()
+        }],
+    );
+    // the nodes claim at once, three each at most: no job twice, every job once
+    let barrier = Arc::new(Barrier::new(nodes));
+    let stores = Arc::new(stores);
+    let claims: Vec<_> = (0..nodes)
+        .map(|i| {
+            let (stores, barrier) = (Arc::clone(&stores), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let claim = Claim::Ready {
+                    after: None,
+                    limit: 3,
+                };
+                claimed_here(stores[i].claim(claim).unwrap())
+            })
+        })
         .collect();
-    assert_eq!(ids, vec![1]);
+    let mut all: Vec<u64> = Vec::new();
+    for (i, claim) in claims.into_iter().enumerate() {
+        let got = claim.join().unwrap();
+        assert!(got.len() <= 3, "{got:?}");
+        // each node's claim is in (Priority, LocalID) order
+        let mut sorted = got.clone();
+        sorted.sort_by_key(|&id| (id % 7, id));
+        assert_eq!(got, sorted);
+        let holder = db.count(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE holder = 'node-{i}'"
+        ));
+        assert_eq!(holder, got.len() as i64);
+        all.extend(got);
+    }
+    all.sort_unstable();
+    assert_eq!(all, ids);
+    // a job another node holds is not claimed: it says where the job is
+    let holder = (0..nodes)
+        .find(|i| {
+            db.count(&format!(
+                "SELECT COUNT(*) FROM jobs WHERE local_id = 1 AND holder = 'node-{i}'"
+            )) == 1
+        })
+        .expect("job 1 is held");
+    let other = &stores[(holder + 1) % nodes];
+    let asked = other.claim(Claim::Job { local_id: 1 }).unwrap();
+    assert_eq!(asked, Claimed::Elsewhere(format!("node-{holder}")));
+    // nor written: the row stays its holder's, and the batch fails alone
+    let refusal = block_on(other.commit(upsert(vec![job(1, 4, "{}")])));
+    let refusal = refusal.expect_err("a node wrote a job another node holds");
+    assert!(
+        refusal
+            .to_string()
+            .contains("job 1 is held by another node"),
+        "{refusal}"
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM jobs WHERE local_id = 1 AND job_state = 2"),
+        1
+    );
+    // blocks of LocalIDs never overlap, nor reach below the stored jobs
+    let blocks: Vec<_> = stores
+        .iter()
+        .map(|store| store.reserve_local_ids(5).unwrap().unwrap())
+        .collect();
+    for (i, block) in blocks.iter().enumerate() {
+        assert!(
+            *block.start() > 10 && block.end() - block.start() == 4,
+            "{block:?}"
+        );
+        for other in &blocks[i + 1..] {
+            assert!(block.end() < other.start() || other.end() < block.start());
+        }
+    }
+    // the same node started again (its lease still runs) serves at once, as a new
+    // incarnation, holding none of what it claimed: that goes back for any node to claim
+    let stores = Arc::into_inner(stores).unwrap();
+    drop(stores);
+    let next = PostgresStore::open(&url, &node(&format!("node-{holder}"))).unwrap();
+    assert_eq!(next.tenure().incarnation, 2);
+    assert_eq!(
+        db.count(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE holder = 'node-{holder}'"
+        )),
+        0
+    );
 }
 
 /// A store on `db` whose sessions show a name of this test's own, so that killing them ends no
@@ -297,16 +381,25 @@ fn a_node_whose_lease_lapsed_writes_nothing_once_another_node_took_over() {
     let db = Postgres::fresh("fenced");
     let first = PostgresStore::open(&db.url(), &node("a")).unwrap();
     commit_ok(&first, vec![upsert(vec![job(1, 2, "{}")])]);
-    // while a's lease runs, b stands by
-    let refusal = PostgresStore::open(&db.url(), &node("b")).unwrap_err();
-    assert!(matches!(refusal, StoreError::Taken { .. }), "{refusal}");
-    // a's lease lapses as the database's clock sees it (as if a froze): b takes over
+    // while a's lease runs, b serves beside it and rescues nothing
+    let second = PostgresStore::open(&db.url(), &node("b")).unwrap();
+    assert!(second.rescue().unwrap().is_empty());
+    assert!(second.load().unwrap().jobs.is_empty());
+    // a's lease lapses as the database's clock sees it (as if a froze): b takes over its job
+    // in play
     db.execute("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = 'a'");
-    let second = PostgresStore::open(&db.url(), &node("b")).expect("a's lease lapsed");
+    let rescued: Vec<u64> = second
+        .rescue()
+        .unwrap()
+        .iter()
+        .map(|j| j.local_id)
+        .collect();
+    assert_eq!(rescued, vec![1]);
     assert_eq!(
         db.count("SELECT COUNT(*) FROM nodes WHERE node = 'a' AND fenced_by = 'b'"),
         1
     );
+    assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE holder = 'b'"), 1);
     // a writes nothing: its transaction finds its lease gone, and so does every later one
     for id in [2, 3] {
         let outcome = block_on(first.commit(upsert(vec![job(id, 2, "{}")])));
@@ -314,19 +407,14 @@ fn a_node_whose_lease_lapsed_writes_nothing_once_another_node_took_over() {
         assert!(refusal.contains("node a is fenced"), "{refusal}");
     }
     assert!(lost_within_a_minute(&first).contains("lease"));
-    let ids: Vec<u64> = second
-        .load()
-        .unwrap()
-        .jobs
-        .iter()
-        .map(|j| j.local_id)
-        .collect();
-    assert_eq!(ids, vec![1]);
-    commit_ok(&second, vec![upsert(vec![job(4, 2, "{}")])]);
+    commit_ok(
+        &second,
+        vec![upsert(vec![job(1, 4, "{}"), job(4, 2, "{}")])],
+    );
 }
 
 #[test]
-fn a_live_node_keeps_its_lease_by_renewing_it_and_a_restart_of_another_node_waits() {
+fn a_live_node_keeps_its_lease_by_renewing_it_and_no_other_node_takes_its_jobs() {
     let db = Postgres::fresh("renewed");
     let short = Membership::new("a", Duration::from_secs(1));
     let first = PostgresStore::open(&db.url(), &short).unwrap();
@@ -336,9 +424,12 @@ fn a_live_node_keeps_its_lease_by_renewing_it_and_a_restart_of_another_node_wait
         first.tenure().standing(),
         Standing::Trusted { .. }
     ));
-    let refusal = PostgresStore::open(&db.url(), &node("b")).unwrap_err();
-    assert!(matches!(refusal, StoreError::Taken { .. }), "{refusal}");
     commit_ok(&first, vec![upsert(vec![job(1, 2, "{}")])]);
+    let second = PostgresStore::open(&db.url(), &node("b")).unwrap();
+    assert!(second.rescue().unwrap().is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(second.rescue().unwrap().is_empty());
+    commit_ok(&first, vec![upsert(vec![job(1, 3, "{}")])]);
 }
 
 #[test]

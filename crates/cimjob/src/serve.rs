@@ -119,20 +119,18 @@ struct Stores {
 }
 
 impl Stores {
-    /// Opens the stores; with a database URL, joins the cluster first, standing by while
-    /// another node serves (`None` if `stop` came meanwhile).
+    /// Opens the stores; with a database URL, joins the cluster first.
     async fn open(
         database_url: Option<&str>,
         data_dir: &std::path::Path,
         membership: &cimjob_store::lease::Membership,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<Option<Stores>> {
+    ) -> anyhow::Result<Stores> {
         use cimjob_store::postgres::PostgresSubscriptions;
         use cimjob_store::subscriptions::SqliteSubscriptions;
         let Some(url) = database_url else {
             let jobs = data_dir.join("cimjob.db");
             let subscriptions = data_dir.join("indications.db");
-            return Ok(Some(Stores {
+            return Ok(Stores {
                 jobs: Arc::new(
                     SqliteStore::open(&jobs)
                         .with_context(|| format!("cannot open the job store {}", jobs.display()))?,
@@ -142,20 +140,18 @@ impl Stores {
                     subscriptions.display().to_string(),
                 ),
                 tenure: None,
-            }));
+            });
         };
-        let Some(jobs) = crate::cluster::join_standing_by(url, membership, stop).await? else {
-            return Ok(None);
-        };
+        let jobs = crate::cluster::join(url, membership).await?;
         let location = jobs.location().to_string();
         let tenure = jobs.tenure().clone();
         let subscriptions =
             PostgresSubscriptions::open(url).context("cannot open the subscriptions")?;
-        Ok(Some(Stores {
+        Ok(Stores {
             jobs: Arc::new(jobs),
             subscriptions: (Arc::new(subscriptions), location),
             tenure: Some(tenure),
-        }))
+        })
     }
 }
 
@@ -248,17 +244,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         cimjob_store::lease::MIN_LEASE
     );
     let membership = cimjob_store::lease::Membership::new(node.clone(), lease);
-    let opened = Stores::open(
-        args.database_url.as_deref(),
-        &data_dir,
-        &membership,
-        signalled.clone(),
-    )
-    .await?;
-    let Some(stores) = opened else {
-        tracing::info!("stopped while standing by");
-        return Ok(());
-    };
+    let stores = Stores::open(args.database_url.as_deref(), &data_dir, &membership).await?;
     let store = stores.jobs.clone();
     let slots = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut config = CoreConfig::new(

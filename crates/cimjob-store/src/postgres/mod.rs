@@ -50,6 +50,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+pub(crate) mod claims;
 mod documents;
 mod subscriptions;
 
@@ -61,9 +62,32 @@ use crate::migrations::{self, POSTGRES_MIGRATIONS};
 use crate::sql::{self, Op};
 use crate::writer::{self, Counters, Pending};
 use crate::{
-    database_error, lock, to_stored_integer, Batch, ChangeRecord, CommitCounts, CommitTicket,
-    JobRecord, Loaded, RunRecord, Store, StoreError, MAX_GROUP,
+    database_error, lock, to_stored_integer, Batch, ChangeRecord, Claim, Claimed, CommitCompletion,
+    CommitCounts, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError, MAX_GROUP,
 };
+use claims::ClaimRequest;
+
+/// What waits for the writer: a batch to commit, or a claim to make in order with them.
+enum Queued {
+    Batch(Pending),
+    Claim(ClaimRequest),
+}
+
+impl writer::Queue for mpsc::UnboundedSender<Queued> {
+    fn push(&self, pending: Pending) -> Result<(), CommitCompletion> {
+        self.send(Queued::Batch(pending))
+            .map_err(|refused| match refused.0 {
+                Queued::Batch(pending) => pending.done,
+                Queued::Claim(_) => unreachable!("a batch was sent"),
+            })
+    }
+}
+
+/// The channel on which a schema's nodes hear that ready jobs were given back: one per
+/// schema (notifications are the database's), so tests in schemas of their own stay apart.
+fn pool_channel(schema: Option<&str>) -> String {
+    format!("cimjob_pool:{}", schema.unwrap_or("public"))
+}
 
 /// The `application_name` the store's connections show in `pg_stat_activity` (unless the URL
 /// names another), so an operator or a test can tell them apart.
@@ -726,7 +750,7 @@ async fn migrate(client: &Client, address: &Address) -> Result<(), StoreError> {
 pub struct PostgresStore {
     location: String,
     /// `None` once closed; dropping the sender is what tells the writer to finish.
-    queue: Mutex<Option<mpsc::UnboundedSender<Pending>>>,
+    queue: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
     /// Disconnects when the writer has finished; held while waiting, so every `close`
     /// returns only after the flush.
     writer_done: Mutex<Option<std_mpsc::Receiver<()>>>,
@@ -782,8 +806,9 @@ impl PostgresStore {
                 migrate(&client, &address).await?;
                 let sent = std::time::Instant::now();
                 let schema = address.schema.as_deref();
+                let pool = pool_channel(schema);
                 let incarnation =
-                    lease::join(&client, schema, &membership, &address.location).await?;
+                    lease::join(&client, schema, &membership, &pool, &address.location).await?;
                 let tenure = Arc::new(Tenure::new(membership, incarnation, sent));
                 let write = Live::<WriteStatements>::prepared(client, driver, &address).await?;
                 let (client, driver) = connect(&address).await?;
@@ -800,10 +825,13 @@ impl PostgresStore {
                     link: Link::new(Arc::clone(&address), write),
                     counters: writer_counters,
                     tenure: Arc::clone(&tenure),
+                    pool: pool_channel(address.schema.as_deref()),
+                    schema: address.schema.clone(),
                 };
                 let reader = Reader {
                     location: address.location.clone(),
                     link: Link::new(Arc::clone(&address), read),
+                    node: tenure.membership.node.clone(),
                 };
                 let renewer = Renewer {
                     link: Link::new(Arc::clone(&address), renew),
@@ -847,6 +875,17 @@ impl PostgresStore {
     fn read<T>(&self, request: impl FnOnce(Reply<T>) -> Read) -> Result<T, StoreError> {
         ask(self.reads.as_ref(), &self.location, request)
     }
+
+    /// Asks the writer for a claim, after the batches queued before it.
+    fn claim_in_order<T>(
+        &self,
+        request: impl FnOnce(Reply<T>) -> ClaimRequest,
+    ) -> Result<T, StoreError> {
+        let queue = lock(&self.queue).clone();
+        ask(queue.as_ref(), &self.location, |reply| {
+            Queued::Claim(request(reply))
+        })
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -861,6 +900,27 @@ impl std::fmt::Debug for PostgresStore {
 impl Store for PostgresStore {
     fn load(&self) -> Result<Loaded, StoreError> {
         self.read(Read::Load)
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn claim(&self, claim: Claim) -> Result<Claimed, StoreError> {
+        self.claim_in_order(|reply| ClaimRequest::Claim(claim, reply))
+    }
+
+    fn reserve_local_ids(
+        &self,
+        count: u64,
+    ) -> Result<Option<std::ops::RangeInclusive<u64>>, StoreError> {
+        let count = count.max(1);
+        self.claim_in_order(|reply| ClaimRequest::LocalIds(count, reply))
+            .map(Some)
+    }
+
+    fn rescue(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.claim_in_order(ClaimRequest::Rescue)
     }
 
     fn jobs(&self, local_ids: &[u64]) -> Result<Vec<JobRecord>, StoreError> {
@@ -977,12 +1037,17 @@ struct WriteStatements {
     savepoint: Statement,
     release: Statement,
     rollback_to: Statement,
-    upsert_job: Statement,
+    upsert_held_job: Statement,
     upsert_run: Statement,
     delete_runs: Statement,
     delete_job: Statement,
-    insert_change: Statement,
-    raise_last_change: Statement,
+    append_changes: Statement,
+    give_back: Statement,
+    claim_ready: Statement,
+    claim_waking: Statement,
+    claim_job: Statement,
+    holder_of: Statement,
+    reserve_local_ids: Statement,
     set_position: Statement,
     forget_position: Statement,
     select_last_change: Statement,
@@ -1003,12 +1068,17 @@ impl Prepare for WriteStatements {
             savepoint: client.prepare("SAVEPOINT batch").await?,
             release: client.prepare("RELEASE SAVEPOINT batch").await?,
             rollback_to: client.prepare("ROLLBACK TO SAVEPOINT batch").await?,
-            upsert_job: client.prepare(sql::UPSERT_JOB).await?,
+            upsert_held_job: client.prepare(claims::UPSERT_HELD_JOB).await?,
             upsert_run: client.prepare(sql::UPSERT_RUN).await?,
             delete_runs: client.prepare(sql::DELETE_RUNS).await?,
             delete_job: client.prepare(sql::DELETE_JOB).await?,
-            insert_change: client.prepare(sql::INSERT_CHANGE).await?,
-            raise_last_change: client.prepare(sql::RAISE_LAST_CHANGE).await?,
+            append_changes: client.prepare(claims::APPEND_CHANGES).await?,
+            give_back: client.prepare(claims::RELEASE).await?,
+            claim_ready: client.prepare(claims::CLAIM_READY).await?,
+            claim_waking: client.prepare(claims::CLAIM_WAKING).await?,
+            claim_job: client.prepare(claims::CLAIM_JOB).await?,
+            holder_of: client.prepare(claims::HOLDER_OF).await?,
+            reserve_local_ids: client.prepare(claims::RESERVE_LOCAL_IDS).await?,
             set_position: client.prepare(sql::SET_POSITION).await?,
             forget_position: client.prepare(sql::FORGET_POSITION).await?,
             select_last_change: client.prepare(sql::SELECT_LAST_CHANGE).await?,
@@ -1022,15 +1092,58 @@ impl Prepare for WriteStatements {
 
 /// One statement of a pipeline, with what it is for (the step a failure names).
 struct Request<'a> {
-    /// Which of the batch's operations, or `None` for the savepoint around them.
+    /// Which of the batch's operations, or `None` for the savepoint around them (and the
+    /// changes appended together).
     op: Option<usize>,
     statement: &'a Statement,
     params: Vec<&'a (dyn ToSql + Sync)>,
 }
 
-/// The statements that carry out `op` (but [`Op::Prune`], which reads before it writes).
+/// Who writes, as the write statements name it: this node, and the channel on which the
+/// other nodes hear of jobs it gives back.
+struct Writing<'a> {
+    node: &'a String,
+    pool: &'a String,
+}
+
+/// The changes of a group (or batch), as [`claims::APPEND_CHANGES`]'s arrays.
+#[derive(Default)]
+struct ChangeArrays<'a> {
+    at_us: Vec<i64>,
+    job: Vec<i64>,
+    kind: Vec<i32>,
+    docs: Vec<&'a [u8]>,
+}
+
+impl<'a> ChangeArrays<'a> {
+    fn of(ops: &'a [Op<'_>]) -> ChangeArrays<'a> {
+        let mut arrays = ChangeArrays::default();
+        for op in ops {
+            if let Op::RecordChange(change) = op {
+                arrays.at_us.push(change.at_us);
+                arrays.job.push(change.job);
+                arrays.kind.push(change.kind);
+                arrays.docs.push(&change.docs);
+            }
+        }
+        arrays
+    }
+
+    /// The one statement appending them, last, if there are any.
+    fn request(&'a self, s: &'a WriteStatements) -> Option<Request<'a>> {
+        (!self.job.is_empty()).then(|| Request {
+            op: None,
+            statement: &s.append_changes,
+            params: vec![&self.at_us, &self.job, &self.kind, &self.docs],
+        })
+    }
+}
+
+/// The statements that carry out `op` (but [`Op::Prune`], which reads before it writes, and
+/// the changes, which [`ChangeArrays`] appends together).
 fn requests_of<'a>(
     statements: &'a WriteStatements,
+    writing: &Writing<'a>,
     index: usize,
     op: &'a Op<'_>,
     requests: &mut Vec<Request<'a>>,
@@ -1045,7 +1158,7 @@ fn requests_of<'a>(
     };
     match op {
         Op::UpsertJob { row, updated_at } => push(
-            &s.upsert_job,
+            &s.upsert_held_job,
             vec![
                 &row.local_id,
                 &row.job_state,
@@ -1056,6 +1169,7 @@ fn requests_of<'a>(
                 &row.ready,
                 &row.wake_us,
                 updated_at,
+                writing.node,
             ],
         ),
         Op::UpsertRun(run) => push(
@@ -1076,17 +1190,9 @@ fn requests_of<'a>(
             push(&s.delete_runs, vec![local_id]);
             push(&s.delete_job, vec![local_id]);
         }
-        Op::RecordChange(change) => push(
-            &s.insert_change,
-            vec![
-                &change.seq,
-                &change.at_us,
-                &change.job,
-                &change.kind,
-                &change.docs,
-            ],
-        ),
-        Op::RaiseLastChange(last) => push(&s.raise_last_change, vec![last]),
+        // numbered by the database, together, last (see `ChangeArrays`)
+        Op::RecordChange(_) | Op::RaiseLastChange(_) => {}
+        Op::Release(ids) => push(&s.give_back, vec![ids, writing.node, writing.pool]),
         Op::SetPosition { consumer, seq } => push(&s.set_position, vec![consumer, seq]),
         Op::ForgetPosition { consumer } => push(&s.forget_position, vec![consumer]),
         Op::RaiseLastLocalId(mark) => push(&s.raise_last_local_id, vec![mark]),
@@ -1128,9 +1234,45 @@ struct Writer {
     counters: Arc<Counters>,
     /// The lease every transaction is fenced by.
     tenure: Arc<Tenure>,
+    /// The channel on which the other nodes hear of ready jobs given back.
+    pool: String,
+    /// The schema, whose join lock a rescue takes.
+    schema: Option<String>,
 }
 
 impl Writer {
+    fn writing(&self) -> Writing<'_> {
+        Writing {
+            node: &self.tenure.membership.node,
+            pool: &self.pool,
+        }
+    }
+
+    /// Carries out a claim once the batches before it committed: on a lost connection once
+    /// more on a new one (a claim that committed unseen leaves its jobs held by this node
+    /// until it starts again).
+    async fn claim(&mut self, request: ClaimRequest) {
+        if let Standing::Lost(why) = self.tenure.standing() {
+            return request.fail(self.fenced(why));
+        }
+        let (tenure, pool) = (Arc::clone(&self.tenure), self.pool.clone());
+        let (schema, location) = (self.schema.clone(), self.location.clone());
+        let request = &request;
+        let outcome = self
+            .link
+            .retrying(|live| {
+                let (tenure, pool, schema, location) = (&tenure, &pool, &schema, &location);
+                async move {
+                    claims::serve(&live, tenure, pool, schema.as_deref(), request, location).await
+                }
+            })
+            .await;
+        if let Err(error) = outcome {
+            tracing::warn!(location = %self.location, %error, "a claim failed");
+            request.fail(error);
+        }
+    }
+
     /// The error of every batch once this node's lease is gone.
     fn fenced(&self, why: String) -> StoreError {
         StoreError::Fenced {
@@ -1142,20 +1284,31 @@ impl Writer {
 
     async fn run(
         mut self,
-        mut queue: mpsc::UnboundedReceiver<Pending>,
+        mut queue: mpsc::UnboundedReceiver<Queued>,
         finished: std_mpsc::Sender<()>,
     ) {
         // `recv` ends only once the sender is gone and the queue is empty: that is the flush.
         while let Some(first) = queue.recv().await {
             let mut group = Vec::with_capacity(16);
-            group.push(first);
-            while group.len() < MAX_GROUP {
+            let mut claim = None;
+            match first {
+                Queued::Batch(pending) => group.push(pending),
+                Queued::Claim(request) => claim = Some(request),
+            }
+            // a claim ends the group: it sees every batch before it, none after
+            while claim.is_none() && group.len() < MAX_GROUP {
                 match queue.try_recv() {
-                    Ok(next) => group.push(next),
+                    Ok(Queued::Batch(next)) => group.push(next),
+                    Ok(Queued::Claim(request)) => claim = Some(request),
                     Err(_) => break,
                 }
             }
-            self.commit_group(group).await;
+            if !group.is_empty() {
+                self.commit_group(group).await;
+            }
+            if let Some(request) = claim {
+                self.claim(request).await;
+            }
         }
         self.link.close().await;
         tracing::debug!(location = %self.location, "job store writer stopped");
@@ -1317,10 +1470,13 @@ impl Writer {
         if ops.iter().any(|op| matches!(op, Op::Prune)) {
             return None;
         }
+        let writing = self.writing();
+        let changes = ChangeArrays::of(&ops);
         let mut requests = Vec::new();
         for (index, op) in ops.iter().enumerate() {
-            requests_of(s, index, op, &mut requests);
+            requests_of(s, &writing, index, op, &mut requests);
         }
+        requests.extend(changes.request(s));
         let node = &self.tenure.membership.node;
         let incarnation = &self.tenure.incarnation;
         let token: [&(dyn ToSql + Sync); 2] = [node, incarnation];
@@ -1351,7 +1507,7 @@ impl Writer {
                 1 => "check the lease".to_owned(),
                 i => requests[i - 2]
                     .op
-                    .map_or_else(String::new, |op| ops[op].step()),
+                    .map_or_else(|| "append the changes".to_owned(), |op| ops[op].step()),
             };
             match answer {
                 Ok(true) => {}
@@ -1430,7 +1586,7 @@ impl Writer {
                 outcomes.push(Ok(()));
                 continue;
             }
-            match apply_batch(live, &ops, location).await {
+            match apply_batch(live, &self.writing(), &ops, location).await {
                 Ok(()) => outcomes.push(Ok(())),
                 Err(Failure::Lost(error)) => return GroupOutcome::LostBefore(error),
                 Err(Failure::Refused(error)) => {
@@ -1473,6 +1629,7 @@ async fn commit(
 /// pipelined (a prune waits for what came before it, since it reads the record first).
 async fn apply_batch(
     live: &Live<WriteStatements>,
+    writing: &Writing<'_>,
     ops: &[Op<'_>],
     location: &str,
 ) -> Result<(), Failure> {
@@ -1482,15 +1639,20 @@ async fn apply_batch(
         statement,
         params: Vec::new(),
     };
+    let changes = ChangeArrays::of(ops);
+    let mut appended = changes.request(s);
     let mut requests = vec![around(&s.savepoint)];
     for (index, op) in ops.iter().enumerate() {
         if let Op::Prune = op {
+            // the record as the batch leaves it is what the prune reads
+            requests.extend(appended.take());
             pipeline(live, std::mem::take(&mut requests), ops, location).await?;
             prune(live, &op.step(), location).await?;
         } else {
-            requests_of(s, index, op, &mut requests);
+            requests_of(s, writing, index, op, &mut requests);
         }
     }
+    requests.extend(appended);
     requests.push(around(&s.release));
     pipeline(live, requests, ops, location).await
 }
@@ -1511,11 +1673,11 @@ async fn pipeline(
     let answers = in_order(sent.collect()).await;
     let mut first = None;
     for (request, answer) in requests.iter().zip(answers) {
+        let step = || match request.op {
+            Some(index) => ops[index].step(),
+            None => "the batch's savepoint or changes".into(),
+        };
         if let Err(error) = answer {
-            let step = || match request.op {
-                Some(index) => ops[index].step(),
-                None => "the batch's savepoint".into(),
-            };
             let failed = failure(client, location, step(), error);
             match failed {
                 Failure::Lost(_) => return Err(failed),
@@ -1608,6 +1770,12 @@ impl Page {
     }
 }
 
+/// Every job in play this node `$1` holds (the join made it the holder of those it takes
+/// over), ordered by LocalID: a starting node's jobs.
+const SELECT_HELD_IN_PLAY: &str = "SELECT local_id, job_state, priority, owner, document, \
+     settled, ready, wake_us FROM jobs \
+     WHERE holder = $1 AND settled = 0 AND ready = 0 AND wake_us IS NULL ORDER BY local_id";
+
 /// The reads' statements, prepared on each new read connection.
 struct ReadStatements {
     begin_snapshot: Statement,
@@ -1633,7 +1801,7 @@ impl Prepare for ReadStatements {
                 .prepare("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?,
             end_snapshot: client.prepare("COMMIT").await?,
-            select_jobs_in_play: client.prepare(sql::SELECT_JOBS_IN_PLAY).await?,
+            select_jobs_in_play: client.prepare(SELECT_HELD_IN_PLAY).await?,
             select_ready_after: client.prepare(sql::SELECT_READY_AFTER).await?,
             select_waking: client.prepare(sql::SELECT_WAKING).await?,
             select_highest_local_id: client.prepare(sql::SELECT_HIGHEST_LOCAL_ID).await?,
@@ -1715,6 +1883,8 @@ impl Renewer {
 struct Reader {
     location: String,
     link: Link<ReadStatements>,
+    /// This node: a start loads the jobs it holds.
+    node: String,
 }
 
 impl Reader {
@@ -1730,7 +1900,9 @@ impl Reader {
         // The caller may have stopped waiting; nothing is lost by not telling it.
         match request {
             Read::Load(reply) => {
-                let _ = reply.send(self.link.retrying(|live| load(live, location)).await);
+                let node = &self.node.clone();
+                let loaded = self.link.retrying(|live| load(live, node, location)).await;
+                let _ = reply.send(loaded);
             }
             Read::Runs {
                 local_id,
@@ -1831,7 +2003,11 @@ async fn read_jobs(
 }
 
 /// The jobs in play and the marks, from one snapshot.
-async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded, Failure> {
+async fn load(
+    live: Arc<Live<ReadStatements>>,
+    node: &String,
+    location: &str,
+) -> Result<Loaded, Failure> {
     let (client, s) = (&live.client, &live.statements);
     let step = "read jobs";
     let fail = |e| failure(client, location, step, e);
@@ -1841,7 +2017,7 @@ async fn load(live: Arc<Live<ReadStatements>>, location: &str) -> Result<Loaded,
         .map_err(|e| failure(client, location, "begin read transaction", e))?;
     let reads = async {
         let jobs = client
-            .query(&s.select_jobs_in_play, &[])
+            .query(&s.select_jobs_in_play, &[node])
             .await
             .map_err(fail)?;
         let highest = client

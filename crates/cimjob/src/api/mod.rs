@@ -102,6 +102,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotFinished(_) => (StatusCode::CONFLICT, 1, None),
             EngineError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 1, None),
             EngineError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, 28, None),
+            EngineError::HeldElsewhere { .. } => (StatusCode::SERVICE_UNAVAILABLE, 1, None),
         };
         ApiError {
             status,

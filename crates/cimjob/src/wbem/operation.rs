@@ -75,6 +75,7 @@ pub fn engine_error(e: EngineError) -> CimError {
         }
         EngineError::NotFinished(m) => error(CimStatusCode::Failed, m),
         EngineError::Store(m) => error(CimStatusCode::Failed, m),
+        e @ EngineError::HeldElsewhere { .. } => error(CimStatusCode::Failed, e.to_string()),
         EngineError::Stopped => error(
             CimStatusCode::ServerIsShuttingDown,
             "the service is stopping",
