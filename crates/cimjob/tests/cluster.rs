@@ -1,8 +1,7 @@
-//! Nodes of one cluster on the real PostgreSQL server: one node serves while its lease runs,
-//! another stands by and takes over when the lease lapses (a `kill -9`, a freeze); the lost
-//! node's runs end as CIM says (ErrorCode 7, RecoveryAction, a pending Terminate honoured),
-//! and a lost node acts no more: its supervisor kills its runs and its late writes change
-//! nothing.
+//! Nodes of one cluster on the real PostgreSQL server, serving side by side: when a node's
+//! lease lapses (a `kill -9`, a freeze) a live node rescues its jobs; the lost node's runs end
+//! as CIM says (ErrorCode 7, RecoveryAction, a pending Terminate honoured), and a lost node
+//! acts no more: its supervisor kills its runs and its late writes change nothing.
 
 mod common;
 
@@ -30,10 +29,9 @@ fn node_args<'a>(url: &'a str, name: &'a str) -> Vec<&'a str> {
     ]
 }
 
-/// A node started in the background: it stands by until it serves (within a minute).
-fn standing_by(url: &str, name: &str) -> std::thread::JoinHandle<Service> {
-    let (url, name) = (url.to_owned(), name.to_owned());
-    std::thread::spawn(move || Service::start_within(&node_args(&url, &name), 60))
+/// A node of the cluster at `url`, serving.
+fn node(url: &str, name: &str) -> Service {
+    Service::start(&node_args(url, name))
 }
 
 /// A job that writes a marker line per run (its InstanceID, run and node, and its shell's
@@ -68,10 +66,11 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 #[test]
-fn a_standing_by_node_takes_over_a_killed_nodes_jobs_ending_its_runs_as_cim_says() {
+fn a_live_node_rescues_a_killed_nodes_jobs_ending_its_runs_as_cim_says() {
     let schema = TestSchema::new("takeover");
     let url = schema.url();
-    let mut a = Service::start(&node_args(&url, "a"));
+    let mut a = node(&url, "a");
+    let b = node(&url, "b");
     let scratch = tempfile::tempdir().unwrap();
     let marks = scratch.path().join("markers");
     let rerun = marked_sleeper(&a, &marks, &["--recovery", "re-run"]);
@@ -93,20 +92,20 @@ fn a_standing_by_node_takes_over_a_killed_nodes_jobs_ending_its_runs_as_cim_says
     until_within(10, "two markers", || markers(&marks).len() == 2);
     let first_runs: Vec<u32> = markers(&marks).iter().map(|m| m.3).collect();
 
-    // b stands by while a's lease runs: it does not serve
-    let b = standing_by(&url, "b");
+    // b serves beside a, which holds its jobs: b sees them run on a, and takes none
     std::thread::sleep(Duration::from_secs(3));
-    assert!(!b.is_finished(), "b serves while a's lease runs");
+    for id in [rerun, lost] {
+        let job = b.job(id);
+        assert_eq!((&job["JobState"], &job["RunCount"]), (&json!(4), &json!(1)), "{job}");
+    }
 
     a.crash(); // kill -9 of the service; its supervisor lives on, and its trust runs out
     let killed_at = Instant::now();
-    let b = b.join().expect("b took over");
-    let served_after = killed_at.elapsed();
     let rerun_job = b.wait_job(rerun, 30, "run 2 on node b", |j| {
         j["JobState"] == json!(4) && j["RunCount"] == json!(2)
     });
     let rescued_after = killed_at.elapsed();
-    eprintln!("kill -9 to b serving: {served_after:?}; to the re-run running: {rescued_after:?}");
+    eprintln!("kill -9 to the re-run running on b: {rescued_after:?}");
     assert_eq!(
         rerun_job["ErrorCode"],
         json!(0),
@@ -156,7 +155,8 @@ fn a_standing_by_node_takes_over_a_killed_nodes_jobs_ending_its_runs_as_cim_says
 fn a_frozen_node_is_taken_over_and_after_it_wakes_changes_nothing_and_runs_nothing() {
     let schema = TestSchema::new("frozen");
     let url = schema.url();
-    let mut a = Service::start(&node_args(&url, "a"));
+    let mut a = node(&url, "a");
+    let b = node(&url, "b");
     let scratch = tempfile::tempdir().unwrap();
     let marks = scratch.path().join("markers");
     let id = marked_sleeper(&a, &marks, &["--recovery", "re-run"]);
@@ -164,11 +164,9 @@ fn a_frozen_node_is_taken_over_and_after_it_wakes_changes_nothing_and_runs_nothi
     until_within(10, "the marker", || markers(&marks).len() == 1);
     let frozen_run = markers(&marks)[0].3;
 
-    let b = standing_by(&url, "b");
     let a_pid = Pid::from_raw(a.pid() as i32);
     kill(a_pid, Signal::SIGSTOP).unwrap();
     let frozen_at = Instant::now();
-    let b = b.join().expect("b took over from the frozen a");
     let job = b.wait_job(id, 30, "run 2 on node b", |j| {
         j["JobState"] == json!(4) && j["RunCount"] == json!(2)
     });
@@ -204,10 +202,10 @@ fn user_in_database(url: &str, args: &[&str], password: &str) -> String {
 }
 
 #[test]
-fn users_live_in_the_database_so_a_node_that_takes_over_knows_them() {
+fn users_live_in_the_database_so_every_node_knows_them() {
     let schema = TestSchema::new("users");
     let url = schema.url();
-    let mut a = Service::start(&node_args(&url, "a"));
+    let mut a = node(&url, "a");
     let jobs_as = |s: &Service, user: &str, password: &str| {
         let url = format!("{}/api/v1/jobs", s.url);
         http_as(Some((user, password)), reqwest::Method::GET, &url, None).0
@@ -223,9 +221,9 @@ fn users_live_in_the_database_so_a_node_that_takes_over_knows_them() {
         "the users are in the database, not in a's data dir"
     );
 
-    let b = standing_by(&url, "b");
+    let b = node(&url, "b");
+    assert_eq!(jobs_as(&b, "carol", "carol-password"), 200, "b knows carol");
     a.crash();
-    let b = b.join().expect("b took over");
     assert_eq!(jobs_as(&b, "carol", "carol-password"), 200, "b knows carol");
     assert_eq!(jobs_as(&b, "admin", ADMIN_PASSWORD), 200, "and the admin");
     let listed = user_in_database(&url, &["list"], "");
@@ -264,45 +262,12 @@ fn a_lease_too_short_is_refused_naming_it() {
     assert!(stderr.contains("--lease 500ms is too short"), "{stderr}");
 }
 
-/// Nodes standing by, by name. Each is stopped with the test, however it ends: a node that
-/// serves is dropped at once, one still waiting is stopped by its start's own deadline.
-struct StandingBy(Vec<(String, std::thread::JoinHandle<Service>)>);
-
-impl StandingBy {
-    fn add(&mut self, url: &str, name: &str) {
-        self.0.push((name.to_owned(), standing_by(url, name)));
-    }
-
-    /// The node that serves next among them: within a minute.
-    fn next_serving(&mut self) -> (String, Service) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(i) = self.0.iter().position(|(_, h)| h.is_finished()) {
-                let (name, handle) = self.0.remove(i);
-                return (name, handle.join().expect("the node serves"));
-            }
-            assert!(Instant::now() < deadline, "no standing-by node took over");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for StandingBy {
-    fn drop(&mut self) {
-        for (_, handle) in self.0.drain(..) {
-            drop(handle.join());
-        }
-    }
-}
-
 #[test]
-fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeovers() {
+fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_restarts() {
     let schema = TestSchema::new("daily");
     let url = schema.url();
-    let (mut name, mut serving) = ("a".to_owned(), Service::start(&node_args(&url, "a")));
-    let mut waiting = StandingBy(Vec::new());
-    waiting.add(&url, "b");
-    waiting.add(&url, "c");
+    let names = ["a", "b", "c"];
+    let mut nodes: Vec<Service> = names.iter().map(|name| node(&url, name)).collect();
     let scratch = tempfile::tempdir().unwrap();
     let marks = scratch.path().join("markers");
     let script = format!(
@@ -319,22 +284,22 @@ fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeove
                 .unwrap();
             let clock = at.strftime("%H:%M:%S").to_string();
             submit_sh(
-                &serving,
+                &nodes[i as usize % 3],
                 &["--utc", "--time", &clock, "--times", "2"],
                 &script,
             )
         })
         .collect();
 
-    // kill -9 of the serving node every 7 s: one standing by takes over once its lease
-    // lapses, and the killed node comes back as a new incarnation, standing by
-    for _ in 0..4 {
+    // kill -9 of a node every 7 s, in turn: the others rescue its jobs once its lease lapses,
+    // and it comes back as a new incarnation
+    for turn in 0..4 {
         std::thread::sleep(Duration::from_secs(7));
-        serving.crash();
-        let killed = name;
-        (name, serving) = waiting.next_serving();
-        waiting.add(&url, &killed);
+        let i = turn % 3;
+        nodes[i].crash();
+        nodes[i] = node(&url, names[i]);
     }
+    let serving = &nodes[0];
 
     for &id in &jobs {
         serving.wait_job(id, 60, "its first occurrence run", |j| {
@@ -360,7 +325,5 @@ fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_takeove
             "tomorrow's occurrence is planned: {job}"
         );
     }
-    // the last one serving goes first, so those standing by take over in turn and stop
-    drop(serving);
-    drop(waiting);
+    drop(nodes);
 }
