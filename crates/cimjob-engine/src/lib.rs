@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod changes;
+mod forward;
 mod recall;
 
 use std::collections::{HashMap, VecDeque};
@@ -358,14 +359,18 @@ pub fn start(
         rescuing: false,
     };
     tokio::spawn(shell.run(first_step, command_rx, reports, recalled_rx));
-    Ok(EngineHandle {
+    let handle = EngineHandle {
         commands,
         events,
         store,
         zone,
         announced,
         stopped,
-    })
+    };
+    if handle.store.shared() {
+        tokio::spawn(forward::serve(handle.clone()));
+    }
+    Ok(handle)
 }
 
 impl EngineHandle {
@@ -452,13 +457,13 @@ impl EngineHandle {
         requested: u16,
         timeout: Option<SignedDuration>,
     ) -> Result<StateChangeReturn, EngineError> {
-        self.call(|reply| Command::RequestStateChange {
+        let timeout_us = timeout.map(|t| i64::try_from(t.as_micros()).unwrap_or(i64::MAX));
+        let call = forward::Call::RequestStateChange {
             id,
             requested,
-            timeout,
-            reply,
-        })
-        .await
+            timeout_us,
+        };
+        forward::code(self.wherever(call).await?, StateChangeReturn::from_number)
     }
 
     /// KillJob(DeleteOnKill).
@@ -467,18 +472,17 @@ impl EngineHandle {
         id: u64,
         delete_on_kill: bool,
     ) -> Result<KillJobReturn, EngineError> {
-        self.call(|reply| Command::KillJob {
-            id,
-            delete_on_kill,
-            reply,
-        })
-        .await
+        let call = forward::Call::KillJob { id, delete_on_kill };
+        forward::code(self.wherever(call).await?, KillJobReturn::from_number)
     }
 
     /// AnswerQuery(Answer).
     pub async fn answer(&self, id: u64, text: &str) -> Result<AnswerReturn, EngineError> {
-        let text = text.to_string();
-        self.call(|reply| Command::Answer { id, text, reply }).await
+        let call = forward::Call::Answer {
+            id,
+            text: text.to_string(),
+        };
+        forward::code(self.wherever(call).await?, AnswerReturn::from_number)
     }
 
     /// ModifyInstance; returns the names of the properties that changed.
@@ -493,7 +497,10 @@ impl EngineHandle {
 
     /// DeleteInstance.
     pub async fn delete(&self, id: u64) -> Result<(), EngineError> {
-        self.call(|reply| Command::Delete { id, reply }).await
+        match self.wherever(forward::Call::Delete { id }).await? {
+            forward::Answer::Refused(refusal) => Err(refusal.into()),
+            _ => Ok(()),
+        }
     }
 
     /// The job as the engine holds it now.
@@ -759,6 +766,7 @@ impl Shell {
     ) {
         self.handle(first_step, None);
         let mut poll_at = tokio::time::Instant::now() + jittered(SHARED_POLL);
+        let mut pool = self.store.notices().map(|n| n.pool);
         loop {
             if !self.drained.is_empty() && self.core.slots_used() == 0 && self.pending.is_empty() {
                 for waiter in self.drained.drain(..) {
@@ -784,6 +792,11 @@ impl Shell {
                 _ = tokio::time::sleep_until(poll_at), if self.shared => {
                     poll_at = tokio::time::Instant::now() + jittered(SHARED_POLL);
                     self.look_again();
+                }
+                // another node gave ready jobs back: a free slot claims them now
+                Ok(()) = async { pool.as_mut().expect("guarded").changed().await }, if pool.is_some() => {
+                    let step = self.core.store_changed(Timestamp::now());
+                    self.handle(step, None);
                 }
                 done = oldest_durable(&mut self.pending) => self.committed(done),
                 // a client's request before the runs' reports: a burst of reports (a

@@ -336,6 +336,43 @@ pub trait Store: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// Sends `request` (a call about job `local_id`, in the engine's words) to `node`, which
+    /// holds the job: its number, for [`Store::answer_of`]. Only a shared store carries
+    /// calls. Blocking.
+    fn send_call(&self, node: &str, local_id: u64, request: &str) -> Result<u64, StoreError> {
+        let _ = (node, local_id, request);
+        Err(not_shared("send a call to another node"))
+    }
+
+    /// The answer to call `id`, once it came (then the call is forgotten). Blocking.
+    fn answer_of(&self, id: u64) -> Result<Option<String>, StoreError> {
+        let _ = id;
+        Err(not_shared("read the answer to a call"))
+    }
+
+    /// Forgets call `id`, unanswered: its asker gave up. Blocking.
+    fn withdraw_call(&self, id: u64) -> Result<(), StoreError> {
+        let _ = id;
+        Err(not_shared("withdraw a call"))
+    }
+
+    /// The calls other nodes sent this node, not yet taken, oldest first, as (number, job,
+    /// request); each is taken once. Nothing for a store one node serves. Blocking.
+    fn take_calls(&self) -> Result<Vec<(u64, u64, String)>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Answers call `id`. Blocking.
+    fn answer_call(&self, id: u64, answer: &str) -> Result<(), StoreError> {
+        let _ = (id, answer);
+        Err(not_shared("answer a call"))
+    }
+
+    /// What this node hears from the other nodes of a shared store (`None`: one node).
+    fn notices(&self) -> Option<postgres::Notices> {
+        None
+    }
+
     /// Queues a batch to be committed in one transaction and returns at once, never blocking.
     /// The ticket resolves once the batch is durable (or failed, alone); batches take effect
     /// and resolve in submission order. After [`Store::close`] the ticket resolves with
@@ -398,6 +435,15 @@ pub enum Claimed {
     Here(Vec<JobRecord>),
     /// The job asked for is held by this other node: a call about it goes there.
     Elsewhere(String),
+}
+
+/// The error of a call between nodes on a store one node serves.
+fn not_shared(step: &str) -> StoreError {
+    database_error(
+        "(one node)",
+        step,
+        "only a store several nodes share carries calls",
+    )
 }
 
 /// Converts a LocalID, run number or similar to the store's signed 64-bit integers.

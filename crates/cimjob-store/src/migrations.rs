@@ -285,10 +285,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
             node     TEXT        NOT NULL,
             local_id BIGINT      NOT NULL,
             request  TEXT        NOT NULL,
+            taken    BOOLEAN     NOT NULL DEFAULT false,
             answer   TEXT,
             asked_at TIMESTAMPTZ NOT NULL DEFAULT now()
         )",
-            "CREATE INDEX job_requests_open ON job_requests (node, id) WHERE answer IS NULL",
+            "CREATE INDEX job_requests_open ON job_requests (node, id) WHERE NOT taken",
             // How a statement refuses a write (a job another node holds) with a message.
             "CREATE FUNCTION cimjob_refuse(message TEXT) RETURNS INTEGER LANGUAGE plpgsql \
              AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = message, ERRCODE = 'P0001'; END $$",

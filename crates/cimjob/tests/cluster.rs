@@ -96,7 +96,11 @@ fn a_live_node_rescues_a_killed_nodes_jobs_ending_its_runs_as_cim_says() {
     std::thread::sleep(Duration::from_secs(3));
     for id in [rerun, lost] {
         let job = b.job(id);
-        assert_eq!((&job["JobState"], &job["RunCount"]), (&json!(4), &json!(1)), "{job}");
+        assert_eq!(
+            (&job["JobState"], &job["RunCount"]),
+            (&json!(4), &json!(1)),
+            "{job}"
+        );
     }
 
     a.crash(); // kill -9 of the service; its supervisor lives on, and its trust runs out
@@ -326,4 +330,96 @@ fn a_daily_job_on_three_nodes_runs_each_occurrence_once_through_repeated_restart
         );
     }
     drop(nodes);
+}
+
+/// A job that writes the node it runs on to `heard` with `.node` appended, and on SIGTERM
+/// writes the instant it got it (Unix nanoseconds) to `heard` and ends; else it sleeps.
+fn terminable(s: &Service, heard: &std::path::Path) -> u64 {
+    let script = format!(
+        "trap 'date +%s%N > {heard}; exit 0' TERM; echo $CIMJOB_NODE > {heard}.node; \
+         sleep 600 & wait",
+        heard = heard.display()
+    );
+    submit_sh(s, &[], &script)
+}
+
+/// Terminates job `id` through node `via` (which does not hold it) and waits (at most
+/// `within_s`) until the run heard SIGTERM; how long after the request it did.
+fn terminate_through(via: &Service, id: u64, heard: &std::path::Path, within_s: u64) -> Duration {
+    let sent = std::time::SystemTime::now();
+    let (status, body) = via.post(
+        &format!("/api/v1/jobs/{id}/requeststatechange"),
+        json!({"RequestedState": 4}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["ReturnValue"] == json!(0) || body["ReturnValue"] == json!(4096),
+        "the holder's answer code: {body}"
+    );
+    until_within(within_s, "the run heard SIGTERM", || heard.exists());
+    until_within(2, "the instant written", || {
+        std::fs::read_to_string(heard).is_ok_and(|t| t.trim().parse::<u128>().is_ok())
+    });
+    let at: u128 = std::fs::read_to_string(heard)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let sent = sent
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    Duration::from_nanos(at.saturating_sub(sent) as u64)
+}
+
+#[test]
+fn terminate_sent_to_one_node_reaches_the_run_on_another_even_with_its_listen_connections_killed() {
+    let schema = TestSchema::new("calls");
+    let url = schema.url();
+    let a = node(&url, "a");
+    let c = node(&url, "c");
+    let scratch = tempfile::tempdir().unwrap();
+    let heard = |i: usize| scratch.path().join(format!("heard-{i}"));
+    // eight runs on a (four at a time: the rest wait there, or on c once it claims them)
+    let jobs: Vec<u64> = (0..8).map(|i| terminable(&a, &heard(i))).collect();
+    let mut latencies = Vec::new();
+    for (i, &id) in jobs.iter().enumerate() {
+        a.wait_job(id, 20, "running", |j| j["JobState"] == json!(4));
+        let on = scratch.path().join(format!("heard-{i}.node"));
+        until_within(10, "the run's node", || {
+            std::fs::read_to_string(&on).is_ok_and(|n| n.ends_with('\n'))
+        });
+        // through the node that does not run it; every second call with the LISTEN
+        // connections ended first, so only the polls carry it
+        let via = match std::fs::read_to_string(&on).unwrap().trim() {
+            "a" => &c,
+            _ => &a,
+        };
+        if i % 2 == 1 {
+            let ended = schema
+                .psql(&format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE query LIKE 'LISTEN %{}%'",
+                    schema.name()
+                ))
+                .unwrap();
+            assert_ne!(ended, "0", "LISTEN connections were ended");
+        }
+        let took = terminate_through(via, id, &heard(i), 10);
+        eprintln!("Terminate through the other node, call {i}: SIGTERM after {took:?}");
+        latencies.push((i % 2 == 1, took));
+        let done = via.wait_job(id, 10, "Terminated", |j| j["JobState"] == json!(8));
+        assert_eq!(done["RunCount"], json!(1), "{done}");
+    }
+    for (listen_killed, took) in latencies {
+        let bound = if listen_killed {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(1)
+        };
+        assert!(
+            took <= bound,
+            "SIGTERM after {took:?} (LISTEN killed: {listen_killed})"
+        );
+    }
 }

@@ -92,12 +92,12 @@ SELECT CASE WHEN count(*) = 0
     ELSE 1 END
 FROM written";
 
-/// Gives back the jobs `$1` this node `$2` holds; tells the other nodes (`$3`, the pool's
-/// channel) when a ready one is among them, so a free node claims it at once.
+/// Gives back the jobs `$1` this node `$2` holds; tells the other nodes (on `$3`, the
+/// schema's channel) when a ready one is among them, so a free node claims it at once.
 pub(super) const RELEASE: &str = "\
 WITH released AS (
     UPDATE jobs SET holder = NULL WHERE local_id = ANY($1) AND holder = $2 RETURNING ready)
-SELECT pg_notify($3, '') FROM (SELECT 1 FROM released WHERE ready = 1 LIMIT 1) AS any_ready";
+SELECT pg_notify($3, 'pool') FROM (SELECT 1 FROM released WHERE ready = 1 LIMIT 1) AS any_ready";
 
 /// Appends a group's changes `($1 at_us, $2 job, $3 kind, $4 docs)[]`, numbered after the
 /// record's last, which it raises: the row lock on `last_change` (held to the commit, and
@@ -337,7 +337,9 @@ pub(crate) async fn take_lapsed(
     }
     client.execute(RETURN_AT_REST, &[&givers]).await?;
     let rows = client.query(TAKE_IN_PLAY, &[&lost, node]).await?;
-    client.execute("SELECT pg_notify($1, '')", &[&pool]).await?;
+    client
+        .execute("SELECT pg_notify($1, 'pool')", &[&pool])
+        .await?;
     if !lost.is_empty() {
         tracing::warn!(node = %node, lost = ?lost, jobs_in_play = rows.len(), "took over the jobs of nodes whose lease lapsed");
     }

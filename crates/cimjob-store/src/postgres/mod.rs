@@ -50,10 +50,12 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+mod calls;
 pub(crate) mod claims;
 mod documents;
 mod subscriptions;
 
+pub use calls::Notices;
 pub use documents::PostgresUsers;
 pub use subscriptions::PostgresSubscriptions;
 
@@ -81,12 +83,6 @@ impl writer::Queue for mpsc::UnboundedSender<Queued> {
                 Queued::Claim(_) => unreachable!("a batch was sent"),
             })
     }
-}
-
-/// The channel on which a schema's nodes hear that ready jobs were given back: one per
-/// schema (notifications are the database's), so tests in schemas of their own stay apart.
-fn pool_channel(schema: Option<&str>) -> String {
-    format!("cimjob_pool:{}", schema.unwrap_or("public"))
 }
 
 /// The `application_name` the store's connections show in `pg_stat_activity` (unless the URL
@@ -759,6 +755,7 @@ pub struct PostgresStore {
     thread: Option<thread::JoinHandle<()>>,
     counters: Arc<Counters>,
     tenure: Arc<Tenure>,
+    notices: Notices,
 }
 
 impl PostgresStore {
@@ -797,6 +794,7 @@ impl PostgresStore {
         let writer_counters = Arc::clone(&counters);
         let opening = Arc::clone(&address);
         let (tenure_out, tenure_in) = std_mpsc::sync_channel(1);
+        let (raisers, notices) = calls::notices();
         let thread = start_thread(
             "cimjob-store-postgres",
             &location,
@@ -806,7 +804,7 @@ impl PostgresStore {
                 migrate(&client, &address).await?;
                 let sent = std::time::Instant::now();
                 let schema = address.schema.as_deref();
-                let pool = pool_channel(schema);
+                let pool = calls::channel(schema);
                 let incarnation =
                     lease::join(&client, schema, &membership, &pool, &address.location).await?;
                 let tenure = Arc::new(Tenure::new(membership, incarnation, sent));
@@ -825,23 +823,28 @@ impl PostgresStore {
                     link: Link::new(Arc::clone(&address), write),
                     counters: writer_counters,
                     tenure: Arc::clone(&tenure),
-                    pool: pool_channel(address.schema.as_deref()),
+                    pool: calls::channel(address.schema.as_deref()),
                     schema: address.schema.clone(),
                 };
                 let reader = Reader {
                     location: address.location.clone(),
                     link: Link::new(Arc::clone(&address), read),
                     node: tenure.membership.node.clone(),
+                    schema: address.schema.clone(),
                 };
+                let node = tenure.membership.node.clone();
                 let renewer = Renewer {
                     link: Link::new(Arc::clone(&address), renew),
                     tenure,
                 };
+                let (stop_listening, listening) = tokio::sync::oneshot::channel();
                 let writing = async move {
                     writer.run(queued, finished).await;
                     let _ = stop_renewing.send(());
+                    let _ = stop_listening.send(());
                 };
-                tokio::join!(writing, reader.run(asked), renewer.run(stopped));
+                let listener = calls::listen(Arc::clone(&address), node, raisers, listening);
+                tokio::join!(writing, reader.run(asked), renewer.run(stopped), listener);
             },
         )?;
         let tenure = tenure_in.recv().map_err(|_| gone(&location))?;
@@ -853,6 +856,7 @@ impl PostgresStore {
             thread: Some(thread),
             counters,
             tenure,
+            notices,
         })
     }
 
@@ -921,6 +925,43 @@ impl Store for PostgresStore {
 
     fn rescue(&self) -> Result<Vec<JobRecord>, StoreError> {
         self.claim_in_order(ClaimRequest::Rescue)
+    }
+
+    fn send_call(&self, node: &str, local_id: u64, request: &str) -> Result<u64, StoreError> {
+        let local_id = to_stored_integer(local_id, "local_id", &self.location)?;
+        let call = Call::Send {
+            node: node.to_owned(),
+            local_id,
+            request: request.to_owned(),
+        };
+        self.read(|reply| Read::Call(call, CallReply::Number(reply)))
+    }
+
+    fn answer_of(&self, id: u64) -> Result<Option<String>, StoreError> {
+        let id = to_stored_integer(id, "call", &self.location)?;
+        self.read(|reply| Read::Call(Call::AnswerOf(id), CallReply::Answer(reply)))
+    }
+
+    fn withdraw_call(&self, id: u64) -> Result<(), StoreError> {
+        let id = to_stored_integer(id, "call", &self.location)?;
+        self.read(|reply| Read::Call(Call::Withdraw(id), CallReply::Done(reply)))
+    }
+
+    fn take_calls(&self) -> Result<Vec<(u64, u64, String)>, StoreError> {
+        self.read(|reply| Read::Call(Call::Take, CallReply::Calls(reply)))
+    }
+
+    fn answer_call(&self, id: u64, answer: &str) -> Result<(), StoreError> {
+        let id = to_stored_integer(id, "call", &self.location)?;
+        let call = Call::Answer {
+            id,
+            answer: answer.to_owned(),
+        };
+        self.read(|reply| Read::Call(call, CallReply::Done(reply)))
+    }
+
+    fn notices(&self) -> Option<Notices> {
+        Some(self.notices.clone())
     }
 
     fn jobs(&self, local_ids: &[u64]) -> Result<Vec<JobRecord>, StoreError> {
@@ -1711,8 +1752,33 @@ async fn prune(live: &Live<WriteStatements>, step: &str, location: &str) -> Resu
     Ok(())
 }
 
+/// A call between nodes, as the reader carries it out (see [`calls`]).
+enum Call {
+    Send {
+        node: String,
+        local_id: i64,
+        request: String,
+    },
+    AnswerOf(i64),
+    Withdraw(i64),
+    Take,
+    Answer {
+        id: i64,
+        answer: String,
+    },
+}
+
+/// Where a [`Call`]'s outcome goes.
+enum CallReply {
+    Number(Reply<u64>),
+    Answer(Reply<Option<String>>),
+    Done(Reply<()>),
+    Calls(Reply<Vec<(u64, u64, String)>>),
+}
+
 /// A read, with where its answer goes.
 enum Read {
+    Call(Call, CallReply),
     Load(Reply<Loaded>),
     Runs {
         local_id: u64,
@@ -1885,6 +1951,8 @@ struct Reader {
     link: Link<ReadStatements>,
     /// This node: a start loads the jobs it holds.
     node: String,
+    /// The schema, whose channel the calls are told on.
+    schema: Option<String>,
 }
 
 impl Reader {
@@ -1899,6 +1967,65 @@ impl Reader {
         let location: &str = &self.location.clone();
         // The caller may have stopped waiting; nothing is lost by not telling it.
         match request {
+            Read::Call(call, reply) => {
+                let (node, channel) = (&self.node.clone(), &calls::channel(self.schema.as_deref()));
+                let call = &call;
+                let link = &mut self.link;
+                match reply {
+                    CallReply::Number(reply) => {
+                        let sent = link
+                            .retrying(|live| async move {
+                                let Call::Send {
+                                    node,
+                                    local_id,
+                                    request,
+                                } = call
+                                else {
+                                    unreachable!("a call that sends")
+                                };
+                                calls::send(&live, channel, node, *local_id, request, location)
+                                    .await
+                            })
+                            .await;
+                        let _ = reply.send(sent);
+                    }
+                    CallReply::Answer(reply) => {
+                        let Call::AnswerOf(id) = call else {
+                            unreachable!("a read of an answer")
+                        };
+                        let answer = link
+                            .retrying(
+                                |live| async move { calls::answer_of(&live, *id, location).await },
+                            )
+                            .await;
+                        let _ = reply.send(answer);
+                    }
+                    CallReply::Calls(reply) => {
+                        let taken = link
+                            .retrying(
+                                |live| async move { calls::take(&live, node, location).await },
+                            )
+                            .await;
+                        let _ = reply.send(taken);
+                    }
+                    CallReply::Done(reply) => {
+                        let done = link
+                            .retrying(|live| async move {
+                                match call {
+                                    Call::Withdraw(id) => {
+                                        calls::withdraw(&live, *id, location).await
+                                    }
+                                    Call::Answer { id, answer } => {
+                                        calls::answer(&live, channel, *id, answer, location).await
+                                    }
+                                    _ => unreachable!("a call with no answer"),
+                                }
+                            })
+                            .await;
+                        let _ = reply.send(done);
+                    }
+                }
+            }
             Read::Load(reply) => {
                 let node = &self.node.clone();
                 let loaded = self.link.retrying(|live| load(live, node, location)).await;
