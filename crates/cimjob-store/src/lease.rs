@@ -7,7 +7,7 @@
 //! node's periodic rescue, fences each lapsed node (`fenced_by`) and takes over its jobs,
 //! under an advisory lock so two nodes cannot both take one node's jobs.
 //!
-//! **Fencing.** Every write transaction of the store first reads its own row `FOR SHARE`
+//! **Fencing.** Every write transaction of the store first reads its own row `FOR KEY SHARE`
 //! with the lease still running and the incarnation its own ([`FENCE`]): a node whose lease
 //! lapsed, or that another node has fenced, commits nothing. The row lock orders a takeover
 //! after any write in flight.
@@ -144,10 +144,12 @@ pub(crate) async fn join(
 }
 
 /// The statement every write transaction starts with: one row while this incarnation's lease
-/// runs and nobody fenced it, none otherwise. `FOR SHARE` makes a takeover wait for the write.
+/// runs and nobody fenced it, none otherwise. `FOR KEY SHARE` makes a takeover (which locks
+/// the row `FOR UPDATE`) wait for the write, while a renewal (a plain UPDATE) never waits for
+/// one: a write slowed by other nodes' cannot cost the node its lease.
 pub(crate) const FENCE: &str = "SELECT 1 FROM nodes
      WHERE node = $1 AND incarnation = $2 AND fenced_by IS NULL AND lease_until > now()
-     FOR SHARE";
+     FOR KEY SHARE";
 
 /// Renews the lease if this incarnation still holds it; the new deadline, or none.
 const RENEW: &str = "UPDATE nodes SET lease_until = now() + $3 * interval '1 millisecond'

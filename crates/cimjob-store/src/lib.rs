@@ -368,6 +368,14 @@ pub trait Store: Send + Sync {
         Err(not_shared("answer a call"))
     }
 
+    /// Whether this node holds `role` (one node of a shared store does what only one may,
+    /// such as delivering the indications), taking it if its holder's lease lapsed or
+    /// nobody holds it. One node's store: always. Blocking.
+    fn hold_role(&self, role: &str) -> Result<bool, StoreError> {
+        let _ = role;
+        Ok(true)
+    }
+
     /// What this node hears from the other nodes of a shared store (`None`: one node).
     fn notices(&self) -> Option<postgres::Notices> {
         None

@@ -290,6 +290,13 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
             asked_at TIMESTAMPTZ NOT NULL DEFAULT now()
         )",
             "CREATE INDEX job_requests_open ON job_requests (node, id) WHERE NOT taken",
+            // Who does what one node of the cluster must do (delivering the indications):
+            // the role is a node's while its lease (of that incarnation) runs.
+            "CREATE TABLE roles (
+            role        TEXT   NOT NULL PRIMARY KEY,
+            node        TEXT   NOT NULL,
+            incarnation BIGINT NOT NULL
+        )",
             // How a statement refuses a write (a job another node holds) with a message.
             "CREATE FUNCTION cimjob_refuse(message TEXT) RETURNS INTEGER LANGUAGE plpgsql \
              AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = message, ERRCODE = 'P0001'; END $$",

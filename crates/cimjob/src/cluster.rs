@@ -54,3 +54,64 @@ pub fn follow_lease(tenure: Tenure, trust: cimjob_supervisor::Trust) -> oneshot:
     });
     told
 }
+
+/// The role of the node that delivers the indications and the Notify notices: one node of a
+/// cluster does, so each is sent once.
+pub const DELIVERY: &str = "delivery";
+
+/// How often a node that does not deliver asks again whether it may (its holder's lease may
+/// have lapsed), and how often the indication registry is read again for what other nodes
+/// changed in it.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Becomes true once this node holds [`DELIVERY`] (at once for a store one node serves);
+/// the task asks every [`LOOK_AGAIN`] until it does, and ends then (or when aborted: the
+/// gate's sender goes with it, which its waiters take as the end).
+pub fn delivery_role(
+    store: std::sync::Arc<dyn cimjob_store::Store>,
+) -> (
+    tokio::sync::watch::Receiver<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (held, holding) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        // bounded: it ends once the role is held, or is aborted when the service stops
+        loop {
+            let store = store.clone();
+            let asked = tokio::task::spawn_blocking(move || store.hold_role(DELIVERY)).await;
+            match asked {
+                Ok(Ok(true)) => {
+                    tracing::info!("this node delivers the indications and notices");
+                    let _ = held.send(true);
+                    // the waiters keep the gate open as long as the service lives
+                    held.closed().await;
+                    return;
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "cannot ask for the delivery role yet"),
+                Err(error) => tracing::warn!(%error, "the ask for the delivery role panicked"),
+            }
+            tokio::time::sleep(LOOK_AGAIN).await;
+        }
+    });
+    (holding, task)
+}
+
+/// Reads the indication registry again every [`LOOK_AGAIN`], so what another node of the
+/// cluster changed in it (a new subscription) shows here; until aborted.
+pub fn follow_registry(
+    registry: std::sync::Arc<crate::indications::registry::Registry>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        // bounded: aborted when the service stops
+        loop {
+            tokio::time::sleep(LOOK_AGAIN).await;
+            let registry = registry.clone();
+            match tokio::task::spawn_blocking(move || registry.reload()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "cannot read the subscriptions again yet"),
+                Err(error) => tracing::warn!(%error, "reading the subscriptions again panicked"),
+            }
+        }
+    })
+}

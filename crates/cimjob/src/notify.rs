@@ -83,12 +83,20 @@ impl Notifier {
         }))
     }
 
-    /// Follows `engine`'s changes from the notifier's position, sending a notice for every
-    /// job with Notify set that ends; the task ends once the engine has stopped, its
-    /// position saved.
-    pub fn follow(self: &Arc<Self>, engine: &EngineHandle) -> JoinHandle<()> {
+    /// Follows `engine`'s changes from the notifier's position, once `delivering` is true
+    /// (the one node of a cluster that delivers), sending a notice for every job with Notify
+    /// set that ends; the task ends once the engine has stopped, its position saved (or,
+    /// never delivering, once the gate is gone).
+    pub fn follow(
+        self: &Arc<Self>,
+        engine: &EngineHandle,
+        mut delivering: tokio::sync::watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
         let (notifier, engine) = (self.clone(), engine.clone());
         tokio::spawn(async move {
+            if delivering.wait_for(|d| *d).await.is_err() {
+                return;
+            }
             let mut consumer = Consumer::resume(&engine, CONSUMER).await;
             let slots = Arc::new(Semaphore::new(MAX_CONCURRENT));
             // the changes whose notice is still being sent: the position stays below them

@@ -161,6 +161,7 @@ fn start_indications(
     args: &DeliveryArgs,
     (subscriptions, location): (Arc<dyn SubscriptionStore>, String),
     engine: &cimjob_engine::EngineHandle,
+    delivering: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<(
     Arc<crate::indications::Indications>,
     Option<tokio::task::JoinHandle<()>>,
@@ -181,8 +182,15 @@ fn start_indications(
         args.policy(),
         client.clone(),
     );
-    let notifying = notifier.map(|n| n.follow(engine));
-    let indications = Indications::start(registry, engine, client, args.policy(), identity);
+    let notifying = notifier.map(|n| n.follow(engine, delivering.clone()));
+    let indications = Indications::start(
+        registry,
+        engine,
+        client,
+        args.policy(),
+        identity,
+        delivering,
+    );
     Ok((indications, notifying))
 }
 
@@ -285,8 +293,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let authenticator = Arc::new(crate::auth::Authenticator::new(users)?);
+    // one node of a cluster delivers; every node follows what the others change in the
+    // subscriptions
+    let (delivering, delivery_role) = crate::cluster::delivery_role(store.clone());
     let (indications, notifying) =
-        start_indications(&args.delivery, stores.subscriptions, &engine)?;
+        start_indications(&args.delivery, stores.subscriptions, &engine, delivering)?;
+    let following = store
+        .shared()
+        .then(|| crate::cluster::follow_registry(indications.registry().clone()));
 
     let app = Router::new()
         .route(
@@ -366,6 +380,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let http_server = crate::http_server::serve(listener, app, header_timeout, stop);
     tokio::join!(http_server, https_server);
     engine.shutdown().await;
+    delivery_role.abort();
+    if let Some(following) = following {
+        following.abort();
+    }
     indications.shutdown().await;
     if let Some(notifying) = notifying {
         // the engine has stopped: it ends once it has read the last changes

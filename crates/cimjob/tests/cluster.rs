@@ -423,3 +423,170 @@ fn terminate_sent_to_one_node_reaches_the_run_on_another_even_with_its_listen_co
         );
     }
 }
+
+/// The final JobStates: Completed, Terminated, Killed, Exception.
+const FINAL: [u64; 4] = [7, 8, 9, 10];
+
+#[test]
+fn ten_thousand_jobs_through_three_nodes_one_killed_mid_run_each_end_once_and_run_once_per_run() {
+    const JOBS: usize = 10_000;
+    let schema = TestSchema::new("ten_thousand");
+    let url = schema.url();
+    let mut nodes: Vec<Service> = ["a", "b", "c"].iter().map(|n| node(&url, n)).collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let marks = scratch.path().join("markers");
+    let script = format!(
+        "echo \"$CIMJOB_INSTANCE_ID $CIMJOB_RUN $CIMJOB_NODE\" >> {}",
+        marks.display()
+    );
+    // submitted through all three at once, each job re-run if its run is lost; mid-run (a
+    // fifth of the runs done) a is killed: its submissions stop there, unacknowledged
+    let bases: Vec<String> = nodes.iter().map(|n| n.url.clone()).collect();
+    let lines = || {
+        std::fs::read_to_string(&marks)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let killed = std::sync::atomic::AtomicBool::new(false);
+    let a = &mut nodes[0];
+    let submitted: Vec<u64> = std::thread::scope(|scope| {
+        let threads: Vec<_> = bases
+            .iter()
+            .enumerate()
+            .map(|(i, base)| {
+                let (script, killed) = (&script, &killed);
+                scope.spawn(move || {
+                    let share = JOBS / 3 + usize::from(i < JOBS % 3);
+                    let mut ids = Vec::new();
+                    for k in 0..share {
+                        if i == 0 && killed.load(std::sync::atomic::Ordering::SeqCst) {
+                            break;
+                        }
+                        let body = json!({"properties": {
+                            "Name": format!("n{i}-{k}"),
+                            "CommandLine": ["sh", "-c", script],
+                            "RecoveryAction": 4,
+                        }});
+                        let url = format!("{base}/api/v1/jobs");
+                        let answer = std::panic::catch_unwind(|| {
+                            http(reqwest::Method::POST, &url, Some(body))
+                        });
+                        match answer {
+                            Ok((201, answer)) => {
+                                let iid = answer["InstanceID"].as_str().unwrap();
+                                ids.push(
+                                    iid.strip_prefix("CIMJOB:").unwrap().parse::<u64>().unwrap(),
+                                );
+                            }
+                            // a's, once it was killed: not acknowledged
+                            _ if i == 0 => break,
+                            Ok((status, answer)) => panic!("{status} {answer}"),
+                            Err(_) => panic!("node {i} did not answer"),
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        until_within(120, "a fifth run", || lines() >= JOBS / 5);
+        killed.store(true, std::sync::atomic::Ordering::SeqCst);
+        a.crash();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    let killed_at = Instant::now();
+    let distinct: std::collections::BTreeSet<u64> = submitted.iter().copied().collect();
+    assert_eq!(distinct.len(), submitted.len(), "every job its own LocalID");
+    assert!(
+        submitted.len() > JOBS / 2,
+        "{} acknowledged",
+        submitted.len()
+    );
+
+    // every job ends, once: the two live nodes rescue what a held
+    let b = &nodes[1];
+    let states = || -> Vec<serde_json::Value> {
+        let (status, body) = b.get("/api/v1/jobs");
+        assert_eq!(status, 200, "{body}");
+        body["jobs"].as_array().cloned().unwrap_or_default()
+    };
+    let mut jobs = Vec::new();
+    until_within(180, "every job in a final state", || {
+        jobs = states();
+        let listed: std::collections::BTreeSet<u64> = jobs
+            .iter()
+            .filter_map(|j| {
+                j["InstanceID"]
+                    .as_str()?
+                    .strip_prefix("CIMJOB:")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        distinct.is_subset(&listed)
+            && jobs
+                .iter()
+                .all(|j| FINAL.contains(&j["JobState"].as_u64().unwrap_or(0)))
+    });
+    eprintln!(
+        "kill -9 of a to all {JOBS} jobs ended: {:?}",
+        killed_at.elapsed()
+    );
+
+    // each run's marker once; the last run of each job completed it
+    let mut runs: std::collections::BTreeMap<String, Vec<(u32, String)>> = Default::default();
+    for (instance, run, node, _) in markers_without_pid(&marks) {
+        runs.entry(instance).or_default().push((run, node));
+    }
+    let mut rerun_after_loss = 0;
+    for job in &jobs {
+        let instance = job["InstanceID"].as_str().unwrap().to_owned();
+        assert_eq!(job["JobState"], json!(7), "{job}");
+        let count = job["RunCount"].as_u64().unwrap() as u32;
+        let seen = runs.get(&instance).cloned().unwrap_or_default();
+        let mut numbers: Vec<u32> = seen.iter().map(|(run, _)| *run).collect();
+        numbers.sort_unstable();
+        let before = numbers.len();
+        numbers.dedup();
+        assert_eq!(
+            before,
+            numbers.len(),
+            "{instance} ran a run twice: {seen:?}"
+        );
+        assert!(
+            numbers.contains(&count),
+            "{instance}'s last run wrote no marker: {seen:?}"
+        );
+        assert!(count <= 2, "{instance} ran {count} times: {seen:?}");
+        if count == 2 {
+            rerun_after_loss += 1;
+            // its first run was a's, ended as node lost; the re-run ran on a live node
+            let (_, history) = b.get(&format!(
+                "/api/v1/jobs/{}/runs",
+                instance.strip_prefix("CIMJOB:").unwrap()
+            ));
+            let first = &history.as_array().unwrap()[0];
+            assert_eq!(first["ErrorCode"], json!(7), "{instance}: {history}");
+            assert!(
+                seen.iter().any(|(run, node)| *run == 2 && node != "a"),
+                "{instance}: {seen:?}"
+            );
+        }
+    }
+    eprintln!("{rerun_after_loss} jobs were re-run after node a was lost");
+}
+
+/// The marker lines of jobs whose script wrote no pid, as (InstanceID, run, node, 0).
+fn markers_without_pid(path: &std::path::Path) -> Vec<(String, u32, String, u32)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            (f[0].to_owned(), f[1].parse().unwrap(), f[2].to_owned(), 0)
+        })
+        .collect()
+}

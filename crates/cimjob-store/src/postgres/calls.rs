@@ -259,3 +259,30 @@ pub(super) async fn answer(
         .map_err(|e| failure(client, location, "answer a call", e))?;
     Ok(())
 }
+
+/// Whether this node (`node`, `incarnation`) holds `role`, taking it if free or its holder's
+/// lease (of the incarnation that took it) lapsed.
+pub(super) async fn hold_role(
+    live: &Live<ReadStatements>,
+    role: &str,
+    node: &str,
+    incarnation: i64,
+    location: &str,
+) -> Result<bool, Failure> {
+    let client = &live.client;
+    let held = client
+        .query_opt(
+            "INSERT INTO roles (role, node, incarnation) VALUES ($1, $2, $3) \
+             ON CONFLICT (role) DO UPDATE SET node = excluded.node, \
+             incarnation = excluded.incarnation \
+             WHERE (roles.node = excluded.node AND roles.incarnation = excluded.incarnation) \
+             OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node = roles.node \
+               AND n.incarnation = roles.incarnation AND n.fenced_by IS NULL \
+               AND n.lease_until > now()) \
+             RETURNING node",
+            &[&role, &node, &incarnation],
+        )
+        .await
+        .map_err(|e| failure(client, location, format!("take the role {role}"), e))?;
+    Ok(held.is_some())
+}

@@ -4,7 +4,7 @@
 //!
 //! Each job row names its **holder**, the node whose core holds it (NULL: at rest, for any
 //! node to claim). A node claims with one statement that checks its own lease first (the
-//! [`FENCE`](crate::lease::FENCE) as a `FOR SHARE` sub-query) and takes the rows with
+//! [`FENCE`](crate::lease::FENCE) as a `FOR KEY SHARE` sub-query) and takes the rows with
 //! `FOR UPDATE SKIP LOCKED`, so two nodes claiming at once take different jobs and a node
 //! whose lease lapsed takes none. Claims run on the writer's connection, in order with the
 //! batches: a job given back by a batch is claimable by the next claim, and a job claimed is
@@ -31,7 +31,7 @@ macro_rules! returning_job {
 macro_rules! fenced {
     () => {
         "WITH fence AS (SELECT 1 FROM nodes WHERE node = $1 AND incarnation = $2 \
-         AND fenced_by IS NULL AND lease_until > now() FOR SHARE) "
+         AND fenced_by IS NULL AND lease_until > now() FOR KEY SHARE) "
     };
 }
 
@@ -120,9 +120,11 @@ ON CONFLICT (key) DO UPDATE
 SET value = greatest(meta.value, (SELECT coalesce(max(local_id), 0) FROM jobs)) + $1
 RETURNING value";
 
-/// Fences the nodes (not `$1`) whose lease lapsed; their names.
-const FENCE_LAPSED: &str = "UPDATE nodes SET fenced_by = $1
-     WHERE node <> $1 AND fenced_by IS NULL AND lease_until <= now() RETURNING node";
+/// Fences the nodes (not `$1`) whose lease lapsed; their names. `FOR UPDATE` waits for
+/// their writes in flight (the fence's `FOR KEY SHARE`), so none commits after.
+const FENCE_LAPSED: &str = "UPDATE nodes SET fenced_by = $1 WHERE node IN (
+     SELECT node FROM nodes WHERE node <> $1 AND fenced_by IS NULL AND lease_until <= now()
+     FOR UPDATE) AND lease_until <= now() RETURNING node";
 
 /// Gives back every job of the nodes `$1` that is not in play (at rest, ready, or waiting
 /// for a time) for any node to claim.

@@ -811,12 +811,10 @@ impl PostgresStore {
                 let write = Live::<WriteStatements>::prepared(client, driver, &address).await?;
                 let (client, driver) = connect(&address).await?;
                 let read = Live::<ReadStatements>::prepared(client, driver, &address).await?;
-                let (client, driver) = connect(&address).await?;
-                let renew = Live::<NoStatements>::prepared(client, driver, &address).await?;
                 let _ = tenure_out.send(Arc::clone(&tenure));
-                Ok((write, read, renew, tenure))
+                Ok((write, read, tenure))
             },
-            move |(write, read, renew, tenure)| async move {
+            move |(write, read, tenure)| async move {
                 let (stop_renewing, stopped) = tokio::sync::oneshot::channel();
                 let writer = Writer {
                     location: address.location.clone(),
@@ -831,12 +829,33 @@ impl PostgresStore {
                     link: Link::new(Arc::clone(&address), read),
                     node: tenure.membership.node.clone(),
                     schema: address.schema.clone(),
+                    incarnation: tenure.incarnation,
                 };
                 let node = tenure.membership.node.clone();
+                // a thread of its own, connecting on its own runtime: a busy writer (a long
+                // group to plan, a claim) never holds up a renewal, so load never costs a
+                // node its lease
                 let renewer = Renewer {
-                    link: Link::new(Arc::clone(&address), renew),
+                    link: Link {
+                        address: Arc::clone(&address),
+                        live: None,
+                    },
                     tenure,
                 };
+                let renewing = thread::Builder::new()
+                    .name("cimjob-store-lease".into())
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            Ok(runtime) => runtime.block_on(renewer.run(stopped)),
+                            Err(error) => {
+                                // never renewed: trust ends and the node stops, as it must
+                                tracing::error!(%error, "cannot start the lease's runtime");
+                            }
+                        }
+                    });
                 let (stop_listening, listening) = tokio::sync::oneshot::channel();
                 let writing = async move {
                     writer.run(queued, finished).await;
@@ -844,7 +863,11 @@ impl PostgresStore {
                     let _ = stop_listening.send(());
                 };
                 let listener = calls::listen(Arc::clone(&address), node, raisers, listening);
-                tokio::join!(writing, reader.run(asked), renewer.run(stopped), listener);
+                tokio::join!(writing, reader.run(asked), listener);
+                if let Ok(renewing) = renewing {
+                    // told to stop with the writer: it ends within one renewal
+                    let _ = renewing.join();
+                }
             },
         )?;
         let tenure = tenure_in.recv().map_err(|_| gone(&location))?;
@@ -958,6 +981,11 @@ impl Store for PostgresStore {
             answer: answer.to_owned(),
         };
         self.read(|reply| Read::Call(call, CallReply::Done(reply)))
+    }
+
+    fn hold_role(&self, role: &str) -> Result<bool, StoreError> {
+        let call = Call::HoldRole(role.to_owned());
+        self.read(|reply| Read::Call(call, CallReply::Held(reply)))
     }
 
     fn notices(&self) -> Option<Notices> {
@@ -1681,21 +1709,22 @@ async fn apply_batch(
         params: Vec::new(),
     };
     let changes = ChangeArrays::of(ops);
-    let mut appended = changes.request(s);
     let mut requests = vec![around(&s.savepoint)];
+    let mut pruning = None;
     for (index, op) in ops.iter().enumerate() {
-        if let Op::Prune = op {
-            // the record as the batch leaves it is what the prune reads
-            requests.extend(appended.take());
-            pipeline(live, std::mem::take(&mut requests), ops, location).await?;
-            prune(live, &op.step(), location).await?;
-        } else {
-            requests_of(s, writing, index, op, &mut requests);
+        match op {
+            Op::Prune => pruning = Some(op.step()),
+            op => requests_of(s, writing, index, op, &mut requests),
         }
     }
-    requests.extend(appended);
-    requests.push(around(&s.release));
-    pipeline(live, requests, ops, location).await
+    // the changes last (after the LocalID mark: every transaction locks the two marks in
+    // that order, so two nodes' never deadlock), and the prune reads the record they leave
+    requests.extend(changes.request(s));
+    pipeline(live, requests, ops, location).await?;
+    if let Some(step) = pruning {
+        prune(live, &step, location).await?;
+    }
+    pipeline(live, vec![around(&s.release)], ops, location).await
 }
 
 /// Sends the requests as one pipeline and waits for every answer. The first failure in order
@@ -1766,6 +1795,7 @@ enum Call {
         id: i64,
         answer: String,
     },
+    HoldRole(String),
 }
 
 /// Where a [`Call`]'s outcome goes.
@@ -1774,6 +1804,7 @@ enum CallReply {
     Answer(Reply<Option<String>>),
     Done(Reply<()>),
     Calls(Reply<Vec<(u64, u64, String)>>),
+    Held(Reply<bool>),
 }
 
 /// A read, with where its answer goes.
@@ -1953,6 +1984,8 @@ struct Reader {
     node: String,
     /// The schema, whose channel the calls are told on.
     schema: Option<String>,
+    /// This start of the node, which a role is held by.
+    incarnation: i64,
 }
 
 impl Reader {
@@ -1999,6 +2032,18 @@ impl Reader {
                             )
                             .await;
                         let _ = reply.send(answer);
+                    }
+                    CallReply::Held(reply) => {
+                        let Call::HoldRole(role) = call else {
+                            unreachable!("a role's call")
+                        };
+                        let incarnation = self.incarnation;
+                        let held = link
+                            .retrying(|live| async move {
+                                calls::hold_role(&live, role, node, incarnation, location).await
+                            })
+                            .await;
+                        let _ = reply.send(held);
                     }
                     CallReply::Calls(reply) => {
                         let taken = link

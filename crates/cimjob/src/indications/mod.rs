@@ -42,14 +42,16 @@ pub struct Indications {
 
 impl Indications {
     /// Starts a lane for every destination with an enabled subscription, and keeps starting
-    /// and ending them as subscriptions change. Deliveries POST with `client` and retry per
-    /// `policy`.
+    /// and ending them as subscriptions change, once `delivering` is true (the node of a
+    /// cluster that delivers: one does, so each indication is sent once). Deliveries POST
+    /// with `client` and retry per `policy`.
     pub fn start(
         registry: Arc<Registry>,
         engine: &EngineHandle,
         client: reqwest::Client,
         policy: RetryPolicy,
         identity: Identity,
+        delivering: watch::Receiver<bool>,
     ) -> Arc<Indications> {
         let lanes = Arc::new(Lanes {
             engine: engine.clone(),
@@ -60,7 +62,7 @@ impl Indications {
             boot: format!("cimjob:{}", Timestamp::now().as_millisecond()),
         });
         let (stop, stopped) = watch::channel(false);
-        let keeper = tokio::spawn(keep_lanes(lanes, stopped));
+        let keeper = tokio::spawn(keep_lanes(lanes, stopped, delivering));
         Arc::new(Indications {
             registry,
             stop,
@@ -94,7 +96,15 @@ type Lane = (watch::Sender<LaneEnd>, JoinHandle<()>);
 /// Runs a lane per destination that has an enabled subscription, ends those that have none
 /// any more (forgetting their positions), and at the first pass forgets the positions of
 /// destinations that are gone (transient ones of an earlier run, say).
-async fn keep_lanes(lanes: Arc<Lanes>, mut stopped: watch::Receiver<bool>) {
+async fn keep_lanes(
+    lanes: Arc<Lanes>,
+    mut stopped: watch::Receiver<bool>,
+    mut delivering: watch::Receiver<bool>,
+) {
+    tokio::select! {
+        held = delivering.wait_for(|d| *d) => if held.is_err() { return },
+        _ = stopped.wait_for(|s| *s) => return,
+    }
     let mut changed = lanes.registry.watch();
     let mut running: HashMap<String, Lane> = HashMap::new();
     let mut first = true;

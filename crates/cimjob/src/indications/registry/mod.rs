@@ -83,6 +83,36 @@ struct State {
 }
 
 impl State {
+    /// The objects `store` keeps. A stored filter whose query is no longer accepted is
+    /// skipped (and said in the log).
+    fn load(store: &dyn SubscriptionStore) -> anyhow::Result<State> {
+        let mut state = State::default();
+        for (key, doc) in store.objects()? {
+            if key.starts_with("filter:") {
+                let doc: FilterDoc = serde_json::from_str(&doc)?;
+                let query = match parse_indication_filter(&doc.language, &doc.query) {
+                    Ok(query) => query,
+                    Err(e) => {
+                        tracing::warn!(filter = %key, error = ?e.description, "a stored filter's query is no longer accepted; it is ignored");
+                        continue;
+                    }
+                };
+                state.filters.insert(
+                    key,
+                    Filter {
+                        doc,
+                        query: Arc::new(query),
+                    },
+                );
+            } else if key.starts_with("destination:") {
+                state.destinations.insert(key, serde_json::from_str(&doc)?);
+            } else if key.starts_with("subscription:") {
+                state.subscriptions.insert(key, serde_json::from_str(&doc)?);
+            }
+        }
+        Ok(state)
+    }
+
     /// Whether the destination `handler` outlives the service (PersistenceType Permanent),
     /// and with it its subscriptions and undelivered indications.
     fn persistent(&self, handler: &str) -> bool {
@@ -156,36 +186,30 @@ impl Registry {
     /// without one. A stored filter whose query is no longer accepted is skipped (and said
     /// in the log).
     pub fn open(store: Arc<dyn SubscriptionStore>, host: &str) -> anyhow::Result<Registry> {
-        let mut state = State::default();
-        for (key, doc) in store.objects()? {
-            if key.starts_with("filter:") {
-                let doc: FilterDoc = serde_json::from_str(&doc)?;
-                let query = match parse_indication_filter(&doc.language, &doc.query) {
-                    Ok(query) => query,
-                    Err(e) => {
-                        tracing::warn!(filter = %key, error = ?e.description, "a stored filter's query is no longer accepted; it is ignored");
-                        continue;
-                    }
-                };
-                state.filters.insert(
-                    key,
-                    Filter {
-                        doc,
-                        query: Arc::new(query),
-                    },
-                );
-            } else if key.starts_with("destination:") {
-                state.destinations.insert(key, serde_json::from_str(&doc)?);
-            } else if key.starts_with("subscription:") {
-                state.subscriptions.insert(key, serde_json::from_str(&doc)?);
-            }
-        }
+        let state = State::load(&*store)?;
         Ok(Registry {
             state: Mutex::new(state),
             store,
             host: host.to_string(),
             version: tokio::sync::watch::channel(0).0,
         })
+    }
+
+    /// Reads the objects again from the store, which other nodes of a cluster write too:
+    /// what changed there shows here (and the lanes follow). Nothing changes if the store
+    /// cannot be read.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let fresh = State::load(&*self.store)?;
+        let mut state = self.state();
+        let same = state.filters.keys().eq(fresh.filters.keys())
+            && state.destinations == fresh.destinations
+            && state.subscriptions == fresh.subscriptions;
+        if !same {
+            *state = fresh;
+            drop(state);
+            self.version.send_modify(|v| *v += 1);
+        }
+        Ok(())
     }
 
     /// Resolves each time the enabled subscriptions may have changed (created, deleted,

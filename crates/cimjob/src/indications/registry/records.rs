@@ -75,7 +75,7 @@ pub(super) struct FilterDoc {
     pub(super) owner: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct DestinationDoc {
     pub(super) keys: Keys,
     pub(super) url: String,
@@ -83,7 +83,7 @@ pub(super) struct DestinationDoc {
     pub(super) owner: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct SubscriptionDoc {
     /// The Filter and Handler references as the client wrote them.
     pub(super) filter_ref: String,
