@@ -129,11 +129,7 @@ impl EngineHandle {
                 answered => answered,
             };
         }
-        match outcome {
-            Ok(answer) => Ok(answer),
-            Err(EngineError::NotFound(n)) => Err(EngineError::NotFound(n)),
-            Err(error) => Err(error),
-        }
+        outcome
     }
 
     /// Carries `call` out on this node's engine (claiming the job if it is at rest).

@@ -744,10 +744,7 @@ fn log_notes(notes: &[Note]) {
 
 /// `base` to twice `base`, varying from call to call.
 fn jittered(base: std::time::Duration) -> std::time::Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(Timestamp::now().as_nanosecond() as u64);
-    base + base.mul_f64((hasher.finish() % 1000) as f64 / 1000.0)
+    base + base.mul_f64(fastrand::f64())
 }
 
 fn reply<T: Send + 'static>(tx: Reply<T>, value: T) -> Completion {

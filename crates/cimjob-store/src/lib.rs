@@ -46,8 +46,10 @@ pub mod change_docs;
 pub mod lease;
 pub mod memory;
 mod migrations;
-pub mod postgres;
+// first, so its statement macros are in scope in the backends
+#[macro_use]
 mod sql;
+pub mod postgres;
 pub mod sqlite;
 pub mod subscriptions;
 mod writer;
@@ -148,15 +150,6 @@ pub enum StoreError {
         location: String,
         /// What is wrong with it, naming the offending value.
         problem: String,
-    },
-    /// Another node serves this database and its lease runs: this one stands by (one node
-    /// serves a database at a time, for now) and may join once that lease lapses.
-    #[error("job store {location}: {holder} serves this database")]
-    Taken {
-        /// The database that is taken.
-        location: String,
-        /// Who holds it, as the server knows the connection.
-        holder: String,
     },
     /// This node may write no more: its lease on the shared database lapsed, or another node
     /// took over. Nothing of the batch was written.
@@ -377,7 +370,7 @@ pub trait Store: Send + Sync {
     }
 
     /// What this node hears from the other nodes of a shared store (`None`: one node).
-    fn notices(&self) -> Option<postgres::Notices> {
+    fn notices(&self) -> Option<Notices> {
         None
     }
 
@@ -405,6 +398,16 @@ pub trait Store: Send + Sync {
     /// Writes every batch already queued, resolves their tickets and stops the writer. Blocks
     /// until that is done; calling it again (or from another thread) is harmless.
     fn close(&self);
+}
+
+/// What a node of a shared store hears from the others, as counters that rise: a waiter
+/// looks again whenever one changes.
+#[derive(Clone, Debug)]
+pub struct Notices {
+    /// Ready jobs were given back, for any node to claim.
+    pub pool: tokio::sync::watch::Receiver<u64>,
+    /// A call for this node came, or an answer to one of its calls.
+    pub calls: tokio::sync::watch::Receiver<u64>,
 }
 
 /// What a node claims from a shared store ([`Store::claim`]).

@@ -14,21 +14,24 @@ use crate::{
     Loaded, RunRecord, StoreError, MAX_RETAINED_CHANGES, RETAINED_CHANGES,
 };
 
+/// What a job's upsert replaces of a stored row: every column it writes but the LocalID
+/// (a shared store's also replaces the holder).
+macro_rules! job_replaced {
+    () => {
+        "job_state = excluded.job_state, priority = excluded.priority, owner = excluded.owner, \
+         document = excluded.document, settled = excluded.settled, ready = excluded.ready, \
+         wake_us = excluded.wake_us, updated_at = excluded.updated_at"
+    };
+}
+
 /// Inserts a job or replaces it whole: `local_id, job_state, priority, owner, document,
 /// settled, ready, wake_us, updated_at`.
-pub(crate) const UPSERT_JOB: &str = "\
-INSERT INTO jobs (local_id, job_state, priority, owner, document, settled, ready, wake_us,
-                  updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (local_id) DO UPDATE SET
-    job_state = excluded.job_state,
-    priority = excluded.priority,
-    owner = excluded.owner,
-    document = excluded.document,
-    settled = excluded.settled,
-    ready = excluded.ready,
-    wake_us = excluded.wake_us,
-    updated_at = excluded.updated_at";
+pub(crate) const UPSERT_JOB: &str = concat!(
+    "INSERT INTO jobs (local_id, job_state, priority, owner, document, settled, ready, \
+     wake_us, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (local_id) DO UPDATE SET ",
+    job_replaced!()
+);
 
 /// Inserts a run or replaces it whole, in [`RunRow`]'s order.
 pub(crate) const UPSERT_RUN: &str = "\

@@ -44,7 +44,7 @@ fn marked_sleeper(s: &Service, markers: &std::path::Path, opts: &[&str]) -> u64 
     submit_sh(s, opts, &script)
 }
 
-/// The marker lines, as (InstanceID, run, node, pid).
+/// The marker lines, as (InstanceID, run, node, pid; 0 where the script wrote none).
 fn markers(path: &std::path::Path) -> Vec<(String, u32, String, u32)> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -55,7 +55,7 @@ fn markers(path: &std::path::Path) -> Vec<(String, u32, String, u32)> {
                 f[0].to_owned(),
                 f[1].parse().unwrap(),
                 f[2].to_owned(),
-                f[3].parse().unwrap(),
+                f.get(3).map_or(0, |pid| pid.parse().unwrap()),
             )
         })
         .collect()
@@ -538,7 +538,7 @@ fn ten_thousand_jobs_through_three_nodes_one_killed_mid_run_each_end_once_and_ru
 
     // each run's marker once; the last run of each job completed it
     let mut runs: std::collections::BTreeMap<String, Vec<(u32, String)>> = Default::default();
-    for (instance, run, node, _) in markers_without_pid(&marks) {
+    for (instance, run, node, _) in markers(&marks) {
         runs.entry(instance).or_default().push((run, node));
     }
     let mut rerun_after_loss = 0;
@@ -577,16 +577,4 @@ fn ten_thousand_jobs_through_three_nodes_one_killed_mid_run_each_end_once_and_ru
         }
     }
     eprintln!("{rerun_after_loss} jobs were re-run after node a was lost");
-}
-
-/// The marker lines of jobs whose script wrote no pid, as (InstanceID, run, node, 0).
-fn markers_without_pid(path: &std::path::Path) -> Vec<(String, u32, String, u32)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| {
-            let f: Vec<&str> = line.split(' ').collect();
-            (f[0].to_owned(), f[1].parse().unwrap(), f[2].to_owned(), 0)
-        })
-        .collect()
 }

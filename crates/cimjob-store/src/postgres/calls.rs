@@ -18,17 +18,7 @@ use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, Client};
 
 use super::{column, failure, quoted, Address, Failure, Live, ReadStatements};
-use crate::StoreError;
-
-/// What a node of a shared schema hears from the others, as counters that rise: a waiter
-/// looks again whenever one changes.
-#[derive(Clone, Debug)]
-pub struct Notices {
-    /// Ready jobs were given back, for any node to claim.
-    pub pool: watch::Receiver<u64>,
-    /// A call for this node came, or an answer to one of its calls.
-    pub calls: watch::Receiver<u64>,
-}
+use crate::{Notices, StoreError};
 
 /// The schema's channel (notifications are the database's: one channel per schema).
 pub(super) fn channel(schema: Option<&str>) -> String {

@@ -70,27 +70,18 @@ pub(super) const HOLDER_OF: &str = "SELECT holder FROM jobs WHERE local_id = $1"
 /// Inserts a job or replaces it whole, as [`crate::sql::UPSERT_JOB`] with the writing node
 /// `$10` as its holder; a row another node holds is left alone and the statement fails (so
 /// the batch does, alone).
-pub(super) const UPSERT_HELD_JOB: &str = "\
-WITH written AS (
-    INSERT INTO jobs (local_id, job_state, priority, owner, document, settled, ready, wake_us,
-                      updated_at, holder)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-    ON CONFLICT (local_id) DO UPDATE SET
-        job_state = excluded.job_state,
-        priority = excluded.priority,
-        owner = excluded.owner,
-        document = excluded.document,
-        settled = excluded.settled,
-        ready = excluded.ready,
-        wake_us = excluded.wake_us,
-        updated_at = excluded.updated_at,
-        holder = excluded.holder
-    WHERE jobs.holder IS NULL OR jobs.holder = excluded.holder
-    RETURNING 1)
-SELECT CASE WHEN count(*) = 0
-    THEN cimjob_refuse(format('job %s is held by another node; nothing was written', $1::bigint))
-    ELSE 1 END
-FROM written";
+pub(super) const UPSERT_HELD_JOB: &str = concat!(
+    "WITH written AS (INSERT INTO jobs (local_id, job_state, priority, owner, document, \
+     settled, ready, wake_us, updated_at, holder) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (local_id) DO UPDATE SET ",
+    job_replaced!(),
+    ", holder = excluded.holder \
+     WHERE jobs.holder IS NULL OR jobs.holder = excluded.holder RETURNING 1) \
+     SELECT CASE WHEN count(*) = 0 THEN cimjob_refuse(format( \
+     'job %s is held by another node; nothing was written', $1::bigint)) ELSE 1 END \
+     FROM written"
+);
 
 /// Gives back the jobs `$1` this node `$2` holds; tells the other nodes (on `$3`, the
 /// schema's channel) when a ready one is among them, so a free node claims it at once.

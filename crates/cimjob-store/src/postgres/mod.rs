@@ -20,14 +20,15 @@
 //!   and those tickets resolve with [`StoreError::Unconfirmed`]. The writer reconnects with
 //!   backoff for up to [`RECONNECT_FOR`] before failing a group with
 //!   [`StoreError::Database`]; the next group tries again.
+//! - **Claims** ([`claims`]) run on the writer's connection in order with the batches; calls
+//!   between nodes and the LISTEN connection are [`calls`]'.
 //! - **Reads** use a second connection on the same thread, one request at a time; a read
 //!   whose connection was lost reconnects and is asked once more. Every batch whose ticket
 //!   resolved is visible to them (the commit came first).
 //! - Migrations run at open, in one transaction holding `pg_advisory_xact_lock`, so nodes
 //!   opening the same database at once do not race.
-//! - **Leases** ([`lease`]): the store joins the schema as a node at open (refused with
-//!   [`StoreError::Taken`] while another node's lease runs), renews the lease on a third
-//!   connection, and fences every write transaction by it: once the lease is lost every batch
+//! - **Leases** ([`lease`]): the store joins the schema as a node at open, beside the nodes
+//!   serving it, renews the lease on a connection (and thread) of its own, and fences every write transaction by it: once the lease is lost every batch
 //!   fails with [`StoreError::Fenced`] and nothing more is written. The write session commits
 //!   with `synchronous_commit = on` whatever the server's default.
 //!
@@ -55,7 +56,6 @@ pub(crate) mod claims;
 mod documents;
 mod subscriptions;
 
-pub use calls::Notices;
 pub use documents::PostgresUsers;
 pub use subscriptions::PostgresSubscriptions;
 
@@ -65,7 +65,8 @@ use crate::sql::{self, Op};
 use crate::writer::{self, Counters, Pending};
 use crate::{
     database_error, lock, to_stored_integer, Batch, ChangeRecord, Claim, Claimed, CommitCompletion,
-    CommitCounts, CommitTicket, JobRecord, Loaded, RunRecord, Store, StoreError, MAX_GROUP,
+    CommitCounts, CommitTicket, JobRecord, Loaded, Notices, RunRecord, Store, StoreError,
+    MAX_GROUP,
 };
 use claims::ClaimRequest;
 
