@@ -42,7 +42,7 @@ def service(tmp_path_factory):
     """The running service (see harness.Service). Stopped with SIGTERM at the end of the
     session; a service that does not exit 0 within the bound fails the session. With
     CIMJOB_TEST_STORE=postgres it is node a of a two-node cluster on the real PostgreSQL
-    server, node b standing by beside it."""
+    server, node b serving beside it."""
     flags = ["--max-running", "4"]
     if on_postgres():
         dirs = (tmp_path_factory.mktemp("cimjob-data"), tmp_path_factory.mktemp("cimjob-node-b"))

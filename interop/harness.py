@@ -107,22 +107,22 @@ def on_postgres() -> bool:
 
 @contextlib.contextmanager
 def cluster_service(data_dirs: tuple[Path, Path], flags: list[str], started: list | None = None):
-    """Node a of a two-node cluster on a schema of the session's own, serving, with node b
-    beside it, standing by (it takes over only if a's lease lapses); both stopped at the end,
-    where each must exit 0."""
+    """Node a of a two-node cluster on a schema of the session's own, with node b serving beside
+    it: b claims and runs jobs submitted through a, so every call a client sends to a about a
+    job b holds crosses nodes; both stopped at the end, where each must exit 0."""
     schema = ClusterSchema()
     shared = ["--database-url", schema.url()]
-    standby = Service(cimjob_bin(), data_dirs[1], [*flags, *shared, "--node", "interop-b"])
+    other = Service(cimjob_bin(), data_dirs[1], [*flags, *shared, "--node", "interop-b"])
     try:
         with running_service(data_dirs[0], [*flags, *shared, "--node", "interop-a"],
                              started) as svc:
-            standby.start(standing_by=True)
+            other.start()
             try:
                 yield svc
             finally:
-                code = standby.stop()
-                standby.end_supervisors()
-                assert code == 0, f"node b did not stop cleanly (exit {code}); log:\n{standby.log()}"
+                code = other.stop()
+                other.end_supervisors()
+                assert code == 0, f"node b did not stop cleanly (exit {code}); log:\n{other.log()}"
     finally:
         schema.drop()
 
@@ -200,9 +200,8 @@ class Service:
             at += self.extra[i:i + 2]
         return at
 
-    def start(self, standing_by: bool = False) -> None:
-        """Starts the service and waits until it serves, or, with `standing_by`, until it says
-        it stands by (a node on a database another node serves)."""
+    def start(self) -> None:
+        """Starts the service and waits until it serves (it has written its address)."""
         if not self.binary.is_file():
             pytest.exit(
                 f"the cimjob binary {self.binary} does not exist: build it (cargo build -p cimjob) "
@@ -224,8 +223,6 @@ class Service:
             )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            if standing_by and "standing by" in self.log():
-                return
             with contextlib.suppress(FileNotFoundError):
                 addr = addr_file.read_text().strip()
                 if addr:

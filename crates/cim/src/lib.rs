@@ -45,7 +45,7 @@
 //! ```
 //!
 //! The `serde` feature (on by default) makes [`CimDateTime`] serialize as
-//! its 25-character string.
+//! its 25-character string, and [`CimValue`] as its CIM type with its CIM-XML text.
 
 #![warn(missing_docs)]
 

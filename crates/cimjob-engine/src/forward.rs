@@ -1,6 +1,7 @@
 //! Calls about a job another node of a shared store holds: RequestStateChange, KillJob,
-//! AnswerQuery and DeleteInstance sent to any node reach the node whose core holds the job
-//! (the one running it), and answer with the codes that node's core gives.
+//! AnswerQuery, ModifyInstance and DeleteInstance sent to any node reach the node whose core
+//! holds the job (the one running it), and answer with the codes (or the refusal) that
+//! node's core gives.
 //!
 //! The asking node sends the call through the store ([`Store::send_call`]) and waits for
 //! the answer, woken by the store's notices or, should a notification be lost, by a poll of
@@ -11,8 +12,10 @@
 
 use std::time::Duration;
 
+use cim::CimValue;
 use cimjob_rules::core::NotFound;
 use cimjob_rules::model::value_maps::{AnswerReturn, KillJobReturn, StateChangeReturn};
+use cimjob_rules::model::PropertyError;
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +43,11 @@ pub(crate) enum Call {
     KillJob { id: u64, delete_on_kill: bool },
     /// AnswerQuery(Answer).
     Answer { id: u64, text: String },
+    /// ModifyInstance: the properties and their new values (`None`: NULL).
+    Modify {
+        id: u64,
+        values: Vec<(String, Option<CimValue>)>,
+    },
     /// DeleteInstance.
     Delete { id: u64 },
 }
@@ -50,6 +58,7 @@ impl Call {
             Call::RequestStateChange { id, .. }
             | Call::KillJob { id, .. }
             | Call::Answer { id, .. }
+            | Call::Modify { id, .. }
             | Call::Delete { id } => *id,
         }
     }
@@ -60,6 +69,8 @@ impl Call {
 pub(crate) enum Answer {
     /// The method's return code.
     Code(u32),
+    /// The properties that changed (ModifyInstance).
+    Changed(Vec<String>),
     /// Done (DeleteInstance).
     Done,
     /// Refused, as the holder's engine said.
@@ -70,6 +81,7 @@ pub(crate) enum Answer {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) enum Refusal {
     NotFound(u64),
+    Property(PropertyError),
     NotFinished(String),
     Failed(String),
     Stopped,
@@ -83,9 +95,8 @@ impl From<EngineError> for Refusal {
             EngineError::NotFinished(m) => Refusal::NotFinished(m),
             EngineError::Stopped => Refusal::Stopped,
             EngineError::HeldElsewhere { node } => Refusal::HeldElsewhere(node),
-            e @ (EngineError::Property(_) | EngineError::Store(_)) => {
-                Refusal::Failed(e.to_string())
-            }
+            EngineError::Property(p) => Refusal::Property(p),
+            EngineError::Store(m) => Refusal::Failed(m),
         }
     }
 }
@@ -94,6 +105,7 @@ impl From<Refusal> for EngineError {
     fn from(refusal: Refusal) -> EngineError {
         match refusal {
             Refusal::NotFound(id) => EngineError::NotFound(NotFound(id)),
+            Refusal::Property(p) => EngineError::Property(p),
             Refusal::NotFinished(m) => EngineError::NotFinished(m),
             Refusal::Failed(m) => EngineError::Store(m),
             Refusal::Stopped => EngineError::Stopped,
@@ -108,8 +120,21 @@ pub(crate) fn code<T>(answer: Answer, read: impl Fn(u32) -> Option<T>) -> Result
         Answer::Code(n) => {
             read(n).ok_or_else(|| EngineError::Store(format!("the holder answered code {n}")))
         }
-        Answer::Done => Err(EngineError::Store("the holder answered no code".into())),
         Answer::Refused(refusal) => Err(refusal.into()),
+        other => Err(EngineError::Store(format!(
+            "the holder answered {other:?}, not a code"
+        ))),
+    }
+}
+
+/// The properties that changed, as the holder answered a ModifyInstance.
+pub(crate) fn changed(answer: Answer) -> Result<Vec<String>, EngineError> {
+    match answer {
+        Answer::Changed(names) => Ok(names),
+        Answer::Refused(refusal) => Err(refusal.into()),
+        other => Err(EngineError::Store(format!(
+            "the holder answered {other:?} to a ModifyInstance"
+        ))),
     }
 }
 
@@ -167,6 +192,12 @@ impl EngineHandle {
                     .call(|reply| Command::Answer { id, text, reply })
                     .await?;
                 Answer::Code(AnswerReturn::number(code))
+            }
+            Call::Modify { id, values } => {
+                let changed = self
+                    .call(|reply| Command::Modify { id, values, reply })
+                    .await?;
+                Answer::Changed(changed.into_iter().map(str::to_owned).collect())
             }
             Call::Delete { id } => {
                 self.call(|reply| Command::Delete { id, reply }).await?;

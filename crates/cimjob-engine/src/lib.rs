@@ -490,9 +490,8 @@ impl EngineHandle {
         &self,
         id: u64,
         values: Vec<(String, Option<CimValue>)>,
-    ) -> Result<Vec<&'static str>, EngineError> {
-        self.call(|reply| Command::Modify { id, values, reply })
-            .await
+    ) -> Result<Vec<String>, EngineError> {
+        forward::changed(self.wherever(forward::Call::Modify { id, values }).await?)
     }
 
     /// DeleteInstance.

@@ -53,7 +53,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CIMJOB_NODE")]
     node: Option<String>,
     /// With --database-url: how long this node's lease on the database lasts unrenewed (it
-    /// renews it every fifth of that); a node lost for longer is taken over by a standing-by one
+    /// renews it every fifth of that); a node lost for longer has its jobs rescued by a live one
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     lease: SignedDuration,
     #[command(flatten)]
@@ -241,8 +241,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // refuses remote plain HTTP and loads (or makes) the certificate before anything starts
     let https = crate::tls::prepare(&args.tls, args.listen, &data_dir)?;
     // the handlers exist before the address files do: whoever reads an address and at once
-    // sends SIGTERM gets a clean stop, never the default disposition's abrupt one; and a
-    // node standing by stops on them too
+    // sends SIGTERM gets a clean stop, never the default disposition's abrupt one
     let signalled = futures_util::FutureExt::shared(Box::pin(shutdown_signal()?));
     let lease = args.lease.unsigned_abs();
     anyhow::ensure!(

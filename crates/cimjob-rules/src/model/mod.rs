@@ -27,7 +27,7 @@ pub enum WriteMode {
 }
 
 /// A client's value that cannot be applied, naming the property.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{message}")]
 pub struct PropertyError {
     /// The property as the client named it.
@@ -39,7 +39,7 @@ pub struct PropertyError {
 }
 
 /// The kinds of refusal a front end maps to its own status codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PropertyErrorKind {
     /// No such property in CIMJOB_ConcreteJob.
     NoSuchProperty,

@@ -39,8 +39,7 @@ impl Service {
         Service::start_within(extra, 20)
     }
 
-    /// Starts a service and waits up to `secs` until it serves (a node standing by serves
-    /// once it has taken over).
+    /// Starts a service and waits up to `secs` until it serves.
     pub fn start_within(extra: &[&str], secs: u64) -> Service {
         become_subreaper();
         let dir = tempfile::tempdir().expect("temp dir");
