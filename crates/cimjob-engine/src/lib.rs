@@ -437,6 +437,9 @@ impl EngineHandle {
         hold: bool,
         in_parameters: Option<String>,
     ) -> Result<Arc<Job>, EngineError> {
+        if self.store.shared() {
+            self.check_recovery_job_stored(&values).await?;
+        }
         let owner = owner.to_string();
         let run_as = run_as.map(str::to_string);
         self.call(|reply| Command::Submit {
@@ -448,6 +451,25 @@ impl EngineHandle {
             reply,
         })
         .await
+    }
+
+    /// Refuses a RecoveryJob that names no stored job: on a shared store the core cannot tell
+    /// a LocalID no node gave from one another node gave, so the store is asked.
+    async fn check_recovery_job_stored(
+        &self,
+        values: &[(String, Option<CimValue>)],
+    ) -> Result<(), EngineError> {
+        let named = values
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("RecoveryJob"))
+            .and_then(|(_, value)| value.as_ref()?.as_str())
+            .and_then(cimjob_rules::model::job::parse_instance_id);
+        match named {
+            Some(id) if self.stored(vec![id]).await?.is_empty() => Err(EngineError::Property(
+                cimjob_rules::core::missing_recovery_job(id),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// RequestStateChange(RequestedState, TimeoutPeriod).

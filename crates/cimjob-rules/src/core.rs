@@ -221,6 +221,20 @@ pub const WAKING_PAGE: usize = 1000;
 /// How long a failed read of the store waits before it is tried again.
 const READ_RETRY: SignedDuration = SignedDuration::from_secs(1);
 
+/// The refusal of a RecoveryJob that names no job: a node of a shared store, which cannot
+/// know every LocalID given, says it once the store has no such job.
+pub fn missing_recovery_job(id: u64) -> PropertyError {
+    PropertyError {
+        property: "RecoveryJob".into(),
+        kind: PropertyErrorKind::InvalidValue,
+        message: format!(
+            "property RecoveryJob: job {} does not exist; a recovery job must already be queued \
+             (submit it held)",
+            instance_id(id)
+        ),
+    }
+}
+
 /// The job asked for does not exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("no job CIMJOB:{0}")]
@@ -985,10 +999,9 @@ impl Core {
                 "property RecoveryJob must name an existing job when RecoveryAction is Run Recovery Job (5)".into(),
             )),
             // a job the core let go of may still exist: only a LocalID never given is refused
-            (RecoveryAction::RunRecoveryJob, Some(r)) if r == 0 || self.never_given(r) => Err(refuse(
-                "RecoveryJob",
-                format!("property RecoveryJob: job {} does not exist; a recovery job must already be queued (submit it held)", instance_id(r)),
-            )),
+            (RecoveryAction::RunRecoveryJob, Some(r)) if r == 0 || self.never_given(r) => {
+                Err(missing_recovery_job(r))
+            }
             (action, Some(_)) if action != RecoveryAction::RunRecoveryJob => Err(refuse(
                 "RecoveryJob",
                 format!("property RecoveryJob is only used with RecoveryAction Run Recovery Job (5), not {action}"),

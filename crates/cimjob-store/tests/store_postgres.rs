@@ -603,13 +603,58 @@ fn after_its_connections_are_killed_the_store_reconnects_and_no_ticket_hangs() {
 }
 
 /// A TCP proxy on loopback in front of the test server, whose link can be cut (every
-/// connection through it dropped, new ones refused at once) and restored: an outage.
+/// connection through it dropped, new ones refused at once) and restored: an outage. Armed
+/// ([`Proxy::lose_next_commit`]), it lets the next simple-query `COMMIT` reach the server and
+/// then drops that connection before the answer comes back: a COMMIT whose outcome the
+/// client cannot know.
 struct Proxy {
     port: u16,
     open: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    lose_commit: Arc<AtomicBool>,
     links: Arc<Mutex<Vec<TcpStream>>>,
     acceptor: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A simple-query `COMMIT` message of the PostgreSQL protocol, as a client sends it.
+const COMMIT_MESSAGE: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+
+/// Copies `from` to `to` until either ends; `lose` armed, a chunk from the client holding a
+/// COMMIT marks this link `doomed` (before it goes on to the server), and the server's next
+/// answer on a doomed link is dropped with the link.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    from_client: bool,
+    lose: &AtomicBool,
+    doomed: &AtomicBool,
+) {
+    use std::io::{Read, Write};
+    let mut buffer = vec![0u8; 64 * 1024];
+    // bounded by the link's life
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = &buffer[..n];
+        if from_client {
+            if chunk
+                .windows(COMMIT_MESSAGE.len())
+                .any(|w| w == COMMIT_MESSAGE)
+                && lose.swap(false, Ordering::SeqCst)
+            {
+                doomed.store(true, Ordering::SeqCst);
+            }
+        } else if doomed.load(Ordering::SeqCst) {
+            let _ = from.shutdown(Shutdown::Both);
+            break;
+        }
+        if to.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
 }
 
 impl Proxy {
@@ -624,13 +669,15 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (open, stop) = (
+        let (open, stop, lose_commit) = (
             Arc::new(AtomicBool::new(true)),
+            Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
         );
         let links = Arc::new(Mutex::new(Vec::new()));
         let acceptor = {
             let (open, stop, links) = (Arc::clone(&open), Arc::clone(&stop), Arc::clone(&links));
+            let lose = Arc::clone(&lose_commit);
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let client = match listener.accept() {
@@ -648,14 +695,17 @@ impl Proxy {
                     let mut kept = links.lock().unwrap();
                     kept.push(client.try_clone().unwrap());
                     kept.push(server.try_clone().unwrap());
-                    for (mut from, mut to) in [
-                        (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                        (server, client),
+                    let doomed = Arc::new(AtomicBool::new(false));
+                    for (from, to, from_client) in [
+                        (
+                            client.try_clone().unwrap(),
+                            server.try_clone().unwrap(),
+                            true,
+                        ),
+                        (server, client, false),
                     ] {
-                        std::thread::spawn(move || {
-                            let _ = std::io::copy(&mut from, &mut to);
-                            let _ = to.shutdown(Shutdown::Both);
-                        });
+                        let (lose, doomed) = (Arc::clone(&lose), Arc::clone(&doomed));
+                        std::thread::spawn(move || pump(from, to, from_client, &lose, &doomed));
                     }
                 }
             })
@@ -664,6 +714,7 @@ impl Proxy {
             port,
             open,
             stop,
+            lose_commit,
             links,
             acceptor: Some(acceptor),
         }
@@ -690,6 +741,17 @@ impl Proxy {
 
     fn restore(&self) {
         self.open.store(true, Ordering::Relaxed);
+    }
+
+    /// Arms the proxy: the next simple-query COMMIT through it reaches the server, and its
+    /// answer is lost with its connection.
+    fn lose_next_commit(&self) {
+        self.lose_commit.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the armed COMMIT came and went.
+    fn commit_lost(&self) -> bool {
+        !self.lose_commit.load(Ordering::SeqCst)
     }
 }
 
@@ -724,6 +786,83 @@ fn batches_committed_during_a_short_outage_commit_once_the_server_is_back() {
     }
     // The reads reconnect too.
     assert_eq!(store.load().unwrap().jobs.len(), 51);
+}
+
+#[test]
+fn a_claim_whose_commit_goes_unanswered_leaves_no_job_held_that_the_node_does_not_know() {
+    let db = Postgres::fresh("claim_unseen");
+    let proxy = Proxy::start();
+    let store = PostgresStore::open(&proxy.url(&db), &node("a")).unwrap();
+    let ids: Vec<u64> = (1..=6).collect();
+    commit_ok(
+        &store,
+        vec![Batch {
+            upserts: ids.iter().map(|&id| ready(id)).collect(),
+            released: ids.clone(),
+            ..Batch::default()
+        }],
+    );
+    let first_three = |ids: &[u64]| {
+        let mut sorted = ids.to_vec();
+        sorted.sort_by_key(|&id| (id % 7, id));
+        sorted[..3].to_vec()
+    };
+    // the claim's COMMIT reaches the server, its answer never comes back: the store tries on
+    // a new connection, and what it gets is all this node holds
+    proxy.lose_next_commit();
+    let claimed = claimed_here(
+        store
+            .claim(Claim::Ready {
+                after: None,
+                limit: 3,
+            })
+            .unwrap(),
+    );
+    assert!(
+        proxy.commit_lost(),
+        "the claim's COMMIT went through the proxy"
+    );
+    assert_eq!(claimed, first_three(&ids), "the first three, in order");
+    let held = db.count("SELECT COUNT(*) FROM jobs WHERE holder = 'a'");
+    assert_eq!(held, 3, "held by a: only what its claim answered");
+    // the same for a claim of one job
+    proxy.lose_next_commit();
+    let one = claimed_here(store.claim(Claim::Job { local_id: 6 }).unwrap());
+    assert!(proxy.commit_lost());
+    assert_eq!(one, vec![6]);
+    assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE holder = 'a'"), 4);
+}
+
+#[test]
+fn a_rescue_whose_commit_goes_unanswered_still_hands_over_the_lapsed_nodes_jobs() {
+    let db = Postgres::fresh("rescue_unseen");
+    let lost = PostgresStore::open(&db.url(), &node("lost")).unwrap();
+    // two jobs in play on the node that is lost, one at rest
+    commit_ok(
+        &lost,
+        vec![upsert(vec![job(1, 4, "{}"), job(2, 4, "{}"), ready(3)])],
+    );
+    let proxy = Proxy::start();
+    let store = PostgresStore::open(&proxy.url(&db), &node("a")).unwrap();
+    db.execute("UPDATE nodes SET lease_until = now() - interval '1 second' WHERE node = 'lost'");
+    proxy.lose_next_commit();
+    let mut rescued: Vec<u64> = store.rescue().unwrap().iter().map(|j| j.local_id).collect();
+    assert!(
+        proxy.commit_lost(),
+        "the rescue's COMMIT went through the proxy"
+    );
+    rescued.sort_unstable();
+    assert_eq!(
+        rescued,
+        vec![1, 2],
+        "the jobs in play, handed to this node's core"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE holder = 'a'"), 2);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM jobs WHERE holder IS NULL"),
+        1
+    );
+    assert!(store.rescue().unwrap().is_empty(), "handed over once");
 }
 
 // ---------------------------------------------------------------------------------------------

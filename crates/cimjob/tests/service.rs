@@ -667,13 +667,17 @@ fn a_crash_loses_nothing_and_leaves_nothing_running() {
         );
     }
 
-    // LocalIDs are never reused, even after deleting the newest job and restarting
+    // LocalIDs are never reused, even after deleting the newest job and restarting (a node
+    // of a shared store takes them from a block it reserves there: the next block, then)
     s.ok(&["resume", &held.to_string()]);
     s.wait_state(held, 7, 10);
     s.ok(&["rm", &held.to_string()]);
     s.restart();
     let next = s.submit(&["--", "true"]);
-    assert_eq!(next, held + 1);
+    assert!(next > held, "{next} after {held}");
+    if !common::on_postgres() {
+        assert_eq!(next, held + 1);
+    }
 }
 
 #[test]

@@ -11,9 +11,16 @@
 //! written by the batches after it. A job is written only by its holder
 //! ([`UPSERT_HELD_JOB`]: the row is left alone, and the batch fails, when another node holds
 //! it).
+//!
+//! A claim runs in a transaction of its own, so its rows reach this node before its COMMIT is
+//! sent: should the connection be lost during that COMMIT, the jobs it may have taken are
+//! known ([`Unseen`]) and settled on the next connection, never left held by a node whose
+//! core does not know them.
+
+use std::sync::Mutex;
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, Statement};
 
 use super::{column, failure, stored_job, Failure, Live, WriteStatements};
 use crate::lease::Tenure;
@@ -63,6 +70,11 @@ pub(super) const CLAIM_JOB: &str = concat!(
      UPDATE jobs SET holder = $1 FROM picked WHERE jobs.local_id = picked.local_id",
     returning_job!()
 );
+
+/// The jobs `$1` this node `$2` holds in play, as [`TAKE_IN_PLAY`] returns them.
+const HELD_IN_PLAY_OF: &str = "SELECT local_id, job_state, priority, owner, document, settled, \
+     ready, wake_us FROM jobs WHERE local_id = ANY($1) AND holder = $2 \
+     AND settled = 0 AND ready = 0 AND wake_us IS NULL";
 
 /// Who holds job `$1` (no row: no such job).
 pub(super) const HOLDER_OF: &str = "SELECT holder FROM jobs WHERE local_id = $1";
@@ -152,18 +164,94 @@ impl ClaimRequest {
     }
 }
 
-/// Carries out one claim on the writer's connection.
+/// The jobs a claim or a rescue took in a transaction whose COMMIT went unanswered (the
+/// connection was lost during it): taken or not, only the database can say, on the next
+/// connection.
+#[derive(Debug, Default)]
+pub(super) struct Unseen {
+    /// Claimed at rest: given back before the next claim, as the core never got them.
+    claimed: Vec<i64>,
+    /// Rescued in play: read back by the next rescue, for the core to take over.
+    rescued: Vec<i64>,
+}
+
+/// The LocalIDs of rows that begin with one.
+fn ids_of(rows: &[Row]) -> Vec<i64> {
+    rows.iter().map(|row| row.get::<_, i64>(0)).collect()
+}
+
+/// Runs the claim `statement` in a transaction of its own; should its COMMIT go unanswered,
+/// the jobs it returned are noted in `unseen` (see [`Unseen`]).
+async fn claimed_alone(
+    client: &Client,
+    statement: &Statement,
+    params: &[&(dyn ToSql + Sync)],
+    unseen: &Mutex<Unseen>,
+    location: &str,
+    step: &str,
+) -> Result<Vec<Row>, Failure> {
+    let fail = |e| failure(client, location, step, e);
+    client.batch_execute("BEGIN").await.map_err(fail)?;
+    let rows = match client.query(statement, params).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(fail(error));
+        }
+    };
+    if let Err(error) = client.batch_execute("COMMIT").await {
+        let failure = fail(error);
+        if matches!(failure, Failure::Lost(_)) {
+            lock(unseen).claimed.extend(ids_of(&rows));
+        }
+        return Err(failure);
+    }
+    Ok(rows)
+}
+
+fn lock(unseen: &Mutex<Unseen>) -> std::sync::MutexGuard<'_, Unseen> {
+    unseen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Gives back the jobs claims took unseen (see [`Unseen`]), before the next claim.
+async fn give_back_unseen(
+    live: &Live<WriteStatements>,
+    node: &String,
+    pool: &str,
+    unseen: &Mutex<Unseen>,
+    location: &str,
+) -> Result<(), Failure> {
+    let ids = lock(unseen).claimed.clone();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (client, s) = (&live.client, &live.statements);
+    client
+        .execute(&s.give_back, &[&ids, node, &pool])
+        .await
+        .map_err(|e| failure(client, location, "give back the jobs of an unseen claim", e))?;
+    tracing::info!(jobs = ids.len(), "gave back the jobs a claim took unseen");
+    lock(unseen).claimed.retain(|id| !ids.contains(id));
+    Ok(())
+}
+
+/// Carries out one claim on the writer's connection, first settling what an earlier one took
+/// unseen (see [`Unseen`]).
 pub(super) async fn serve(
     live: &Live<WriteStatements>,
     tenure: &Tenure,
     pool: &str,
     schema: Option<&str>,
     request: &ClaimRequest,
+    unseen: &Mutex<Unseen>,
     location: &str,
 ) -> Result<(), Failure> {
     let node = &tenure.membership.node;
     let incarnation = &tenure.incarnation;
     let (client, s) = (&live.client, &live.statements);
+    give_back_unseen(live, node, pool, unseen, location).await?;
     let jobs = |rows: Vec<Row>, step: &str| -> Result<Vec<JobRecord>, Failure> {
         rows.iter()
             .map(|row| stored_job(row, location, step)?.into_record(location))
@@ -176,10 +264,10 @@ pub(super) async fn serve(
                 Claim::Ready { limit, .. } => {
                     let step = "claim ready jobs";
                     let limit = crate::sql::limit_of(limit);
-                    let rows = client
-                        .query(&s.claim_ready, &[node, incarnation, &limit])
-                        .await
-                        .map_err(|e| failure(client, location, step, e))?;
+                    let params: [&(dyn ToSql + Sync); 3] = [node, incarnation, &limit];
+                    let rows =
+                        claimed_alone(client, &s.claim_ready, &params, unseen, location, step)
+                            .await?;
                     let mut claimed = jobs(rows, step)?;
                     claimed.sort_by_key(|job| (job.priority, job.local_id));
                     Claimed::Here(claimed)
@@ -187,23 +275,38 @@ pub(super) async fn serve(
                 Claim::Waking { until, limit, .. } => {
                     let step = "claim the jobs whose time comes";
                     let (until, limit) = (until.as_microsecond(), crate::sql::limit_of(limit));
-                    let rows = client
-                        .query(&s.claim_waking, &[node, incarnation, &until, &limit])
-                        .await
-                        .map_err(|e| failure(client, location, step, e))?;
+                    let params: [&(dyn ToSql + Sync); 4] = [node, incarnation, &until, &limit];
+                    let rows =
+                        claimed_alone(client, &s.claim_waking, &params, unseen, location, step)
+                            .await?;
                     let mut claimed = jobs(rows, step)?;
                     claimed.sort_by_key(|job| (job.wake, job.local_id));
                     Claimed::Here(claimed)
                 }
                 Claim::Job { local_id } => {
-                    claim_job(live, tenure, local_id, location, &jobs).await?
+                    claim_job(live, tenure, local_id, unseen, location, &jobs).await?
                 }
             };
             let _ = reply.send(Ok(answer));
         }
         ClaimRequest::Rescue(reply) => {
-            let rescued = rescue(client, tenure, pool, schema, location).await?;
-            let _ = reply.send(Ok(jobs(rescued, "rescue the jobs of lapsed nodes")?));
+            let step = "rescue the jobs of lapsed nodes";
+            let rescued = rescue(client, tenure, pool, schema, unseen, location).await?;
+            // with what an earlier rescue took unseen, read back: this node holds what it has
+            let ids = {
+                let mut unseen = lock(unseen);
+                if unseen.rescued.is_empty() {
+                    return Ok(drop(reply.send(Ok(jobs(rescued, step)?))));
+                }
+                unseen.rescued.extend(ids_of(&rescued));
+                unseen.rescued.clone()
+            };
+            let held = client
+                .query(HELD_IN_PLAY_OF, &[&ids, node])
+                .await
+                .map_err(|e| failure(client, location, step, e))?;
+            lock(unseen).rescued.retain(|id| !ids.contains(id));
+            let _ = reply.send(Ok(jobs(held, step)?));
         }
         ClaimRequest::LocalIds(count, reply) => {
             let step = "reserve LocalIDs";
@@ -225,6 +328,7 @@ async fn claim_job(
     live: &Live<WriteStatements>,
     tenure: &Tenure,
     local_id: u64,
+    unseen: &Mutex<Unseen>,
     location: &str,
     jobs: &impl Fn(Vec<Row>, &str) -> Result<Vec<JobRecord>, Failure>,
 ) -> Result<Claimed, Failure> {
@@ -232,10 +336,8 @@ async fn claim_job(
     let step = format!("claim job {local_id}");
     let key = crate::to_stored_integer(local_id, "local_id", location).map_err(Failure::Refused)?;
     let (node, incarnation) = (&tenure.membership.node, &tenure.incarnation);
-    let rows = client
-        .query(&s.claim_job, &[node, incarnation, &key])
-        .await
-        .map_err(|e| failure(client, location, &step, e))?;
+    let params: [&(dyn ToSql + Sync); 3] = [node, incarnation, &key];
+    let rows = claimed_alone(client, &s.claim_job, &params, unseen, location, &step).await?;
     if !rows.is_empty() {
         return Ok(Claimed::Here(jobs(rows, &step)?));
     }
@@ -264,6 +366,7 @@ async fn rescue(
     tenure: &Tenure,
     pool: &str,
     schema: Option<&str>,
+    unseen: &Mutex<Unseen>,
     location: &str,
 ) -> Result<Vec<Row>, Failure> {
     let step = "rescue the jobs of lapsed nodes";
@@ -301,7 +404,13 @@ async fn rescue(
     };
     let ended = client.batch_execute(end).await;
     let rows = outcome?;
-    ended.map_err(fail)?;
+    if let Err(error) = ended {
+        let failure = fail(error);
+        if matches!(failure, Failure::Lost(_)) {
+            lock(unseen).rescued.extend(ids_of(&rows));
+        }
+        return Err(failure);
+    }
     Ok(rows)
 }
 

@@ -824,6 +824,7 @@ impl PostgresStore {
                     tenure: Arc::clone(&tenure),
                     pool: calls::channel(address.schema.as_deref()),
                     schema: address.schema.clone(),
+                    unseen: Default::default(),
                 };
                 let reader = Reader {
                     location: address.location.clone(),
@@ -1308,6 +1309,8 @@ struct Writer {
     pool: String,
     /// The schema, whose join lock a rescue takes.
     schema: Option<String>,
+    /// What claims and rescues took while their COMMIT went unanswered, to settle.
+    unseen: std::sync::Mutex<claims::Unseen>,
 }
 
 impl Writer {
@@ -1319,21 +1322,21 @@ impl Writer {
     }
 
     /// Carries out a claim once the batches before it committed: on a lost connection once
-    /// more on a new one (a claim that committed unseen leaves its jobs held by this node
-    /// until it starts again).
+    /// more on a new one (what a claim took unseen is settled first: see [`claims::Unseen`]).
     async fn claim(&mut self, request: ClaimRequest) {
         if let Standing::Lost(why) = self.tenure.standing() {
             return request.fail(self.fenced(why));
         }
         let (tenure, pool) = (Arc::clone(&self.tenure), self.pool.clone());
         let (schema, location) = (self.schema.clone(), self.location.clone());
-        let request = &request;
+        let (request, unseen) = (&request, &self.unseen);
         let outcome = self
             .link
             .retrying(|live| {
                 let (tenure, pool, schema, location) = (&tenure, &pool, &schema, &location);
                 async move {
-                    claims::serve(&live, tenure, pool, schema.as_deref(), request, location).await
+                    let schema = schema.as_deref();
+                    claims::serve(&live, tenure, pool, schema, request, unseen, location).await
                 }
             })
             .await;
