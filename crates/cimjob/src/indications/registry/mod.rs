@@ -196,11 +196,33 @@ impl Registry {
     }
 
     /// Reads the objects again from the store, which other nodes of a cluster write too:
-    /// what changed there shows here (and the lanes follow). Nothing changes if the store
-    /// cannot be read.
+    /// what changed there shows here (and the lanes follow). What only this node holds (its
+    /// transient destinations and their subscriptions, never stored) stays, and a change made
+    /// here while the store was read is not undone: that reload is skipped, the next one
+    /// reads it. Nothing changes if the store cannot be read.
     pub fn reload(&self) -> anyhow::Result<()> {
-        let fresh = State::load(&*self.store)?;
+        // a change holds the lock from its version's bump through its save: none is midway
+        let before = {
+            let _quiet = self.state();
+            *self.version.borrow()
+        };
+        let mut fresh = State::load(&*self.store)?;
         let mut state = self.state();
+        if *self.version.borrow() != before {
+            return Ok(());
+        }
+        for (key, destination) in &state.destinations {
+            if destination.persistence_type != PERMANENT {
+                fresh.destinations.insert(key.clone(), destination.clone());
+            }
+        }
+        for (key, subscription) in &state.subscriptions {
+            if !state.persistent(&subscription.handler) {
+                fresh
+                    .subscriptions
+                    .insert(key.clone(), subscription.clone());
+            }
+        }
         let same = state.filters.keys().eq(fresh.filters.keys())
             && state.destinations == fresh.destinations
             && state.subscriptions == fresh.subscriptions;

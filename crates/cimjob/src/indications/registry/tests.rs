@@ -206,3 +206,40 @@ fn a_subscription_can_be_disabled_and_the_fatal_policy_applies() {
     assert!(registry.instances(SUBSCRIPTION_CLASS).is_empty(), "Remove");
     assert_eq!(registry.outcomes(10).unwrap()[0].outcome, "gave up");
 }
+
+#[test]
+fn a_reload_shows_what_another_node_stored_and_keeps_what_only_this_node_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("indications.db");
+    let admin = user("admin", Role::Admin);
+    // two nodes on one store
+    let here = open(&db, "node1");
+    let there = open(&db, "node2");
+    let f = here.create("interop", &filter("f1", JOBS), &admin).unwrap();
+    let transient = here
+        .create("interop", &destination("t1", "127.0.0.1:5991", 3), &admin)
+        .unwrap();
+    let s = here
+        .create("interop", &subscription(&f, &transient), &admin)
+        .unwrap();
+    let permanent = there
+        .create(
+            "interop",
+            &destination("d2", "http://127.0.0.1:5990", 2),
+            &admin,
+        )
+        .unwrap();
+    here.reload().unwrap();
+    // the other node's permanent destination shows here; this node's transient objects,
+    // which the store never held, are still here
+    for path in [&permanent, &transient, &s] {
+        assert!(here.get(path).is_some(), "{path} after the reload");
+    }
+    assert_eq!(here.active().len(), 1, "the transient subscription still delivers");
+    // and what this node deletes, a reload does not bring back
+    here.delete(&permanent, &admin).unwrap();
+    there.reload().unwrap();
+    here.reload().unwrap();
+    assert!(here.get(&permanent).is_none());
+    assert!(there.get(&permanent).is_none());
+}
