@@ -156,12 +156,12 @@ impl Stores {
 }
 
 /// Starts the indication service over `engine` (the registry in `subscriptions`, a lane per
-/// destination) and the Notify notifier, if one is configured.
+/// destination) and the Notify notifier, if one is configured; `node` names this node.
 fn start_indications(
     args: &DeliveryArgs,
     (subscriptions, location): (Arc<dyn SubscriptionStore>, String),
     engine: &cimjob_engine::EngineHandle,
-    delivering: tokio::sync::watch::Receiver<bool>,
+    (node, delivering): (&str, tokio::sync::watch::Receiver<bool>),
 ) -> anyhow::Result<(
     Arc<crate::indications::Indications>,
     Option<tokio::task::JoinHandle<()>>,
@@ -188,7 +188,7 @@ fn start_indications(
         engine,
         client,
         args.policy(),
-        identity,
+        (identity, node.to_owned()),
         delivering,
     );
     Ok((indications, notifying))
@@ -265,7 +265,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.max_running = n;
     }
     config.max_reruns = args.max_reruns;
-    config.node = node;
+    config.node = node.clone();
     config.rerun_backoff = args.rerun_backoff;
     // jobs of other OS accounts start through this binary's internal-exec-as
     let program = std::env::current_exe().context("cannot find the service's own binary")?;
@@ -295,8 +295,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // one node of a cluster delivers; every node follows what the others change in the
     // subscriptions
     let (delivering, delivery_role) = crate::cluster::delivery_role(store.clone());
-    let (indications, notifying) =
-        start_indications(&args.delivery, stores.subscriptions, &engine, delivering)?;
+    let (indications, notifying) = start_indications(
+        &args.delivery,
+        stores.subscriptions,
+        &engine,
+        (&node, delivering),
+    )?;
     let following = store
         .shared()
         .then(|| crate::cluster::follow_registry(indications.registry().clone()));

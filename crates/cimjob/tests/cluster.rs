@@ -634,3 +634,90 @@ fn ten_thousand_jobs_through_three_nodes_one_killed_mid_run_each_end_once_and_ru
         "a was killed with runs in flight, yet no job was re-run"
     );
 }
+
+#[test]
+fn subscriptions_made_on_a_node_that_does_not_deliver_hear_every_change_once() {
+    use cim::xml::{Instance, Property};
+    use cim::CimValue;
+    use common::listener::{create, listen, Heard};
+
+    let schema = TestSchema::new("subscriptions");
+    let url = schema.url();
+    let a = node(&url, "a");
+    until_within(10, "a delivers", || a.log().contains("this node delivers"));
+    let b = node(&url, "b");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // through b, which does not deliver: a permanent destination (a delivers to it) and a
+    // transient one (which lives on b only, so b delivers to it)
+    let (permanent, transient): (Heard, Heard) = Default::default();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let filter = create(
+            &http,
+            &b.url,
+            Instance::new("CIM_IndicationFilter")
+                .with_property(Property::new("Name", "jobs"))
+                .with_property(Property::new("QueryLanguage", "DMTF:CQL"))
+                .with_property(Property::new(
+                    "Query",
+                    "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA CIM_ConcreteJob",
+                )),
+        )
+        .await;
+        for (name, persistence, heard) in [("kept", 2u16, &permanent), ("passing", 3, &transient)] {
+            let listener = listen(heard.clone()).await;
+            let destination = create(
+                &http,
+                &b.url,
+                Instance::new("CIM_ListenerDestinationCIMXML")
+                    .with_property(Property::new("Name", name))
+                    .with_property(Property::new("Destination", listener.as_str()))
+                    .with_property(Property::new(
+                        "PersistenceType",
+                        CimValue::UInt16(persistence),
+                    )),
+            )
+            .await;
+            create(
+                &http,
+                &b.url,
+                Instance::new("CIM_IndicationSubscription")
+                    .with_property(Property::new("Filter", CimValue::Reference(filter.clone())))
+                    .with_property(Property::new("Handler", CimValue::Reference(destination))),
+            )
+            .await;
+        }
+    });
+    // a (which delivers) reads the new subscriptions within a second
+    std::thread::sleep(Duration::from_millis(1500));
+    let ids: Vec<u64> = (0..4)
+        .map(|i| submit_sh(if i % 2 == 0 { &a } else { &b }, &[], "true"))
+        .collect();
+    for &id in &ids {
+        a.wait_job(id, 20, "Completed", |j| j["JobState"] == json!(7));
+    }
+    for (name, heard) in [("permanent", &permanent), ("transient", &transient)] {
+        let completed = |heard: &Heard| -> Vec<String> {
+            heard
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(_, _, before, after)| *before == 4 && *after == 7)
+                .map(|(_, job, _, _)| job.clone())
+                .collect()
+        };
+        until_within(20, "every completion heard", || {
+            completed(heard).len() >= ids.len()
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let mut heard_of = completed(heard);
+        heard_of.sort();
+        let mut expected: Vec<String> = ids.iter().map(|id| format!("CIMJOB:{id}")).collect();
+        expected.sort();
+        assert_eq!(
+            heard_of, expected,
+            "the {name} destination heard each completion once"
+        );
+    }
+    drop(runtime);
+}

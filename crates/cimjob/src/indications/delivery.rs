@@ -37,6 +37,9 @@ pub struct Target {
     pub name: String,
     /// Its URL.
     pub url: String,
+    /// PersistenceType Transient: it lives on the node where it was made, which delivers
+    /// to it whether or not it holds the delivery role.
+    pub transient: bool,
 }
 
 /// What became of one indication.
@@ -238,6 +241,7 @@ mod tests {
             key: "destination:d".into(),
             name: "d".into(),
             url,
+            transient: false,
         };
         Exporter::new(client(&[]).unwrap(), policy, "boot", target)
     }

@@ -29,6 +29,8 @@ pub struct Lanes {
     pub policy: RetryPolicy,
     /// This run of the service, in SequenceContext.
     pub boot: String,
+    /// This node's name, under which its transient destinations' positions are kept.
+    pub node: String,
 }
 
 /// Why a lane is told to end.
@@ -43,13 +45,27 @@ pub enum LaneEnd {
 }
 
 /// The consumer name a destination's position is kept under.
-pub fn consumer_name(destination: &str) -> String {
-    format!("indications:{destination}")
+pub fn consumer_name(target: &Target, node: &str) -> String {
+    if target.transient {
+        format!("{}{}", transient_consumers(node), target.key)
+    } else {
+        format!("{PERMANENT_CONSUMERS}{}", target.key)
+    }
+}
+
+/// How the consumer names of permanent destinations begin: one position each in a cluster,
+/// whichever node delivers.
+pub const PERMANENT_CONSUMERS: &str = "indications:";
+
+/// How the consumer names of `node`'s transient destinations begin: they live on that node
+/// only, and two nodes may each have one of the same name.
+pub fn transient_consumers(node: &str) -> String {
+    format!("indications@{node}:")
 }
 
 /// Runs `target`'s lane until told to end.
 pub async fn run(lanes: Arc<Lanes>, target: Target, mut end: watch::Receiver<LaneEnd>) {
-    let mut consumer = Consumer::resume(&lanes.engine, &consumer_name(&target.key)).await;
+    let mut consumer = Consumer::resume(&lanes.engine, &consumer_name(&target, &lanes.node)).await;
     let mut exporter = Exporter::new(
         lanes.client.clone(),
         lanes.policy,

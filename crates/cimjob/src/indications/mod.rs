@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use crate::retry::RetryPolicy;
 use crate::wbem::objects::Identity;
 use delivery::Target;
-use lane::{consumer_name, LaneEnd, Lanes};
+use lane::{consumer_name, transient_consumers, LaneEnd, Lanes, PERMANENT_CONSUMERS};
 use registry::Registry;
 
 /// The indication service: the registry, and the lanes that deliver to its destinations.
@@ -42,15 +42,16 @@ pub struct Indications {
 
 impl Indications {
     /// Starts a lane for every destination with an enabled subscription, and keeps starting
-    /// and ending them as subscriptions change, once `delivering` is true (the node of a
-    /// cluster that delivers: one does, so each indication is sent once). Deliveries POST
-    /// with `client` and retry per `policy`.
+    /// and ending them as subscriptions change: for the permanent destinations once
+    /// `delivering` is true (the node of a cluster that delivers: one does, so each
+    /// indication is sent once), for this node's transient ones (which only it holds) at
+    /// once. Deliveries POST with `client` and retry per `policy`; `node` names this node.
     pub fn start(
         registry: Arc<Registry>,
         engine: &EngineHandle,
         client: reqwest::Client,
         policy: RetryPolicy,
-        identity: Identity,
+        (identity, node): (Identity, String),
         delivering: watch::Receiver<bool>,
     ) -> Arc<Indications> {
         let lanes = Arc::new(Lanes {
@@ -60,6 +61,7 @@ impl Indications {
             client,
             policy,
             boot: format!("cimjob:{}", Timestamp::now().as_millisecond()),
+            node,
         });
         let (stop, stopped) = watch::channel(false);
         let keeper = tokio::spawn(keep_lanes(lanes, stopped, delivering));
@@ -90,70 +92,85 @@ impl Indications {
     }
 }
 
-/// One running lane: how to tell it to end, and its task.
-type Lane = (watch::Sender<LaneEnd>, JoinHandle<()>);
+/// One running lane: how to tell it to end, its task, and its destination.
+type Lane = (watch::Sender<LaneEnd>, JoinHandle<()>, Target);
 
-/// Runs a lane per destination that has an enabled subscription, ends those that have none
-/// any more (forgetting their positions), and at the first pass forgets the positions of
-/// destinations that are gone (transient ones of an earlier run, say).
+/// Runs a lane per destination that has an enabled subscription (a permanent one only while
+/// this node delivers), ends those that have none any more (forgetting their positions) and
+/// stops those this node no longer delivers to (keeping them), and forgets the positions of
+/// destinations that are gone: this node's transient ones of an earlier run at the first
+/// pass, permanent ones at the first pass that delivers.
 async fn keep_lanes(
     lanes: Arc<Lanes>,
     mut stopped: watch::Receiver<bool>,
     mut delivering: watch::Receiver<bool>,
 ) {
-    tokio::select! {
-        held = delivering.wait_for(|d| *d) => if held.is_err() { return },
-        _ = stopped.wait_for(|s| *s) => return,
-    }
     let mut changed = lanes.registry.watch();
     let mut running: HashMap<String, Lane> = HashMap::new();
-    let mut first = true;
+    let mut forgotten = (false, false);
     loop {
-        let wanted: HashMap<String, Target> = lanes
+        let delivers = *delivering.borrow_and_update();
+        let active: HashMap<String, Target> = lanes
             .registry
             .active()
             .iter()
             .map(|a| (a.target.key.clone(), a.target.clone()))
             .collect();
-        running.retain(|key, (end, _)| {
-            let keep = wanted.contains_key(key);
+        running.retain(|key, (end, _, _)| {
+            let (keep, end_as) = match active.get(key) {
+                None => (false, LaneEnd::Retire),
+                Some(target) => (delivers || target.transient, LaneEnd::Stop),
+            };
             if !keep {
-                let _ = end.send(LaneEnd::Retire);
+                let _ = end.send(end_as);
             }
             keep
         });
-        for (key, target) in wanted {
-            running.entry(key).or_insert_with(|| {
-                let (end, told) = watch::channel(LaneEnd::Running);
-                (end, tokio::spawn(lane::run(lanes.clone(), target, told)))
-            });
+        for (key, target) in active {
+            if delivers || target.transient {
+                running.entry(key).or_insert_with(|| {
+                    let (end, told) = watch::channel(LaneEnd::Running);
+                    let task = tokio::spawn(lane::run(lanes.clone(), target.clone(), told));
+                    (end, task, target)
+                });
+            }
         }
-        if std::mem::take(&mut first) {
-            forget_gone_positions(&lanes.engine, &running).await;
+        if !forgotten.0 {
+            forgotten.0 = true;
+            let own = transient_consumers(&lanes.node);
+            forget_gone_positions(&lanes, &running, &own).await;
+        }
+        if delivers && !forgotten.1 {
+            forgotten.1 = true;
+            forget_gone_positions(&lanes, &running, PERMANENT_CONSUMERS).await;
         }
         let expiry = lanes.registry.next_expiry();
         tokio::select! {
             _ = changed.changed() => {}
+            told = delivering.changed() => if told.is_err() { break },
             _ = stopped.wait_for(|s| *s) => break,
             () = until(expiry) => {}
         }
     }
-    for (_, (end, task)) in running {
+    for (_, (end, task, _)) in running {
         let _ = end.send(LaneEnd::Stop);
         let _ = task.await;
     }
 }
 
-/// Forgets the saved positions of destinations no lane runs for.
-async fn forget_gone_positions(engine: &EngineHandle, running: &HashMap<String, Lane>) {
-    let Ok(positions) = engine.positions().await else {
+/// Forgets the saved positions, among the consumers named with `prefix`, of destinations no
+/// lane runs for.
+async fn forget_gone_positions(lanes: &Lanes, running: &HashMap<String, Lane>, prefix: &str) {
+    let Ok(positions) = lanes.engine.positions().await else {
         return;
     };
+    let kept: Vec<String> = running
+        .values()
+        .map(|(_, _, target)| consumer_name(target, &lanes.node))
+        .collect();
     for (consumer, _) in positions {
-        let gone = consumer.starts_with(&consumer_name(""))
-            && !running.keys().any(|key| consumer_name(key) == consumer);
-        if gone {
-            let _ = engine.save_position(&consumer, None).await;
+        if consumer.starts_with(prefix) && !kept.contains(&consumer) {
+            let _ = lanes.engine.save_position(&consumer, None).await;
         }
     }
 }

@@ -710,6 +710,7 @@ impl Registry {
                         key: s.handler.clone(),
                         name: destination.keys.name.clone(),
                         url: destination.url.clone(),
+                        transient: destination.persistence_type != PERMANENT,
                     },
                 })
             })

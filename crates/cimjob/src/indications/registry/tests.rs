@@ -235,7 +235,11 @@ fn a_reload_shows_what_another_node_stored_and_keeps_what_only_this_node_holds()
     for path in [&permanent, &transient, &s] {
         assert!(here.get(path).is_some(), "{path} after the reload");
     }
-    assert_eq!(here.active().len(), 1, "the transient subscription still delivers");
+    assert_eq!(
+        here.active().len(),
+        1,
+        "the transient subscription still delivers"
+    );
     // and what this node deletes, a reload does not bring back
     here.delete(&permanent, &admin).unwrap();
     there.reload().unwrap();
