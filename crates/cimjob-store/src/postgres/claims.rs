@@ -181,7 +181,10 @@ fn ids_of(rows: &[Row]) -> Vec<i64> {
 }
 
 /// Runs the claim `statement` in a transaction of its own; should its COMMIT go unanswered,
-/// the jobs it returned are noted in `unseen` (see [`Unseen`]).
+/// the jobs it returned are noted in `unseen` (see [`Unseen`]). The COMMIT does not wait for
+/// the disk: a claim lost in a server crash is lost with every write made under it, none of
+/// which is durable before the holder's next batch, whose synchronous commit flushes the
+/// claim too (the log is flushed in order) and which is fenced by the holder anyway.
 async fn claimed_alone(
     client: &Client,
     statement: &Statement,
@@ -191,7 +194,10 @@ async fn claimed_alone(
     step: &str,
 ) -> Result<Vec<Row>, Failure> {
     let fail = |e| failure(client, location, step, e);
-    client.batch_execute("BEGIN").await.map_err(fail)?;
+    client
+        .batch_execute("BEGIN; SET LOCAL synchronous_commit = off")
+        .await
+        .map_err(fail)?;
     let rows = match client.query(statement, params).await {
         Ok(rows) => rows,
         Err(error) => {
@@ -293,20 +299,24 @@ pub(super) async fn serve(
             let step = "rescue the jobs of lapsed nodes";
             let rescued = rescue(client, tenure, pool, schema, unseen, location).await?;
             // with what an earlier rescue took unseen, read back: this node holds what it has
-            let ids = {
+            let earlier = {
                 let mut unseen = lock(unseen);
-                if unseen.rescued.is_empty() {
-                    return Ok(drop(reply.send(Ok(jobs(rescued, step)?))));
+                if !unseen.rescued.is_empty() {
+                    unseen.rescued.extend(ids_of(&rescued));
                 }
-                unseen.rescued.extend(ids_of(&rescued));
                 unseen.rescued.clone()
             };
-            let held = client
-                .query(HELD_IN_PLAY_OF, &[&ids, node])
-                .await
-                .map_err(|e| failure(client, location, step, e))?;
-            lock(unseen).rescued.retain(|id| !ids.contains(id));
-            let _ = reply.send(Ok(jobs(held, step)?));
+            let rescued = if earlier.is_empty() {
+                rescued
+            } else {
+                let held = client
+                    .query(HELD_IN_PLAY_OF, &[&earlier, node])
+                    .await
+                    .map_err(|e| failure(client, location, step, e))?;
+                lock(unseen).rescued.retain(|id| !earlier.contains(id));
+                held
+            };
+            let _ = reply.send(Ok(jobs(rescued, step)?));
         }
         ClaimRequest::LocalIds(count, reply) => {
             let step = "reserve LocalIDs";
