@@ -276,6 +276,80 @@ async fn rescue() -> anyhow::Result<Duration> {
     Ok(killed.elapsed())
 }
 
+/// Jobs of the Terminate figure (half of them terminated through the node running them, half
+/// through the other).
+const TERMINATE_JOBS: usize = 60;
+
+/// RequestStateChange(Terminate) round trips in ms, to jobs running on two nodes of one
+/// schema: (sent to the node running the job, sent to the other node, which forwards it).
+/// The two kinds alternate, so both see the same load.
+async fn terminate_latencies() -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let schema = TestSchema::new("bench_terminate");
+    let nodes = [
+        node_on(&schema, "a", TERMINATE_JOBS)?,
+        node_on(&schema, "b", TERMINATE_JOBS)?,
+    ];
+    let marks = tempfile::tempdir()?;
+    let http = http_client();
+    let mut ids = Vec::new();
+    for i in 0..TERMINATE_JOBS {
+        let mark = marks.path().join(i.to_string());
+        let script = format!(
+            "echo $CIMJOB_NODE > {}.tmp; mv {0}.tmp {0}; exec sleep 600",
+            mark.display()
+        );
+        let properties = json!({"Name": "terminable", "CommandLine": ["sh", "-c", script]});
+        ids.push(submit(&http, &nodes[i % 2].url, properties).await?);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut holders = Vec::new();
+    for i in 0..TERMINATE_JOBS {
+        let mark = marks.path().join(i.to_string());
+        let holder = loop {
+            if let Ok(node) = std::fs::read_to_string(&mark) {
+                break node.trim().to_owned();
+            }
+            if Instant::now() > deadline {
+                bail!("job {} did not start within two minutes", ids[i]);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        holders.push(usize::from(holder != "a"));
+    }
+    let (mut here, mut forwarded) = (Vec::new(), Vec::new());
+    for (i, id) in ids.iter().enumerate() {
+        let through_holder = i % 2 == 0;
+        let via = if through_holder {
+            holders[i]
+        } else {
+            1 - holders[i]
+        };
+        let url = format!(
+            "{}/api/v1/jobs/{}/requeststatechange",
+            nodes[via].url,
+            id.trim_start_matches("CIMJOB:")
+        );
+        let sent = Instant::now();
+        let answer: Value = http
+            .post(url)
+            .json(&json!({"RequestedState": 4}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let took = sent.elapsed().as_secs_f64() * 1000.0;
+        if answer["ReturnValue"] != json!(0) && answer["ReturnValue"] != json!(4096) {
+            bail!("Terminate of {id} answered {answer}");
+        }
+        if through_holder {
+            here.push(took);
+        } else {
+            forwarded.push(took);
+        }
+    }
+    Ok((here, forwarded))
+}
+
 /// Transactions a second on the test database (pg_stat_database, over `window`): none of
 /// ours running, then with one idle serving node.
 fn idle_transactions(window: Duration) -> anyhow::Result<(f64, f64)> {
@@ -318,6 +392,8 @@ pub async fn figures(
         .filter_map(Value::as_f64)
         .collect();
     let theirs = percentiles(theirs);
+    let (here, forwarded) = terminate_latencies().await?;
+    let (here, forwarded) = (percentiles(here), percentiles(forwarded));
     let rerun = rescue().await?;
     let (idle, none) = idle_transactions(Duration::from_secs(20))?;
     let mut rows = vec![
@@ -328,6 +404,9 @@ pub async fn figures(
     ];
     for (name, o, t) in [("p50", ours.0, theirs.0), ("p99", ours.1, theirs.1)] {
         rows.push(format!("| insert-to-start latency {name}, {LATENCY_JOBS} jobs added {LATENCY_RATE}/s, node on PostgreSQL vs graphile-worker | {o:.1} ms | {t:.1} ms | {:.2}× |", o / t.max(0.001)));
+    }
+    for (name, f, h) in [("p50", forwarded.0, here.0), ("p99", forwarded.1, here.1)] {
+        rows.push(format!("| Terminate round trip {name} ({} jobs running on two nodes), sent to the node that does not run the job vs to the one that does | {f:.1} ms | {h:.1} ms | {:.2}× |", TERMINATE_JOBS / 2, f / h.max(0.001)));
     }
     rows.push(format!("| `kill -9` of a node → its Re-run Job job running again on the other node (default 15 s lease) | {:.1} s | 15 s lease | {:.2}× |", rerun.as_secs_f64(), rerun.as_secs_f64() / 15.0));
     rows.push(format!("| transactions per second on the database with one idle serving node vs with none (pg_stat_database, 20 s) | {idle:.2}/s | {none:.2}/s | – |"));
