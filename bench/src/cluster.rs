@@ -303,14 +303,14 @@ async fn terminate_latencies() -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut holders = Vec::new();
-    for i in 0..TERMINATE_JOBS {
+    for (i, id) in ids.iter().enumerate() {
         let mark = marks.path().join(i.to_string());
         let holder = loop {
             if let Ok(node) = std::fs::read_to_string(&mark) {
                 break node.trim().to_owned();
             }
             if Instant::now() > deadline {
-                bail!("job {} did not start within two minutes", ids[i]);
+                bail!("job {id} did not start within two minutes");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
