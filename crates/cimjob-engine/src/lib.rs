@@ -599,6 +599,26 @@ impl EngineHandle {
         self.ask(|reply| Command::Held { reply }).await
     }
 
+    /// How many jobs are in each JobState and how many wait ready, as the store counts them
+    /// (every node's, on a shared store): an operator's figures, without reading the jobs.
+    pub async fn census(&self) -> Result<cimjob_store::Census, EngineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.census())
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?
+            .map_err(|e| EngineError::Store(e.to_string()))
+    }
+
+    /// Whether the store answers a read now: a readiness probe's question, cheap enough to
+    /// ask every few seconds.
+    pub async fn store_answers(&self) -> Result<(), EngineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.position("cimjob:ready?").map(drop))
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?
+            .map_err(|e| EngineError::Store(e.to_string()))
+    }
+
     /// A job's run history, from the store.
     pub async fn runs(&self, id: u64) -> Result<Vec<RunRecord>, EngineError> {
         let store = self.store.clone();

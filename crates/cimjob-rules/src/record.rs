@@ -290,6 +290,32 @@ impl Batch {
     }
 }
 
+/// How many stored jobs are in each JobState, and how many of them wait ready for a free
+/// slot: what an operator's metrics show, counted by the store rather than read job by job.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    /// (JobState number, how many jobs), in JobState order; states no job is in are left out.
+    pub by_state: Vec<(u16, u64)>,
+    /// The jobs ready to start, waiting only for a slot (the queue's depth).
+    pub ready: u64,
+}
+
+impl Census {
+    /// The census of `records`, for a store that holds them all at hand.
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a JobRecord>) -> Census {
+        let mut by_state = std::collections::BTreeMap::<u16, u64>::new();
+        let mut ready = 0;
+        for record in records {
+            *by_state.entry(record.job_state).or_default() += 1;
+            ready += u64::from(record.ready);
+        }
+        Census {
+            by_state: by_state.into_iter().collect(),
+            ready,
+        }
+    }
+}
+
 /// What a starting engine rebuilds its in-memory state from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Loaded {

@@ -40,7 +40,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
-pub use cimjob_rules::record::{Batch, ChangeRecord, JobRecord, Loaded, RunRecord};
+pub use cimjob_rules::record::{Batch, Census, ChangeRecord, JobRecord, Loaded, RunRecord};
 
 pub mod change_docs;
 pub mod lease;
@@ -271,6 +271,10 @@ pub trait Store: Send + Sync {
     /// read of many jobs, for the ones the engine does not hold. Blocking; sees every batch
     /// whose ticket has resolved.
     fn jobs_after(&self, after: u64, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// How many stored jobs are in each JobState, and how many wait ready (see [`Census`]),
+    /// for every node's jobs of a shared store. Blocking; one aggregate read.
+    fn census(&self) -> Result<Census, StoreError>;
 
     /// Reads the ready jobs after `after` (a (priority, LocalID) key; `None`: from the
     /// start) in that order, at most `limit`: the next of the queue to start. Cheap however

@@ -253,6 +253,10 @@ impl Store for MemoryStore {
         Ok(self.lock().positions.get(consumer).copied())
     }
 
+    fn census(&self) -> Result<crate::Census, StoreError> {
+        Ok(crate::Census::of(self.lock().jobs.values()))
+    }
+
     fn positions(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let inner = self.lock();
         Ok(inner

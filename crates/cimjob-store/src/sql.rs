@@ -92,6 +92,30 @@ pub(crate) const SELECT_POSITION: &str = "SELECT seq FROM positions WHERE consum
 /// backend's collation.
 pub(crate) const SELECT_POSITIONS: &str = "SELECT consumer, seq FROM positions";
 
+/// The jobs in each JobState, and how many of them are ready, in JobState order.
+pub(crate) const SELECT_CENSUS: &str =
+    "SELECT job_state, COUNT(*), SUM(ready) FROM jobs GROUP BY job_state ORDER BY job_state";
+
+/// The census from [`SELECT_CENSUS`]'s rows of (JobState, jobs, ready jobs).
+pub(crate) fn census(
+    rows: Vec<(i64, i64, i64)>,
+    location: &str,
+) -> Result<crate::Census, crate::StoreError> {
+    let mut census = crate::Census::default();
+    for (state, jobs, ready) in rows {
+        let out_of_range = |what: &str, value: i64| crate::StoreError::OutOfRange {
+            location: location.to_owned(),
+            what: what.to_owned(),
+            value: value as u64,
+        };
+        let state = u16::try_from(state).map_err(|_| out_of_range("job_state", state))?;
+        let jobs = u64::try_from(jobs).map_err(|_| out_of_range("a count of jobs", jobs))?;
+        census.by_state.push((state, jobs));
+        census.ready += u64::try_from(ready).map_err(|_| out_of_range("ready jobs", ready))?;
+    }
+    Ok(census)
+}
+
 /// The position of the consumer furthest behind (NULL when there is none).
 pub(crate) const SELECT_LOWEST_POSITION: &str = "SELECT MIN(seq) FROM positions";
 

@@ -275,6 +275,19 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    fn census(&self) -> Result<crate::Census, StoreError> {
+        let location = self.location.as_str();
+        let connection = self.reader();
+        let mut statement = connection
+            .prepare_cached(sql::SELECT_CENSUS)
+            .map_err(|e| database_error(location, "prepare the census", e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| database_error(location, "count the jobs by state", e))?;
+        sql::census(rows, location)
+    }
+
     fn positions(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let location = self.location.as_str();
         let connection = self.reader();

@@ -28,6 +28,7 @@ pub mod exec_as;
 pub mod http_server;
 pub mod indications;
 pub mod memory;
+pub mod metrics;
 pub mod notify;
 pub mod retry;
 pub mod serve;

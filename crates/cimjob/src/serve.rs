@@ -156,12 +156,14 @@ impl Stores {
 }
 
 /// Starts the indication service over `engine` (the registry in `subscriptions`, a lane per
-/// destination) and the Notify notifier, if one is configured; `node` names this node.
+/// destination) and the Notify notifier, if one is configured; `node` names this node, and
+/// deliveries are counted in `metrics`.
 fn start_indications(
     args: &DeliveryArgs,
     (subscriptions, location): (Arc<dyn SubscriptionStore>, String),
     engine: &cimjob_engine::EngineHandle,
     (node, delivering): (&str, tokio::sync::watch::Receiver<bool>),
+    metrics: Arc<crate::metrics::Metrics>,
 ) -> anyhow::Result<(
     Arc<crate::indications::Indications>,
     Option<tokio::task::JoinHandle<()>>,
@@ -186,10 +188,10 @@ fn start_indications(
     let indications = Indications::start(
         registry,
         engine,
-        client,
-        args.policy(),
+        (client, args.policy()),
         (identity, node.to_owned()),
         delivering,
+        metrics,
     );
     Ok((indications, notifying))
 }
@@ -295,11 +297,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // one node of a cluster delivers; every node follows what the others change in the
     // subscriptions
     let (delivering, delivery_role) = crate::cluster::delivery_role(store.clone());
+    let metrics = crate::metrics::Metrics::new();
+    let _observing = metrics.follow(&engine);
     let (indications, notifying) = start_indications(
         &args.delivery,
         stores.subscriptions,
         &engine,
         (&node, delivering),
+        metrics.clone(),
     )?;
     let following = store
         .shared()
@@ -330,9 +335,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.request_timeout.unsigned_abs(),
         ))
         .layer(axum::extract::DefaultBodyLimit::max(args.max_body_bytes))
+        .merge(crate::metrics::router(metrics.clone(), engine.clone()))
         .layer(axum::middleware::from_fn_with_state(
             authenticator,
             crate::auth::require_authentication,
+        ))
+        // the probes answer without credentials; every request is counted
+        .merge(crate::metrics::probes(
+            engine.clone(),
+            stores.tenure.clone(),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::count_requests,
         ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -1074,6 +1074,10 @@ impl Store for PostgresStore {
         self.read(Read::Positions)
     }
 
+    fn census(&self) -> Result<crate::Census, StoreError> {
+        self.read(Read::Census)
+    }
+
     fn close(&self) {
         // Dropping the only sender lets the writer drain the queue and then stop.
         drop(lock(&self.queue).take());
@@ -1830,6 +1834,7 @@ enum Read {
         reply: Reply<Option<u64>>,
     },
     Positions(Reply<Vec<(String, u64)>>),
+    Census(Reply<crate::Census>),
     Jobs {
         keys: Vec<i64>,
         reply: Reply<Vec<JobRecord>>,
@@ -1893,6 +1898,7 @@ struct ReadStatements {
     select_changes: Statement,
     select_position: Statement,
     select_positions: Statement,
+    select_census: Statement,
 }
 
 impl Prepare for ReadStatements {
@@ -1914,6 +1920,7 @@ impl Prepare for ReadStatements {
             select_changes: client.prepare(sql::SELECT_CHANGES).await?,
             select_position: client.prepare(sql::SELECT_POSITION).await?,
             select_positions: client.prepare(sql::SELECT_POSITIONS).await?,
+            select_census: client.prepare(sql::SELECT_CENSUS).await?,
         })
     }
 }
@@ -2111,6 +2118,9 @@ impl Reader {
             }
             Read::Positions(reply) => {
                 let _ = reply.send(self.link.retrying(|live| positions(live, location)).await);
+            }
+            Read::Census(reply) => {
+                let _ = reply.send(self.link.retrying(|live| census(live, location)).await);
             }
             Read::Jobs { keys, reply } => {
                 let answer = self
@@ -2323,6 +2333,28 @@ async fn position(
 }
 
 /// Every consumer's position, ordered by consumer.
+async fn census(live: Arc<Live<ReadStatements>>, location: &str) -> Result<crate::Census, Failure> {
+    let step = "count the jobs by state";
+    let rows = live
+        .client
+        .query(&live.statements.select_census, &[])
+        .await
+        .map_err(|e| failure(&live.client, location, step, e))?;
+    let triple = |row: &Row| -> Result<(i64, i64, i64), StoreError> {
+        Ok((
+            i64::from(column::<i32>(row, 0, location, step)?),
+            column(row, 1, location, step)?,
+            column(row, 2, location, step)?,
+        ))
+    };
+    let rows = rows
+        .iter()
+        .map(triple)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Refused)?;
+    sql::census(rows, location).map_err(Failure::Refused)
+}
+
 async fn positions(
     live: Arc<Live<ReadStatements>>,
     location: &str,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use cimjob_store::{
-    Batch, ChangeRecord, CommitCounts, CommitTicket, JobRecord, Loaded, RunRecord, Store,
+    Batch, Census, ChangeRecord, CommitCounts, CommitTicket, JobRecord, Loaded, RunRecord, Store,
     StoreError, RETAINED_CHANGES,
 };
 use proptest::prelude::*;
@@ -70,6 +70,7 @@ macro_rules! conformance_tests {
             dropping_the_store_flushes_queued_batches,
             changes_come_back_in_order_after_a_position_with_both_documents,
             positions_are_set_replaced_and_forgotten,
+            the_census_counts_every_stored_job_by_state_and_the_ready_ones,
             the_change_record_keeps_what_consumers_need_and_prunes_the_rest,
             the_store_works_from_inside_an_async_runtime,
             the_store_reloads_what_a_model_of_the_same_batches_holds,
@@ -742,6 +743,40 @@ pub fn changes_come_back_in_order_after_a_position_with_both_documents<B: Backen
     let (store, loaded) = reopen_and_load(&db, store);
     assert_eq!(loaded.last_change, 5);
     assert_eq!(store.changes_after(0, usize::MAX).unwrap(), changes);
+}
+
+pub fn the_census_counts_every_stored_job_by_state_and_the_ready_ones<B: Backend>(name: &str) {
+    let db = B::fresh(name);
+    let store = db.open().unwrap();
+    assert_eq!(store.census().unwrap(), Census::default(), "an empty store");
+    let ready = |id| JobRecord {
+        ready: true,
+        ..job(id, 2, "{}")
+    };
+    let settled = |id, state| JobRecord {
+        settled: true,
+        ..job(id, state, "{}")
+    };
+    commit_ok(
+        &store,
+        vec![
+            upsert(vec![ready(1), ready(2), job(3, 2, "{}"), job(4, 4, "{}")]),
+            upsert(vec![job(5, 4, "{}"), settled(6, 7), settled(7, 10)]),
+            // one ready job starts, one finished job goes
+            Batch {
+                upserts: vec![job(2, 4, "{}")],
+                deletes: vec![7],
+                ..Batch::default()
+            },
+        ],
+    );
+    assert_eq!(
+        store.census().unwrap(),
+        Census {
+            by_state: vec![(2, 2), (4, 3), (7, 1)],
+            ready: 1,
+        }
+    );
 }
 
 pub fn positions_are_set_replaced_and_forgotten<B: Backend>(name: &str) {

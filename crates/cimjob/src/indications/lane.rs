@@ -31,6 +31,8 @@ pub struct Lanes {
     pub boot: String,
     /// This node's name, under which its transient destinations' positions are kept.
     pub node: String,
+    /// Where deliveries are counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why a lane is told to end.
@@ -103,6 +105,10 @@ pub async fn run(lanes: Arc<Lanes>, target: Target, mut end: watch::Receiver<Lan
                 outcome = exporter.deliver(&item) => outcome,
             };
             lanes.registry.record(&target, &item, &outcome);
+            lanes.metrics.delivered(match outcome {
+                super::delivery::Outcome::Delivered { .. } => "delivered",
+                super::delivery::Outcome::GaveUp { .. } => "gave_up",
+            });
         }
         consumer.reached(event.sequence).await;
     }

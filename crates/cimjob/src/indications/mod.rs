@@ -45,14 +45,15 @@ impl Indications {
     /// and ending them as subscriptions change: for the permanent destinations once
     /// `delivering` is true (the node of a cluster that delivers: one does, so each
     /// indication is sent once), for this node's transient ones (which only it holds) at
-    /// once. Deliveries POST with `client` and retry per `policy`; `node` names this node.
+    /// once. Deliveries POST with `client` and retry per `policy`, counted in `metrics`;
+    /// `node` names this node.
     pub fn start(
         registry: Arc<Registry>,
         engine: &EngineHandle,
-        client: reqwest::Client,
-        policy: RetryPolicy,
+        (client, policy): (reqwest::Client, RetryPolicy),
         (identity, node): (Identity, String),
         delivering: watch::Receiver<bool>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Arc<Indications> {
         let lanes = Arc::new(Lanes {
             engine: engine.clone(),
@@ -62,6 +63,7 @@ impl Indications {
             policy,
             boot: format!("cimjob:{}", Timestamp::now().as_millisecond()),
             node,
+            metrics,
         });
         let (stop, stopped) = watch::channel(false);
         let keeper = tokio::spawn(keep_lanes(lanes, stopped, delivering));
