@@ -2,7 +2,7 @@
 
 use crate::{cli, serve};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exec_as::exec_as;
 
@@ -49,6 +49,14 @@ enum Command {
     /// Manage the service's users (in its data dir; a running service picks changes up).
     #[command(subcommand)]
     User(cli::UserCommand),
+    /// Print the shell completions of every command and option, e.g.
+    /// `cimjob completions bash > /etc/bash_completion.d/cimjob`.
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `cimjob man > /usr/share/man/man1/cimjob.1`.
+    Man,
     /// (Used by the service) hold the service's runs in a process of their own, serving it on
     /// a socket in DIR, so they outlive it.
     #[command(hide = true)]
@@ -70,7 +78,22 @@ enum Command {
 
 /// Runs the command line `std::env::args` holds and says how it ended.
 pub fn main() -> std::process::ExitCode {
-    run(Cli::parse())
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // serve's config file gives its options their defaults before clap parses them
+    let command = match crate::config_file::apply(Cli::command(), &args) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("cimjob: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match command
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        Ok(cli) => run(cli),
+        Err(e) => e.exit(),
+    }
 }
 
 /// Runs one parsed command line.
@@ -79,9 +102,31 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
     if let Command::InternalExecAs { user, argv } = &cli.command {
         return exec_as(user, argv);
     }
+    // made from the same definitions the arguments are parsed with, so they never drift
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "cimjob",
+                &mut std::io::stdout(),
+            );
+            return std::process::ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            return match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cimjob: cannot write the manual page: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     // before any thread exists too: the supervisor makes its own session and runtime
     if let Command::Supervise { dir } = &cli.command {
-        crate::serve::init_logging();
+        crate::serve::init_logging(crate::serve::LogFormat::Text);
         return cimjob_supervisor::server::main(dir);
     }
     crate::memory::fewer_arenas();
@@ -111,7 +156,10 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
             Command::Logs(args) => cli::logs(args).await,
             Command::Answer(args) => cli::answer(args).await,
             Command::User(command) => cli::user(command),
-            Command::InternalExecAs { .. } | Command::Supervise { .. } => {
+            Command::InternalExecAs { .. }
+            | Command::Supervise { .. }
+            | Command::Completions { .. }
+            | Command::Man => {
                 unreachable!("handled before the runtime starts")
             }
         }

@@ -5,7 +5,7 @@
 //! - Jobs by JobState and the ready queue's depth are counted by the store at each scrape, so
 //!   they are the whole store's (every node's, on a cluster) and never drift.
 //! - Runs by result, run durations and start delays are this node's, taken from its engine's
-//!   changes as they become durable (Prometheus sums the nodes).
+//!   changes as they become durable ([`crate::run_events`]; Prometheus sums the nodes).
 //! - Indication deliveries by outcome, HTTP requests by method, route and status, and the
 //!   build.
 //!
@@ -21,10 +21,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cimjob_engine::EngineHandle;
-use cimjob_rules::events::Event;
-use cimjob_rules::model::value_maps::{JobErrorCode, JobState};
-use cimjob_rules::state::Situation;
+use cimjob_rules::model::value_maps::JobState;
 use cimjob_store::lease::{Standing, Tenure};
+
+use crate::run_events::RunEvent;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -150,45 +150,20 @@ impl Metrics {
         })
     }
 
-    /// Takes in one durable change of a job: a run that started or ended.
-    pub fn observe(&self, event: &Event) {
-        let (Some(before), Some(after)) = (&event.previous, &event.current) else {
-            return;
-        };
-        // exec succeeded: the run began
-        if before.situation == Situation::Starting && after.situation == Situation::Running {
-            let planned = if before.run_count <= 1
-                && before.scheduled_start_time.is_none()
-                && before.run_start_interval.is_none()
-            {
-                Some(before.time_submitted)
-            } else {
-                before.start_time
-            };
-            if let (Some(planned), Some(exec)) = (planned, after.start_time) {
-                self.start_delay_seconds
-                    .observe(seconds(exec.duration_since(planned)));
-            }
-        }
-        if running(before.situation) && !running(after.situation) {
-            let result = match after.situation {
-                Situation::Completed => "completed",
-                Situation::Failed => "failed",
-                Situation::Terminated => "terminated",
-                Situation::Killed => "killed",
-                // a recurring job between runs, or one to be run again
-                _ if after.error_code == JobErrorCode::NoError => "completed",
-                _ => "failed",
-            };
-            self.runs
-                .get_or_create(&ResultLabel {
-                    result: result.into(),
-                })
-                .inc();
-            // a run that never got past its exec has no duration
-            if before.situation != Situation::Starting {
-                if let (Some(start), Some(end)) = (before.start_time, after.end_time) {
-                    self.run_seconds.observe(seconds(end.duration_since(start)));
+    /// Counts a run that started or ended.
+    pub fn observe(&self, run: &RunEvent) {
+        match run {
+            RunEvent::Started { delay, .. } => self.start_delay_seconds.observe(seconds(*delay)),
+            RunEvent::Ended {
+                result, duration, ..
+            } => {
+                self.runs
+                    .get_or_create(&ResultLabel {
+                        result: result.label().into(),
+                    })
+                    .inc();
+                if let Some(duration) = duration {
+                    self.run_seconds.observe(seconds(*duration));
                 }
             }
         }
@@ -201,24 +176,6 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
-    }
-
-    /// Follows `engine`'s changes until the engine stops. Changes a lagging receiver missed
-    /// are said in the log, not made up.
-    pub fn follow(self: &Arc<Self>, engine: &EngineHandle) -> tokio::task::JoinHandle<()> {
-        let (metrics, mut changes) = (self.clone(), engine.subscribe());
-        tokio::spawn(async move {
-            // bounded by the engine's life: the channel closes when it stops
-            loop {
-                match changes.recv().await {
-                    Ok(event) => metrics.observe(&event),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "the metrics missed changes of a busy engine");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
     }
 
     /// The text a scrape answers, with the store's counts as of now.
@@ -269,19 +226,6 @@ fn prometheus_text(openmetrics: &str) -> String {
         text.push('\n');
     }
     text
-}
-
-/// The situations in which a run is under way.
-fn running(situation: Situation) -> bool {
-    matches!(
-        situation,
-        Situation::Starting
-            | Situation::Running
-            | Situation::Suspended
-            | Situation::ShuttingDown
-            | Situation::InService
-            | Situation::QueryPending
-    )
 }
 
 fn seconds(span: jiff::SignedDuration) -> f64 {

@@ -56,6 +56,15 @@ pub struct ServeArgs {
     /// renews it every fifth of that); a node lost for longer has its jobs rescued by a live one
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     lease: SignedDuration,
+    /// A TOML file setting any of these options under its long name (`max-running = 8`); a
+    /// flag or an environment variable wins over it [default: /etc/cimjob/cimjob.toml when it
+    /// exists]
+    #[arg(long, env = "CIMJOB_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// How the log on stderr is written: `text` for people (coloured on a terminal only) or
+    /// `json`, one object per line, for a log collector
+    #[arg(long, value_enum, env = "CIMJOB_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     #[command(flatten)]
     tls: crate::tls::TlsArgs,
     #[command(flatten)]
@@ -212,21 +221,37 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     Ok(d)
 }
 
-/// Logs to stderr at the level `$CIMJOB_LOG` says (default `info`).
-pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CIMJOB_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+/// How the service's log is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logs to stderr at the level `$CIMJOB_LOG` says (default `info`), as `format` says; colours
+/// only when stderr is a terminal (never in a file or the journal).
+pub fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("CIMJOB_LOG").unwrap_or_else(|_| "info".into());
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => log.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => log.json().init(),
+    }
 }
 
 /// Runs the service until SIGINT or SIGTERM; running work goes on, held by its supervisor,
 /// and the next start adopts it.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging();
+    init_logging(args.log_format);
+    if let Some(config) = &args.config {
+        tracing::info!(config = %config.display(), "read the config file");
+    }
     let node = args
         .node
         .clone()
@@ -298,7 +323,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // subscriptions
     let (delivering, delivery_role) = crate::cluster::delivery_role(store.clone());
     let metrics = crate::metrics::Metrics::new();
-    let _observing = metrics.follow(&engine);
+    let _runs = crate::run_events::follow(&engine, metrics.clone());
     let (indications, notifying) = start_indications(
         &args.delivery,
         stores.subscriptions,

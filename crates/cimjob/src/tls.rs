@@ -53,7 +53,7 @@ const FINGERPRINT_FILE: &str = "fingerprint";
 /// The TLS options of `cimjob serve`.
 #[derive(clap::Args, Debug)]
 pub struct TlsArgs {
-    /// The address to serve HTTPS on, or `off` (the chosen address is written to <data-dir>/cimjob-https.addr) [default: 127.0.0.1:5989, or 127.0.0.1:0 when --listen uses port 0]
+    /// The address to serve HTTPS on, or `off` (the chosen address is written to <data-dir>/cimjob-https.addr) [default: the next port after --listen's, on its address: 127.0.0.1:5989 beside 127.0.0.1:5988; port 0 beside port 0]
     #[arg(long, value_name = "ADDR|off")]
     https_listen: Option<HttpsListen>,
     /// The certificate (chain) to serve HTTPS with, PEM; with --tls-key [default: a self-signed one made on first start in <data-dir>/tls/]
@@ -96,6 +96,17 @@ pub struct Https {
     fingerprint: String,
 }
 
+/// Where HTTPS listens when only `--listen` is given: beside it, as 5989 is beside 5988, so a
+/// second service on other ports does not fight the first for 5989; a free port beside a
+/// free port (tests, several instances).
+pub fn https_beside(http_listen: SocketAddr) -> SocketAddr {
+    let port = match http_listen.port() {
+        0 | u16::MAX => 0,
+        port => port + 1,
+    };
+    SocketAddr::new(http_listen.ip(), port)
+}
+
 /// Everything that may refuse to start, done before the service starts: refuses plain HTTP
 /// on a non-loopback `http_listen` unless `--allow-remote-http` (then warns), and loads or
 /// makes the certificate. `None` with `--https-listen off`.
@@ -115,9 +126,7 @@ pub fn prepare(
             return Ok(None);
         }
         Some(HttpsListen::At(addr)) => addr,
-        // a service started on a free port (tests, several instances) must not take 5989
-        None if http_listen.port() == 0 => SocketAddr::new(DEFAULT_HTTPS_LISTEN.ip(), 0),
-        None => DEFAULT_HTTPS_LISTEN,
+        None => https_beside(http_listen),
     };
     let tls_dir = data_dir.join(TLS_DIR);
     let (chain, key, origin) = match (&args.tls_cert, &args.tls_key) {
@@ -460,6 +469,16 @@ fn write_file(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_listens_beside_the_http_port_unless_told() {
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert_eq!(https_beside(at("127.0.0.1:5988")), DEFAULT_HTTPS_LISTEN);
+        assert_eq!(https_beside(at("127.0.0.1:7000")), at("127.0.0.1:7001"));
+        assert_eq!(https_beside(at("[::1]:8080")), at("[::1]:8081"));
+        assert_eq!(https_beside(at("127.0.0.1:0")), at("127.0.0.1:0"));
+        assert_eq!(https_beside(at("127.0.0.1:65535")), at("127.0.0.1:0"));
+    }
 
     #[test]
     fn https_listen_parses_addresses_and_off() {
