@@ -365,10 +365,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             authenticator,
             crate::auth::require_authentication,
         ))
-        // the probes answer without credentials; every request is counted
+        // the probes answer without credentials; every API refusal is JSON, and every
+        // request is counted
         .merge(crate::metrics::probes(
             engine.clone(),
             stores.tenure.clone(),
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::api::errors::api_errors_in_json,
         ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,

@@ -15,9 +15,17 @@
 //! | `POST /api/v1/jobs/{id}/requeststatechange` `{"RequestedState": 3, "TimeoutPeriod": "…"}` | RequestStateChange |
 //! | `POST /api/v1/jobs/{id}/killjob` `{"DeleteOnKill": false}` | KillJob |
 //! | `POST /api/v1/jobs/{id}/answerquery` `{"Answer": "…"}` | AnswerQuery |
+//! | `POST /api/v1/jobs/bulk` `{"action": "terminate", "ids": [...]}` or `"filter": {...}` | one action on many jobs ([`bulk`]) |
+//!
+//! `GET /api/v1/jobs` also takes `state` (numbers or names, comma-separated), `owner` and `q`
+//! (words its Name, command or JobStatus must hold): see [`filter`]. Every refusal is JSON
+//! ([`errors`]).
 //!
 //! `{id}` is an InstanceID (`CIMJOB:7`) or its LocalID (`7`).
 
+pub mod bulk;
+pub mod errors;
+pub mod filter;
 pub mod json;
 
 use std::convert::Infallible;
@@ -113,9 +121,16 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The JSON a refusal answers with (also each refused job's in a bulk answer).
+    fn body(&self) -> Value {
+        json!({"error": {"message": self.message, "cim_status": self.cim_status, "property": self.property}})
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"message": self.message, "cim_status": self.cim_status, "property": self.property}});
+        let body = self.body();
         (self.status, Json(body)).into_response()
     }
 }
@@ -138,6 +153,7 @@ pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
         )
         .route("/api/v1/jobs/{id}/killjob", post(kill_job))
         .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
+        .route("/api/v1/jobs/bulk", post(bulk::bulk))
         // a job's JSON is small: a bigger body is refused before it is parsed, and one whose
         // Content-Length says so before a byte of it is read (the client hears 413 rather
         // than a connection closed under its upload)
@@ -200,6 +216,9 @@ struct ListQuery {
     after: u64,
     /// At most this many jobs (1 to [`MAX_LIST_LIMIT`]); without it, every job.
     limit: Option<usize>,
+    /// Only the jobs that match.
+    #[serde(flatten)]
+    filter: filter::FilterQuery,
 }
 
 /// The largest page `GET /api/v1/jobs` gives.
@@ -218,11 +237,15 @@ async fn list(
             "limit {limit} is out of range: give 1 to {MAX_LIST_LIMIT}"
         )));
     }
+    let filter = filter::Filter::parse(&query.filter).map_err(ApiError::bad_request)?;
     let wanted = query.limit.unwrap_or(usize::MAX);
     let mut jobs = Vec::new();
     let next = engine
         .each_page(query.after, wanted.min(MAX_LIST_LIMIT), |page| {
-            for job in page.iter().filter(|j| principal.may_see(&j.owner)) {
+            let shown = page
+                .iter()
+                .filter(|j| principal.may_see(&j.owner) && filter.matches(j));
+            for job in shown {
                 jobs.push(json::job_to_json(job, &view));
                 if jobs.len() == wanted {
                     return ControlFlow::Break(job.local_id);

@@ -1,0 +1,138 @@
+//! `POST /api/v1/jobs/bulk`: one action on many jobs, named by `ids` or by a `filter` (the
+//! list's `state`, `owner`, `q`), as an operator selects them: Suspend, Resume, Terminate,
+//! Kill or Delete. Each job goes through the engine as its own request would, with the
+//! requester's rights; the answer says what became of each, in LocalID order.
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use cimjob_engine::EngineHandle;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::filter::{Filter, FilterQuery};
+
+/// How many jobs a filter reads at a time.
+const PAGE: usize = 1000;
+use super::{job_id, ApiError, ApiResult};
+use crate::auth::Principal;
+
+/// The most jobs one bulk request acts on.
+pub const MAX_BULK_JOBS: usize = 10_000;
+
+/// What a bulk request does.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    Suspend,
+    Resume,
+    Terminate,
+    Kill,
+    Delete,
+}
+
+#[derive(Deserialize)]
+pub(super) struct BulkBody {
+    action: Action,
+    /// The jobs, as InstanceIDs or LocalIDs.
+    #[serde(default)]
+    ids: Option<Vec<Value>>,
+    /// Or every job that matches.
+    #[serde(default)]
+    filter: Option<FilterQuery>,
+}
+
+pub(super) async fn bulk(
+    State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
+    Json(body): Json<BulkBody>,
+) -> ApiResult<Json<Value>> {
+    let ids = match (body.ids, body.filter) {
+        (Some(ids), None) => ids
+            .iter()
+            .map(|id| match id {
+                Value::String(text) => job_id(text),
+                Value::Number(n) => job_id(&n.to_string()),
+                other => Err(ApiError::bad_request(format!("{other} is not a job id"))),
+            })
+            .collect::<ApiResult<Vec<u64>>>()?,
+        (None, Some(filter)) => {
+            let filter = Filter::parse(&filter).map_err(ApiError::bad_request)?;
+            matching(&engine, &principal, &filter).await?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give the jobs as \"ids\" or as a \"filter\", one of them".into(),
+            ))
+        }
+    };
+    if ids.len() > MAX_BULK_JOBS {
+        return Err(ApiError::bad_request(format!(
+            "{} jobs is more than one request acts on ({MAX_BULK_JOBS})",
+            ids.len()
+        )));
+    }
+    let mut ids = ids;
+    ids.sort_unstable();
+    ids.dedup();
+    let mut results = Vec::with_capacity(ids.len());
+    for id in ids {
+        let instance = cimjob_rules::model::job::instance_id(id);
+        let outcome = act(&engine, &principal, id, body.action).await;
+        results.push(match outcome {
+            Ok(Some((code, name))) => {
+                json!({"InstanceID": instance, "ReturnValue": code, "Description": name})
+            }
+            Ok(None) => json!({"InstanceID": instance, "deleted": true}),
+            Err(error) => json!({"InstanceID": instance, "error": error.body()["error"]}),
+        });
+    }
+    Ok(Json(json!({ "results": results })))
+}
+
+/// The LocalIDs of the jobs `principal` sees that match `filter`.
+async fn matching(
+    engine: &EngineHandle,
+    principal: &Principal,
+    filter: &Filter,
+) -> ApiResult<Vec<u64>> {
+    let mut ids = Vec::new();
+    engine
+        .each_page(0, PAGE, |page| {
+            ids.extend(
+                page.iter()
+                    .filter(|j| principal.may_see(&j.owner) && filter.matches(j))
+                    .map(|j| j.local_id),
+            );
+            std::ops::ControlFlow::<()>::Continue(())
+        })
+        .await?;
+    Ok(ids)
+}
+
+/// Carries out `action` on job `id` as `principal`: the method's return code and its name,
+/// or `None` for a deletion.
+async fn act(
+    engine: &EngineHandle,
+    principal: &Principal,
+    id: u64,
+    action: Action,
+) -> ApiResult<Option<(u32, &'static str)>> {
+    super::authorize(engine, principal, id).await?;
+    let state_change = |requested: u16| async move {
+        let code = engine.request_state_change(id, requested, None).await?;
+        Ok::<_, ApiError>(Some((code.number(), code.name())))
+    };
+    match action {
+        Action::Suspend => state_change(3).await,
+        Action::Resume => state_change(2).await,
+        Action::Terminate => state_change(4).await,
+        Action::Kill => {
+            let code = engine.kill_job(id, false).await?;
+            Ok(Some((code.number(), code.name())))
+        }
+        Action::Delete => {
+            engine.delete(id).await?;
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Which jobs a list or a bulk action is about: `state`, `owner` and `q` (a search over Name,
+//! the command and JobStatus), as `GET /api/v1/jobs?state=&owner=&q=` and the bulk
+//! endpoint's `filter` give them. A filter only narrows what its requester may see anyway.
+
+use cimjob_rules::model::value_maps::JobState;
+use cimjob_rules::model::Job;
+use serde::Deserialize;
+
+/// The filter as a client writes it.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct FilterQuery {
+    /// JobStates, by number or name, comma-separated (`4,suspended`).
+    pub state: Option<String>,
+    /// The jobs of this owner only.
+    pub owner: Option<String>,
+    /// Words each of which the job's Name, command line or JobStatus holds (case ignored).
+    pub q: Option<String>,
+}
+
+/// A filter ready to test jobs with.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    states: Option<Vec<JobState>>,
+    owner: Option<String>,
+    words: Vec<String>,
+}
+
+impl Filter {
+    /// Reads `query`, naming any state it does not know.
+    pub fn parse(query: &FilterQuery) -> Result<Filter, String> {
+        let states = match query.state.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.split(',')
+                    .map(|s| state_named(s.trim()))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        let words = query
+            .q
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        Ok(Filter {
+            states,
+            owner: query.owner.clone().filter(|o| !o.is_empty()),
+            words,
+        })
+    }
+
+    /// Whether no condition is set (every job matches).
+    pub fn is_empty(&self) -> bool {
+        self.states.is_none() && self.owner.is_none() && self.words.is_empty()
+    }
+
+    /// Whether `job` matches.
+    pub fn matches(&self, job: &Job) -> bool {
+        if let Some(owner) = &self.owner {
+            if job.owner != *owner {
+                return false;
+            }
+        }
+        if let Some(states) = &self.states {
+            if !states.contains(&job.situation.status().job_state) {
+                return false;
+            }
+        }
+        if self.words.is_empty() {
+            return true;
+        }
+        let text = format!(
+            "{}\n{}\n{}",
+            job.name,
+            job.command_line.join(" "),
+            job.job_status().unwrap_or("")
+        )
+        .to_lowercase();
+        self.words.iter().all(|word| text.contains(word.as_str()))
+    }
+}
+
+/// The JobState a client named: its number, or its name (`shutting-down`, `Query Pending`).
+fn state_named(text: &str) -> Result<JobState, String> {
+    let known = || {
+        JobState::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    text.parse::<u16>()
+        .ok()
+        .and_then(JobState::from_number)
+        .or_else(|| JobState::from_name(text))
+        .ok_or_else(|| {
+            format!(
+                "state {text:?} is not a JobState: give a number or one of {}",
+                known()
+            )
+        })
+}

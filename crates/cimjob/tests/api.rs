@@ -1,0 +1,221 @@
+//! The JSON API as a client of many jobs uses it, through the real binary: every refusal is
+//! JSON (axum's and tower's too), the list filters by state, owner and words and pages
+//! through what matches, and one bulk request acts on many jobs, each with the requester's
+//! rights.
+
+mod common;
+
+use common::{cimjob_user, http, http_as, submit_sh, Service, ADMIN_PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// One request, raw: its status, headers and JSON body.
+fn raw(
+    method: Method,
+    url: &str,
+    credentials: Option<(&str, &str)>,
+    body: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().request(method, url);
+        if let Some((user, password)) = credentials {
+            request = request.basic_auth(user, Some(password));
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        let text = response.text().await.unwrap();
+        let value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {status} {text:?}"));
+        (status, headers, value)
+    })
+}
+
+#[test]
+fn every_refusal_under_the_api_is_json() {
+    let s = Service::start(&[]);
+    let admin = Some(("admin", ADMIN_PASSWORD));
+    let jobs = format!("{}/api/v1/jobs", s.url);
+    // a body without `properties`, a body that is not JSON
+    let (status, _, body) = raw(Method::POST, &jobs, admin, Some("{}"));
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("properties"),
+        "{body}"
+    );
+    let (status, _, body) = raw(Method::POST, &jobs, admin, Some("{not json"));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["cim_status"], 4, "{body}");
+    // a path no route has; a method the route does not take (Allow kept)
+    let (status, _, body) = raw(Method::GET, &format!("{}/api/v1/nope", s.url), admin, None);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["message"], "no API route /api/v1/nope");
+    let (status, headers, body) = raw(Method::PUT, &jobs, admin, Some("{}"));
+    assert_eq!(status, 405, "{body}");
+    assert!(headers.contains_key("allow"), "{headers:?}");
+    // no credentials: 401, and the challenge is kept
+    let (status, headers, body) = raw(Method::GET, &jobs, None, None);
+    assert_eq!(status, 401, "{body}");
+    assert!(headers.contains_key("www-authenticate"), "{headers:?}");
+    assert_eq!(body["error"]["cim_status"], 2, "{body}");
+    // a bad job id in a path
+    let (status, _, body) = raw(Method::GET, &format!("{jobs}/CIMJOB:x"), admin, None);
+    assert_eq!(status, 400, "{body}");
+}
+
+fn ids_of(listed: &Value) -> Vec<u64> {
+    listed["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            j["InstanceID"].as_str().unwrap()["CIMJOB:".len()..]
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_list_filters_by_state_owner_and_words_and_pages_through_the_matches() {
+    let s = Service::start(&[]);
+    let backup = s.submit(&["--name", "nightly backup", "--", "true"]);
+    let report = s.submit(&["--name", "report", "--", "true"]);
+    let failing = submit_sh(&s, &["--name", "backup check"], "exit 2");
+    let held = s.submit(&["--hold", "--name", "held backup", "--", "true"]);
+    s.wait_state(backup, 7, 20);
+    s.wait_state(report, 7, 20);
+    s.wait_state(failing, 10, 20);
+    let list = |query: &str| {
+        let (status, body) = s.get(&format!("/api/v1/jobs?{query}"));
+        assert_eq!(status, 200, "{query}: {body}");
+        ids_of(&body)
+    };
+    assert_eq!(list("state=completed"), vec![backup, report]);
+    assert_eq!(list("state=7,exception"), vec![backup, report, failing]);
+    assert_eq!(list("state=suspended"), vec![held]);
+    assert_eq!(list("q=backup"), vec![backup, failing, held]);
+    assert_eq!(list("q=BACKUP+nightly"), vec![backup]);
+    // the words are looked for in the command too
+    assert_eq!(list("q=exit+2"), vec![failing]);
+    assert_eq!(list("owner=admin&state=completed"), vec![backup, report]);
+    assert_eq!(list("owner=nobody"), Vec::<u64>::new());
+    // a page of the matches, then the next from where it stopped
+    let (_, first) = s.get("/api/v1/jobs?q=backup&limit=2");
+    assert_eq!(ids_of(&first), vec![backup, failing]);
+    let next = first["next"].as_u64().unwrap();
+    assert_eq!(list(&format!("q=backup&limit=2&after={next}")), vec![held]);
+    let (status, body) = s.get("/api/v1/jobs?state=sleeping");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"sleeping\""),
+        "{body}"
+    );
+}
+
+#[test]
+fn one_bulk_request_acts_on_many_jobs_each_with_the_requesters_rights() {
+    let s = Service::start(&["--max-running", "8"]);
+    let sleepers: Vec<u64> = (0..5)
+        .map(|i| s.submit(&["--name", &format!("sleeper {i}"), "--", "sleep", "600"]))
+        .collect();
+    for &id in &sleepers {
+        s.wait_state(id, 4, 20);
+    }
+    // Terminate three of the five by id
+    let bulk = |body: Value| s.post("/api/v1/jobs/bulk", body);
+    let (status, answer) = bulk(
+        json!({"action": "terminate", "ids": [sleepers[0], format!("CIMJOB:{}", sleepers[2]), sleepers[4]]}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{answer}");
+    for result in results {
+        assert!(
+            result["ReturnValue"] == 0 || result["ReturnValue"] == 4096,
+            "{answer}"
+        );
+    }
+    for (i, &id) in sleepers.iter().enumerate() {
+        if i % 2 == 0 {
+            s.wait_state(id, 8, 20);
+        } else {
+            assert_eq!(s.state(id), 4, "job {id} still runs");
+        }
+    }
+    // Suspend what a filter selects: the running ones
+    let (_, answer) =
+        bulk(json!({"action": "suspend", "filter": {"state": "running", "q": "sleeper"}}));
+    assert_eq!(answer["results"].as_array().unwrap().len(), 2, "{answer}");
+    s.wait_state(sleepers[1], 5, 20);
+    s.wait_state(sleepers[3], 5, 20);
+    // Kill them; delete every finished one
+    let (_, answer) = bulk(json!({"action": "kill", "ids": [sleepers[1], sleepers[3]]}));
+    assert_eq!(answer["results"].as_array().unwrap().len(), 2, "{answer}");
+    s.wait_state(sleepers[1], 9, 20);
+    s.wait_state(sleepers[3], 9, 20);
+    let (_, answer) = bulk(json!({"action": "delete", "filter": {"state": "terminated,killed"}}));
+    assert_eq!(answer["results"].as_array().unwrap().len(), 5, "{answer}");
+    assert!(answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["deleted"] == true));
+    let (_, left) = s.get("/api/v1/jobs");
+    assert!(ids_of(&left).is_empty(), "{left}");
+
+    // a user acts on their own jobs only: the admin's is as if it did not exist
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let mut args = vec!["add", "bob", "--role", "user", "--os-user", &me];
+    let at = s.users_at();
+    args.extend(at.iter().map(String::as_str));
+    cimjob_user(&args, "bobs-password");
+    let admins = s.submit(&["--", "sleep", "600"]);
+    s.wait_state(admins, 4, 20);
+    let (status, created) = http_as(
+        Some(("bob", "bobs-password")),
+        Method::POST,
+        &format!("{}/api/v1/jobs", s.url),
+        Some(json!({"properties": {"Name": "bobs", "CommandLine": ["sleep", "600"]}})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let bobs: u64 = created["InstanceID"].as_str().unwrap()["CIMJOB:".len()..]
+        .parse()
+        .unwrap();
+    let (status, answer) = http_as(
+        Some(("bob", "bobs-password")),
+        Method::POST,
+        &format!("{}/api/v1/jobs/bulk", s.url),
+        Some(json!({"action": "kill", "ids": [admins, bobs]})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[0]["error"]["cim_status"], 6, "{answer}");
+    assert_eq!(results[1]["ReturnValue"], 0, "{answer}");
+    s.wait_state(bobs, 9, 20);
+    assert_eq!(s.state(admins), 4, "the admin's job runs on");
+    // neither ids nor a filter, or both: refused
+    let (status, body) = http(
+        Method::POST,
+        &format!("{}/api/v1/jobs/bulk", s.url),
+        Some(json!({"action": "kill"})),
+    );
+    assert_eq!(status, 400, "{body}");
+}
