@@ -57,6 +57,16 @@ pub struct JobArg {
     target: Target,
 }
 
+/// Several jobs, for an action on each.
+#[derive(clap::Args)]
+pub struct JobsArg {
+    /// The jobs: InstanceIDs (CIMJOB:7) or numbers (7)
+    #[arg(value_parser = parse_job, required = true, num_args = 1..)]
+    jobs: Vec<u64>,
+    #[command(flatten)]
+    target: Target,
+}
+
 fn parse_job(text: &str) -> Result<u64, String> {
     parse_instance_id(text).ok_or_else(|| {
         format!("{text:?} is not a job: give its InstanceID (CIMJOB:7) or its number (7)")
@@ -382,13 +392,47 @@ pub struct ListArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
+    /// Only jobs in these JobStates: numbers or names, comma-separated (running,suspended)
+    #[arg(long)]
+    state: Option<String>,
+    /// Only this owner's jobs
+    #[arg(long)]
+    owner: Option<String>,
+    /// Only jobs whose Name, command or JobStatus holds every word of this
+    #[arg(short = 'q', long = "query", value_name = "WORDS")]
+    query: Option<String>,
+    /// At most this many jobs (the first, in LocalID order)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    limit: Option<u64>,
     #[command(flatten)]
     target: Target,
 }
 
+impl ListArgs {
+    /// The list's path with the filters as its query string.
+    fn path(&self) -> anyhow::Result<String> {
+        let limit = self.limit.map(|l| l.to_string());
+        let pairs: Vec<(&str, &str)> = [
+            ("state", self.state.as_deref()),
+            ("owner", self.owner.as_deref()),
+            ("q", self.query.as_deref()),
+            ("limit", limit.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect();
+        let query = serde_urlencoded::to_string(&pairs)?;
+        Ok(if query.is_empty() {
+            "/api/v1/jobs".to_owned()
+        } else {
+            format!("/api/v1/jobs?{query}")
+        })
+    }
+}
+
 /// `cimjob list`.
 pub async fn list(args: ListArgs) -> anyhow::Result<u8> {
-    let body = args.target.client().get("/api/v1/jobs").await?;
+    let body = args.target.client().get(&args.path()?).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&body["jobs"])?);
         return Ok(0);
@@ -625,9 +669,30 @@ fn report(method: &str, id: u64, body: &Value) -> anyhow::Result<u8> {
     }
 }
 
-/// `cimjob suspend` / `cimjob resume`.
+/// Runs `act` on each of `jobs` in turn, saying what became of each: 0 if every one went
+/// well, else 1 once all were tried (the failures said on stderr).
+async fn on_each<F, Fut>(jobs: &[u64], act: F) -> anyhow::Result<u8>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<u8>>,
+{
+    if let [only] = jobs {
+        return act(*only).await;
+    }
+    let mut failed = 0;
+    for &job in jobs {
+        if let Err(e) = act(job).await {
+            eprintln!("cimjob: {e:#}");
+            failed += 1;
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} of {} jobs failed", jobs.len());
+    Ok(0)
+}
+
+/// `cimjob suspend` / `cimjob resume` / `cimjob terminate`: RequestStateChange on each job.
 pub async fn state_change(
-    args: JobArg,
+    args: JobsArg,
     requested: u16,
     timeout: Option<SignedDuration>,
 ) -> anyhow::Result<u8> {
@@ -636,22 +701,24 @@ pub async fn state_change(
     if let Some(t) = timeout {
         body["TimeoutPeriod"] = json!(interval(t)?);
     }
-    let answer = client
-        .post(
-            &format!("/api/v1/jobs/{}/requeststatechange", args.job),
-            body,
-        )
-        .await?;
     let what = cimjob_rules::model::value_maps::RequestedState::from_number(requested)
         .map_or("?", |r| r.name());
-    report(&format!("RequestStateChange({what})"), args.job, &answer)
+    on_each(&args.jobs, |job| {
+        let (client, body) = (&client, body.clone());
+        async move {
+            let path = format!("/api/v1/jobs/{job}/requeststatechange");
+            let answer = client.post(&path, body).await?;
+            report(&format!("RequestStateChange({what})"), job, &answer)
+        }
+    })
+    .await
 }
 
 /// Options of `cimjob terminate`.
 #[derive(clap::Args)]
 pub struct TerminateArgs {
     #[command(flatten)]
-    job: JobArg,
+    job: JobsArg,
     /// How long to wait after SIGTERM before SIGKILL, e.g. 5s [default: 10s]
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<SignedDuration>,
@@ -666,7 +733,7 @@ pub async fn terminate(args: TerminateArgs) -> anyhow::Result<u8> {
 #[derive(clap::Args)]
 pub struct KillArgs {
     #[command(flatten)]
-    job: JobArg,
+    job: JobsArg,
     /// Delete the job once killed (KillJob's DeleteOnKill)
     #[arg(long)]
     delete: bool,
@@ -678,13 +745,19 @@ pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
         return state_change(args.job, 5, None).await;
     }
     let client = args.job.target.client();
-    let answer = client
-        .post(
-            &format!("/api/v1/jobs/{}/killjob", args.job.job),
-            json!({ "DeleteOnKill": true }),
-        )
-        .await?;
-    report("KillJob(DeleteOnKill)", args.job.job, &answer)
+    on_each(&args.job.jobs, |job| {
+        let client = &client;
+        async move {
+            let answer = client
+                .post(
+                    &format!("/api/v1/jobs/{job}/killjob"),
+                    json!({ "DeleteOnKill": true }),
+                )
+                .await?;
+            report("KillJob(DeleteOnKill)", job, &answer)
+        }
+    })
+    .await
 }
 
 /// Options of `cimjob set`.
@@ -806,13 +879,17 @@ async fn tail_of_log(client: &Client, id: u64, lines: usize) -> Option<String> {
 }
 
 /// `cimjob rm`.
-pub async fn remove(args: JobArg) -> anyhow::Result<u8> {
-    args.target
-        .client()
-        .delete(&format!("/api/v1/jobs/{}", args.job))
-        .await?;
-    println!("CIMJOB:{} deleted", args.job);
-    Ok(0)
+pub async fn remove(args: JobsArg) -> anyhow::Result<u8> {
+    let client = args.target.client();
+    on_each(&args.jobs, |job| {
+        let client = &client;
+        async move {
+            client.delete(&format!("/api/v1/jobs/{job}")).await?;
+            println!("CIMJOB:{job} deleted");
+            Ok(0)
+        }
+    })
+    .await
 }
 
 /// Options of `cimjob answer`.

@@ -30,18 +30,18 @@ enum Command {
     Show(cli::ShowArgs),
     /// Follow a job with a progress bar until it ends.
     Watch(cli::JobArg),
-    /// Suspend a job (SIGSTOP to its processes; a job not yet started is held).
-    Suspend(cli::JobArg),
-    /// Resume a suspended or held job (Start: SIGCONT).
-    Resume(cli::JobArg),
-    /// Terminate a job: SIGTERM, then SIGKILL after the timeout.
+    /// Suspend jobs (SIGSTOP to their processes; a job not yet started is held).
+    Suspend(cli::JobsArg),
+    /// Resume suspended or held jobs (Start: SIGCONT).
+    Resume(cli::JobsArg),
+    /// Terminate jobs: SIGTERM, then SIGKILL after the timeout.
     Terminate(cli::TerminateArgs),
-    /// Kill a job: SIGKILL at once.
+    /// Kill jobs: SIGKILL at once.
     Kill(cli::KillArgs),
     /// Change writable properties of a job (ModifyInstance): NAME=VALUE, or NAME alone for NULL.
     Set(cli::SetArgs),
-    /// Delete a finished job.
-    Rm(cli::JobArg),
+    /// Delete finished jobs.
+    Rm(cli::JobsArg),
     /// Print a run's output (the last run's unless --run); -f follows it until the run ends.
     Logs(cli::LogsArgs),
     /// Answer the question a job is waiting on (Query Pending).

@@ -219,3 +219,57 @@ fn one_bulk_request_acts_on_many_jobs_each_with_the_requesters_rights() {
     );
     assert_eq!(status, 400, "{body}");
 }
+
+#[test]
+fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
+    let s = Service::start(&["--max-running", "8"]);
+    let done = s.submit(&["--name", "nightly backup", "--", "true"]);
+    s.wait_state(done, 7, 20);
+    let sleepers: Vec<String> = (0..3)
+        .map(|i| {
+            s.submit(&["--name", &format!("sleeper {i}"), "--", "sleep", "600"])
+                .to_string()
+        })
+        .collect();
+    for id in &sleepers {
+        s.wait_state(id.parse().unwrap(), 4, 20);
+    }
+    let listed = |args: &[&str]| -> Vec<u64> {
+        let mut all = vec!["list", "--json"];
+        all.extend_from_slice(args);
+        let jobs: Value = serde_json::from_str(&s.ok(&all)).unwrap();
+        ids_of(&json!({ "jobs": jobs }))
+    };
+    let ids: Vec<u64> = sleepers.iter().map(|i| i.parse().unwrap()).collect();
+    assert_eq!(listed(&["--state", "running"]), ids);
+    assert_eq!(listed(&["-q", "nightly backup"]), vec![done]);
+    assert_eq!(listed(&["--state", "running", "--limit", "2"]), ids[..2]);
+    assert_eq!(
+        listed(&["--owner", "admin", "--state", "completed"]),
+        vec![done]
+    );
+    let out = s.cli(&["list", "--state", "sleeping"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"sleeping\""));
+
+    // several jobs at once; one that cannot be done fails alone, and says so
+    let mut args = vec!["suspend"];
+    args.extend(sleepers.iter().map(String::as_str));
+    s.ok(&args);
+    for &id in &ids {
+        s.wait_state(id, 5, 20);
+    }
+    let mut args = vec!["terminate", "--timeout", "2s"];
+    args.extend(sleepers.iter().map(String::as_str));
+    s.ok(&args);
+    for &id in &ids {
+        s.wait_state(id, 8, 20);
+    }
+    let mut args = vec!["rm", "999"];
+    args.extend(sleepers.iter().map(String::as_str));
+    let out = s.cli(&args);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("1 of 4 jobs failed"), "{said}");
+    assert_eq!(listed(&[]), vec![done], "the three were deleted");
+}
