@@ -386,6 +386,44 @@ fn state_name(job: &Value) -> &'static str {
         .map_or("?", JobState::name)
 }
 
+/// The JobState as a list shows it, telling apart what the one state covers: a New job
+/// queued for a slot or waiting for its time, a Running one running or between runs.
+fn state_shown(job: &Value) -> String {
+    /// OperationalStatus Dormant: nothing runs now.
+    const DORMANT: u64 = 15;
+    let dormant = job["OperationalStatus"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|v| v.as_u64() == Some(DORMANT)));
+    let scheduled = [
+        "ScheduledStartTime",
+        "RunStartInterval",
+        "RunMonth",
+        "RunDay",
+    ]
+    .iter()
+    .any(|p| !job[*p].is_null());
+    let name = state_name(job);
+    match (job["JobState"].as_u64(), dormant) {
+        (Some(2), _) if scheduled => format!("{name} (scheduled)"),
+        (Some(2), _) => format!("{name} (queued)"),
+        (Some(4), true) => format!("{name} (between runs)"),
+        _ => name.to_owned(),
+    }
+}
+
+/// `text` cut to `max` characters, an ellipsis standing for the rest: one long Name does not
+/// widen every row of a table.
+fn clipped(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// The widest Name a list shows.
+const NAME_WIDTH: usize = 32;
+
 /// Options of `cimjob list`.
 #[derive(clap::Args)]
 pub struct ListArgs {
@@ -457,8 +495,8 @@ pub async fn list(args: ListArgs) -> anyhow::Result<u8> {
         };
         table.add_row([
             text("InstanceID"),
-            text("Name"),
-            state_name(job).to_string(),
+            clipped(&text("Name"), NAME_WIDTH),
+            state_shown(job),
             text("PercentComplete"),
             text("Priority"),
             text("Owner"),
@@ -470,7 +508,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// A CIM timestamp as `2026-11-24 12:00:03`, for tables.
+/// A CIM timestamp as `2026-11-24 12:00:03 +01:00` (its own offset), for tables.
 fn readable_time(text: Option<&str>) -> String {
     text.and_then(|t| CimDateTime::parse(t).ok())
         .and_then(|d| {
@@ -480,11 +518,44 @@ fn readable_time(text: Option<&str>) -> String {
                 d.to_timestamp()
                     .ok()?
                     .to_zoned(offset.to_time_zone())
-                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .strftime("%Y-%m-%d %H:%M:%S %:z")
                     .to_string(),
             )
         })
         .unwrap_or_else(|| "-".into())
+}
+
+/// Options of `cimjob next`.
+#[derive(clap::Args)]
+pub struct NextArgs {
+    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    #[arg(value_parser = parse_job)]
+    job: u64,
+    /// How many coming runs
+    #[arg(short = 'n', default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    count: u64,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// `cimjob next`: the job's coming runs, in the service's time zone.
+pub async fn next(args: NextArgs) -> anyhow::Result<u8> {
+    let runs = args
+        .target
+        .client()
+        .get(&format!(
+            "/api/v1/jobs/{}/runs?upcoming={}",
+            args.job, args.count
+        ))
+        .await?;
+    let upcoming = runs["upcoming"].as_array().cloned().unwrap_or_default();
+    if upcoming.is_empty() {
+        println!("CIMJOB:{} has no coming run", args.job);
+    }
+    for t in upcoming {
+        println!("{}", readable_time(t.as_str()));
+    }
+    Ok(0)
 }
 
 /// Options of `cimjob show`.
@@ -1029,4 +1100,28 @@ pub fn user(command: UserCommand) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_name_is_clipped_and_a_short_one_kept() {
+        assert_eq!(clipped("backup", 32), "backup");
+        assert_eq!(clipped("abcdef", 4), "abc…");
+        assert_eq!(clipped("ééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn the_list_tells_queued_scheduled_and_between_runs_apart() {
+        let queued = json!({"JobState": 2, "OperationalStatus": [15]});
+        let scheduled = json!({"JobState": 2, "RunStartInterval": "00000000033000.000000:000"});
+        let between = json!({"JobState": 4, "OperationalStatus": [15]});
+        let running = json!({"JobState": 4, "OperationalStatus": [2]});
+        assert_eq!(state_shown(&queued), "New (queued)");
+        assert_eq!(state_shown(&scheduled), "New (scheduled)");
+        assert_eq!(state_shown(&between), "Running (between runs)");
+        assert_eq!(state_shown(&running), "Running");
+    }
 }

@@ -28,6 +28,8 @@ enum Command {
     List(cli::ListArgs),
     /// Show every property of a job, and its runs.
     Show(cli::ShowArgs),
+    /// Preview a job's coming runs (-n how many).
+    Next(cli::NextArgs),
     /// Follow a job with a progress bar until it ends.
     Watch(cli::JobArg),
     /// Suspend jobs (SIGSTOP to their processes; a job not yet started is held).
@@ -146,6 +148,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
             Command::Submit(args) => cli::submit(*args).await,
             Command::List(args) => cli::list(args).await,
             Command::Show(args) => cli::show(args).await,
+            Command::Next(args) => cli::next(args).await,
             Command::Watch(args) => cli::watch(args).await,
             Command::Suspend(args) => cli::state_change(args, 3, None).await,
             Command::Resume(args) => cli::state_change(args, 2, None).await,

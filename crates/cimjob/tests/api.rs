@@ -272,4 +272,22 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("1 of 4 jobs failed"), "{said}");
     assert_eq!(listed(&[]), vec![done], "the three were deleted");
+
+    // a daily job: its next runs a day apart, and the table says it is scheduled
+    let daily = s.submit(&["--utc", "--time", "03:30", "--times", "0", "--", "true"]);
+    let next = s.ok(&["next", &daily.to_string(), "-n", "7"]);
+    let days: Vec<jiff::Timestamp> = next
+        .lines()
+        .map(|line| {
+            jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S %:z", line)
+                .and_then(|t| t.to_timestamp())
+                .unwrap_or_else(|e| panic!("{e}: {line:?}"))
+        })
+        .collect();
+    assert_eq!(days.len(), 7, "{next}");
+    for pair in days.windows(2) {
+        assert_eq!(pair[1].duration_since(pair[0]).as_hours(), 24, "{next}");
+    }
+    let table = s.ok(&["list", "-q", "true", "--state", "new"]);
+    assert!(table.contains("New (scheduled)"), "{table}");
 }

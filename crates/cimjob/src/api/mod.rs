@@ -8,7 +8,7 @@
 //! | `GET /api/v1/jobs/{id}` | get |
 //! | `PATCH /api/v1/jobs/{id}` `{"properties": {...}}` | ModifyInstance |
 //! | `DELETE /api/v1/jobs/{id}` | DeleteInstance (204) |
-//! | `GET /api/v1/jobs/{id}/runs` | run history |
+//! | `GET /api/v1/jobs/{id}/runs` (`?upcoming=N`) | run history, and the next N runs (5) |
 //! | `GET /api/v1/jobs/{id}/runs/{n}/log` (`?follow=1`) | the run's output (followed until the run ends) |
 //! | `GET /api/v1/jobs/{id}/events` | server-sent events: the job now, then after each change |
 //! | `GET /api/v1/events` | server-sent events: every change to every job, `{"kind", "job"}` |
@@ -324,11 +324,29 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `?upcoming=N`: how many of a job's coming runs to show.
+#[derive(Deserialize)]
+struct RunsQuery {
+    /// 1 to [`MAX_UPCOMING`]; 5 without it.
+    upcoming: Option<usize>,
+}
+
+/// The most coming runs `GET /api/v1/jobs/{id}/runs` shows.
+const MAX_UPCOMING: usize = 100;
+
 async fn runs(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let shown = query.upcoming.unwrap_or(5);
+    if !(1..=MAX_UPCOMING).contains(&shown) {
+        return Err(ApiError::bad_request(format!(
+            "upcoming {shown} is out of range: give 1 to {MAX_UPCOMING}"
+        )));
+    }
     let id = job_id(&id)?;
     let job = visible_job(&engine, &principal, id).await?;
     let runs = engine.runs(id).await?;
@@ -340,11 +358,11 @@ async fn runs(
         _ => match Plan::of(&job, engine.zone()) {
             Ok(plan) if plan.rule.is_some() => {
                 let left = if plan.runs == 0 {
-                    5
+                    shown
                 } else {
                     plan.runs.saturating_sub(job.occurrences) as usize
                 };
-                plan.upcoming(now, left.min(5))
+                plan.upcoming(now, left.min(shown))
             }
             _ => job.next_start().into_iter().collect(),
         }
