@@ -831,6 +831,33 @@ pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
     .await
 }
 
+/// A `cimjob set` value written as `cimjob submit`'s options take it (`RunStartInterval=03:30`,
+/// `TimeBeforeRemoval=7d`, `ScheduledStartTime=2h`, `RecoveryAction=re-run`, `RunMonth=mar`),
+/// as its CIM value; `None` for a value already in CIM form (a number, a CIM datetime) or a
+/// property with no other form.
+fn friendly_value(property: &str, text: &str) -> Result<Option<Value>, String> {
+    if text.parse::<i64>().is_ok() || CimDateTime::parse(text).is_ok() {
+        return Ok(None);
+    }
+    let cim = |d: Result<CimDateTime, cim::DateTimeError>| {
+        d.map(|d| json!(d.to_string())).map_err(|e| e.to_string())
+    };
+    Ok(Some(match property {
+        "RunStartInterval" => json!(parse_clock(text)?.to_string()),
+        "TimeBeforeRemoval" => cim(CimDateTime::from_duration(parse_duration(text)?))?,
+        "ScheduledStartTime" | "UntilTime" => {
+            json!(parse_when(text, &jiff::tz::TimeZone::system())
+                .map_err(|e| format!("{e:#}"))?
+                .to_string())
+        }
+        "RecoveryAction" => json!(parse_recovery(text)?.number()),
+        "RunMonth" => json!(parse_month(text)?.number()),
+        "RunDayOfWeek" => json!(parse_weekday(text)?.number()),
+        "MissedRunPolicy" => json!(parse_missed(text)?.number()),
+        _ => return Ok(None),
+    }))
+}
+
 /// Options of `cimjob set`.
 #[derive(clap::Args)]
 pub struct SetArgs {
@@ -853,6 +880,14 @@ pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
         };
         let prop = property(name)
             .with_context(|| format!("CIMJOB_ConcreteJob has no property {name:?}"))?;
+        let value = match value
+            .as_str()
+            .map(|text| friendly_value(prop.decl.name, text))
+        {
+            Some(Ok(Some(converted))) => converted,
+            Some(Err(e)) => bail!("{name}: {e}"),
+            _ => value,
+        };
         let value = match (&value, prop.decl.is_array) {
             (Value::String(text), true) => {
                 json!(text.split(',').map(str::trim).collect::<Vec<_>>())
@@ -1105,6 +1140,33 @@ pub fn user(command: UserCommand) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_take_days_as_24_hours_and_friendly_values_become_cim() {
+        assert_eq!(parse_duration("7d"), Ok(SignedDuration::from_hours(7 * 24)));
+        assert_eq!(parse_duration("1d 12h"), Ok(SignedDuration::from_hours(36)));
+        assert_eq!(parse_duration("90s"), Ok(SignedDuration::from_secs(90)));
+        assert!(parse_duration("soon").is_err());
+        let value = |p, t| friendly_value(p, t).unwrap();
+        assert_eq!(
+            value("RunStartInterval", "03:30"),
+            Some(json!("00000000033000.000000:000"))
+        );
+        assert_eq!(
+            value("TimeBeforeRemoval", "7d"),
+            Some(json!("00000007000000.000000:000"))
+        );
+        assert_eq!(value("RecoveryAction", "re-run"), Some(json!(4)));
+        assert_eq!(value("RunMonth", "mar"), Some(json!(2)));
+        // CIM forms, and properties with no other form, go as written
+        assert_eq!(value("RunMonth", "2"), None);
+        assert_eq!(
+            value("TimeBeforeRemoval", "00000000000030.000000:000"),
+            None
+        );
+        assert_eq!(value("Name", "03:30"), None);
+        assert!(friendly_value("RunStartInterval", "25:00").is_err());
+    }
 
     #[test]
     fn a_long_name_is_clipped_and_a_short_one_kept() {

@@ -205,16 +205,23 @@ fn start_indications(
     Ok((indications, notifying))
 }
 
-/// Parses `10s`, `1m 30s`, `500ms`, ISO 8601 `PT10S`, or a CIM interval.
+/// Parses `10s`, `1m 30s`, `500ms`, `7d` (a day is 24 hours), ISO 8601 `PT10S`, or a CIM
+/// interval.
 pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     if let Ok(d) = cim::CimDateTime::parse(text) {
         if d.is_interval() {
             return d.to_duration().map_err(|e| e.to_string());
         }
     }
+    let days_are_24_hours = |span: jiff::Span| {
+        span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .ok()
+    };
     let d: SignedDuration = text
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration: write e.g. 10s, 1m30s, 500ms, or 00000000000010.000000:000"))?;
+        .ok()
+        .or_else(|| text.parse::<jiff::Span>().ok().and_then(days_are_24_hours))
+        .ok_or_else(|| format!("{text:?} is not a duration: write e.g. 10s, 1m30s, 500ms, 7d, or 00000000000010.000000:000"))?;
     if d.is_negative() {
         return Err(format!("{text:?} is negative"));
     }

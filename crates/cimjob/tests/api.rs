@@ -290,4 +290,24 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
     }
     let table = s.ok(&["list", "-q", "true", "--state", "new"]);
     assert!(table.contains("New (scheduled)"), "{table}");
+    // `set` takes submit's forms: a time of day, days
+    let daily_id = daily.to_string();
+    s.ok(&[
+        "set",
+        &daily_id,
+        "RunStartInterval=04:15",
+        "TimeBeforeRemoval=7d",
+    ]);
+    let job = s.job(daily);
+    assert_eq!(
+        job["RunStartInterval"], "00000000041500.000000:000",
+        "{job}"
+    );
+    assert_eq!(
+        job["TimeBeforeRemoval"], "00000007000000.000000:000",
+        "{job}"
+    );
+    let out = s.cli(&["set", &daily_id, "RunStartInterval=4pm"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"4pm\""));
 }
