@@ -36,14 +36,35 @@ pub struct Target {
     /// Its password
     #[arg(long, env = "CIMJOB_PASSWORD", global = true, hide_env_values = true)]
     password: Option<String>,
+    /// Trust this certificate (PEM: a CA, or the service's own) for an https:// --url
+    /// [default: the local service's certificate, in its data dir]
+    #[arg(long, env = "CIMJOB_CA", global = true, value_name = "FILE")]
+    ca: Option<PathBuf>,
 }
 
 impl Target {
-    fn client(&self) -> Client {
+    fn client(&self) -> anyhow::Result<Client> {
         let data_dir = self.data_dir.clone().unwrap_or_else(default_data_dir);
         let credentials =
             crate::config::credentials(self.user.as_deref(), self.password.as_deref(), &data_dir);
-        Client::new(service_url(self.url.as_deref(), &data_dir), credentials)
+        // --ca, else the certificate the service on this machine serves, if there is one
+        let (pem, named) = match &self.ca {
+            Some(path) => (Some(path.clone()), true),
+            None => (Some(crate::tls::own_certificate(&data_dir)), false),
+        };
+        let trusted = match pem.map(|path| (std::fs::read(&path), path)) {
+            Some((Ok(bytes), path)) => reqwest::Certificate::from_pem_bundle(&bytes)
+                .with_context(|| format!("--ca {}: not PEM certificates", path.display()))?,
+            Some((Err(e), path)) if named => {
+                return Err(e).with_context(|| format!("--ca {}", path.display()))
+            }
+            _ => Vec::new(),
+        };
+        Client::new(
+            service_url(self.url.as_deref(), &data_dir),
+            credentials,
+            &trusted,
+        )
     }
 }
 
@@ -259,7 +280,7 @@ fn interval(d: SignedDuration) -> anyhow::Result<String> {
 
 /// `cimjob submit`.
 pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
-    let client = args.target.client();
+    let client = args.target.client()?;
     let name = args.name.clone().unwrap_or_else(|| {
         let first = &args.command[0];
         first.rsplit('/').next().unwrap_or(first).to_string()
@@ -470,7 +491,7 @@ impl ListArgs {
 
 /// `cimjob list`.
 pub async fn list(args: ListArgs) -> anyhow::Result<u8> {
-    let body = args.target.client().get(&args.path()?).await?;
+    let body = args.target.client()?.get(&args.path()?).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&body["jobs"])?);
         return Ok(0);
@@ -542,7 +563,7 @@ pub struct NextArgs {
 pub async fn next(args: NextArgs) -> anyhow::Result<u8> {
     let runs = args
         .target
-        .client()
+        .client()?
         .get(&format!(
             "/api/v1/jobs/{}/runs?upcoming={}",
             args.job, args.count
@@ -605,7 +626,7 @@ fn describe(name: &str, value: &Value) -> String {
 
 /// `cimjob show`.
 pub async fn show(args: ShowArgs) -> anyhow::Result<u8> {
-    let client = args.target.client();
+    let client = args.target.client()?;
     let job = client.get(&format!("/api/v1/jobs/{}", args.job)).await?;
     let runs = client
         .get(&format!("/api/v1/jobs/{}/runs", args.job))
@@ -676,7 +697,7 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<u8> {
 
 /// `cimjob watch`.
 pub async fn watch(args: JobArg) -> anyhow::Result<u8> {
-    follow(&args.target.client(), args.job).await
+    follow(&args.target.client()?, args.job).await
 }
 
 /// Shows a progress bar until the job reaches a final state; exit code 0 only if it
@@ -767,7 +788,7 @@ pub async fn state_change(
     requested: u16,
     timeout: Option<SignedDuration>,
 ) -> anyhow::Result<u8> {
-    let client = args.target.client();
+    let client = args.target.client()?;
     let mut body = json!({ "RequestedState": requested });
     if let Some(t) = timeout {
         body["TimeoutPeriod"] = json!(interval(t)?);
@@ -815,7 +836,7 @@ pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
     if !args.delete {
         return state_change(args.job, 5, None).await;
     }
-    let client = args.job.target.client();
+    let client = args.job.target.client()?;
     on_each(&args.job.jobs, |job| {
         let client = &client;
         async move {
@@ -896,7 +917,7 @@ pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
         };
         p.insert(prop.decl.name.to_string(), value);
     }
-    let client = args.job.target.client();
+    let client = args.job.target.client()?;
     let body = client
         .request_json(
             reqwest::Method::PATCH,
@@ -940,7 +961,7 @@ pub struct LogsArgs {
 /// `cimjob logs`: a run's output, as the job's owner (or an admin) may read it.
 pub async fn logs(args: LogsArgs) -> anyhow::Result<u8> {
     use std::io::Write;
-    let client = args.target.client();
+    let client = args.target.client()?;
     let run = match args.run {
         Some(run) => run,
         None => last_run(&client, args.job).await?,
@@ -986,7 +1007,7 @@ async fn tail_of_log(client: &Client, id: u64, lines: usize) -> Option<String> {
 
 /// `cimjob rm`.
 pub async fn remove(args: JobsArg) -> anyhow::Result<u8> {
-    let client = args.target.client();
+    let client = args.target.client()?;
     on_each(&args.jobs, |job| {
         let client = &client;
         async move {
@@ -1009,7 +1030,7 @@ pub struct AnswerArgs {
 
 /// `cimjob answer`.
 pub async fn answer(args: AnswerArgs) -> anyhow::Result<u8> {
-    let client = args.job.target.client();
+    let client = args.job.target.client()?;
     let body = client
         .post(
             &format!("/api/v1/jobs/{}/answerquery", args.job.job),

@@ -13,13 +13,25 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the service at `base` (e.g. `http://127.0.0.1:5988`).
-    pub fn new(base: String, credentials: Option<(String, String)>) -> Client {
-        Client {
-            http: reqwest::Client::new(),
+    /// A client for the service at `base` (e.g. `http://127.0.0.1:5988`), trusting the
+    /// certificates of `trusted` (PEM) for `https://`.
+    pub fn new(
+        base: String,
+        credentials: Option<(String, String)>,
+        trusted: &[reqwest::Certificate],
+    ) -> anyhow::Result<Client> {
+        let http = trusted
+            .iter()
+            .fold(reqwest::Client::builder(), |builder, root| {
+                builder.add_root_certificate(root.clone())
+            })
+            .build()
+            .context("cannot make an HTTP client")?;
+        Ok(Client {
+            http,
             base,
             credentials,
-        }
+        })
     }
 
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

@@ -46,6 +46,12 @@ pub const MAX_HANDSHAKES: usize = 256;
 
 /// The directory under the data dir holding the generated certificate and the fingerprint.
 pub const TLS_DIR: &str = "tls";
+
+/// The certificate the service of `data_dir` serves when it made its own: what a CLI on the
+/// same machine trusts for HTTPS.
+pub fn own_certificate(data_dir: &Path) -> PathBuf {
+    data_dir.join(TLS_DIR).join(CERT_FILE)
+}
 const CERT_FILE: &str = "cert.pem";
 const KEY_FILE: &str = "key.pem";
 const FINGERPRINT_FILE: &str = "fingerprint";

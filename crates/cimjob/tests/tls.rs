@@ -360,3 +360,43 @@ fn https_listen_off_serves_no_https() {
     let (status, _) = svc.get("/");
     assert!((100..600).contains(&status));
 }
+
+#[test]
+fn the_cli_speaks_https_trusting_the_local_services_certificate_or_a_ca_file() {
+    let svc = Service::start(HTTPS);
+    let url = format!("https://{}", https_addr(&svc));
+    let cli = |args: &[&str], data_dir: &Path| {
+        std::process::Command::new(common::BIN)
+            .args(args)
+            .env("CIMJOB_URL", &url)
+            .env("CIMJOB_DATA_DIR", data_dir)
+            .env("CIMJOB_USER", "admin")
+            .env("CIMJOB_PASSWORD", common::ADMIN_PASSWORD)
+            .env_remove("CIMJOB_CA")
+            .output()
+            .unwrap()
+    };
+    // on the service's machine: its own certificate, found in its data dir
+    let id = common::submitted_id(&String::from_utf8_lossy(
+        &cli(&["submit", "--", "true"], svc.data_dir()).stdout,
+    ));
+    let elsewhere = tempfile::tempdir().unwrap();
+    // elsewhere, the certificate is not known: refused, unless --ca names it
+    let refused = cli(&["show", &id.to_string()], elsewhere.path());
+    assert!(!refused.status.success());
+    let cert = generated_cert(&svc);
+    let shown = cli(
+        &["show", &id.to_string(), "--ca", cert.to_str().unwrap()],
+        elsewhere.path(),
+    );
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&format!("CIMJOB:{id}")));
+    // a --ca that cannot be read is named
+    let missing = cli(&["list", "--ca", "/nonexistent/ca.pem"], elsewhere.path());
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/ca.pem"));
+}
