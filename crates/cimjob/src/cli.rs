@@ -68,12 +68,12 @@ impl Target {
     }
 }
 
-/// A job, by InstanceID or number.
+/// A job, by InstanceID, number or Name.
 #[derive(clap::Args)]
 pub struct JobArg {
-    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    /// The job: its InstanceID (CIMJOB:7), number (7) or Name, if no other job has it
     #[arg(value_parser = parse_job)]
-    job: u64,
+    job: JobRef,
     #[command(flatten)]
     target: Target,
 }
@@ -81,14 +81,63 @@ pub struct JobArg {
 /// Several jobs, for an action on each.
 #[derive(clap::Args)]
 pub struct JobsArg {
-    /// The jobs: InstanceIDs (CIMJOB:7) or numbers (7)
+    /// The jobs: InstanceIDs (CIMJOB:7), numbers (7) or Names, each some one job's
     #[arg(value_parser = parse_job, required = true, num_args = 1..)]
-    jobs: Vec<u64>,
+    jobs: Vec<JobRef>,
     #[command(flatten)]
     target: Target,
 }
 
-fn parse_job(text: &str) -> Result<u64, String> {
+/// A job as the command line names it: its InstanceID or number, or its Name when no other
+/// job has that Name (the service is asked which job it is).
+#[derive(Clone, Debug)]
+pub enum JobRef {
+    /// `CIMJOB:7` or `7`.
+    Id(u64),
+    /// A Name.
+    Name(String),
+}
+
+fn parse_job(text: &str) -> Result<JobRef, String> {
+    match parse_instance_id(text) {
+        Some(id) => Ok(JobRef::Id(id)),
+        None if text.trim().is_empty() => Err(
+            "a job must be named: give its InstanceID (CIMJOB:7), its number (7) or its Name"
+                .into(),
+        ),
+        None => Ok(JobRef::Name(text.to_owned())),
+    }
+}
+
+impl JobRef {
+    /// The job's LocalID; a Name is looked up, and refused unless exactly one job has it.
+    async fn resolve(&self, client: &Client) -> anyhow::Result<u64> {
+        let name = match self {
+            JobRef::Id(id) => return Ok(*id),
+            JobRef::Name(name) => name,
+        };
+        let query = serde_urlencoded::to_string([("q", name.as_str())])?;
+        let body = client.get(&format!("/api/v1/jobs?{query}")).await?;
+        let named: Vec<u64> = body["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|job| job["Name"] == name.as_str())
+            .filter_map(|job| job["InstanceID"].as_str().and_then(parse_instance_id))
+            .collect();
+        match named.as_slice() {
+            [id] => Ok(*id),
+            [] => bail!("no job is named {name:?}: give its InstanceID (CIMJOB:7), its number (7) or its Name"),
+            many => bail!(
+                "{} jobs are named {name:?} ({}): give an InstanceID",
+                many.len(),
+                many.iter().map(|id| format!("CIMJOB:{id}")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
+fn parse_job_id(text: &str) -> Result<u64, String> {
     parse_instance_id(text).ok_or_else(|| {
         format!("{text:?} is not a job: give its InstanceID (CIMJOB:7) or its number (7)")
     })
@@ -211,7 +260,7 @@ pub struct SubmitArgs {
     #[arg(long)]
     other_recovery: Option<String>,
     /// The job that --recovery run-recovery-job starts (submit it with --hold first)
-    #[arg(long, value_parser = parse_job)]
+    #[arg(long, value_parser = parse_job_id)]
     recovery_job: Option<u64>,
     /// Notify: the user told when the job ends
     #[arg(long)]
@@ -549,9 +598,9 @@ fn readable_time(text: Option<&str>) -> String {
 /// Options of `cimjob next`.
 #[derive(clap::Args)]
 pub struct NextArgs {
-    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    /// The job: its InstanceID (CIMJOB:7), number (7) or Name, if no other job has it
     #[arg(value_parser = parse_job)]
-    job: u64,
+    job: JobRef,
     /// How many coming runs
     #[arg(short = 'n', default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
     count: u64,
@@ -561,17 +610,14 @@ pub struct NextArgs {
 
 /// `cimjob next`: the job's coming runs, in the service's time zone.
 pub async fn next(args: NextArgs) -> anyhow::Result<u8> {
-    let runs = args
-        .target
-        .client()?
-        .get(&format!(
-            "/api/v1/jobs/{}/runs?upcoming={}",
-            args.job, args.count
-        ))
+    let client = args.target.client()?;
+    let job = args.job.resolve(&client).await?;
+    let runs = client
+        .get(&format!("/api/v1/jobs/{job}/runs?upcoming={}", args.count))
         .await?;
     let upcoming = runs["upcoming"].as_array().cloned().unwrap_or_default();
     if upcoming.is_empty() {
-        println!("CIMJOB:{} has no coming run", args.job);
+        println!("CIMJOB:{job} has no coming run");
     }
     for t in upcoming {
         println!("{}", readable_time(t.as_str()));
@@ -582,9 +628,9 @@ pub async fn next(args: NextArgs) -> anyhow::Result<u8> {
 /// Options of `cimjob show`.
 #[derive(clap::Args)]
 pub struct ShowArgs {
-    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    /// The job: its InstanceID (CIMJOB:7), number (7) or Name, if no other job has it
     #[arg(value_parser = parse_job)]
-    job: u64,
+    job: JobRef,
     /// Print JSON
     #[arg(long)]
     json: bool,
@@ -627,10 +673,9 @@ fn describe(name: &str, value: &Value) -> String {
 /// `cimjob show`.
 pub async fn show(args: ShowArgs) -> anyhow::Result<u8> {
     let client = args.target.client()?;
-    let job = client.get(&format!("/api/v1/jobs/{}", args.job)).await?;
-    let runs = client
-        .get(&format!("/api/v1/jobs/{}/runs", args.job))
-        .await?;
+    let id = args.job.resolve(&client).await?;
+    let job = client.get(&format!("/api/v1/jobs/{id}")).await?;
+    let runs = client.get(&format!("/api/v1/jobs/{id}/runs")).await?;
     if args.json {
         println!(
             "{}",
@@ -697,7 +742,9 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<u8> {
 
 /// `cimjob watch`.
 pub async fn watch(args: JobArg) -> anyhow::Result<u8> {
-    follow(&args.target.client()?, args.job).await
+    let client = args.target.client()?;
+    let job = args.job.resolve(&client).await?;
+    follow(&client, job).await
 }
 
 /// Shows a progress bar until the job reaches a final state; exit code 0 only if it
@@ -761,19 +808,24 @@ fn report(method: &str, id: u64, body: &Value) -> anyhow::Result<u8> {
     }
 }
 
-/// Runs `act` on each of `jobs` in turn, saying what became of each: 0 if every one went
-/// well, else 1 once all were tried (the failures said on stderr).
-async fn on_each<F, Fut>(jobs: &[u64], act: F) -> anyhow::Result<u8>
+/// Runs `act` on each of `jobs` in turn (a Name looked up through `client`), saying what
+/// became of each: 0 if every one went well, else 1 once all were tried (the failures said on
+/// stderr).
+async fn on_each<F, Fut>(client: &Client, jobs: &[JobRef], act: F) -> anyhow::Result<u8>
 where
     F: Fn(u64) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<u8>>,
 {
     if let [only] = jobs {
-        return act(*only).await;
+        return act(only.resolve(client).await?).await;
     }
     let mut failed = 0;
-    for &job in jobs {
-        if let Err(e) = act(job).await {
+    for job in jobs {
+        let done = match job.resolve(client).await {
+            Ok(id) => act(id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = done {
             eprintln!("cimjob: {e:#}");
             failed += 1;
         }
@@ -795,7 +847,7 @@ pub async fn state_change(
     }
     let what = cimjob_rules::model::value_maps::RequestedState::from_number(requested)
         .map_or("?", |r| r.name());
-    on_each(&args.jobs, |job| {
+    on_each(&client, &args.jobs, |job| {
         let (client, body) = (&client, body.clone());
         async move {
             let path = format!("/api/v1/jobs/{job}/requeststatechange");
@@ -837,7 +889,7 @@ pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
         return state_change(args.job, 5, None).await;
     }
     let client = args.job.target.client()?;
-    on_each(&args.job.jobs, |job| {
+    on_each(&client, &args.job.jobs, |job| {
         let client = &client;
         async move {
             let answer = client
@@ -918,10 +970,11 @@ pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
         p.insert(prop.decl.name.to_string(), value);
     }
     let client = args.job.target.client()?;
+    let job = args.job.job.resolve(&client).await?;
     let body = client
         .request_json(
             reqwest::Method::PATCH,
-            &format!("/api/v1/jobs/{}", args.job.job),
+            &format!("/api/v1/jobs/{job}"),
             json!({ "properties": p }),
         )
         .await?;
@@ -932,9 +985,9 @@ pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
         .filter_map(Value::as_str)
         .collect();
     if changed.is_empty() {
-        println!("CIMJOB:{}: nothing changed", args.job.job);
+        println!("CIMJOB:{job}: nothing changed");
     } else {
-        println!("CIMJOB:{}: changed {}", args.job.job, changed.join(", "));
+        println!("CIMJOB:{job}: changed {}", changed.join(", "));
         for name in changed {
             println!("  {name} = {}", describe(name, &body["job"][name]));
         }
@@ -945,9 +998,9 @@ pub async fn set(args: SetArgs) -> anyhow::Result<u8> {
 /// Options of `cimjob logs`.
 #[derive(clap::Args)]
 pub struct LogsArgs {
-    /// The job: its InstanceID (CIMJOB:7) or number (7)
+    /// The job: its InstanceID (CIMJOB:7), number (7) or Name, if no other job has it
     #[arg(value_parser = parse_job)]
-    job: u64,
+    job: JobRef,
     /// Which run (1 is the first; default: the last)
     #[arg(long)]
     run: Option<u32>,
@@ -962,12 +1015,13 @@ pub struct LogsArgs {
 pub async fn logs(args: LogsArgs) -> anyhow::Result<u8> {
     use std::io::Write;
     let client = args.target.client()?;
+    let job = args.job.resolve(&client).await?;
     let run = match args.run {
         Some(run) => run,
-        None => last_run(&client, args.job).await?,
+        None => last_run(&client, job).await?,
     };
     let follow = if args.follow { "?follow=1" } else { "" };
-    let path = format!("/api/v1/jobs/{}/runs/{run}/log{follow}", args.job);
+    let path = format!("/api/v1/jobs/{job}/runs/{run}/log{follow}");
     let mut chunks = Box::pin(client.bytes(&path).await?);
     let mut out = std::io::stdout().lock();
     while let Some(chunk) = chunks.next().await {
@@ -1008,7 +1062,7 @@ async fn tail_of_log(client: &Client, id: u64, lines: usize) -> Option<String> {
 /// `cimjob rm`.
 pub async fn remove(args: JobsArg) -> anyhow::Result<u8> {
     let client = args.target.client()?;
-    on_each(&args.jobs, |job| {
+    on_each(&client, &args.jobs, |job| {
         let client = &client;
         async move {
             client.delete(&format!("/api/v1/jobs/{job}")).await?;
@@ -1031,13 +1085,14 @@ pub struct AnswerArgs {
 /// `cimjob answer`.
 pub async fn answer(args: AnswerArgs) -> anyhow::Result<u8> {
     let client = args.job.target.client()?;
+    let job = args.job.job.resolve(&client).await?;
     let body = client
         .post(
-            &format!("/api/v1/jobs/{}/answerquery", args.job.job),
+            &format!("/api/v1/jobs/{job}/answerquery"),
             json!({ "Answer": args.text }),
         )
         .await?;
-    report("AnswerQuery", args.job.job, &body)
+    report("AnswerQuery", job, &body)
 }
 
 /// `cimjob user …`: the users of a data dir.

@@ -252,6 +252,22 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"sleeping\""));
 
+    // a job by its Name, when no other job has it
+    let shown = s.ok(&["show", "nightly backup"]);
+    assert!(shown.contains(&format!("CIMJOB:{done}")), "{shown}");
+    s.submit(&["--name", "twin", "--", "true"]);
+    s.submit(&["--name", "twin", "--", "true"]);
+    let out = s.cli(&["show", "twin"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("2 jobs are named \"twin\""), "{said}");
+    let out = s.cli(&["suspend", "nobody's job"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no job is named"));
+    s.ok(&["suspend", "sleeper 0"]);
+    s.wait_state(ids[0], 5, 20);
+    s.ok(&["resume", "sleeper 0"]);
+    s.wait_state(ids[0], 4, 20);
+
     // several jobs at once; one that cannot be done fails alone, and says so
     let mut args = vec!["suspend"];
     args.extend(sleepers.iter().map(String::as_str));
@@ -271,7 +287,11 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("1 of 4 jobs failed"), "{said}");
-    assert_eq!(listed(&[]), vec![done], "the three were deleted");
+    let left = listed(&[]);
+    assert!(
+        left.contains(&done) && ids.iter().all(|id| !left.contains(id)),
+        "the three were deleted: {left:?}"
+    );
 
     // a daily job: its next runs a day apart, and the table says it is scheduled
     let daily = s.submit(&["--utc", "--time", "03:30", "--times", "0", "--", "true"]);

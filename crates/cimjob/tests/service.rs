@@ -688,7 +688,7 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
             &["submit", "--recovery", "bogus", "--", "true"],
             "\"bogus\" is not a RecoveryAction",
         ),
-        (&["show", "job-x"], "\"job-x\" is not a job"),
+        (&["show", "job-x"], "no job is named \"job-x\""),
         (
             &["submit", "--cwd", "relative", "--", "true"],
             "WorkingDirectory \"relative\" is not an absolute path",
