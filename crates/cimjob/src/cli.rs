@@ -512,6 +512,20 @@ pub struct ListArgs {
     /// At most this many jobs (the first, in LocalID order)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     limit: Option<u64>,
+    /// The table's columns, comma-separated
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "id,name,state,percent,priority,owner,submitted,error"
+    )]
+    format: Vec<Column>,
+    /// Order the table by this column (then by LocalID)
+    #[arg(long, value_enum, default_value = "id")]
+    sort: Column,
+    /// Largest first
+    #[arg(long)]
+    reverse: bool,
     #[command(flatten)]
     target: Target,
 }
@@ -545,37 +559,116 @@ pub async fn list(args: ListArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&body["jobs"])?);
         return Ok(0);
     }
+    let mut jobs: Vec<&Value> = body["jobs"].as_array().into_iter().flatten().collect();
+    // a stable sort: equal keys stay in LocalID order
+    jobs.sort_by_key(|job| args.sort.key(job));
+    if args.reverse {
+        jobs.reverse();
+    }
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header([
-        "InstanceID",
-        "Name",
-        "JobState",
-        "%",
-        "Priority",
-        "Owner",
-        "TimeSubmitted",
-        "ErrorCode",
-    ]);
-    for job in body["jobs"].as_array().into_iter().flatten() {
-        let text = |k: &str| match &job[k] {
-            Value::Null => "-".to_string(),
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        table.add_row([
-            text("InstanceID"),
-            clipped(&text("Name"), NAME_WIDTH),
-            state_shown(job),
-            text("PercentComplete"),
-            text("Priority"),
-            text("Owner"),
-            readable_time(job["TimeSubmitted"].as_str()),
-            text("ErrorCode"),
-        ]);
+    table.set_header(args.format.iter().map(|c| c.header()));
+    for job in jobs {
+        table.add_row(args.format.iter().map(|c| c.cell(job)));
     }
     println!("{table}");
     Ok(0)
+}
+
+/// A column `cimjob list` can show and sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Column {
+    /// InstanceID
+    Id,
+    /// Name (clipped)
+    Name,
+    /// JobState, telling queued, scheduled and between runs apart
+    State,
+    /// PercentComplete
+    Percent,
+    /// Priority
+    Priority,
+    /// Owner
+    Owner,
+    /// TimeSubmitted
+    Submitted,
+    /// StartTime
+    Started,
+    /// ErrorCode
+    Error,
+    /// JobStatus (clipped)
+    Status,
+    /// CommandLine (clipped)
+    Command,
+}
+
+/// What a column's cells sort by: a number where the property is one, else its text.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    Number(i64),
+    Text(String),
+}
+
+impl Column {
+    /// The property the column shows.
+    fn property(self) -> &'static str {
+        match self {
+            Column::Id => "InstanceID",
+            Column::Name => "Name",
+            Column::State => "JobState",
+            Column::Percent => "PercentComplete",
+            Column::Priority => "Priority",
+            Column::Owner => "Owner",
+            Column::Submitted => "TimeSubmitted",
+            Column::Started => "StartTime",
+            Column::Error => "ErrorCode",
+            Column::Status => "JobStatus",
+            Column::Command => "CommandLine",
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Column::Percent => "%",
+            other => other.property(),
+        }
+    }
+
+    fn cell(self, job: &Value) -> String {
+        let value = &job[self.property()];
+        let text = match value {
+            Value::Null => "-".to_string(),
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        };
+        match self {
+            Column::Name | Column::Status | Column::Command => clipped(&text, NAME_WIDTH),
+            Column::State => state_shown(job),
+            Column::Submitted | Column::Started => readable_time(value.as_str()),
+            _ => text,
+        }
+    }
+
+    fn key(self, job: &Value) -> SortKey {
+        let value = &job[self.property()];
+        match self {
+            Column::Id => SortKey::Number(
+                value
+                    .as_str()
+                    .and_then(parse_instance_id)
+                    .map_or(0, |id| id as i64),
+            ),
+            _ => match value.as_i64() {
+                Some(n) => SortKey::Number(n),
+                None => SortKey::Text(self.cell(job)),
+            },
+        }
+    }
 }
 
 /// A CIM timestamp as `2026-11-24 12:00:03 +01:00` (its own offset), for tables.

@@ -248,6 +248,30 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
         listed(&["--owner", "admin", "--state", "completed"]),
         vec![done]
     );
+    // chosen columns, sorted
+    let table = s.ok(&[
+        "list",
+        "--format",
+        "id,name,priority",
+        "--sort",
+        "name",
+        "--reverse",
+    ]);
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(
+        rows[0].contains("InstanceID") && rows[0].contains("Priority"),
+        "{table}"
+    );
+    assert!(!rows[0].contains("Owner"), "{table}");
+    let names: Vec<&str> = rows[1..]
+        .iter()
+        .filter_map(|row| row.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(names.first(), Some(&"sleeper"), "{table}");
+    assert_eq!(names.last(), Some(&"nightly"), "{table}");
+    let out = s.cli(&["list", "--format", "id,colour"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
     let out = s.cli(&["list", "--state", "sleeping"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"sleeping\""));
