@@ -1,5 +1,5 @@
 //! Calls about a job another node of a shared store holds: RequestStateChange, KillJob,
-//! AnswerQuery, ModifyInstance and DeleteInstance sent to any node reach the node whose core
+//! AnswerQuery, ModifyInstance, DeleteInstance and Run now sent to any node reach the node whose core
 //! holds the job (the one running it), and answer with the codes (or the refusal) that
 //! node's core gives.
 //!
@@ -50,6 +50,8 @@ pub(crate) enum Call {
     },
     /// DeleteInstance.
     Delete { id: u64 },
+    /// Run now.
+    RunNow { id: u64 },
 }
 
 impl Call {
@@ -59,7 +61,8 @@ impl Call {
             | Call::KillJob { id, .. }
             | Call::Answer { id, .. }
             | Call::Modify { id, .. }
-            | Call::Delete { id } => *id,
+            | Call::Delete { id }
+            | Call::RunNow { id } => *id,
         }
     }
 }
@@ -82,7 +85,7 @@ pub(crate) enum Answer {
 pub(crate) enum Refusal {
     NotFound(u64),
     Property(PropertyError),
-    NotFinished(String),
+    WrongState(String),
     Failed(String),
     Stopped,
     HeldElsewhere(String),
@@ -92,7 +95,7 @@ impl From<EngineError> for Refusal {
     fn from(error: EngineError) -> Refusal {
         match error {
             EngineError::NotFound(NotFound(id)) => Refusal::NotFound(id),
-            EngineError::NotFinished(m) => Refusal::NotFinished(m),
+            EngineError::WrongState(m) => Refusal::WrongState(m),
             EngineError::Stopped => Refusal::Stopped,
             EngineError::HeldElsewhere { node } => Refusal::HeldElsewhere(node),
             EngineError::Property(p) => Refusal::Property(p),
@@ -106,7 +109,7 @@ impl From<Refusal> for EngineError {
         match refusal {
             Refusal::NotFound(id) => EngineError::NotFound(NotFound(id)),
             Refusal::Property(p) => EngineError::Property(p),
-            Refusal::NotFinished(m) => EngineError::NotFinished(m),
+            Refusal::WrongState(m) => EngineError::WrongState(m),
             Refusal::Failed(m) => EngineError::Store(m),
             Refusal::Stopped => EngineError::Stopped,
             Refusal::HeldElsewhere(node) => EngineError::HeldElsewhere { node },
@@ -201,6 +204,10 @@ impl EngineHandle {
             }
             Call::Delete { id } => {
                 self.call(|reply| Command::Delete { id, reply }).await?;
+                Answer::Done
+            }
+            Call::RunNow { id } => {
+                self.call(|reply| Command::RunNow { id, reply }).await?;
                 Answer::Done
             }
         })

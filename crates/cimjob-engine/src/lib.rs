@@ -29,7 +29,8 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use cimjob_rules::core::{
-    job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Note, Step, StoreRead,
+    job_of, Action, Core, CoreConfig, DeleteError, ModifyError, NotFound, Note, RunNowError, Step,
+    StoreRead,
 };
 use cimjob_rules::events::Event;
 use cimjob_rules::model::properties::View;
@@ -50,9 +51,10 @@ pub enum EngineError {
     /// A property value was refused; nothing changed.
     #[error(transparent)]
     Property(#[from] PropertyError),
-    /// DeleteInstance of an unfinished job.
+    /// The job is not in a state that allows the call: DeleteInstance of an unfinished job,
+    /// Run now of one that does not wait for its time.
     #[error("{0}")]
-    NotFinished(String),
+    WrongState(String),
     /// The store could not make the change durable.
     #[error("the job store failed: {0}")]
     Store(String),
@@ -71,7 +73,16 @@ impl From<DeleteError> for EngineError {
     fn from(e: DeleteError) -> Self {
         match e {
             DeleteError::NotFound(n) => EngineError::NotFound(n),
-            e @ DeleteError::NotFinished { .. } => EngineError::NotFinished(e.to_string()),
+            e @ DeleteError::NotFinished { .. } => EngineError::WrongState(e.to_string()),
+        }
+    }
+}
+
+impl From<RunNowError> for EngineError {
+    fn from(e: RunNowError) -> Self {
+        match e {
+            RunNowError::NotFound(n) => EngineError::NotFound(n),
+            e @ RunNowError::NotWaiting { .. } => EngineError::WrongState(e.to_string()),
         }
     }
 }
@@ -180,6 +191,10 @@ enum Command {
         id: u64,
         reply: Reply<()>,
     },
+    RunNow {
+        id: u64,
+        reply: Reply<()>,
+    },
     Get {
         id: u64,
         reply: Reply<Arc<Job>>,
@@ -209,7 +224,8 @@ impl Command {
             | Command::KillJob { id, .. }
             | Command::Answer { id, .. }
             | Command::Modify { id, .. }
-            | Command::Delete { id, .. } => Some(*id),
+            | Command::Delete { id, .. }
+            | Command::RunNow { id, .. } => Some(*id),
             _ => None,
         }
     }
@@ -224,7 +240,9 @@ impl Command {
             Command::KillJob { reply, .. } => drop(reply.send(Err(error))),
             Command::Answer { reply, .. } => drop(reply.send(Err(error))),
             Command::Modify { reply, .. } => drop(reply.send(Err(error))),
-            Command::Delete { reply, .. } => drop(reply.send(Err(error))),
+            Command::Delete { reply, .. } | Command::RunNow { reply, .. } => {
+                drop(reply.send(Err(error)))
+            }
             Command::Page { reply, .. } => drop(reply.send(Err(error))),
             Command::Drain { reply } | Command::Shutdown { reply } => drop(reply.send(())),
             Command::Held { reply } => drop(reply.send(0)),
@@ -514,6 +532,14 @@ impl EngineHandle {
         values: Vec<(String, Option<CimValue>)>,
     ) -> Result<Vec<String>, EngineError> {
         forward::changed(self.wherever(forward::Call::Modify { id, values }).await?)
+    }
+
+    /// Runs a job that waits for its time now (see [`Core::run_now`]).
+    pub async fn run_now(&self, id: u64) -> Result<(), EngineError> {
+        match self.wherever(forward::Call::RunNow { id }).await? {
+            forward::Answer::Refused(refusal) => Err(refusal.into()),
+            _ => Ok(()),
+        }
     }
 
     /// DeleteInstance.
@@ -1093,6 +1119,10 @@ impl Shell {
             }
             Command::Delete { id, reply } => {
                 let result = self.core.delete(id, now).map(|step| ((), step));
+                self.respond(reply, result);
+            }
+            Command::RunNow { id, reply } => {
+                let result = self.core.run_now(id, now).map(|step| ((), step));
                 self.respond(reply, result);
             }
             Command::Drain { reply } => {

@@ -256,6 +256,22 @@ pub enum DeleteError {
     },
 }
 
+/// Why Run now was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunNowError {
+    /// No such job.
+    #[error(transparent)]
+    NotFound(#[from] NotFound),
+    /// The job does not wait for its time: it runs, is ready for a slot, is held or ended.
+    #[error("{job} does not wait for its time (it is {state}): only a scheduled job not yet started, or a recurring one between runs, can run now")]
+    NotWaiting {
+        /// Its InstanceID.
+        job: String,
+        /// Its JobState.
+        state: &'static str,
+    },
+}
+
 /// Why a ModifyInstance was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ModifyError {
@@ -1115,6 +1131,26 @@ impl Core {
         }
         self.dispatch(now);
         Ok((changed, self.take_step()))
+    }
+
+    /// Runs a job that waits for its time — one scheduled and not yet started, or a recurring
+    /// one between runs — now, as one of its runs (it counts toward JobRunTimes): the
+    /// operator's "Run now". Its schedule goes on after this run as after any other.
+    pub fn run_now(&mut self, id: u64, now: Timestamp) -> Result<Step, RunNowError> {
+        let job = self.jobs.get(&id).ok_or(NotFound(id))?.clone();
+        let waiting = matches!(job.situation, Situation::Queued | Situation::BetweenRuns)
+            && !job.ready
+            && job.next_start().is_some_and(|at| at > now);
+        if !waiting {
+            return Err(RunNowError::NotWaiting {
+                job: job.instance_id(),
+                state: job.situation.status().job_state.name(),
+            });
+        }
+        self.set_next(id, Some(now), now);
+        self.occurrence_due(id, now, now);
+        self.dispatch(now);
+        Ok(self.take_step())
     }
 
     /// DeleteInstance: only finished jobs.

@@ -688,6 +688,21 @@ fn readable_time(text: Option<&str>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// `cimjob run-now`: a job that waits for its time runs now.
+pub async fn run_now(args: JobArg) -> anyhow::Result<u8> {
+    let client = args.target.client()?;
+    let job = args.job.resolve(&client).await?;
+    client
+        .request_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/jobs/{job}/runnow"),
+            json!({}),
+        )
+        .await?;
+    println!("CIMJOB:{job} runs now");
+    Ok(0)
+}
+
 /// Options of `cimjob next`.
 #[derive(clap::Args)]
 pub struct NextArgs {

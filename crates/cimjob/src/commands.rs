@@ -28,6 +28,9 @@ enum Command {
     List(cli::ListArgs),
     /// Show every property of a job, and its runs.
     Show(cli::ShowArgs),
+    /// Run a scheduled job, or a recurring one between runs, now (it counts as one of its runs).
+    #[command(name = "run-now")]
+    RunNow(cli::JobArg),
     /// Preview a job's coming runs (-n how many).
     Next(cli::NextArgs),
     /// Follow a job with a progress bar until it ends.
@@ -149,6 +152,7 @@ pub fn run(cli: Cli) -> std::process::ExitCode {
             Command::List(args) => cli::list(args).await,
             Command::Show(args) => cli::show(args).await,
             Command::Next(args) => cli::next(args).await,
+            Command::RunNow(args) => cli::run_now(args).await,
             Command::Watch(args) => cli::watch(args).await,
             Command::Suspend(args) => cli::state_change(args, 3, None).await,
             Command::Resume(args) => cli::state_change(args, 2, None).await,

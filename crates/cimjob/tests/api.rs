@@ -355,3 +355,47 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"4pm\""));
 }
+
+#[test]
+fn run_now_runs_a_waiting_job_at_once_and_its_schedule_goes_on() {
+    let s = Service::start(&[]);
+    // daily at a time hours away: it waits
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(6);
+    let clock = at
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%H:%M")
+        .to_string();
+    let daily = s.submit(&["--utc", "--time", &clock, "--times", "3", "--", "true"]);
+    let before = s.job(daily);
+    assert_eq!(before["RunCount"], 0, "{before}");
+    s.ok(&["run-now", &daily.to_string()]);
+    // it ran once, and waits again for its next time, which has not moved
+    let job = s.wait_job(daily, 20, "one run, waiting again", |j| {
+        j["RunCount"] == 1 && j["OperationalStatus"] == json!([15])
+    });
+    assert_eq!(job["JobState"], 4, "a recurring job between runs: {job}");
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{daily}/runs?upcoming=2"));
+    let next = cim::CimDateTime::parse(runs["upcoming"][0].as_str().unwrap())
+        .unwrap()
+        .to_timestamp()
+        .unwrap();
+    // the planned time, to the minute: still hours away
+    assert!(
+        next.duration_since(at).abs() < jiff::SignedDuration::from_secs(60),
+        "{runs}"
+    );
+    // a job that does not wait for its time is refused, saying why
+    let done = s.submit(&["--", "true"]);
+    s.wait_state(done, 7, 20);
+    let (status, body) = s.post(&format!("/api/v1/jobs/{done}/runnow"), json!({}));
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not wait for its time"),
+        "{body}"
+    );
+    let out = s.cli(&["run-now", &done.to_string()]);
+    assert!(!out.status.success());
+}

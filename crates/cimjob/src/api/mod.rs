@@ -15,6 +15,7 @@
 //! | `POST /api/v1/jobs/{id}/requeststatechange` `{"RequestedState": 3, "TimeoutPeriod": "…"}` | RequestStateChange |
 //! | `POST /api/v1/jobs/{id}/killjob` `{"DeleteOnKill": false}` | KillJob |
 //! | `POST /api/v1/jobs/{id}/answerquery` `{"Answer": "…"}` | AnswerQuery |
+//! | `POST /api/v1/jobs/{id}/runnow` | Run now: a job waiting for its time runs now (204; 409 if it does not wait) |
 //! | `POST /api/v1/jobs/bulk` `{"action": "terminate", "ids": [...]}` or `"filter": {...}` | one action on many jobs ([`bulk`]) |
 //!
 //! `GET /api/v1/jobs` also takes `state` (numbers or names, comma-separated), `owner` and `q`
@@ -107,7 +108,7 @@ impl From<EngineError> for ApiError {
                 p.cim_status(),
                 Some(p.property.clone()),
             ),
-            EngineError::NotFinished(_) => (StatusCode::CONFLICT, 1, None),
+            EngineError::WrongState(_) => (StatusCode::CONFLICT, 1, None),
             EngineError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 1, None),
             EngineError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, 28, None),
             EngineError::HeldElsewhere { .. } => (StatusCode::SERVICE_UNAVAILABLE, 1, None),
@@ -154,6 +155,7 @@ pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
         .route("/api/v1/jobs/{id}/killjob", post(kill_job))
         .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
         .route("/api/v1/jobs/bulk", post(bulk::bulk))
+        .route("/api/v1/jobs/{id}/runnow", post(run_now))
         // a job's JSON is small: a bigger body is refused before it is parsed, and one whose
         // Content-Length says so before a byte of it is read (the client hears 413 rather
         // than a connection closed under its upload)
@@ -333,6 +335,17 @@ struct RunsQuery {
 
 /// The most coming runs `GET /api/v1/jobs/{id}/runs` shows.
 const MAX_UPCOMING: usize = 100;
+
+async fn run_now(
+    State(engine): State<EngineHandle>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = job_id(&id)?;
+    authorize(&engine, &principal, id).await?;
+    engine.run_now(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 async fn runs(
     State(engine): State<EngineHandle>,

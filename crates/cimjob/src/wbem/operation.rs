@@ -73,7 +73,7 @@ pub fn engine_error(e: EngineError) -> CimError {
             let code = CimStatusCode::from_code(p.cim_status()).unwrap_or(CimStatusCode::Failed);
             error(code, p.message)
         }
-        EngineError::NotFinished(m) => error(CimStatusCode::Failed, m),
+        EngineError::WrongState(m) => error(CimStatusCode::Failed, m),
         EngineError::Store(m) => error(CimStatusCode::Failed, m),
         e @ EngineError::HeldElsewhere { .. } => error(CimStatusCode::Failed, e.to_string()),
         EngineError::Stopped => error(
