@@ -295,7 +295,7 @@ pub(crate) async fn serve(engine: EngineHandle) {
 }
 
 /// Runs a blocking store call off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     store: std::sync::Arc<dyn cimjob_store::Store>,
     f: impl FnOnce(&dyn cimjob_store::Store) -> Result<T, cimjob_store::StoreError> + Send + 'static,
 ) -> Result<T, EngineError> {

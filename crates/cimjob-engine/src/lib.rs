@@ -628,21 +628,16 @@ impl EngineHandle {
     /// How many jobs are in each JobState and how many wait ready, as the store counts them
     /// (every node's, on a shared store): an operator's figures, without reading the jobs.
     pub async fn census(&self) -> Result<cimjob_store::Census, EngineError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.census())
-            .await
-            .map_err(|e| EngineError::Store(e.to_string()))?
-            .map_err(|e| EngineError::Store(e.to_string()))
+        forward::blocking(self.store.clone(), |store| store.census()).await
     }
 
     /// Whether the store answers a read now: a readiness probe's question, cheap enough to
     /// ask every few seconds.
     pub async fn store_answers(&self) -> Result<(), EngineError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.position("cimjob:ready?").map(drop))
-            .await
-            .map_err(|e| EngineError::Store(e.to_string()))?
-            .map_err(|e| EngineError::Store(e.to_string()))
+        forward::blocking(self.store.clone(), |store| {
+            store.position("cimjob:ready?").map(drop)
+        })
+        .await
     }
 
     /// A job's run history, from the store.

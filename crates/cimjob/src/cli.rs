@@ -47,24 +47,32 @@ impl Target {
         let data_dir = self.data_dir.clone().unwrap_or_else(default_data_dir);
         let credentials =
             crate::config::credentials(self.user.as_deref(), self.password.as_deref(), &data_dir);
-        // --ca, else the certificate the service on this machine serves, if there is one
-        let (pem, named) = match &self.ca {
-            Some(path) => (Some(path.clone()), true),
-            None => (Some(crate::tls::own_certificate(&data_dir)), false),
-        };
-        let trusted = match pem.map(|path| (std::fs::read(&path), path)) {
-            Some((Ok(bytes), path)) => reqwest::Certificate::from_pem_bundle(&bytes)
-                .with_context(|| format!("--ca {}: not PEM certificates", path.display()))?,
-            Some((Err(e), path)) if named => {
-                return Err(e).with_context(|| format!("--ca {}", path.display()))
+        let url = service_url(self.url.as_deref(), &data_dir);
+        // --ca, else (for https) the certificate the service on this machine made, if any
+        let trusted = match &self.ca {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("--ca {}", path.display()))?;
+                reqwest::Certificate::from_pem_bundle(&bytes)
+                    .with_context(|| format!("--ca {}: not PEM certificates", path.display()))?
             }
-            _ => Vec::new(),
+            None if url.starts_with("https://") => {
+                let own = crate::tls::own_certificate(&data_dir);
+                match std::fs::read(&own).map(|b| reqwest::Certificate::from_pem_bundle(&b)) {
+                    Ok(Ok(certificates)) => certificates,
+                    Ok(Err(e)) => {
+                        eprintln!(
+                            "cimjob: {} is not a PEM certificate ({e}); not trusted",
+                            own.display()
+                        );
+                        Vec::new()
+                    }
+                    Err(_) => Vec::new(),
+                }
+            }
+            None => Vec::new(),
         };
-        Client::new(
-            service_url(self.url.as_deref(), &data_dir),
-            credentials,
-            &trusted,
-        )
+        Client::new(url, credentials, &trusted)
     }
 }
 

@@ -280,21 +280,22 @@ async fn ready(State(probe): State<Probe>) -> Response {
         )
             .into_response();
     }
-    let answered = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        probe.engine.store_answers(),
-    )
+    // the engine answers a call, and the store a read
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        probe.engine.held().await?;
+        probe.engine.store_answers().await
+    })
     .await;
     match answered {
         Ok(Ok(())) => "ready\n".into_response(),
         Ok(Err(error)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: the store does not answer: {error}\n"),
+            format!("not ready: {error}\n"),
         )
             .into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: the store did not answer within 2 s\n",
+            "not ready: the engine or the store did not answer within 2 s\n",
         )
             .into_response(),
     }
@@ -311,7 +312,12 @@ pub async fn count_requests(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // the standard methods by name, any other as one: a client cannot grow the series
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let response = next.run(request).await;
     metrics
         .requests

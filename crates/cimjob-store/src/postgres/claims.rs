@@ -181,10 +181,8 @@ fn ids_of(rows: &[Row]) -> Vec<i64> {
 }
 
 /// Runs the claim `statement` in a transaction of its own; should its COMMIT go unanswered,
-/// the jobs it returned are noted in `unseen` (see [`Unseen`]). The COMMIT does not wait for
-/// the disk: a claim lost in a server crash is lost with every write made under it, none of
-/// which is durable before the holder's next batch, whose synchronous commit flushes the
-/// claim too (the log is flushed in order) and which is fenced by the holder anyway.
+/// the jobs it returned are noted in `unseen` (see [`Unseen`]). The COMMIT waits for the disk,
+/// as every write of the node does: a claim the core acts on survives a server crash.
 async fn claimed_alone(
     client: &Client,
     statement: &Statement,
@@ -194,10 +192,7 @@ async fn claimed_alone(
     step: &str,
 ) -> Result<Vec<Row>, Failure> {
     let fail = |e| failure(client, location, step, e);
-    client
-        .batch_execute("BEGIN; SET LOCAL synchronous_commit = off")
-        .await
-        .map_err(fail)?;
+    client.batch_execute("BEGIN").await.map_err(fail)?;
     let rows = match client.query(statement, params).await {
         Ok(rows) => rows,
         Err(error) => {
@@ -205,14 +200,23 @@ async fn claimed_alone(
             return Err(fail(error));
         }
     };
-    if let Err(error) = client.batch_execute("COMMIT").await {
-        let failure = fail(error);
-        if matches!(failure, Failure::Lost(_)) {
-            lock(unseen).claimed.extend(ids_of(&rows));
-        }
-        return Err(failure);
-    }
+    let committed = client.batch_execute("COMMIT").await;
+    noted_if_lost(committed.map_err(fail), &rows, unseen, |u| &mut u.claimed)?;
     Ok(rows)
+}
+
+/// `committed` as it is; a COMMIT whose answer was lost (the connection went during it) first
+/// notes `rows`' jobs in the `unseen` list `which` picks, as taken or not, nobody knows.
+fn noted_if_lost(
+    committed: Result<(), Failure>,
+    rows: &[Row],
+    unseen: &Mutex<Unseen>,
+    which: impl FnOnce(&mut Unseen) -> &mut Vec<i64>,
+) -> Result<(), Failure> {
+    if let Err(Failure::Lost(_)) = &committed {
+        which(&mut lock(unseen)).extend(ids_of(rows));
+    }
+    committed
 }
 
 fn lock(unseen: &Mutex<Unseen>) -> std::sync::MutexGuard<'_, Unseen> {
@@ -414,13 +418,7 @@ async fn rescue(
     };
     let ended = client.batch_execute(end).await;
     let rows = outcome?;
-    if let Err(error) = ended {
-        let failure = fail(error);
-        if matches!(failure, Failure::Lost(_)) {
-            lock(unseen).rescued.extend(ids_of(&rows));
-        }
-        return Err(failure);
-    }
+    noted_if_lost(ended.map_err(fail), &rows, unseen, |u| &mut u.rescued)?;
     Ok(rows)
 }
 

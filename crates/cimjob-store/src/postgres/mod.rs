@@ -1134,8 +1134,14 @@ struct WriteStatements {
 
 impl Prepare for WriteStatements {
     async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
-        // a ticket resolves Ok only once the commit is on disk, whatever the server's default
-        client.batch_execute("SET synchronous_commit = on").await?;
+        // a ticket resolves Ok only once the commit is on disk, whatever the server's default;
+        // and a transaction this connection left open when its client side was lost (a claim
+        // waits for its rows before COMMIT) is ended by the server, never holding its rows
+        client
+            .batch_execute(
+                "SET synchronous_commit = on; SET idle_in_transaction_session_timeout = '10s'",
+            )
+            .await?;
         Ok(WriteStatements {
             begin: client.prepare("BEGIN").await?,
             commit: client.prepare("COMMIT").await?,
@@ -2332,7 +2338,7 @@ async fn position(
     .map_err(Failure::Refused)
 }
 
-/// Every consumer's position, ordered by consumer.
+/// How many jobs are in each JobState, and how many are ready.
 async fn census(live: Arc<Live<ReadStatements>>, location: &str) -> Result<crate::Census, Failure> {
     let step = "count the jobs by state";
     let rows = live
@@ -2355,6 +2361,7 @@ async fn census(live: Arc<Live<ReadStatements>>, location: &str) -> Result<crate
     sql::census(rows, location).map_err(Failure::Refused)
 }
 
+/// Every consumer's position, ordered by consumer.
 async fn positions(
     live: Arc<Live<ReadStatements>>,
     location: &str,

@@ -9,8 +9,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// The most of a plain-text refusal's body that is kept as its message.
-const MAX_MESSAGE_BYTES: usize = 4096;
+/// The most of a plain-text refusal's body that is read; its first [`MAX_MESSAGE_CHARS`]
+/// characters are kept as its message.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The most of a plain-text refusal's text kept as its message.
+const MAX_MESSAGE_CHARS: usize = 1024;
 
 /// Answers every request under `/api/` with JSON refusals (see [`json_errors`]); the other
 /// paths (CIM-XML, the probes) as they are.
@@ -37,10 +41,13 @@ async fn json_errors(response: Response, path: &str) -> Response {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, MAX_MESSAGE_BYTES)
+    let text: String = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .chars()
+        .take(MAX_MESSAGE_CHARS)
+        .collect();
     let message = match (text.is_empty(), status) {
         (false, _) => text,
         (true, StatusCode::NOT_FOUND) => format!("no API route {path}"),
@@ -50,7 +57,7 @@ async fn json_errors(response: Response, path: &str) -> Response {
     for (name, value) in parts.headers.iter() {
         // keep what the client needs (Allow on 405, WWW-Authenticate on 401), not the old type
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            wrapped.headers_mut().insert(name.clone(), value.clone());
+            wrapped.headers_mut().append(name.clone(), value.clone());
         }
     }
     wrapped
@@ -63,6 +70,8 @@ fn error_body(status: StatusCode, message: &str) -> serde_json::Value {
         StatusCode::NOT_FOUND => 6,
         StatusCode::METHOD_NOT_ALLOWED => 7,
         StatusCode::SERVICE_UNAVAILABLE => 28,
+        // the request's time ran out: what it did by then stands (CIM_ERR_FAILED)
+        StatusCode::REQUEST_TIMEOUT => 1,
         s if s.is_client_error() => 4,
         _ => 1,
     };

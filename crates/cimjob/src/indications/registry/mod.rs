@@ -211,16 +211,33 @@ impl Registry {
         if *self.version.borrow() != before {
             return Ok(());
         }
+        // a stored destination of the same name wins over this node's transient one (whose
+        // subscriptions then go): a user's indications never go to another's listener
         for (key, destination) in &state.destinations {
             if destination.persistence_type != PERMANENT {
+                if fresh.destinations.contains_key(key) {
+                    tracing::warn!(destination = %key, "a transient destination gives way to a permanent one of the same name made on another node");
+                    continue;
+                }
                 fresh.destinations.insert(key.clone(), destination.clone());
             }
         }
         for (key, subscription) in &state.subscriptions {
-            if !state.persistent(&subscription.handler) {
+            let kept_handler = fresh
+                .destinations
+                .get(&subscription.handler)
+                .is_some_and(|d| d.persistence_type != PERMANENT);
+            // a transient subscription stays while its filter does
+            if kept_handler && fresh.filters.contains_key(&subscription.filter) {
                 fresh
                     .subscriptions
                     .insert(key.clone(), subscription.clone());
+            }
+        }
+        // what was last delivered is this node's to know: the store does not keep it
+        for (key, subscription) in fresh.subscriptions.iter_mut() {
+            if let Some(here) = state.subscriptions.get(key) {
+                subscription.last_indication = here.last_indication.clone();
             }
         }
         let same = state.filters.keys().eq(fresh.filters.keys())

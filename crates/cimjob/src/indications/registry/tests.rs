@@ -240,6 +240,19 @@ fn a_reload_shows_what_another_node_stored_and_keeps_what_only_this_node_holds()
         1,
         "the transient subscription still delivers"
     );
+    // a permanent destination another node stores under the same name wins: this node's
+    // transient one, and its subscription, give way (no indication goes to the wrong listener)
+    let same_name = there
+        .create(
+            "interop",
+            &destination("t1", "http://127.0.0.1:5992", 2),
+            &admin,
+        )
+        .unwrap();
+    here.reload().unwrap();
+    assert!(here.get(&same_name).is_some());
+    assert!(here.get(&s).is_none(), "the transient subscription is gone");
+    assert!(here.active().is_empty());
     // and what this node deletes, a reload does not bring back
     here.delete(&permanent, &admin).unwrap();
     there.reload().unwrap();
