@@ -99,6 +99,26 @@ async fn pull_all(http: &reqwest::Client, url: &str) -> anyhow::Result<(usize, u
 }
 
 /// The table rows for `jobs` stored jobs.
+/// How long `GET /metrics` takes on `service` (it counts every stored job) and `GET /healthz`
+/// (nothing to count), the medians of 5, in ms.
+async fn scrape_ms(http: &reqwest::Client, service: &Service) -> anyhow::Result<(f64, f64)> {
+    let timed = |path: &'static str| {
+        let (http, url) = (http.clone(), format!("{}{path}", service.url));
+        async move {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let t = Instant::now();
+                let answer = http.get(&url).send().await?;
+                anyhow::ensure!(answer.status().is_success(), "{path}: {}", answer.status());
+                answer.bytes().await?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(super::median(times))
+        }
+    };
+    Ok((timed("/metrics").await?, timed("/healthz").await?))
+}
+
 pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>> {
     let mut rows = Vec::new();
     let empty = Service::start(2)?;
@@ -116,6 +136,7 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     // the held jobs have left memory, and the service has given it back (it looks every 2 s)
     tokio::time::sleep(Duration::from_secs(5)).await;
     let stored_rss = rss_kib(pid)?;
+    let (scrape, probe) = scrape_ms(&http, &service).await?;
     // pull first: memory a big answer leaves with the allocator would count against it
     reset_peak_rss(pid);
     let (pull_bytes, requests, in_requests) = pull_all(&http, &service.url).await?;
@@ -156,6 +177,7 @@ pub async fn figures(jobs: usize, clients: usize) -> anyhow::Result<Vec<String>>
     let queued_rss = rss_kib(queued.pid())?;
     drop(queued.stop()?);
 
+    rows.push(format!("| GET /metrics with {jobs} stored jobs (a census of every one), median of 5 vs GET /healthz | {scrape:.1} ms | {probe:.1} ms | {:.0}× |", scrape / probe));
     rows.push(format!("| CIM-XML EnumerateInstances of {jobs} jobs ({:.0} MB answer) vs the same bytes from a static server | {ours_enum:.0} ms | {base_enum:.0} ms | {:.1}× |", enum_size as f64 / 1e6, ours_enum / base_enum));
     rows.push(format!("| service peak RSS during that enumeration vs the RSS holding {jobs} jobs before it | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(enum_rss), mib(stored_rss), enum_rss as f64 / stored_rss as f64));
     rows.push(format!("| the same by pull operations, MaxObjectCount {MAX_OBJECT_COUNT} ({requests} requests) vs the same pages from a static server | {ours_pull:.0} ms | {base_pull:.0} ms | {:.1}× |", ours_pull / base_pull));
@@ -217,6 +239,7 @@ pub async fn scale_figures(
     reset_peak_rss(pid);
     let (_, requests, in_requests) = pull_all(&http, &service.url).await?;
     let pull_peak = peak_rss_kib(pid)?;
+    let (scrape, probe) = scrape_ms(&http, &service).await?;
     let database = service
         .dir
         .as_ref()
@@ -235,6 +258,7 @@ pub async fn scale_figures(
         format!("| {store}: {jobs} held jobs submitted over HTTP by {clients} clients{size}, jobs/s | {per_s:.0}/s | – | – |"),
         format!("| {store}: RSS of the service holding {jobs} stored jobs, with its supervisor vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(stored_rss), mib(idle_rss), ratio(stored_rss)),
         format!("| {store}: peak RSS of the service during a pull enumeration of all {jobs} ({requests} requests, {:.0} s) vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", in_requests.as_secs_f64(), mib(pull_peak), mib(idle_rss), ratio(pull_peak)),
+        format!("| {store}: GET /metrics with {jobs} stored jobs (a census of every one), median of 5 vs GET /healthz | {scrape:.1} ms | {probe:.1} ms | {:.0}× |", scrape / probe),
         format!("| {store}: start-up with {jobs} stored jobs, median of 3 vs a restart of an empty service | {start:.0} ms | {base_start:.0} ms | {:.1}× |", start / base_start),
         format!("| {store}: RSS after start-up with {jobs} stored jobs vs idle RSS of an empty service | {:.0} MiB | {:.0} MiB | {:.2}× |", mib(restart_rss), mib(idle_rss), ratio(restart_rss)),
     ])
