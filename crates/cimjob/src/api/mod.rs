@@ -315,15 +315,29 @@ async fn modify(
     ))
 }
 
+/// A call on job `id` that its requester must be allowed to make and that answers nothing
+/// (204): DeleteInstance, Run now.
+async fn without_answer<Fut>(
+    engine: &EngineHandle,
+    principal: &Principal,
+    id: &str,
+    call: impl FnOnce(u64) -> Fut,
+) -> ApiResult<StatusCode>
+where
+    Fut: std::future::Future<Output = Result<(), EngineError>>,
+{
+    let id = job_id(id)?;
+    authorize(engine, principal, id).await?;
+    call(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn remove(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id = job_id(&id)?;
-    authorize(&engine, &principal, id).await?;
-    engine.delete(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    without_answer(&engine, &principal, &id, |id| engine.delete(id)).await
 }
 
 /// `?upcoming=N`: how many of a job's coming runs to show.
@@ -341,10 +355,7 @@ async fn run_now(
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id = job_id(&id)?;
-    authorize(&engine, &principal, id).await?;
-    engine.run_now(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    without_answer(&engine, &principal, &id, |id| engine.run_now(id)).await
 }
 
 async fn runs(
