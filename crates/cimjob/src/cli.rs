@@ -86,14 +86,37 @@ pub struct JobArg {
     target: Target,
 }
 
-/// Several jobs, for an action on each.
+/// Several jobs, for an action on each: named, or every one the filters select.
 #[derive(clap::Args)]
 pub struct JobsArg {
     /// The jobs: InstanceIDs (CIMJOB:7), numbers (7) or Names, each some one job's
-    #[arg(value_parser = parse_job, required = true, num_args = 1..)]
+    #[arg(value_parser = parse_job, required_unless_present_any = ["state", "owner", "name", "query"], num_args = 0..)]
     jobs: Vec<JobRef>,
+    /// Or every job these select
+    #[command(flatten)]
+    filter: FilterArgs,
     #[command(flatten)]
     target: Target,
+}
+
+impl JobsArg {
+    /// The jobs named, and those the filters select, in that order.
+    async fn jobs(&self, client: &Client) -> anyhow::Result<Vec<JobRef>> {
+        let mut jobs = self.jobs.clone();
+        if self.filter.any() {
+            let body = client.get(&self.filter.path(None)?).await?;
+            jobs.extend(
+                body["jobs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|job| job["InstanceID"].as_str().and_then(parse_instance_id))
+                    .map(JobRef::Id),
+            );
+            anyhow::ensure!(!jobs.is_empty(), "no job matches the filters");
+        }
+        Ok(jobs)
+    }
 }
 
 /// A job as the command line names it: its InstanceID or number, or its Name when no other
@@ -508,15 +531,8 @@ pub struct ListArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
-    /// Only jobs in these JobStates: numbers or names, comma-separated (running,suspended)
-    #[arg(long)]
-    state: Option<String>,
-    /// Only this owner's jobs
-    #[arg(long)]
-    owner: Option<String>,
-    /// Only jobs whose Name, command or JobStatus holds every word of this
-    #[arg(short = 'q', long = "query", value_name = "WORDS")]
-    query: Option<String>,
+    #[command(flatten)]
+    filter: FilterArgs,
     /// At most this many jobs (the first, in LocalID order)
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     limit: Option<u64>,
@@ -538,13 +554,38 @@ pub struct ListArgs {
     target: Target,
 }
 
-impl ListArgs {
-    /// The list's path with the filters as its query string.
-    fn path(&self) -> anyhow::Result<String> {
-        let limit = self.limit.map(|l| l.to_string());
+/// Which jobs: the list's filters, which the actions on several jobs take too.
+#[derive(clap::Args)]
+pub struct FilterArgs {
+    /// Only jobs in these JobStates: numbers or names, comma-separated (running,suspended)
+    #[arg(long)]
+    state: Option<String>,
+    /// Only this owner's jobs
+    #[arg(long)]
+    owner: Option<String>,
+    /// Only jobs whose Name holds this (case ignored)
+    #[arg(long)]
+    name: Option<String>,
+    /// Only jobs whose Name, command or JobStatus holds every word of this
+    #[arg(short = 'q', long = "query", value_name = "WORDS")]
+    query: Option<String>,
+}
+
+impl FilterArgs {
+    /// Whether any filter is given.
+    fn any(&self) -> bool {
+        [&self.state, &self.owner, &self.name, &self.query]
+            .iter()
+            .any(|f| f.is_some())
+    }
+
+    /// The list's path with these filters (and `limit`) as its query string.
+    fn path(&self, limit: Option<u64>) -> anyhow::Result<String> {
+        let limit = limit.map(|l| l.to_string());
         let pairs: Vec<(&str, &str)> = [
             ("state", self.state.as_deref()),
             ("owner", self.owner.as_deref()),
+            ("name", self.name.as_deref()),
             ("q", self.query.as_deref()),
             ("limit", limit.as_deref()),
         ]
@@ -557,6 +598,13 @@ impl ListArgs {
         } else {
             format!("/api/v1/jobs?{query}")
         })
+    }
+}
+
+impl ListArgs {
+    /// The list's path with the filters as its query string.
+    fn path(&self) -> anyhow::Result<String> {
+        self.filter.path(self.limit)
     }
 }
 
@@ -963,7 +1011,7 @@ pub async fn state_change(
     }
     let what = cimjob_rules::model::value_maps::RequestedState::from_number(requested)
         .map_or("?", |r| r.name());
-    on_each(&client, &args.jobs, |job| {
+    on_each(&client, &args.jobs(&client).await?, |job| {
         let (client, body) = (&client, body.clone());
         async move {
             let path = format!("/api/v1/jobs/{job}/requeststatechange");
@@ -1005,7 +1053,7 @@ pub async fn kill(args: KillArgs) -> anyhow::Result<u8> {
         return state_change(args.job, 5, None).await;
     }
     let client = args.job.target.client()?;
-    on_each(&client, &args.job.jobs, |job| {
+    on_each(&client, &args.job.jobs(&client).await?, |job| {
         let client = &client;
         async move {
             let answer = client
@@ -1178,7 +1226,7 @@ async fn tail_of_log(client: &Client, id: u64, lines: usize) -> Option<String> {
 /// `cimjob rm`.
 pub async fn remove(args: JobsArg) -> anyhow::Result<u8> {
     let client = args.target.client()?;
-    on_each(&client, &args.jobs, |job| {
+    on_each(&client, &args.jobs(&client).await?, |job| {
         let client = &client;
         async move {
             client.delete(&format!("/api/v1/jobs/{job}")).await?;

@@ -107,6 +107,9 @@ fn the_list_filters_by_state_owner_and_words_and_pages_through_the_matches() {
     assert_eq!(list("state=suspended"), vec![held]);
     assert_eq!(list("q=backup"), vec![backup, failing, held]);
     assert_eq!(list("q=BACKUP+nightly"), vec![backup]);
+    // `name` looks in the Name only: "true" is every command here, no Name
+    assert_eq!(list("name=Backup"), vec![backup, failing, held]);
+    assert_eq!(list("name=true"), Vec::<u64>::new());
     // the words are looked for in the command too
     assert_eq!(list("q=exit+2"), vec![failing]);
     assert_eq!(list("owner=admin&state=completed"), vec![backup, report]);
@@ -299,9 +302,22 @@ fn the_cli_lists_by_filter_and_acts_on_several_jobs_at_once() {
     for &id in &ids {
         s.wait_state(id, 5, 20);
     }
-    let mut args = vec!["terminate", "--timeout", "2s"];
-    args.extend(sleepers.iter().map(String::as_str));
-    s.ok(&args);
+    // every job a filter selects
+    assert_eq!(listed(&["--name", "SLEEPER"]), ids);
+    s.ok(&[
+        "terminate",
+        "--timeout",
+        "2s",
+        "--state",
+        "suspended",
+        "--name",
+        "sleeper",
+    ]);
+    let out = s.cli(&["kill", "--name", "no such name anywhere"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no job matches"));
+    let out = s.cli(&["kill"]);
+    assert!(!out.status.success(), "neither jobs nor a filter");
     for &id in &ids {
         s.wait_state(id, 8, 20);
     }

@@ -1,5 +1,5 @@
-//! Which jobs a list or a bulk action is about: `state`, `owner` and `q` (a search over Name,
-//! the command and JobStatus), as `GET /api/v1/jobs?state=&owner=&q=` and the bulk
+//! Which jobs a list or a bulk action is about: `state`, `owner`, `name` (in the Name) and `q`
+//! (a search over Name, the command and JobStatus), as `GET /api/v1/jobs?state=&owner=&q=` and the bulk
 //! endpoint's `filter` give them. A filter only narrows what its requester may see anyway.
 
 use cimjob_rules::model::value_maps::JobState;
@@ -15,6 +15,8 @@ pub struct FilterQuery {
     pub owner: Option<String>,
     /// Words each of which the job's Name, command line or JobStatus holds (case ignored).
     pub q: Option<String>,
+    /// Text the job's Name holds (case ignored).
+    pub name: Option<String>,
 }
 
 /// A filter ready to test jobs with.
@@ -23,6 +25,7 @@ pub struct Filter {
     states: Option<Vec<JobState>>,
     owner: Option<String>,
     words: Vec<String>,
+    name: Option<String>,
 }
 
 impl Filter {
@@ -47,12 +50,20 @@ impl Filter {
             states,
             owner: query.owner.clone().filter(|o| !o.is_empty()),
             words,
+            name: query
+                .name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .map(str::to_lowercase),
         })
     }
 
     /// Whether no condition is set (every job matches).
     pub fn is_empty(&self) -> bool {
-        self.states.is_none() && self.owner.is_none() && self.words.is_empty()
+        self.states.is_none()
+            && self.owner.is_none()
+            && self.words.is_empty()
+            && self.name.is_none()
     }
 
     /// Whether `job` matches.
@@ -64,6 +75,11 @@ impl Filter {
         }
         if let Some(states) = &self.states {
             if !states.contains(&job.situation.status().job_state) {
+                return false;
+            }
+        }
+        if let Some(name) = &self.name {
+            if !job.name.to_lowercase().contains(name.as_str()) {
                 return false;
             }
         }
