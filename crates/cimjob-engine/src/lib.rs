@@ -642,11 +642,7 @@ impl EngineHandle {
 
     /// A job's run history, from the store.
     pub async fn runs(&self, id: u64) -> Result<Vec<RunRecord>, EngineError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.runs(id))
-            .await
-            .map_err(|e| EngineError::Store(e.to_string()))?
-            .map_err(|e| EngineError::Store(e.to_string()))
+        forward::blocking(self.store.clone(), move |store| store.runs(id)).await
     }
 
     /// Every change from now on, after it is durable, as the engine announces it (a receiver
@@ -683,20 +679,13 @@ impl EngineHandle {
 
     /// The position `consumer` last saved in the change record, if it has one.
     pub async fn position(&self, consumer: &str) -> Result<Option<u64>, EngineError> {
-        let (store, consumer) = (self.store.clone(), consumer.to_string());
-        tokio::task::spawn_blocking(move || store.position(&consumer))
-            .await
-            .map_err(|e| EngineError::Store(e.to_string()))?
-            .map_err(|e| EngineError::Store(e.to_string()))
+        let consumer = consumer.to_string();
+        forward::blocking(self.store.clone(), move |store| store.position(&consumer)).await
     }
 
     /// Every consumer's saved position.
     pub async fn positions(&self) -> Result<Vec<(String, u64)>, EngineError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.positions())
-            .await
-            .map_err(|e| EngineError::Store(e.to_string()))?
-            .map_err(|e| EngineError::Store(e.to_string()))
+        forward::blocking(self.store.clone(), |store| store.positions()).await
     }
 
     /// Saves (`Some`) or forgets (`None`) `consumer`'s position, durably: the change record

@@ -435,15 +435,8 @@ impl Core {
     /// [`Core::recover`]).
     fn place_recovered(&mut self, id: u64, now: Timestamp, held: &Held) {
         let job = self.jobs[&id].clone();
-        let running = matches!(
-            job.situation,
-            Situation::Starting
-                | Situation::Running
-                | Situation::Suspended
-                | Situation::QueryPending
-                | Situation::InService
-                | Situation::ShuttingDown
-        ) && (job.process.is_some() || job.situation == Situation::Starting);
+        let running = job.situation.run_under_way()
+            && (job.process.is_some() || job.situation == Situation::Starting);
         let elsewhere = job
             .node
             .as_ref()

@@ -179,6 +179,20 @@ impl Situation {
         }
     }
 
+    /// A run is under way: started or starting, and not yet ended (it may be stopped, asking
+    /// a question, or shutting down).
+    pub const fn run_under_way(self) -> bool {
+        matches!(
+            self,
+            Situation::Starting
+                | Situation::Running
+                | Situation::Suspended
+                | Situation::QueryPending
+                | Situation::InService
+                | Situation::ShuttingDown
+        )
+    }
+
     /// Completed, Exception, Terminated or Killed: nothing more will happen to the job but
     /// its retention.
     pub const fn is_final(self) -> bool {

@@ -127,6 +127,7 @@ pub enum JobRef {
     Id(u64),
     /// A Name.
     Name(String),
+    // looked up through the list's `name` filter, then matched whole
 }
 
 fn parse_job(text: &str) -> Result<JobRef, String> {
@@ -147,7 +148,7 @@ impl JobRef {
             JobRef::Id(id) => return Ok(*id),
             JobRef::Name(name) => name,
         };
-        let query = serde_urlencoded::to_string([("q", name.as_str())])?;
+        let query = serde_urlencoded::to_string([("name", name.as_str())])?;
         let body = client.get(&format!("/api/v1/jobs?{query}")).await?;
         let named: Vec<u64> = body["jobs"]
             .as_array()

@@ -84,7 +84,7 @@ pub fn of(event: &Event) -> Option<RunEvent> {
             delay: exec.duration_since(due?),
         });
     }
-    if !running(before.situation) || running(after.situation) {
+    if !before.situation.run_under_way() || after.situation.run_under_way() {
         return None;
     }
     let result = match after.situation {
@@ -108,19 +108,6 @@ pub fn of(event: &Event) -> Option<RunEvent> {
         duration,
         exit_status: after.exit_status,
     })
-}
-
-/// The situations in which a run is under way.
-fn running(situation: Situation) -> bool {
-    matches!(
-        situation,
-        Situation::Starting
-            | Situation::Running
-            | Situation::Suspended
-            | Situation::ShuttingDown
-            | Situation::InService
-            | Situation::QueryPending
-    )
 }
 
 /// Logs every run's start and end and counts them in `metrics`, following `engine`'s changes
