@@ -490,7 +490,7 @@ fn state_name(job: &Value) -> &'static str {
 
 /// The JobState as a list shows it, telling apart what the one state covers: a New job
 /// queued for a slot or waiting for its time, a Running one running or between runs.
-fn state_shown(job: &Value) -> String {
+pub(crate) fn state_shown(job: &Value) -> String {
     /// OperationalStatus Dormant: nothing runs now.
     const DORMANT: u64 = 15;
     let dormant = job["OperationalStatus"]

@@ -35,4 +35,5 @@ pub mod retry;
 pub mod run_events;
 pub mod serve;
 pub mod tls;
+pub mod ui;
 pub mod wbem;

@@ -11,6 +11,7 @@ use cimjob_rules::state::Situation;
 use jiff::SignedDuration;
 
 use crate::metrics::Metrics;
+use crate::ui::RecentRuns;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,9 +111,14 @@ pub fn of(event: &Event) -> Option<RunEvent> {
     })
 }
 
-/// Logs every run's start and end and counts them in `metrics`, following `engine`'s changes
-/// until the engine stops. Changes a lagging receiver missed are said in the log.
-pub fn follow(engine: &EngineHandle, metrics: Arc<Metrics>) -> tokio::task::JoinHandle<()> {
+/// Logs every run's start and end, counts them in `metrics` and keeps the last hour's ends in
+/// `recent` (the dashboard's charts), following `engine`'s changes until the engine stops.
+/// Changes a lagging receiver missed are said in the log.
+pub fn follow(
+    engine: &EngineHandle,
+    metrics: Arc<Metrics>,
+    recent: Arc<RecentRuns>,
+) -> tokio::task::JoinHandle<()> {
     let mut changes = engine.subscribe();
     tokio::spawn(async move {
         // bounded by the engine's life: the channel closes when it stops
@@ -152,6 +158,7 @@ pub fn follow(engine: &EngineHandle, metrics: Arc<Metrics>) -> tokio::task::Join
                 }
             }
             metrics.observe(&run);
+            recent.observe(&run, jiff::Timestamp::now());
         }
     })
 }

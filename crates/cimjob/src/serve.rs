@@ -330,7 +330,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // subscriptions
     let (delivering, delivery_role) = crate::cluster::delivery_role(store.clone());
     let metrics = crate::metrics::Metrics::new();
-    let _runs = crate::run_events::follow(&engine, metrics.clone());
+    let recent_runs = std::sync::Arc::new(crate::ui::RecentRuns::default());
+    let _runs = crate::run_events::follow(&engine, metrics.clone(), recent_runs.clone());
     let (indications, notifying) = start_indications(
         &args.delivery,
         stores.subscriptions,
@@ -349,11 +350,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 concat!(
                     "cimjob ",
                     env!("CARGO_PKG_VERSION"),
-                    ": CIM-XML (WBEM) at /cimom, the JSON API under /api/v1\n"
+                    ": CIM-XML (WBEM) at /cimom, the JSON API under /api/v1 (its document at /api/v1/docs/), the dashboard at /ui\n"
                 )
             }),
         )
         .merge(crate::api::router(engine.clone(), args.max_body_bytes))
+        .merge(crate::ui::router(engine.clone(), recent_runs))
         .merge(crate::indications::router(indications.clone()))
         .merge(crate::wbem::router(
             engine.clone(),

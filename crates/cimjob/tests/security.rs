@@ -128,9 +128,10 @@ fn every_front_end_requires_credentials_and_says_so() {
 fn repeated_failures_block_the_client_for_a_while() {
     let s = Service::start(&[]);
     let url = format!("{}/api/v1/jobs", s.url);
-    for _ in 0..5 {
+    for guess in 0..5 {
+        let guess = format!("guess {guess}");
         assert_eq!(
-            http_as(Some(("admin", "guess")), Method::GET, &url, None).0,
+            http_as(Some(("admin", &guess)), Method::GET, &url, None).0,
             401
         );
     }
@@ -158,9 +159,10 @@ fn a_user_guessing_wrong_is_blocked_alone_and_told_so_plainly() {
     let s = Service::start(&[]);
     add_user_as(&s, "alice", "user", "alice-password", "nobody");
     let url = format!("{}/api/v1/jobs", s.url);
-    for _ in 0..5 {
+    for guess in 0..5 {
+        let guess = format!("guess {guess}");
         assert_eq!(
-            http_as(Some(("alice", "guess")), Method::GET, &url, None).0,
+            http_as(Some(("alice", &guess)), Method::GET, &url, None).0,
             401
         );
     }

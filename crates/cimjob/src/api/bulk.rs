@@ -20,9 +20,9 @@ use crate::auth::Principal;
 pub const MAX_BULK_JOBS: usize = 10_000;
 
 /// What a bulk request does.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum Action {
+pub(crate) enum Action {
     Suspend,
     Resume,
     Terminate,
@@ -30,17 +30,41 @@ enum Action {
     Delete,
 }
 
-#[derive(Deserialize)]
+/// One action, and the jobs it is for: `ids` or `filter`, one of them.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct BulkBody {
     action: Action,
     /// The jobs, as InstanceIDs or LocalIDs.
     #[serde(default)]
+    #[schema(schema_with = job_ids)]
     ids: Option<Vec<Value>>,
     /// Or every job that matches.
     #[serde(default)]
     filter: Option<FilterQuery>,
 }
 
+/// Job ids as a client gives them: InstanceIDs (`"CIMJOB:7"`) or LocalIDs (`7` or `"7"`).
+fn job_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
+    let id = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1)),
+        );
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(id)
+        .max_items(Some(MAX_BULK_JOBS))
+        .build()
+}
+
+/// Suspends, resumes, terminates, kills or deletes many jobs, each as its own request would.
+#[utoipa::path(post, path = "/api/v1/jobs/bulk", tag = "jobs", request_body = BulkBody,
+    responses((status = 200, description = "What became of each job", body = super::openapi::BulkAnswer),
+        (status = 400, description = "Neither or both of ids and filter, a bad id or state", body = super::openapi::ErrorBody),
+        (status = "default", description = "A refusal, as JSON", body = super::openapi::ErrorBody)))]
 pub(super) async fn bulk(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -71,13 +95,31 @@ pub(super) async fn bulk(
             ids.len()
         )));
     }
-    let mut ids = ids;
+    let results = act_on_each(&engine, &principal, ids, body.action).await;
+    Ok(Json(json!({ "results": results })))
+}
+
+impl Action {
+    /// The action a form names (`terminate`), if it is one.
+    pub(crate) fn named(text: &str) -> Option<Action> {
+        serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+}
+
+/// Carries out `action` on each of `ids` as `principal`, in LocalID order (each once): what
+/// became of each, as the bulk answer's `results` say it.
+pub(crate) async fn act_on_each(
+    engine: &EngineHandle,
+    principal: &Principal,
+    mut ids: Vec<u64>,
+    action: Action,
+) -> Vec<Value> {
     ids.sort_unstable();
     ids.dedup();
     let mut results = Vec::with_capacity(ids.len());
     for id in ids {
         let instance = cimjob_rules::model::job::instance_id(id);
-        let outcome = act(&engine, &principal, id, body.action).await;
+        let outcome = act(engine, principal, id, action).await;
         results.push(match outcome {
             Ok(Some((code, name))) => {
                 json!({"InstanceID": instance, "ReturnValue": code, "Description": name})
@@ -86,11 +128,11 @@ pub(super) async fn bulk(
             Err(error) => json!({"InstanceID": instance, "error": error.body()["error"]}),
         });
     }
-    Ok(Json(json!({ "results": results })))
+    results
 }
 
 /// The LocalIDs of the jobs `principal` sees that match `filter`.
-async fn matching(
+pub(crate) async fn matching(
     engine: &EngineHandle,
     principal: &Principal,
     filter: &Filter,
@@ -111,7 +153,7 @@ async fn matching(
 
 /// Carries out `action` on job `id` as `principal`: the method's return code and its name,
 /// or `None` for a deletion.
-async fn act(
+pub(crate) async fn act(
     engine: &EngineHandle,
     principal: &Principal,
     id: u64,

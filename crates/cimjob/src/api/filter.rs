@@ -7,9 +7,11 @@ use cimjob_rules::model::Job;
 use serde::Deserialize;
 
 /// The filter as a client writes it.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct FilterQuery {
     /// JobStates, by number or name, comma-separated (`4,suspended`).
+    #[param(schema_with = job_states, style = Form, explode = false)]
     pub state: Option<String>,
     /// The jobs of this owner only.
     pub owner: Option<String>,
@@ -17,6 +19,24 @@ pub struct FilterQuery {
     pub q: Option<String>,
     /// Text the job's Name holds (case ignored).
     pub name: Option<String>,
+    /// The jobs of this Priority only.
+    #[param(value_type = Option<u32>)]
+    pub priority: Option<String>,
+}
+
+/// `state` as the document declares it: JobState numbers or names, comma-separated.
+fn job_states() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let names = JobState::ALL
+        .iter()
+        .flat_map(|s| [s.number().to_string(), s.name().to_owned()]);
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        )
+        .build()
 }
 
 /// A filter ready to test jobs with.
@@ -26,6 +46,7 @@ pub struct Filter {
     owner: Option<String>,
     words: Vec<String>,
     name: Option<String>,
+    priority: Option<u32>,
 }
 
 impl Filter {
@@ -46,7 +67,17 @@ impl Filter {
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
+        let priority = match query.priority.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<u32>().map_err(|_| {
+                format!(
+                    "priority {text:?} is not a Priority: give a number from 0 to {}",
+                    u32::MAX
+                )
+            })?),
+        };
         Ok(Filter {
+            priority,
             states,
             owner: query.owner.clone().filter(|o| !o.is_empty()),
             words,
@@ -64,6 +95,7 @@ impl Filter {
             && self.owner.is_none()
             && self.words.is_empty()
             && self.name.is_none()
+            && self.priority.is_none()
     }
 
     /// Whether `job` matches.
@@ -72,6 +104,9 @@ impl Filter {
             if job.owner != *owner {
                 return false;
             }
+        }
+        if self.priority.is_some_and(|p| p != job.priority) {
+            return false;
         }
         if let Some(states) = &self.states {
             if !states.contains(&job.situation.status().job_state) {

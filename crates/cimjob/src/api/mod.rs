@@ -17,6 +17,7 @@
 //! | `POST /api/v1/jobs/{id}/answerquery` `{"Answer": "…"}` | AnswerQuery |
 //! | `POST /api/v1/jobs/{id}/runnow` | Run now: a job waiting for its time runs now (204; 409 if it does not wait) |
 //! | `POST /api/v1/jobs/bulk` `{"action": "terminate", "ids": [...]}` or `"filter": {...}` | one action on many jobs ([`bulk`]) |
+//! | `GET /api/v1/openapi.json` | this table as an OpenAPI 3.1 document ([`openapi`]); `/api/v1/docs/` shows it |
 //!
 //! `GET /api/v1/jobs` also takes `state` (numbers or names, comma-separated), `owner` and `q`
 //! (words its Name, command or JobStatus must hold): see [`filter`]. Every refusal is JSON
@@ -28,6 +29,7 @@ pub mod bulk;
 pub mod errors;
 pub mod filter;
 pub mod json;
+pub mod openapi;
 
 use std::convert::Infallible;
 use std::ops::ControlFlow;
@@ -38,8 +40,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Principal;
 use cim::CimDateTime;
@@ -71,7 +75,7 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: String) -> Self {
+    pub(crate) fn bad_request(message: String) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message,
@@ -89,7 +93,7 @@ impl ApiError {
         }
     }
 
-    fn internal(message: String) -> Self {
+    pub(crate) fn internal(message: String) -> Self {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message,
@@ -123,6 +127,16 @@ impl From<EngineError> for ApiError {
 }
 
 impl ApiError {
+    /// What was wrong, in words.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status and the words (what a page shows of a refusal).
+    pub(crate) fn status_and_message(self) -> (StatusCode, String) {
+        (self.status, self.message)
+    }
+
     /// The JSON a refusal answers with (also each refused job's in a bulk answer).
     fn body(&self) -> Value {
         json!({"error": {"message": self.message, "cim_status": self.cim_status, "property": self.property}})
@@ -141,21 +155,12 @@ type ApiResult<T> = Result<T, ApiError>;
 /// The API's routes, sharing one engine handle, reading bodies up to `max_body_bytes` (and never more than
 /// [`MAX_JSON_BYTES`]).
 pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route("/api/v1/jobs", get(list).post(submit))
-        .route("/api/v1/jobs/{id}", get(show).patch(modify).delete(remove))
-        .route("/api/v1/jobs/{id}/runs", get(runs))
-        .route("/api/v1/jobs/{id}/runs/{run}/log", get(run_log))
-        .route("/api/v1/jobs/{id}/events", get(events))
-        .route("/api/v1/events", get(all_events))
-        .route(
-            "/api/v1/jobs/{id}/requeststatechange",
-            post(request_state_change),
-        )
-        .route("/api/v1/jobs/{id}/killjob", post(kill_job))
-        .route("/api/v1/jobs/{id}/answerquery", post(answer_query))
-        .route("/api/v1/jobs/bulk", post(bulk::bulk))
-        .route("/api/v1/jobs/{id}/runnow", post(run_now))
+    let (routes, mut document) = routes().split_for_parts();
+    openapi::finish(&mut document);
+    let docs =
+        utoipa_swagger_ui::SwaggerUi::new(openapi::DOCS_PATH).url(openapi::DOCUMENT_PATH, document);
+    routes
+        .merge(docs)
         // a job's JSON is small: a bigger body is refused before it is parsed, and one whose
         // Content-Length says so before a byte of it is read (the client hears 413 rather
         // than a connection closed under its upload)
@@ -166,11 +171,34 @@ pub fn router(engine: EngineHandle, max_body_bytes: usize) -> Router {
         .with_state(engine)
 }
 
+/// Every route, each with its declaration in the OpenAPI document.
+fn routes() -> OpenApiRouter<EngineHandle> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(list, submit))
+        .routes(routes!(show, modify, remove))
+        .routes(routes!(runs))
+        .routes(routes!(run_log))
+        .routes(routes!(events))
+        .routes(routes!(all_events))
+        .routes(routes!(request_state_change))
+        .routes(routes!(kill_job))
+        .routes(routes!(answer_query))
+        .routes(routes!(bulk::bulk))
+        .routes(routes!(run_now))
+}
+
+/// The API's OpenAPI document (what `GET /api/v1/openapi.json` serves).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut document = routes().into_openapi();
+    openapi::finish(&mut document);
+    document
+}
+
 /// The largest JSON request body the API reads (413 beyond): a job with a CommandLine and an
 /// Environment at their limits fits (1 MiB each, `MAX_ENTRY_BYTES`).
 pub const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
 
-fn job_id(text: &str) -> ApiResult<u64> {
+pub(crate) fn job_id(text: &str) -> ApiResult<u64> {
     parse_instance_id(text).ok_or_else(|| {
         ApiError::bad_request(format!(
             "{text:?} is not a job id: use an InstanceID like CIMJOB:7 or its number 7"
@@ -179,7 +207,11 @@ fn job_id(text: &str) -> ApiResult<u64> {
 }
 
 /// Refuses (403) a change of a job its requester does not own, unless an admin asks.
-async fn authorize(engine: &EngineHandle, principal: &Principal, id: u64) -> ApiResult<()> {
+pub(crate) async fn authorize(
+    engine: &EngineHandle,
+    principal: &Principal,
+    id: u64,
+) -> ApiResult<()> {
     let job = visible_job(engine, principal, id).await?;
     if principal.may_control(&job.owner) {
         Ok(())
@@ -197,7 +229,7 @@ fn view(engine: &EngineHandle) -> View {
 
 /// The job, if `principal` may see it (404 otherwise, as for a job that does not exist: a
 /// user does not learn of another's jobs).
-async fn visible_job(
+pub(crate) async fn visible_job(
     engine: &EngineHandle,
     principal: &Principal,
     id: u64,
@@ -210,22 +242,51 @@ async fn visible_job(
     }
 }
 
+/// `{id}` in a path, as the document declares it (what [`job_id`] reads).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct JobPath {
+    /// An InstanceID (`CIMJOB:7`) or its LocalID (`7`).
+    #[param(pattern = r"^(CIMJOB:)?[0-9]{1,19}$")]
+    id: String,
+}
+
+/// `{id}/runs/{run}` in a path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct RunPath {
+    /// An InstanceID (`CIMJOB:7`) or its LocalID (`7`).
+    #[param(pattern = r"^(CIMJOB:)?[0-9]{1,19}$")]
+    id: String,
+    /// The run's number, from 1.
+    run: u32,
+}
+
 /// `?after=&limit=`: a page of the list, so a client reads many jobs a page at a time.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// The LocalID the page starts after (the previous page's `next`).
     #[serde(default)]
     after: u64,
-    /// At most this many jobs (1 to [`MAX_LIST_LIMIT`]); without it, every job.
+    /// At most this many jobs (1 to 10000); without it, every job.
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<usize>,
     /// Only the jobs that match.
     #[serde(flatten)]
+    #[param(ignore)]
     filter: filter::FilterQuery,
 }
 
 /// The largest page `GET /api/v1/jobs` gives.
 const MAX_LIST_LIMIT: usize = 10_000;
 
+/// The jobs the caller may see, all or a page of them, narrowed by the filter.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(ListQuery, filter::FilterQuery),
+    responses((status = 200, description = "The jobs (with `next` when a `limit` was given)", body = openapi::JobPage),
+        (status = 400, description = "A bad limit or state", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn list(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -262,13 +323,19 @@ async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+/// A job to submit: its properties, and whether it waits for a Resume before it runs.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SubmitBody {
+    #[schema(value_type = openapi::JobProperties)]
     properties: Map<String, Value>,
     #[serde(default)]
     hold: bool,
 }
 
+/// Submits a job owned by the caller.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = SubmitBody,
+    responses((status = 201, description = "The job as submitted", body = openapi::Job),
+        (status = 400, description = "A property the job cannot have", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn submit(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -285,6 +352,10 @@ async fn submit(
     ))
 }
 
+/// One job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(JobPath),
+    responses((status = 200, description = "The job", body = openapi::Job),
+        (status = 404, description = "No such job (or not the caller's)", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn show(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -294,11 +365,17 @@ async fn show(
     Ok(Json(json::job_to_json(&job, &view(&engine))))
 }
 
-#[derive(Deserialize)]
+/// The properties to change (ModifyInstance).
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ModifyBody {
+    #[schema(value_type = openapi::JobProperties)]
     properties: Map<String, Value>,
 }
 
+/// Changes a job's writable properties (ModifyInstance).
+#[utoipa::path(patch, path = "/api/v1/jobs/{id}", tag = "jobs", params(JobPath), request_body = ModifyBody,
+    responses((status = 200, description = "What changed, and the job now", body = openapi::Modified),
+        (status = 400, description = "A property that cannot be changed, or a bad value", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn modify(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -332,6 +409,10 @@ where
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deletes a job that has ended (DeleteInstance).
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(JobPath),
+    responses((status = 204, description = "Deleted"),
+        (status = 409, description = "The job has not ended", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn remove(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -341,15 +422,21 @@ async fn remove(
 }
 
 /// `?upcoming=N`: how many of a job's coming runs to show.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RunsQuery {
-    /// 1 to [`MAX_UPCOMING`]; 5 without it.
+    /// How many (1 to 100); 5 without it.
+    #[param(minimum = 1, maximum = 100)]
     upcoming: Option<usize>,
 }
 
 /// The most coming runs `GET /api/v1/jobs/{id}/runs` shows.
 const MAX_UPCOMING: usize = 100;
 
+/// Runs a job that waits for its time now.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/runnow", tag = "jobs", params(JobPath),
+    responses((status = 204, description = "The job is starting"),
+        (status = 409, description = "The job does not wait for its time", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn run_now(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -358,6 +445,9 @@ async fn run_now(
     without_answer(&engine, &principal, &id, |id| engine.run_now(id)).await
 }
 
+/// A job's run history and its coming runs.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/runs", tag = "runs", params(JobPath, RunsQuery),
+    responses((status = 200, description = "The runs, and the next runs as CIM datetimes", body = openapi::Runs), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn runs(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -376,26 +466,36 @@ async fn runs(
     let runs = engine.runs(id).await?;
     let now = Timestamp::now();
     let view = engine.view(now);
-    // the coming runs of a job that is still to run, as CIM timestamps
-    let upcoming: Vec<String> = match (job.situation.is_final(), job.situation) {
-        (false, cimjob_rules::state::Situation::Held) | (true, _) => Vec::new(),
-        _ => match Plan::of(&job, engine.zone()) {
-            Ok(plan) if plan.rule.is_some() => {
-                let left = if plan.runs == 0 {
-                    shown
-                } else {
-                    plan.runs.saturating_sub(job.occurrences) as usize
-                };
-                plan.upcoming(now, left.min(shown))
-            }
-            _ => job.next_start().into_iter().collect(),
-        }
+    let upcoming: Vec<String> = upcoming(&engine, &job, now, shown)
         .into_iter()
         .filter_map(|t| CimDateTime::from_timestamp(t, view.offset_minutes).ok())
         .map(|d| d.to_string())
-        .collect(),
-    };
+        .collect();
     Ok(Json(json!({ "runs": runs, "upcoming": upcoming })))
+}
+
+/// The next (at most `shown`) runs of a job that is still to run, after `now`: a recurring
+/// job's from its plan, else its one coming start.
+pub(crate) fn upcoming(
+    engine: &EngineHandle,
+    job: &cimjob_rules::model::Job,
+    now: Timestamp,
+    shown: usize,
+) -> Vec<Timestamp> {
+    if job.situation.is_final() || job.situation == cimjob_rules::state::Situation::Held {
+        return Vec::new();
+    }
+    match Plan::of(job, engine.zone()) {
+        Ok(plan) if plan.rule.is_some() => {
+            let left = if plan.runs == 0 {
+                shown
+            } else {
+                plan.runs.saturating_sub(job.occurrences) as usize
+            };
+            plan.upcoming(now, left.min(shown))
+        }
+        _ => job.next_start().into_iter().collect(),
+    }
 }
 
 /// Changes as a stream, read in order from where they start.
@@ -409,6 +509,9 @@ fn change_stream(
 
 /// The job now, then the job after each durable change, until it is deleted. Each event's
 /// `id` is the change's place in the change record.
+/// Server-sent events: the job now, then the job after each change (`deleted` ends it).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "events", params(JobPath),
+    responses((status = 200, description = "A stream of the job's JSON, one event per change", content_type = "text/event-stream", body = String), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn events(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -457,6 +560,10 @@ async fn events(
 /// deletion, with `InstanceID` beside it), in order, none skipped. From now, or — to resume —
 /// after the change `Last-Event-ID` (or `?after=N`) names, as far back as the change record
 /// keeps.
+/// Server-sent events: every change to every job the caller may see.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(After,
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this change")),
+    responses((status = 200, description = "A stream of `{sequence, kind, InstanceID, job}`", content_type = "text/event-stream", body = String), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn all_events(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -499,13 +606,21 @@ async fn all_events(
 }
 
 /// `?follow=1`: stream the log until the run ends.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Follow {
+    /// Non-zero: stream the log until the run ends.
+    #[param(minimum = 0, maximum = 255)]
     follow: Option<u8>,
 }
 
 /// The output of run `run` of job `id`, as plain text, for its owner or an admin; with
 /// `?follow=1`, streamed as it grows until the run has ended.
+/// The output of one run, as text; followed until the run ends with `?follow=1`.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/runs/{run}/log", tag = "runs",
+    params(RunPath, Follow),
+    responses((status = 200, description = "The run's output", content_type = "text/plain", body = String),
+        (status = 404, description = "No such job or run", body = openapi::ErrorBody), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn run_log(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -584,12 +699,14 @@ async fn read_from(path: &std::path::Path, offset: u64) -> Vec<u8> {
 }
 
 /// `?after=N`: resume after change N.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct After {
     after: Option<u64>,
 }
 
-#[derive(Deserialize)]
+/// RequestStateChange's parameters.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct StateChangeBody {
     requested_state: u16,
@@ -601,6 +718,9 @@ fn return_value(number: u32, name: &str) -> Json<Value> {
     Json(json!({ "ReturnValue": number, "Description": name }))
 }
 
+/// RequestStateChange: 2 Start (resume), 3 Suspend, 4 Terminate, 5 Kill, 6 Service.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/requeststatechange", tag = "methods", params(JobPath), request_body = StateChangeBody,
+    responses((status = 200, description = "The method's return code", body = openapi::MethodAnswer), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn request_state_change(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -629,13 +749,17 @@ async fn request_state_change(
     Ok(return_value(code.number(), code.name()))
 }
 
-#[derive(Deserialize)]
+/// KillJob's parameters.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct KillJobBody {
     #[serde(default)]
     delete_on_kill: bool,
 }
 
+/// KillJob (deprecated in CIM, kept for its clients).
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/killjob", tag = "methods", params(JobPath), request_body = KillJobBody,
+    responses((status = 200, description = "The method's return code", body = openapi::MethodAnswer), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn kill_job(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,
@@ -648,12 +772,16 @@ async fn kill_job(
     Ok(return_value(code.number(), code.name()))
 }
 
-#[derive(Deserialize)]
+/// AnswerQuery's parameter: the answer to the job's question.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct AnswerBody {
     answer: String,
 }
 
+/// AnswerQuery: answers a job in Query Pending.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/answerquery", tag = "methods", params(JobPath), request_body = AnswerBody,
+    responses((status = 200, description = "The method's return code", body = openapi::MethodAnswer), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn answer_query(
     State(engine): State<EngineHandle>,
     Extension(principal): Extension<Principal>,

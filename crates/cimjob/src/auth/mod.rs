@@ -6,7 +6,9 @@
 //! Failed attempts are counted per user name and client address: after [`MAX_FAILURES`]
 //! within a minute that name is refused from that address for [`BLOCK_FOR`] with 429 (so a
 //! local user guessing wrong cannot lock the admin out, who logs in from the same address
-//! under another name), and every failure is logged.
+//! under another name), and every failure is logged. Only distinct wrong passwords count: a
+//! client that retries with the same stale password (a forgotten cron job, a probe) guesses
+//! nothing new, so it does not lock the user out; every new guess does count.
 
 pub mod users;
 
@@ -97,11 +99,23 @@ pub enum Refusal {
     Blocked(Duration),
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Default)]
 struct Failures {
-    count: u32,
-    since: Instant,
+    /// The distinct wrong credentials tried in the window (hashes, never the passwords).
+    tried: Vec<u64>,
+    since: Option<Instant>,
     blocked_until: Option<Instant>,
+}
+
+/// What a failed attempt tried, to tell a new guess from a repeated one.
+fn fingerprint(credentials: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // per-process random keys: the value says nothing outside this process
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
+    hasher.write(credentials.as_bytes());
+    hasher.finish()
 }
 
 /// Checks credentials against the users file, with a cache and per-client failure limits.
@@ -153,31 +167,34 @@ impl Authenticator {
         (until > now).then(|| until - now)
     }
 
-    fn failed(&self, client: Option<IpAddr>, user: Option<&str>, now: Instant) {
+    /// Counts a failed attempt with `tried` (the header) by `user` from `client`, unless the
+    /// same was tried in the window already.
+    fn failed(&self, client: Option<IpAddr>, user: Option<&str>, tried: &str, now: Instant) {
         let mut failures = lock(&self.failures);
+        let in_window = |f: &Failures| {
+            f.since
+                .is_some_and(|s| now.duration_since(s) < FAILURE_WINDOW)
+        };
         if failures.len() > 10_000 {
-            failures.retain(|_, f| {
-                now.duration_since(f.since) < FAILURE_WINDOW
-                    || f.blocked_until.is_some_and(|u| u > now)
-            });
+            failures.retain(|_, f| in_window(f) || f.blocked_until.is_some_and(|u| u > now));
         }
         let key = (client, user.unwrap_or("").to_string());
-        let entry = failures.entry(key).or_insert(Failures {
-            count: 0,
-            since: now,
-            blocked_until: None,
-        });
-        if now.duration_since(entry.since) > FAILURE_WINDOW {
+        let entry = failures.entry(key).or_default();
+        if !in_window(entry) {
             *entry = Failures {
-                count: 0,
-                since: now,
-                blocked_until: None,
+                since: Some(now),
+                ..Failures::default()
             };
         }
-        entry.count += 1;
+        let guess = fingerprint(tried);
+        let new_guess = !entry.tried.contains(&guess);
+        if new_guess {
+            entry.tried.push(guess);
+        }
+        let count = entry.tried.len();
         let client_text = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
-        tracing::warn!(client = %client_text, user = user.unwrap_or("-"), failures = entry.count, "authentication failed");
-        if entry.count >= MAX_FAILURES {
+        tracing::warn!(client = %client_text, user = user.unwrap_or("-"), failures = count, repeated = !new_guess, "authentication failed");
+        if new_guess && count >= MAX_FAILURES as usize {
             entry.blocked_until = Some(now + BLOCK_FOR);
             tracing::warn!(client = %client_text, user = user.unwrap_or("-"), "too many failed attempts: refusing this user from this client for {} s", BLOCK_FOR.as_secs());
         }
@@ -233,7 +250,7 @@ impl Authenticator {
             return Err(Refusal::Missing);
         };
         let Some((name, password)) = basic_credentials(header) else {
-            self.failed(client, None, now);
+            self.failed(client, None, header, now);
             return Err(Refusal::Missing);
         };
         let turn = lock(&self.checking)
@@ -297,7 +314,7 @@ impl Authenticator {
                 Ok(principal)
             }
             None => {
-                self.failed(client, Some(name), now);
+                self.failed(client, Some(name), header, now);
                 Err(Refusal::Wrong)
             }
         }
@@ -441,9 +458,17 @@ mod tests {
         );
         assert_eq!(auth.authenticate(None, None), Err(Refusal::Missing));
         let client = Some("127.0.0.9".parse().unwrap());
-        for _ in 0..MAX_FAILURES {
+        for _ in 0..2 * MAX_FAILURES {
             assert_eq!(
-                auth.authenticate(Some(&basic("alice", "wrong")), client),
+                auth.authenticate(Some(&basic("alice", "stale")), client),
+                Err(Refusal::Wrong),
+                "the same wrong password again is no new guess"
+            );
+        }
+        assert!(auth.authenticate(Some(&good), client).is_ok());
+        for guess in 1..MAX_FAILURES {
+            assert_eq!(
+                auth.authenticate(Some(&basic("alice", &format!("guess {guess}"))), client),
                 Err(Refusal::Wrong)
             );
         }
