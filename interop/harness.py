@@ -84,10 +84,10 @@ class ClusterSchema:
     server ($CIMJOB_TEST_DATABASE_URL, else the local one) for a two-node cluster; dropped
     with all it holds at the end."""
 
-    def __init__(self):
+    def __init__(self, tag: str = ""):
         self.base = os.environ.get("CIMJOB_TEST_DATABASE_URL",
                                    "postgres://postgres@127.0.0.1:5432/test")
-        self.name = f"cimjob_interop_{os.getpid()}"
+        self.name = f"cimjob_interop_{os.getpid()}{tag}"
         self.drop()
 
     def url(self) -> str:
@@ -106,11 +106,13 @@ def on_postgres() -> bool:
 
 
 @contextlib.contextmanager
-def cluster_service(data_dirs: tuple[Path, Path], flags: list[str], started: list | None = None):
-    """Node a of a two-node cluster on a schema of the session's own, with node b serving beside
-    it: b claims and runs jobs submitted through a, so every call a client sends to a about a
-    job b holds crosses nodes; both stopped at the end, where each must exit 0."""
-    schema = ClusterSchema()
+def cluster_service(data_dirs: tuple[Path, Path], flags: list[str], started: list | None = None,
+                    tag: str = ""):
+    """Node a of a two-node cluster on a schema of the session's own (one per `tag`), with node
+    b serving beside it: b claims and runs jobs submitted through a, so every call a client
+    sends to a about a job b holds crosses nodes; both stopped at the end, where each must exit
+    0."""
+    schema = ClusterSchema(tag)
     shared = ["--database-url", schema.url()]
     other = Service(cimjob_bin(), data_dirs[1], [*flags, *shared, "--node", "interop-b"])
     try:

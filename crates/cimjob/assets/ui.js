@@ -4,21 +4,45 @@
   "use strict";
   let pending = null;
 
-  // every element marked data-live re-reads itself (its hx-get), at most every 150 ms
+  // every element marked data-live re-reads itself (its hx-get): soon after a change, and at
+  // most once a second; not while the operator types in it (it catches up after)
+  let last = 0;
+  function typingIn(el) {
+    const active = document.activeElement;
+    return active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)
+      && active.type !== "checkbox";
+  }
   function refresh() {
     pending = null;
-    document.querySelectorAll("[data-live]").forEach(function (el) { htmx.trigger(el, "live"); });
+    last = Date.now();
+    let deferred = false;
+    document.querySelectorAll("[data-live]").forEach(function (el) {
+      if (typingIn(el)) { deferred = true; } else { htmx.trigger(el, "live"); }
+    });
+    if (deferred) { soon(); }
   }
-  function soon() { if (!pending) { pending = setTimeout(refresh, 150); } }
+  function soon() {
+    if (!pending) { pending = setTimeout(refresh, Math.max(150, last + 1000 - Date.now())); }
+  }
+  document.addEventListener("focusout", function () { if (pending === null) { soon(); } });
 
-  // one EventSource on the API's change stream (it reconnects by itself after an error)
+  // one EventSource on the API's change stream (it reconnects by itself after an error),
+  // closed when the page is left: a browser holds only six connections to one HTTP/1.1 host,
+  // and a stream kept by a page in the back-forward cache would hold one of them
+  let source = null;
   function listen() {
     const url = document.body.dataset.events;
-    if (!url || !window.EventSource) { return; }
-    const source = new EventSource(url);
+    if (!url || !window.EventSource || source) { return; }
+    source = new EventSource(url);
     source.onmessage = soon;
     source.onopen = soon; // what changed while it was away
   }
+  window.addEventListener("pagehide", function () {
+    if (source) { source.close(); source = null; }
+    tailing = null;
+    if (tailer) { tailer.abort(); tailer = null; }
+  });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { listen(); tail(); } });
 
   // a refresh keeps what the operator had ticked
   document.addEventListener("htmx:beforeSwap", function (e) {
@@ -47,6 +71,7 @@
 
   // the job page shows the output of its latest run, followed while the run goes on
   let tailing = null;
+  let tailer = null;
   function tail() {
     const pre = document.getElementById("tail");
     const summary = document.querySelector("#job-live .summary");
@@ -59,7 +84,9 @@
     pre.textContent = "";
     document.getElementById("tail-run").textContent = "run " + run + (running ? " (live)" : "");
     const url = "/api/v1/jobs/" + pre.dataset.job + "/runs/" + run + "/log" + (running ? "?follow=1" : "");
-    fetch(url).then(function (response) {
+    if (tailer) { tailer.abort(); }
+    tailer = new AbortController();
+    fetch(url, { signal: tailer.signal }).then(function (response) {
       const reader = response.body.getReader();
       const text = new TextDecoder();
       function more() {

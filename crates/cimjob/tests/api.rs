@@ -119,6 +119,24 @@ fn the_list_filters_by_state_owner_and_words_and_pages_through_the_matches() {
     assert_eq!(ids_of(&first), vec![backup, failing]);
     let next = first["next"].as_u64().unwrap();
     assert_eq!(list(&format!("q=backup&limit=2&after={next}")), vec![held]);
+    // by Priority (the default is the lowest, 65535)
+    let urgent = s.submit(&[
+        "--hold",
+        "--priority",
+        "1",
+        "--name",
+        "urgent",
+        "--",
+        "true",
+    ]);
+    assert_eq!(list("priority=1"), vec![urgent]);
+    assert_eq!(list("priority=65535&q=backup"), vec![backup, failing, held]);
+    let (status, body) = s.get("/api/v1/jobs?priority=high");
+    assert_eq!(status, 400, "{body}");
+    // nothing comes after the last LocalID a store can hold; past it is no LocalID at all
+    assert_eq!(list("after=9223372036854775807&limit=5"), Vec::<u64>::new());
+    let (status, body) = s.get("/api/v1/jobs?after=9223372036854775808");
+    assert_eq!(status, 400, "{body}");
     let (status, body) = s.get("/api/v1/jobs?state=sleeping");
     assert_eq!(status, 400, "{body}");
     assert!(

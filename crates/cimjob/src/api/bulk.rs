@@ -47,11 +47,15 @@ pub(super) struct BulkBody {
 fn job_ids() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
     let id = OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^(CIMJOB:)?[0-9]{1,19}$")),
+        )
         .item(
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
-                .minimum(Some(1)),
+                .minimum(Some(0)),
         );
     ArrayBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))

@@ -20,16 +20,18 @@ pub struct FilterQuery {
     /// Text the job's Name holds (case ignored).
     pub name: Option<String>,
     /// The jobs of this Priority only.
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_u32)]
     pub priority: Option<String>,
 }
 
-/// `state` as the document declares it: JobState numbers or names, comma-separated.
+/// `state` as the document declares it: JobState numbers or names, comma-separated (an empty
+/// item is no condition).
 fn job_states() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
     let names = JobState::ALL
         .iter()
-        .flat_map(|s| [s.number().to_string(), s.name().to_owned()]);
+        .flat_map(|s| [s.number().to_string(), s.name().to_owned()])
+        .chain([String::new()]);
     ArrayBuilder::new()
         .items(
             ObjectBuilder::new()
@@ -52,14 +54,17 @@ pub struct Filter {
 impl Filter {
     /// Reads `query`, naming any state it does not know.
     pub fn parse(query: &FilterQuery) -> Result<Filter, String> {
-        let states = match query.state.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(
-                text.split(',')
-                    .map(|s| state_named(s.trim()))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-        };
+        // empty items are no condition (`state=` from a form, `4,` from a script)
+        let states = query
+            .state
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(state_named)
+            .collect::<Result<Vec<_>, _>>()?;
+        let states = (!states.is_empty()).then_some(states);
         let words = query
             .q
             .as_deref()

@@ -268,8 +268,10 @@ struct RunPath {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// The LocalID the page starts after (the previous page's `next`).
+    /// The LocalID the page starts after (the previous page's `next`; at most
+    /// 9223372036854775807, past which no LocalID is).
     #[serde(default)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     after: u64,
     /// At most this many jobs (1 to 10000); without it, every job.
     #[param(minimum = 1, maximum = 10000)]
@@ -298,6 +300,13 @@ async fn list(
     if let Some(limit) = query.limit.filter(|l| !(1..=MAX_LIST_LIMIT).contains(l)) {
         return Err(ApiError::bad_request(format!(
             "limit {limit} is out of range: give 1 to {MAX_LIST_LIMIT}"
+        )));
+    }
+    if query.after > i64::MAX as u64 {
+        return Err(ApiError::bad_request(format!(
+            "after {}: no LocalID is past {}",
+            query.after,
+            i64::MAX
         )));
     }
     let filter = filter::Filter::parse(&query.filter).map_err(ApiError::bad_request)?;
@@ -709,9 +718,26 @@ struct After {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 struct StateChangeBody {
+    /// 2 Start (resume), 3 Suspend, 4 Terminate, 5 Kill, 6 Service.
+    #[schema(maximum = 65535)]
+    #[serde(deserialize_with = "whole_number")]
     requested_state: u16,
     #[serde(default)]
     timeout_period: Option<String>,
+}
+
+/// A JSON integer as JSON Schema counts them: `3` and also `3.0` (a number with no fraction).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0)
+            .map(|x| x as u64)
+    });
+    whole
+        .and_then(|w| u16::try_from(w).ok())
+        .ok_or_else(|| D::Error::custom(format!("{n} is not an integer from 0 to 65535")))
 }
 
 fn return_value(number: u32, name: &str) -> Json<Value> {
