@@ -1,0 +1,138 @@
+//! The dashboard's rules over real HTTP, through the real binary (its pages in a browser are
+//! interop/test_dashboard.py's): a user sees and acts on only their own jobs, actions are the
+//! engine's own requests with the requester's rights, only the pages' own requests may act,
+//! and the pages' assets come from the binary.
+
+mod common;
+
+use common::{cimjob_user, http_as, Service, ADMIN_PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// One request as `user` with a form body, made as htmx makes it (`htmx`) or not.
+fn form_as(user: (&str, &str), url: &str, form: &str, htmx: bool) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .basic_auth(user.0, Some(user.1))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.to_owned());
+        if htmx {
+            request = request.header("HX-Request", "true");
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    })
+}
+
+fn page_as(user: (&str, &str), url: &str) -> (u16, String) {
+    match http_as(Some(user), Method::GET, url, None) {
+        (status, Value::String(text)) => (status, text),
+        (status, other) => (status, other.to_string()),
+    }
+}
+
+fn submit_as(s: &Service, user: (&str, &str), name: &str) -> u64 {
+    let body = json!({"properties": {"Name": name, "CommandLine": ["sleep", "60"]}});
+    let (status, job) = http_as(
+        Some(user),
+        Method::POST,
+        &format!("{}/api/v1/jobs", s.url),
+        Some(body),
+    );
+    assert_eq!(status, 201, "{job}");
+    job["InstanceID"].as_str().unwrap()["CIMJOB:".len()..]
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_user_sees_and_acts_on_only_their_own_jobs_on_the_dashboard() {
+    let s = Service::start(&["--max-running", "4"]);
+    let at = s.users_at();
+    for name in ["alice", "bob"] {
+        let mut args = vec!["add", name, "--role", "user", "--os-user", "nobody"];
+        args.extend(at.iter().map(String::as_str));
+        cimjob_user(&args, &format!("{name}-password"));
+    }
+    let (alice, bob) = (("alice", "alice-password"), ("bob", "bob-password"));
+    let hers = submit_as(&s, alice, "alice-work");
+    let his = submit_as(&s, bob, "bob-work");
+    s.wait_state(hers, 4, 20);
+    s.wait_state(his, 4, 20);
+
+    let (status, jobs) = page_as(alice, &format!("{}/ui/jobs", s.url));
+    assert_eq!(status, 200, "{jobs}");
+    assert!(jobs.contains(&format!("id=\"job-{hers}\"")), "{jobs}");
+    assert!(!jobs.contains(&format!("id=\"job-{his}\"")), "{jobs}");
+    assert!(!jobs.contains("bob-work"), "nothing of bob's shows");
+    let (status, _) = page_as(alice, &format!("{}/ui/jobs/{his}", s.url));
+    assert_eq!(status, 404, "another's job is not found, as in the API");
+    let (status, overview) = page_as(alice, &format!("{}/ui", s.url));
+    assert_eq!(status, 200);
+    assert!(
+        overview.contains(r#"<b data-state="Running">1</b>"#),
+        "{overview}"
+    );
+
+    // an action on bob's job is refused and changes nothing
+    let act = format!("{}/ui/jobs/{his}/act", s.url);
+    let (status, answer) = form_as(alice, &act, "action=kill", true);
+    assert_eq!(status, 200);
+    assert!(answer.contains("refused"), "{answer}");
+    // every job matching the filter, as alice: hers only
+    let bulk = format!("{}/ui/jobs/bulk?q=work", s.url);
+    let (status, answer) = form_as(alice, &bulk, "action=terminate&all=1", true);
+    assert_eq!(status, 200);
+    assert!(answer.contains("Terminate of 1 job(s)"), "{answer}");
+    s.wait_state(hers, 8, 20);
+    assert_eq!(s.state(his), 4, "bob's job runs on");
+
+    // a POST that the pages did not make (no HX-Request: a form on another site) is refused
+    let (status, _) = form_as(bob, &act, "action=kill", false);
+    assert_eq!(status, 403);
+    assert_eq!(s.state(his), 4);
+    let (status, answer) = form_as(bob, &act, "action=kill", true);
+    assert_eq!((status, answer.contains("Kill")), (200, true), "{answer}");
+    s.wait_state(his, 9, 20);
+}
+
+#[test]
+fn the_pages_assets_come_from_the_binary_and_are_cached_by_version() {
+    let s = Service::start(&[]);
+    let admin = ("admin", ADMIN_PASSWORD);
+    let (status, htmx) = page_as(admin, &format!("{}/ui/assets/htmx.min.js", s.url));
+    assert_eq!(status, 200);
+    assert!(htmx.starts_with("var htmx="), "the vendored htmx");
+    let (status, _) = page_as(admin, &format!("{}/ui/assets/nope.js", s.url));
+    assert_eq!(status, 404);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let revalidated = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/ui/assets/ui.css", s.url))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .header(
+                "If-None-Match",
+                format!("\"{}\"", env!("CARGO_PKG_VERSION")),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(revalidated, 304);
+    // and every page links only to what the service serves
+    let (_, page) = page_as(admin, &format!("{}/ui/jobs", s.url));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+}
