@@ -685,6 +685,22 @@ impl Response {
         )
     }
 
+    /// The response with these output parameters added to a successful answer (an
+    /// OpenQueryInstances' `QueryResultClass` beside the pull parameters); a refusal stays
+    /// as it is.
+    pub fn with_params(mut self, more: Vec<(String, ParamValue)>) -> Response {
+        match &mut self.reply {
+            Reply::Intrinsic {
+                result: Ok(result), ..
+            } => result.params.extend(more),
+            Reply::Extrinsic {
+                result: Ok(result), ..
+            } => result.params.extend(more),
+            _ => {}
+        }
+        self
+    }
+
     /// A successful extrinsic response: the return value (typically a
     /// uint32 code) and output parameters.
     pub fn extrinsic(

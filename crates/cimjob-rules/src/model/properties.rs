@@ -498,11 +498,10 @@ fn build_table() -> Vec<JobProperty> {
         read_only(
             "TimeOfLastStateChange",
             decl("TimeOfLastStateChange", T::DateTime, CJ, Q,
-                "When JobState last changed; a zero interval if it never has."),
-            |j, v| match j.time_of_last_state_change {
-                Some(t) => timestamp(v, Some(t)),
-                None => Some(CimValue::DateTime(CimDateTime::zero_interval())),
-            },
+                "When JobState last changed: a job that has not changed state since it was submitted became New then."),
+            // a moment, in every state: the zero interval the standard allows for "never
+            // changed" is a duration where clients read a time (a submission set the state)
+            |j, v| timestamp(v, Some(j.time_of_last_state_change.unwrap_or(j.time_submitted))),
         ),
         writable(
             with_default(decl("TimeBeforeRemoval", T::DateTime, CJ, interval(Qualifiers { required: true, ..W }),
@@ -778,7 +777,8 @@ mod tests {
         );
         assert_eq!(
             get("TimeOfLastStateChange").unwrap().to_string(),
-            "00000000000000.000000:000"
+            "19700101000000.000000+000",
+            "a job that never changed state became New when it was submitted"
         );
         assert_eq!(get("JobState"), Some(CimValue::UInt16(2)));
         assert_eq!(get("InstanceID"), Some(CimValue::String("CIMJOB:1".into())));

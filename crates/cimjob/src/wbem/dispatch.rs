@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::objects::{Item, Pages, Projection};
 use super::operation::{namespace_of, without_namespace, Answer, Call, Params};
 use super::service::Wbem;
-use super::{associations, class_ops, instance_ops, methods};
+use super::{associations, class_ops, instance_ops, methods, qualifiers};
 use crate::auth::Principal;
 
 /// The intrinsic operations this server answers, each by one function.
@@ -33,6 +33,9 @@ enum Intrinsic {
     Pull,
     CloseEnumeration,
     EnumerationCount,
+    GetQualifier,
+    EnumerateQualifiers,
+    ChangeQualifier,
 }
 
 /// Which operation answers each DSP0200 name (several names share one where they differ
@@ -67,6 +70,10 @@ const OPERATIONS: &[(&str, Intrinsic)] = &[
     ("PullInstances", Intrinsic::Pull),
     ("CloseEnumeration", Intrinsic::CloseEnumeration),
     ("EnumerationCount", Intrinsic::EnumerationCount),
+    ("GetQualifier", Intrinsic::GetQualifier),
+    ("EnumerateQualifiers", Intrinsic::EnumerateQualifiers),
+    ("SetQualifier", Intrinsic::ChangeQualifier),
+    ("DeleteQualifier", Intrinsic::ChangeQualifier),
 ];
 
 impl Intrinsic {
@@ -95,6 +102,9 @@ impl Intrinsic {
             Intrinsic::Pull => w.pulls.pull(&w.engine, c).await,
             Intrinsic::CloseEnumeration => w.pulls.close(c),
             Intrinsic::EnumerationCount => w.pulls.count(c),
+            Intrinsic::GetQualifier => qualifiers::get_qualifier(c),
+            Intrinsic::EnumerateQualifiers => qualifiers::enumerate_qualifiers(c),
+            Intrinsic::ChangeQualifier => qualifiers::change_qualifier(c),
         }
     }
 }
@@ -137,9 +147,14 @@ pub async fn handle(w: &Wbem, request: &Request, principal: &Principal) -> Answe
             params,
         } => match intrinsic(w, namespace, name, Params(params), principal).await {
             Ok(Answer::Value(v)) => Response::intrinsic(id, name, v),
-            Ok(Answer::Pull { value, context }) => {
+            Ok(Answer::Pull {
+                value,
+                context,
+                params,
+            }) => {
                 let end = context.is_none();
                 Response::pull(id, name, value, context.as_deref().unwrap_or(""), end)
+                    .with_params(params)
             }
             Ok(Answer::Enumerated {
                 names_only,

@@ -235,15 +235,57 @@ pub async fn open_query_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimE
             Ok(())
         })
         .await?;
-    let selected = Some(Selected::of(&query));
-    w.pulls
+    let selected = Selected::of(&query);
+    // DSP0200: with ReturnQueryResultClass, the class that describes each row
+    let result_class = match c.params.bool("ReturnQueryResultClass", false)? {
+        true => vec![(
+            "QueryResultClass".to_owned(),
+            ParamValue::Class(Box::new(query_result_class(
+                c.ns,
+                &query.from_class,
+                &selected,
+            )?)),
+        )],
+        false => Vec::new(),
+    };
+    let answer = w
+        .pulls
         .open(
             &w.engine,
             c,
             kept,
             Projection::all(c.ns),
-            selected,
+            Some(selected),
             PullKind::Instances,
         )
-        .await
+        .await?;
+    Ok(match answer {
+        Answer::Pull { value, context, .. } => Answer::Pull {
+            value,
+            context,
+            params: result_class,
+        },
+        other => other,
+    })
+}
+
+/// The class of a query's rows: the queried class with only the selected properties (no
+/// methods: a row has none), as DSP0200's QueryResultClass describes it.
+fn query_result_class(
+    namespace: &str,
+    class: &str,
+    selected: &Selected,
+) -> Result<cim::xml::Class, CimError> {
+    let decl = super::classes::repository()
+        .class(namespace, class)
+        .ok_or_else(|| error(CimStatusCode::InvalidClass, format!("no class {class}")))?;
+    let options = super::class_ops::ClassOptions {
+        local_only: false,
+        include_qualifiers: false,
+        include_class_origin: false,
+        property_list: selected.names().map(<[String]>::to_vec),
+    };
+    let mut row = super::class_ops::wire_class(namespace, decl, &options);
+    row.methods.clear();
+    Ok(row)
 }

@@ -30,6 +30,7 @@ pub mod methods;
 pub mod objects;
 pub mod operation;
 pub mod pull;
+pub mod qualifiers;
 pub mod query;
 pub mod service;
 

@@ -37,6 +37,8 @@ pub enum Answer {
         value: IReturnValue,
         /// The EnumerationContext, unless the enumeration is complete.
         context: Option<String>,
+        /// Output parameters besides those two (OpenQueryInstances' QueryResultClass).
+        params: Vec<(String, cim::xml::ParamValue)>,
     },
     /// EnumerateInstances or EnumerateInstanceNames: its first page read (so a store that
     /// cannot be read at all is a CIM error), the rest read and rendered while it is sent, so

@@ -132,6 +132,7 @@ impl Pulls {
         Ok(Answer::Pull {
             value: self.render(kind, &shown, &call.view),
             context: batch.context,
+            params: Vec::new(),
         })
     }
 
@@ -155,6 +156,7 @@ impl Pulls {
         Ok(Answer::Pull {
             value: self.render(kind, &shown, &call.view),
             context: batch.context,
+            params: Vec::new(),
         })
     }
 

@@ -116,6 +116,11 @@ impl Selected {
         }
     }
 
+    /// The selected property names; `None` for `SELECT *`.
+    pub fn names(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
+
     /// Keeps only the selected properties.
     pub fn apply(&self, mut instance: Instance) -> Instance {
         if let Some(names) = &self.0 {
