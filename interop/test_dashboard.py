@@ -49,12 +49,13 @@ def browser():
 def open_page(browser, url: str, path: str) -> None:
     browser.get(url + path)
     # the page is live once its change stream is open
-    wait_for(browser, lambda d: d.execute_script("return !!window.htmx"), "htmx loaded", WAIT)
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.listening === 'true'"),
+             "its change stream open", WAIT)
 
 
-def wait_for(browser, condition, what: str, timeout: float):
+def wait_for(browser, condition, what: str, timeout: float, poll: float = 0.05):
     try:
-        return WebDriverWait(browser, timeout, poll_frequency=0.05).until(condition)
+        return WebDriverWait(browser, timeout, poll_frequency=poll).until(condition)
     except TimeoutException:
         main = browser.execute_script("return document.querySelector('main').innerHTML")
         pytest.fail(f"the page never showed {what} within {timeout}s; it says {text(browser, 'flash')!r} "
@@ -83,7 +84,7 @@ def test_a_job_submitted_by_the_cli_appears_within_a_second_without_reload(brows
     job = jobs.submit_cli(["sleep", "30"])
     submitted = time.monotonic()
     wait_for(browser, lambda d: local_id(job) in rows(d), f"{job.instance_id} in the list",
-             LIVE_BOUND)
+             LIVE_BOUND, poll=0.02)
     shown_after = time.monotonic() - submitted
     assert browser.execute_script("return window.notReloaded === true"), "the page reloaded"
     assert shown_after <= LIVE_BOUND
@@ -177,14 +178,17 @@ def test_answering_a_query_pending_job_from_the_page(browser, url, jobs):
 
 
 def test_the_overview_counts_states_and_charts_the_last_hour(browser, url, jobs):
+    open_page(browser, url, "/ui")
+    total = lambda d: d.execute_script(
+        "return +document.querySelector('svg.chart').dataset.total")
+    before = total(browser)
     failing = jobs.submit(["false"])
     jobs.wait_final(failing)
-    open_page(browser, url, "/ui")
-    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
-    assert len(charts) == 2
-    assert int(charts[0].get_attribute("data-total")) >= 1, "the run that just failed is charted"
-    failures = browser.find_element(By.XPATH, "//h2[text()='Recent failures']/following-sibling::table")
-    assert failing.instance_id in failures.text
+    # the overview follows live: the failed run is charted and listed
+    wait_for(browser, lambda d: total(d) >= before + 1, "the new run charted", WAIT)
+    wait_for(browser, lambda d: failing.instance_id in text(d, "overview"), "the failure listed",
+             WAIT)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 2
     counts = {e.get_attribute("data-state"): int(e.text)
               for e in browser.find_elements(By.CSS_SELECTOR, ".counts b")}
     assert counts.get("Exception", 0) >= 1, counts

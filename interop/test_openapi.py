@@ -91,4 +91,3 @@ def test_schemathesis_finds_no_failure(own_service, tmp_path):
     summary = out.stdout[-6000:]
     assert out.returncode == 0, f"schemathesis exit {out.returncode}:\n{summary}\n{out.stderr[-2000:]}"
     assert "Tested: 12" in out.stdout, f"not every operation was tested:\n{summary}"
-    assert "failure" not in out.stdout.splitlines()[-1], summary

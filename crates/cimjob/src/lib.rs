@@ -25,6 +25,7 @@ pub mod commands;
 pub mod config;
 pub mod config_file;
 pub mod consumer;
+pub mod csrf;
 pub mod exec_as;
 pub mod http_server;
 pub mod indications;

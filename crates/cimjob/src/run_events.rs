@@ -158,7 +158,8 @@ pub fn follow(
                 }
             }
             metrics.observe(&run);
-            recent.observe(&run, jiff::Timestamp::now());
+            let owner = event.current.as_ref().map_or("", |j| j.owner.as_str());
+            recent.observe(&run, owner, jiff::Timestamp::now());
         }
     })
 }

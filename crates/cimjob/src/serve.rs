@@ -380,6 +380,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             engine.clone(),
             stores.tenure.clone(),
         ))
+        // a browser's request for another site's page changes nothing
+        .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
         .layer(axum::middleware::from_fn(
             crate::api::errors::api_errors_in_json,
         ))

@@ -102,7 +102,7 @@ fn a_user_sees_and_acts_on_only_their_own_jobs_on_the_dashboard() {
 }
 
 #[test]
-fn the_pages_assets_come_from_the_binary_and_are_cached_by_version() {
+fn the_pages_assets_come_from_the_binary_and_are_revalidated_by_their_contents() {
     let s = Service::start(&[]);
     let admin = ("admin", ADMIN_PASSWORD);
     let (status, htmx) = page_as(admin, &format!("{}/ui/assets/htmx.min.js", s.url));
@@ -114,25 +114,89 @@ fn the_pages_assets_come_from_the_binary_and_are_cached_by_version() {
         .enable_all()
         .build()
         .unwrap();
-    let revalidated = rt.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{}/ui/assets/ui.css", s.url))
+    let (tag, revalidated) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let url = format!("{}/ui/assets/ui.css", s.url);
+        let first = client
+            .get(&url)
             .basic_auth("admin", Some(ADMIN_PASSWORD))
-            .header(
-                "If-None-Match",
-                format!("\"{}\"", env!("CARGO_PKG_VERSION")),
-            )
             .send()
             .await
-            .unwrap()
-            .status()
-            .as_u16()
+            .unwrap();
+        let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let again = client
+            .get(&url)
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .header("If-None-Match", &tag)
+            .send()
+            .await
+            .unwrap();
+        (tag, again.status().as_u16())
     });
-    assert_eq!(revalidated, 304);
+    assert_eq!(revalidated, 304, "the same contents under tag {tag}");
     // and every page links only to what the service serves
-    let (_, page) = page_as(admin, &format!("{}/ui/jobs", s.url));
+    let (status, page) = page_as(admin, &format!("{}/ui/jobs", s.url));
+    assert_eq!(status, 200, "{page}");
     assert!(
         !page.contains("http://") && !page.contains("https://"),
         "{page}"
     );
+}
+
+/// A POST as `user` with these extra headers; the status.
+fn post_with(user: (&str, &str), url: &str, headers: &[(&str, &str)]) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .basic_auth(user.0, Some(user.1))
+            .header("Content-Type", "application/json")
+            .body("{}");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap().status().as_u16()
+    })
+}
+
+#[test]
+fn a_browsers_request_for_another_sites_page_changes_nothing() {
+    let s = Service::start(&[]);
+    let admin = ("admin", ADMIN_PASSWORD);
+    let waiting = s.submit(&["--at", "2099-01-01 00:00", "--", "true"]);
+    let run_now = format!("{}/api/v1/jobs/{waiting}/runnow", s.url);
+    // what a form on another site would make a signed-in browser send
+    assert_eq!(
+        post_with(admin, &run_now, &[("Sec-Fetch-Site", "cross-site")]),
+        403
+    );
+    let host = s.url.trim_start_matches("http://").to_owned();
+    assert_eq!(
+        post_with(
+            admin,
+            &run_now,
+            &[("Origin", "http://evil.example"), ("Host", &host)]
+        ),
+        403
+    );
+    let cimom = format!("{}/cimom", s.url);
+    assert_eq!(
+        post_with(admin, &cimom, &[("Sec-Fetch-Site", "cross-site")]),
+        403
+    );
+    assert_eq!(s.state(waiting), 2, "it still waits for its time");
+    // the service's own pages, and clients that are not browsers, are heard
+    let own_origin = format!("http://{host}");
+    assert_eq!(
+        post_with(
+            admin,
+            &run_now,
+            &[("Sec-Fetch-Site", "same-origin"), ("Origin", &own_origin)]
+        ),
+        204
+    );
+    s.wait_state(waiting, 7, 20);
 }

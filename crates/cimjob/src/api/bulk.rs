@@ -50,7 +50,7 @@ fn job_ids() -> utoipa::openapi::schema::Array {
         .item(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .pattern(Some(r"^(CIMJOB:)?[0-9]{1,19}$")),
+                .pattern(Some(super::JOB_ID_PATTERN)),
         )
         .item(
             ObjectBuilder::new()
@@ -104,9 +104,40 @@ pub(super) async fn bulk(
 }
 
 impl Action {
+    /// Every action, in the order a page offers them.
+    pub(crate) const ALL: [Action; 5] = [
+        Action::Suspend,
+        Action::Resume,
+        Action::Terminate,
+        Action::Kill,
+        Action::Delete,
+    ];
+
+    /// Its name in a request (`terminate`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Action::Suspend => "suspend",
+            Action::Resume => "resume",
+            Action::Terminate => "terminate",
+            Action::Kill => "kill",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// Its name on a button (`Terminate`).
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Action::Suspend => "Suspend",
+            Action::Resume => "Resume",
+            Action::Terminate => "Terminate",
+            Action::Kill => "Kill",
+            Action::Delete => "Delete",
+        }
+    }
+
     /// The action a form names (`terminate`), if it is one.
     pub(crate) fn named(text: &str) -> Option<Action> {
-        serde_json::from_value(Value::String(text.to_owned())).ok()
+        Action::ALL.into_iter().find(|a| a.name() == text)
     }
 }
 
@@ -142,17 +173,28 @@ pub(crate) async fn matching(
     filter: &Filter,
 ) -> ApiResult<Vec<u64>> {
     let mut ids = Vec::new();
+    each_visible(engine, principal, filter, |job| ids.push(job.local_id)).await?;
+    Ok(ids)
+}
+
+/// Every job `principal` may see that `filter` matches, handed to `visit` in LocalID order, a
+/// page at a time: what every reader of "the jobs that match" does (a bulk filter, the
+/// dashboard's lists).
+pub(crate) async fn each_visible(
+    engine: &EngineHandle,
+    principal: &Principal,
+    filter: &Filter,
+    mut visit: impl FnMut(&std::sync::Arc<cimjob_rules::model::Job>),
+) -> ApiResult<()> {
     engine
         .each_page(0, PAGE, |page| {
-            ids.extend(
-                page.iter()
-                    .filter(|j| principal.may_see(&j.owner) && filter.matches(j))
-                    .map(|j| j.local_id),
-            );
+            page.iter()
+                .filter(|j| principal.may_see(&j.owner) && filter.matches(j))
+                .for_each(&mut visit);
             std::ops::ControlFlow::<()>::Continue(())
         })
         .await?;
-    Ok(ids)
+    Ok(())
 }
 
 /// Carries out `action` on job `id` as `principal`: the method's return code and its name,

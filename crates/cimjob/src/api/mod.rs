@@ -19,8 +19,9 @@
 //! | `POST /api/v1/jobs/bulk` `{"action": "terminate", "ids": [...]}` or `"filter": {...}` | one action on many jobs ([`bulk`]) |
 //! | `GET /api/v1/openapi.json` | this table as an OpenAPI 3.1 document ([`openapi`]); `/api/v1/docs/` shows it |
 //!
-//! `GET /api/v1/jobs` also takes `state` (numbers or names, comma-separated), `owner` and `q`
-//! (words its Name, command or JobStatus must hold): see [`filter`]. Every refusal is JSON
+//! `GET /api/v1/jobs` also takes `state` (numbers or names, comma-separated), `owner`,
+//! `priority`, `name` (text its Name holds) and `q` (words its Name, command or JobStatus must
+//! hold): see [`filter`]. Every refusal is JSON
 //! ([`errors`]).
 //!
 //! `{id}` is an InstanceID (`CIMJOB:7`) or its LocalID (`7`).
@@ -187,7 +188,8 @@ fn routes() -> OpenApiRouter<EngineHandle> {
         .routes(routes!(run_now))
 }
 
-/// The API's OpenAPI document (what `GET /api/v1/openapi.json` serves).
+/// The API's OpenAPI document, as `GET /api/v1/openapi.json` serves it: for tools that want it
+/// without a running service (and the tests that compare it with the routes).
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = routes().into_openapi();
     openapi::finish(&mut document);
@@ -241,6 +243,10 @@ pub(crate) async fn visible_job(
         Err(EngineError::NotFound(cimjob_rules::core::NotFound(id)).into())
     }
 }
+
+/// A job id as the document declares it (what [`job_id`] reads): an InstanceID or its
+/// LocalID. (The path parameters below repeat it as a literal: an attribute takes no constant.)
+pub(crate) const JOB_ID_PATTERN: &str = r"^(CIMJOB:)?[0-9]{1,19}$";
 
 /// `{id}` in a path, as the document declares it (what [`job_id`] reads).
 #[derive(utoipa::IntoParams)]
@@ -516,9 +522,8 @@ fn change_stream(
     })
 }
 
-/// The job now, then the job after each durable change, until it is deleted. Each event's
-/// `id` is the change's place in the change record.
-/// Server-sent events: the job now, then the job after each change (`deleted` ends it).
+/// Server-sent events: the job now, then the job after each durable change, until it is
+/// deleted (`deleted` ends it). Each event's `id` is the change's place in the change record.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "events", params(JobPath),
     responses((status = 200, description = "A stream of the job's JSON, one event per change", content_type = "text/event-stream", body = String), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
 async fn events(
@@ -565,11 +570,11 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// Every durable change to every job, as `{"sequence", "kind", "job"}` (`job` is NULL after a
-/// deletion, with `InstanceID` beside it), in order, none skipped. From now, or — to resume —
-/// after the change `Last-Event-ID` (or `?after=N`) names, as far back as the change record
-/// keeps.
-/// Server-sent events: every change to every job the caller may see.
+/// Server-sent events: every durable change to every job the caller may see.
+///
+/// Each is `{"sequence", "kind", "job"}` (`job` is NULL after a deletion, with `InstanceID`
+/// beside it), in order, none skipped. From now, or — to resume — after the change
+/// `Last-Event-ID` (or `?after=N`) names, as far back as the change record keeps.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(After,
         ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this change")),
     responses((status = 200, description = "A stream of `{sequence, kind, InstanceID, job}`", content_type = "text/event-stream", body = String), (status = "default", description = "A refusal, as JSON (401 without credentials, 403, 404, 413, ...)", body = openapi::ErrorBody)))]
@@ -623,9 +628,8 @@ struct Follow {
     follow: Option<u8>,
 }
 
-/// The output of run `run` of job `id`, as plain text, for its owner or an admin; with
-/// `?follow=1`, streamed as it grows until the run has ended.
-/// The output of one run, as text; followed until the run ends with `?follow=1`.
+/// The output of one run, as text, for the job's owner or an admin; with `?follow=1`,
+/// streamed as it grows until the run has ended.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/runs/{run}/log", tag = "runs",
     params(RunPath, Follow),
     responses((status = 200, description = "The run's output", content_type = "text/plain", body = String),

@@ -54,6 +54,9 @@ impl Modify for BasicAuth {
     }
 }
 
+/// What `state` is, as `filter::FilterQuery::state` says it.
+const STATE_DESCRIPTION: &str = "JobStates, by number or name, comma-separated (`4,suspended`).";
+
 /// Declares the list's `state` as it is read: one parameter, its values comma-separated
 /// (utoipa leaves out the `style` and `explode` of a parameter whose schema a function gives).
 pub fn finish(document: &mut utoipa::openapi::OpenApi) {
@@ -75,8 +78,7 @@ pub fn finish(document: &mut utoipa::openapi::OpenApi) {
             if p.name == "state" && p.parameter_in == ParameterIn::Query {
                 p.style = Some(ParameterStyle::Form);
                 p.explode = Some(false);
-                p.description =
-                    Some("JobStates, by number or name, comma-separated (`4,Suspended`).".into());
+                p.description = Some(STATE_DESCRIPTION.into());
             }
         }
     }

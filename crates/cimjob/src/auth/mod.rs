@@ -167,8 +167,26 @@ impl Authenticator {
         (until > now).then(|| until - now)
     }
 
-    /// Counts a failed attempt with `tried` (the header) by `user` from `client`, unless the
-    /// same was tried in the window already.
+    /// Whether `user` tried this very password from `client` within the window and it was
+    /// wrong: refused again at once, without the slow check (a client retrying a stale
+    /// password costs nothing, and is no new guess).
+    fn tried_before(
+        &self,
+        client: Option<IpAddr>,
+        user: &str,
+        password: &str,
+        now: Instant,
+    ) -> bool {
+        let failures = lock(&self.failures);
+        failures.get(&(client, user.to_string())).is_some_and(|f| {
+            f.since
+                .is_some_and(|s| now.duration_since(s) < FAILURE_WINDOW)
+                && f.tried.contains(&fingerprint(password))
+        })
+    }
+
+    /// Counts a failed attempt with `tried` (the password, or the header that had none) by
+    /// `user` from `client`, unless the same was tried in the window already.
     fn failed(&self, client: Option<IpAddr>, user: Option<&str>, tried: &str, now: Instant) {
         let mut failures = lock(&self.failures);
         let in_window = |f: &Failures| {
@@ -206,6 +224,10 @@ impl Authenticator {
     fn refresh(&self) {
         if lock(&self.users).reload_if_changed().unwrap_or(false) {
             lock(&self.cache).clear();
+            // a password tried wrong before may be the right one now
+            for f in lock(&self.failures).values_mut() {
+                f.tried.clear();
+            }
         }
     }
 
@@ -253,6 +275,9 @@ impl Authenticator {
             self.failed(client, None, header, now);
             return Err(Refusal::Missing);
         };
+        if self.tried_before(client, &name, &password, now) {
+            return Err(Refusal::Wrong);
+        }
         let turn = lock(&self.checking)
             .entry(header.to_string())
             .or_default()
@@ -314,7 +339,7 @@ impl Authenticator {
                 Ok(principal)
             }
             None => {
-                self.failed(client, Some(name), header, now);
+                self.failed(client, Some(name), password, now);
                 Err(Refusal::Wrong)
             }
         }

@@ -26,7 +26,6 @@ mod pages;
 pub mod present;
 pub mod recent;
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
@@ -45,10 +44,12 @@ use crate::api::{visible_job, ApiError};
 use crate::auth::Principal;
 pub use recent::RecentRuns;
 
-/// The most rows a jobs page shows (the tabs still count every match).
+/// The most rows a jobs page shows (the tabs still count every match): a page stays quick to
+/// render and to refresh on every change; a narrower filter shows the rest.
 pub const MAX_ROWS: usize = 500;
 
-/// What the pages share.
+/// What every page reads from: the engine (jobs, always through it, as every front end) and
+/// the last hour's run ends (the charts).
 #[derive(Clone)]
 pub struct Ui {
     engine: EngineHandle,
@@ -176,27 +177,6 @@ impl PageFilter {
     }
 }
 
-/// Every job `principal` may see that `filter` matches, handed to `visit` in LocalID order.
-async fn each_visible(
-    engine: &EngineHandle,
-    principal: &Principal,
-    filter: &Filter,
-    mut visit: impl FnMut(&Arc<Job>),
-) -> Result<(), UiError> {
-    engine
-        .each_page(0, 1000, |page| {
-            for job in page
-                .iter()
-                .filter(|j| principal.may_see(&j.owner) && filter.matches(j))
-            {
-                visit(job);
-            }
-            ControlFlow::<()>::Continue(())
-        })
-        .await?;
-    Ok(())
-}
-
 /// A short answer in the page's status area, and the lists told to refresh.
 fn flash(message: String) -> Response {
     let mut response = Html(format!("<p>{}</p>", escape(&message))).into_response();
@@ -272,20 +252,9 @@ async fn bulk_action(
             bulk::MAX_BULK_JOBS
         )));
     }
-    let label = action_label(action);
+    let label = action.label();
     let results = bulk::act_on_each(&ui.engine, &principal, ids, action).await;
     Ok(flash(summary(label, &results)))
-}
-
-/// An action's name on a button.
-fn action_label(action: Action) -> &'static str {
-    match action {
-        Action::Suspend => "Suspend",
-        Action::Resume => "Resume",
-        Action::Terminate => "Terminate",
-        Action::Kill => "Kill",
-        Action::Delete => "Delete",
-    }
 }
 
 /// `POST /ui/jobs/{id}/act` with `action`: one of the bulk actions, or `runnow`.
@@ -299,10 +268,7 @@ async fn job_action(
     let named = field(&fields, "action").unwrap_or("");
     let who = cimjob_rules::model::job::instance_id(id);
     if named == "runnow" {
-        let outcome = match crate::api::authorize(&ui.engine, &principal, id).await {
-            Ok(()) => ui.engine.run_now(id).await.map_err(ApiError::from),
-            Err(refusal) => Err(refusal),
-        };
+        let outcome = as_owner(&ui, &principal, id, ui.engine.run_now(id)).await;
         return Ok(flash(match outcome {
             Ok(()) => format!("{who} runs now"),
             Err(refusal) => format!("{who}: Run now refused: {}", refusal.message()),
@@ -314,8 +280,19 @@ async fn job_action(
     let results = bulk::act_on_each(&ui.engine, &principal, vec![id], action).await;
     Ok(flash(format!(
         "{who}: {}",
-        summary(action_label(action), &results)
+        summary(action.label(), &results)
     )))
+}
+
+/// `call` on job `id`, made only if `principal` may control the job.
+async fn as_owner<T>(
+    ui: &Ui,
+    principal: &Principal,
+    id: u64,
+    call: impl std::future::Future<Output = Result<T, cimjob_engine::EngineError>>,
+) -> Result<T, ApiError> {
+    crate::api::authorize(&ui.engine, principal, id).await?;
+    Ok(call.await?)
 }
 
 /// `POST /ui/jobs/{id}/answer` with `answer`: AnswerQuery.
@@ -328,29 +305,35 @@ async fn answer(
     let fields = form_fields(&body);
     let text = field(&fields, "answer").unwrap_or("");
     let who = cimjob_rules::model::job::instance_id(id);
-    let outcome = match crate::api::authorize(&ui.engine, &principal, id).await {
-        Ok(()) => ui.engine.answer(id, text).await.map_err(ApiError::from),
-        Err(refusal) => Err(refusal),
-    };
+    let outcome = as_owner(&ui, &principal, id, ui.engine.answer(id, text)).await;
     Ok(flash(match outcome {
         Ok(code) => format!("{who}: answered: {}", code.name()),
         Err(refusal) => format!("{who}: answer refused: {}", refusal.message()),
     }))
 }
 
-/// The dashboard's own files, compiled in.
+/// The dashboard's own files, compiled in: name, type, contents.
+const ASSETS: [(&str, &str, &[u8]); 3] = [
+    (
+        "htmx.min.js",
+        "text/javascript",
+        include_bytes!("../../assets/htmx.min.js"),
+    ),
+    (
+        "ui.js",
+        "text/javascript",
+        include_bytes!("../../assets/ui.js"),
+    ),
+    ("ui.css", "text/css", include_bytes!("../../assets/ui.css")),
+];
+
+/// `GET /ui/assets/{file}`, revalidated by a tag of its contents (a browser keeps a file
+/// until the binary serves another).
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    let (body, kind): (&'static [u8], &str) = match file.as_str() {
-        "htmx.min.js" => (
-            include_bytes!("../../assets/htmx.min.js"),
-            "text/javascript",
-        ),
-        "ui.js" => (include_bytes!("../../assets/ui.js"), "text/javascript"),
-        "ui.css" => (include_bytes!("../../assets/ui.css"), "text/css"),
-        _ => return (StatusCode::NOT_FOUND, "no such asset\n").into_response(),
+    let Some((_, kind, body)) = ASSETS.iter().find(|(name, ..)| *name == file) else {
+        return (StatusCode::NOT_FOUND, "no such asset\n").into_response();
     };
-    // the files change only with the binary: its version tags them
-    let tag = concat!("\"", env!("CARGO_PKG_VERSION"), "\"");
+    let tag = tag_of(body);
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == tag.as_bytes())
@@ -359,13 +342,21 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     }
     (
         [
-            (header::CONTENT_TYPE, kind),
+            (header::CONTENT_TYPE, kind.to_string()),
             (header::ETAG, tag),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
         ],
-        body,
+        *body,
     )
         .into_response()
+}
+
+/// An ETag of `body`: the first 16 hex digits of its SHA-256, quoted.
+pub fn tag_of(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// The job as `principal` may see it, for a page.

@@ -18,7 +18,8 @@ use jiff::Timestamp;
 
 use super::present::{moment, relative};
 use super::recent::RecentRuns;
-use super::{charts, each_visible, job_for, now, PageFilter, Ui, UiError, MAX_ROWS};
+use super::{charts, job_for, now, PageFilter, Ui, UiError, MAX_ROWS};
+use crate::api::bulk::{each_visible, Action};
 use crate::auth::{Principal, Role};
 
 type Page = Result<Html<String>, UiError>;
@@ -75,6 +76,7 @@ struct Failure {
     when: String,
 }
 
+/// What the overview shows, and refreshes in place.
 pub(super) struct OverviewData {
     counts: Vec<Count>,
     runs_chart: String,
@@ -100,14 +102,19 @@ async fn counts(ui: &Ui, principal: &Principal) -> Result<Vec<(u16, u64)>, UiErr
     if principal.role == Role::Admin {
         return Ok(ui.engine.census().await?.by_state);
     }
-    let mut by_state = BTreeMap::<u16, u64>::new();
+    let mut by_state = BTreeMap::new();
     each_visible(&ui.engine, principal, &Default::default(), |job| {
-        *by_state
-            .entry(job.situation.status().job_state.number())
-            .or_default() += 1;
+        count_state(&mut by_state, job)
     })
     .await?;
     Ok(by_state.into_iter().collect())
+}
+
+/// Counts `job` in its JobState.
+fn count_state(by_state: &mut BTreeMap<u16, u64>, job: &Job) {
+    *by_state
+        .entry(job.situation.status().job_state.number())
+        .or_default() += 1;
 }
 
 async fn overview_data(ui: &Ui, principal: &Principal) -> Result<OverviewData, UiError> {
@@ -126,17 +133,13 @@ async fn overview_data(ui: &Ui, principal: &Principal) -> Result<OverviewData, U
         })
         .collect();
     let recent: &RecentRuns = &ui.recent;
+    // a user's charts and failures are of their own runs
+    let seen = |owner: &str| principal.may_see(owner);
     let mut failures = Vec::new();
-    // the latest failures the requester may see (their jobs looked up, ten at most)
-    for run in recent.failures(now, 50) {
-        if failures.len() == 10 {
-            break;
-        }
+    for run in recent.failures(now, 10, &seen) {
         let name = match ui.engine.get(run.job).await {
-            Ok(job) if principal.may_see(&job.owner) => job.name.clone(),
-            Ok(_) => continue,
-            Err(_) if principal.role == Role::Admin => "(deleted)".to_owned(),
-            Err(_) => continue,
+            Ok(job) => job.name.clone(),
+            Err(_) => "(deleted)".to_owned(),
         };
         failures.push(Failure {
             id: run.job,
@@ -151,8 +154,8 @@ async fn overview_data(ui: &Ui, principal: &Principal) -> Result<OverviewData, U
     }
     Ok(OverviewData {
         counts,
-        runs_chart: charts::runs_per_minute(&recent.per_minute(now)),
-        durations_chart: charts::durations(&recent.durations(now)),
+        runs_chart: charts::runs_per_minute(&recent.per_minute(now, &seen)),
+        durations_chart: charts::durations(&recent.durations(now, &seen)),
         failures,
     })
 }
@@ -199,6 +202,7 @@ struct Row {
     submitted_at: String,
 }
 
+/// A jobs page's tabs and rows, what it refreshes in place.
 pub(super) struct JobsData {
     tabs: Vec<Tab>,
     rows: Vec<Row>,
@@ -244,12 +248,10 @@ async fn jobs_data(ui: &Ui, p: &Principal, filter: &PageFilter) -> Result<JobsDa
     let now = now();
     let others = filter.parse(false)?;
     let all = filter.parse(true)?;
-    let mut by_state = BTreeMap::<u16, u64>::new();
+    let mut by_state = BTreeMap::new();
     let (mut rows, mut matched) = (Vec::new(), 0);
     each_visible(&ui.engine, p, &others, |job| {
-        *by_state
-            .entry(job.situation.status().job_state.number())
-            .or_default() += 1;
+        count_state(&mut by_state, job);
         if all.matches(job) {
             matched += 1;
             if rows.len() < MAX_ROWS {
@@ -285,14 +287,6 @@ async fn jobs_data(ui: &Ui, p: &Principal, filter: &PageFilter) -> Result<JobsDa
     })
 }
 
-const BULK_ACTIONS: [(&str, &str); 5] = [
-    ("suspend", "Suspend"),
-    ("resume", "Resume"),
-    ("terminate", "Terminate"),
-    ("kill", "Kill"),
-    ("delete", "Delete"),
-];
-
 /// `GET /ui/jobs?state=&owner=&priority=&q=`.
 pub(super) async fn jobs(
     State(ui): State<Ui>,
@@ -304,7 +298,7 @@ pub(super) async fn jobs(
         chrome: Chrome::of(&ui, &p, "jobs", ALL_EVENTS.into()),
         query: filter.query(),
         filter,
-        bulk_actions: BULK_ACTIONS.to_vec(),
+        bulk_actions: Action::ALL.map(|a| (a.name(), a.label())).to_vec(),
         live,
     })
 }
@@ -337,6 +331,7 @@ struct PropertyRow {
     value: String,
 }
 
+/// A job's page below its title, what it refreshes in place.
 pub(super) struct JobData {
     id: u64,
     state: &'static str,
@@ -370,17 +365,30 @@ struct JobLive {
 /// The actions that fit the job as it is (the engine still decides).
 fn actions_for(job: &Job, now: Timestamp) -> Vec<(&'static str, &'static str)> {
     if job.situation.is_final() {
-        return vec![("delete", "Delete")];
+        return vec![button(Action::Delete)];
     }
-    let mut actions = match job.situation {
-        Situation::Suspended | Situation::Held => vec![("resume", "Resume")],
-        _ => vec![("suspend", "Suspend")],
-    };
-    actions.extend([("terminate", "Terminate"), ("kill", "Kill")]);
+    let mut actions = vec![button(pause_or_resume(job))];
+    actions.extend([button(Action::Terminate), button(Action::Kill)]);
     if waits_for_its_time(job, now) {
-        actions.push(("runnow", "Run now"));
+        actions.push(RUN_NOW);
     }
     actions
+}
+
+/// A button's action name and label.
+fn button(action: Action) -> (&'static str, &'static str) {
+    (action.name(), action.label())
+}
+
+/// Run now's button (not a bulk action: it is for one job that waits for its time).
+const RUN_NOW: (&str, &str) = ("runnow", "Run now");
+
+/// Resume for a job that is suspended or held, Suspend for one that is not.
+fn pause_or_resume(job: &Job) -> Action {
+    match job.situation {
+        Situation::Suspended | Situation::Held => Action::Resume,
+        _ => Action::Suspend,
+    }
 }
 
 /// Whether the job waits for a start in the future (Run now would start it).
@@ -491,6 +499,7 @@ struct ScheduleRow {
     actions: Vec<(&'static str, &'static str)>,
 }
 
+/// The schedules page's rows.
 pub(super) struct SchedulesData {
     rows: Vec<ScheduleRow>,
 }
@@ -554,13 +563,12 @@ async fn schedules_data(ui: &Ui, p: &Principal) -> Result<SchedulesData, UiError
         .iter()
         .map(|job| {
             let state = job.situation.status().job_state;
-            let mut actions = match job.situation {
-                Situation::Suspended | Situation::Held => vec![("resume", "Resume")],
-                s if s.is_final() => Vec::new(),
-                _ => vec![("suspend", "Suspend")],
-            };
+            let mut actions = Vec::new();
+            if !job.situation.is_final() {
+                actions.push(button(pause_or_resume(job)));
+            }
             if waits_for_its_time(job, now) {
-                actions.push(("runnow", "Run now"));
+                actions.push(RUN_NOW);
             }
             ScheduleRow {
                 id: job.local_id,
@@ -610,6 +618,7 @@ struct Question {
     since: String,
 }
 
+/// The questions waiting for an answer.
 pub(super) struct RequiredData {
     rows: Vec<Question>,
 }

@@ -22,6 +22,8 @@ pub struct EndedRun {
     pub at: Timestamp,
     /// The job's LocalID.
     pub job: u64,
+    /// The job's Owner: a user's charts show only their own runs.
+    pub owner: String,
     /// Which run.
     pub run: u32,
     /// How it ended.
@@ -58,8 +60,8 @@ pub const DURATION_BOUNDS: [(f64, &str); 6] = [
 ];
 
 impl RecentRuns {
-    /// Notes a run's end, at `at`; other events are not kept.
-    pub fn observe(&self, event: &RunEvent, at: Timestamp) {
+    /// Notes the end of a run of a job `owner` owns, at `at`; other events are not kept.
+    pub fn observe(&self, event: &RunEvent, owner: &str, at: Timestamp) {
         let RunEvent::Ended {
             job,
             run,
@@ -74,6 +76,7 @@ impl RecentRuns {
         runs.push_back(EndedRun {
             at,
             job: *job,
+            owner: owner.to_owned(),
             run: *run,
             result: *result,
             duration: *duration,
@@ -88,19 +91,21 @@ impl RecentRuns {
         }
     }
 
-    /// The runs that ended within the hour before `now`, oldest first.
-    fn within_hour(&self, now: Timestamp) -> Vec<EndedRun> {
+    /// The runs of the jobs whose owners `seen` accepts that ended within the hour before
+    /// `now`, oldest first.
+    fn within_hour(&self, now: Timestamp, seen: &dyn Fn(&str) -> bool) -> Vec<EndedRun> {
         let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         runs.iter()
-            .filter(|r| now.duration_since(r.at) <= WINDOW)
+            .filter(|r| now.duration_since(r.at) <= WINDOW && seen(&r.owner))
             .cloned()
             .collect()
     }
 
-    /// The last 60 minutes before `now`, oldest first: how many runs completed and failed.
-    pub fn per_minute(&self, now: Timestamp) -> [Minute; 60] {
+    /// The last 60 minutes before `now`, oldest first: how many runs (of the jobs whose
+    /// owners `seen` accepts) completed and failed.
+    pub fn per_minute(&self, now: Timestamp, seen: &dyn Fn(&str) -> bool) -> [Minute; 60] {
         let mut minutes = [Minute::default(); 60];
-        for run in self.within_hour(now) {
+        for run in self.within_hour(now, seen) {
             let ago = now.duration_since(run.at).as_secs().max(0) / 60;
             let Some(slot) = 59usize.checked_sub(ago as usize) else {
                 continue;
@@ -113,10 +118,19 @@ impl RecentRuns {
         minutes
     }
 
-    /// How many of the hour's runs fall in each of [`DURATION_BOUNDS`].
-    pub fn durations(&self, now: Timestamp) -> [u32; DURATION_BOUNDS.len()] {
+    /// How many of the hour's runs (as for [`RecentRuns::per_minute`]) fall in each of
+    /// [`DURATION_BOUNDS`].
+    pub fn durations(
+        &self,
+        now: Timestamp,
+        seen: &dyn Fn(&str) -> bool,
+    ) -> [u32; DURATION_BOUNDS.len()] {
         let mut buckets = [0; DURATION_BOUNDS.len()];
-        for duration in self.within_hour(now).iter().filter_map(|r| r.duration) {
+        for duration in self
+            .within_hour(now, seen)
+            .iter()
+            .filter_map(|r| r.duration)
+        {
             let secs = duration.as_secs_f64();
             let slot = DURATION_BOUNDS
                 .iter()
@@ -127,10 +141,11 @@ impl RecentRuns {
         buckets
     }
 
-    /// The hour's latest `n` runs that did not complete, newest first.
-    pub fn failures(&self, now: Timestamp, n: usize) -> Vec<EndedRun> {
+    /// The hour's latest `n` runs (as for [`RecentRuns::per_minute`]) that did not complete,
+    /// newest first.
+    pub fn failures(&self, now: Timestamp, n: usize, seen: &dyn Fn(&str) -> bool) -> Vec<EndedRun> {
         let mut failed: Vec<EndedRun> = self
-            .within_hour(now)
+            .within_hour(now, seen)
             .into_iter()
             .filter(|r| r.result != RunResult::Completed)
             .collect();
@@ -158,25 +173,20 @@ mod tests {
     fn runs_fall_in_their_minute_and_bucket_and_age_out() {
         let recent = RecentRuns::default();
         let start: Timestamp = "2026-12-07T10:00:00Z".parse().unwrap();
-        recent.observe(&ended(1, RunResult::Completed, 0), start);
-        recent.observe(
-            &ended(2, RunResult::Failed, 5),
-            start + SignedDuration::from_secs(61),
-        );
-        recent.observe(
-            &ended(3, RunResult::Killed, 700),
-            start + SignedDuration::from_secs(62),
-        );
-        recent.observe(
-            &RunEvent::Started {
-                job: 4,
-                run: 1,
-                delay: SignedDuration::ZERO,
-            },
-            start,
-        );
-        let now = start + SignedDuration::from_secs(90);
-        let minutes = recent.per_minute(now);
+        let soon = |s| start + SignedDuration::from_secs(s);
+        recent.observe(&ended(1, RunResult::Completed, 0), "alice", start);
+        recent.observe(&ended(2, RunResult::Failed, 5), "alice", soon(61));
+        recent.observe(&ended(3, RunResult::Killed, 700), "alice", soon(62));
+        recent.observe(&ended(5, RunResult::Failed, 1), "bob", soon(63));
+        let started = RunEvent::Started {
+            job: 4,
+            run: 1,
+            delay: SignedDuration::ZERO,
+        };
+        recent.observe(&started, "alice", start);
+        let now = soon(90);
+        let alices = |owner: &str| owner == "alice";
+        let minutes = recent.per_minute(now, &alices);
         assert_eq!(
             minutes[58],
             Minute {
@@ -191,12 +201,22 @@ mod tests {
                 failed: 2
             }
         );
-        assert_eq!(recent.durations(now), [1, 0, 1, 0, 0, 1]);
-        let failures: Vec<u64> = recent.failures(now, 10).iter().map(|r| r.job).collect();
-        assert_eq!(failures, [3, 2], "newest first, completed runs left out");
-        let later = start + SignedDuration::from_secs(3700);
+        assert_eq!(recent.durations(now, &alices), [1, 0, 1, 0, 0, 1]);
+        let failures: Vec<u64> = recent
+            .failures(now, 10, &alices)
+            .iter()
+            .map(|r| r.job)
+            .collect();
         assert_eq!(
-            recent.failures(later, 10).len(),
+            failures,
+            [3, 2],
+            "newest first, completed runs and bob's left out"
+        );
+        let everyone = |_: &str| true;
+        assert_eq!(recent.failures(now, 10, &everyone).len(), 3);
+        let later = soon(3700);
+        assert_eq!(
+            recent.failures(later, 10, &everyone).len(),
             0,
             "an hour on, all aged out"
         );
