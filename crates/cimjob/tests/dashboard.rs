@@ -9,8 +9,14 @@ use common::{cimjob_user, http_as, Service, ADMIN_PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// One request as `user` with a form body, made as htmx makes it (`htmx`) or not.
-fn form_as(user: (&str, &str), url: &str, form: &str, htmx: bool) -> (u16, String) {
+/// A POST as `user` of `body` (of this Content-Type) with these extra headers: the status
+/// and the answer's text.
+fn post_as(
+    user: (&str, &str),
+    url: &str,
+    (content_type, body): (&str, &str),
+    headers: &[(&str, &str)],
+) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -19,14 +25,25 @@ fn form_as(user: (&str, &str), url: &str, form: &str, htmx: bool) -> (u16, Strin
         let mut request = reqwest::Client::new()
             .post(url)
             .basic_auth(user.0, Some(user.1))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form.to_owned());
-        if htmx {
-            request = request.header("HX-Request", "true");
+            .header("Content-Type", content_type)
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request.send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     })
+}
+
+/// A form POST as `user`, made as htmx makes it (`htmx`) or not.
+fn form_as(user: (&str, &str), url: &str, form: &str, htmx: bool) -> (u16, String) {
+    let headers: &[(&str, &str)] = if htmx { &[("HX-Request", "true")] } else { &[] };
+    post_as(
+        user,
+        url,
+        ("application/x-www-form-urlencoded", form),
+        headers,
+    )
 }
 
 fn page_as(user: (&str, &str), url: &str) -> (u16, String) {
@@ -79,6 +96,21 @@ fn a_user_sees_and_acts_on_only_their_own_jobs_on_the_dashboard() {
         "{overview}"
     );
 
+    for page in [
+        format!("/ui/jobs/{his}/live"),
+        "/ui/schedules".into(),
+        "/ui/actions".into(),
+    ] {
+        let (_, shown) = page_as(alice, &format!("{}{page}", s.url));
+        assert!(!shown.contains("bob-work"), "{page}: {shown}");
+    }
+    let (status, _) = page_as(alice, &format!("{}/ui/jobs/{his}/live", s.url));
+    assert_eq!(status, 404);
+    // bob's job ticked by alice (a forged form) is refused with the rest done
+    let bulk_ids = format!("{}/ui/jobs/bulk", s.url);
+    let (_, answer) = form_as(alice, &bulk_ids, &format!("action=suspend&ids={his}"), true);
+    assert!(answer.contains("refused"), "{answer}");
+    assert_eq!(s.state(his), 4);
     // an action on bob's job is refused and changes nothing
     let act = format!("{}/ui/jobs/{his}/act", s.url);
     let (status, answer) = form_as(alice, &act, "action=kill", true);
@@ -143,23 +175,9 @@ fn the_pages_assets_come_from_the_binary_and_are_revalidated_by_their_contents()
     );
 }
 
-/// A POST as `user` with these extra headers; the status.
+/// An empty JSON POST as `user` with these extra headers: the status.
 fn post_with(user: (&str, &str), url: &str, headers: &[(&str, &str)]) -> u16 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut request = reqwest::Client::new()
-            .post(url)
-            .basic_auth(user.0, Some(user.1))
-            .header("Content-Type", "application/json")
-            .body("{}");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.send().await.unwrap().status().as_u16()
-    })
+    post_as(user, url, ("application/json", "{}"), headers).0
 }
 
 #[test]

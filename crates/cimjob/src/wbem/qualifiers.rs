@@ -22,6 +22,15 @@ const ELEMENTS: Scopes = Scopes {
     parameter: true,
     ..Scopes::NONE
 };
+const CLASSES_AND_INDICATIONS: Scopes = Scopes {
+    class: true,
+    indication: true,
+    ..Scopes::NONE
+};
+const PARAMETERS: Scopes = Scopes {
+    parameter: true,
+    ..Scopes::NONE
+};
 const PROPERTIES: Scopes = Scopes {
     property: true,
     reference: true,
@@ -114,11 +123,7 @@ pub fn declarations() -> Vec<QualifierDeclaration> {
             Boolean,
             false,
             no(),
-            Scopes {
-                class: true,
-                indication: true,
-                ..Scopes::NONE
-            },
+            CLASSES_AND_INDICATIONS,
             DISABLE_OVERRIDE,
         ),
         declare(
@@ -126,10 +131,7 @@ pub fn declarations() -> Vec<QualifierDeclaration> {
             Boolean,
             false,
             Some(CimValue::Boolean(true)),
-            Scopes {
-                parameter: true,
-                ..Scopes::NONE
-            },
+            PARAMETERS,
             DISABLE_OVERRIDE,
         ),
         declare(
@@ -137,28 +139,14 @@ pub fn declarations() -> Vec<QualifierDeclaration> {
             Boolean,
             false,
             no(),
-            Scopes {
-                class: true,
-                indication: true,
-                ..Scopes::NONE
-            },
+            CLASSES_AND_INDICATIONS,
             DISABLE_OVERRIDE,
         ),
         declare("Key", Boolean, false, no(), PROPERTIES, DISABLE_OVERRIDE),
         declare("MaxLen", UInt32, false, None, ELEMENTS, Flavors::DEFAULT),
         declare("MaxValue", SInt64, false, None, ELEMENTS, Flavors::DEFAULT),
         declare("MinValue", SInt64, false, None, ELEMENTS, Flavors::DEFAULT),
-        declare(
-            "Out",
-            Boolean,
-            false,
-            no(),
-            Scopes {
-                parameter: true,
-                ..Scopes::NONE
-            },
-            DISABLE_OVERRIDE,
-        ),
+        declare("Out", Boolean, false, no(), PARAMETERS, DISABLE_OVERRIDE),
         declare(
             "Required",
             Boolean,
