@@ -38,7 +38,7 @@ def basic_authorization(user: str = ADMIN_USER, password: str = ADMIN_PASSWORD) 
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "root/cimv2"
-INTEROP_NAMESPACE = "root/interop"
+INTEROP_NAMESPACE = "interop"
 JOB_CLASS = "CIMJOB_ConcreteJob"
 SERVICE_CLASS = "CIMJOB_JobService"
 

@@ -121,7 +121,7 @@ def test_server_info_shows_brand_version_and_interop_namespace(cli):
 
 def test_namespace_list(cli):
     out = cli("-o", "plain", "namespace", "list")
-    assert "root/cimv2" in out and "root/interop" in out
+    assert "root/cimv2" in out and "interop" in out and "root/interop" not in out, "each once"
 
 
 def test_namespace_interop(cli):
@@ -138,3 +138,31 @@ def test_profile_list(cli):
 def test_profile_centralinsts_of_job_control(cli):
     out = cli("-o", "plain", "profile", "centralinsts", "--organization", "DMTF", "--profile", "Job Control")
     assert "CIMJOB_JobService" in out
+
+
+
+def test_instance_count_counts_each_namespace_once_and_pywbem_tolerates_nothing(cli):
+    done = cli("-o", "plain", "instance", "count", expect_rc=None)
+    assert done.returncode == 0, done.stderr
+    assert "ToleratedServerIssueWarning" not in done.stderr, done.stderr
+    managers = [line for line in done.stdout.splitlines() if "CIM_ObjectManager" in line]
+    assert len(managers) == 1, done.stdout
+    assert managers[0].split()[0] == "interop"
+
+
+def test_qualifier_get_and_enumerate(cli):
+    out = cli("-o", "plain", "qualifier", "get", "Key")
+    assert re.search(r"Key\s+boolean\s+False", out), out
+    out = cli("-o", "plain", "qualifier", "enumerate")
+    for name in ("Association", "Description", "Experimental", "Key", "ValueMap", "Write"):
+        assert re.search(rf"^{name}\s", out, re.M), out
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "pywbemcli 1.4.1 reads scopes['any'] of the qualifier declaration it filters by "
+    "(pywbemtools/pywbemcli/_common_cmd_functions.py:426), a key pywbem makes only from MOF: "
+    "DSP0201's SCOPE element has no ANY attribute, so no CIM-XML server can give it "
+    "(pywbem refuses unknown attributes); it fails with KeyError: 'any'"))
+def test_class_enumerate_filters_by_the_association_qualifier(cli):
+    out = cli("-o", "plain", "class", "enumerate", "--association", "--names-only", expect_rc=None)
+    assert out.returncode == 0 and "CIM_ElementCapabilities" in out.stdout, out.stderr[-400:]

@@ -162,12 +162,12 @@ impl<'a> Params<'a> {
     }
 }
 
-/// The namespace a request names, canonical (`interop` is `root/interop`).
+/// The namespace a request names, canonical (`root/interop` is `interop`).
 pub fn namespace_of(name: &str) -> Result<&'static str, CimError> {
     canonical_namespace(name).ok_or_else(|| {
         error(
             CimStatusCode::InvalidNamespace,
-            format!("namespace {name:?} does not exist here: use root/cimv2, or root/interop (alias interop)"),
+            format!("namespace {name:?} does not exist here: use root/cimv2, or interop (also root/interop)"),
         )
     })
 }

@@ -71,7 +71,8 @@ fn declare(
     }
 }
 
-/// Every qualifier our classes, properties, methods and parameters carry, in name order.
+/// Every qualifier our classes, properties, methods and parameters carry, and `Experimental`
+/// (none of ours is, but clients ask for its declaration to filter by it), in name order.
 pub fn declarations() -> Vec<QualifierDeclaration> {
     use CimType::{Boolean, SInt64, String as Str, UInt32};
     let no = || Some(CimValue::Boolean(false));
@@ -133,6 +134,14 @@ pub fn declarations() -> Vec<QualifierDeclaration> {
             Some(CimValue::Boolean(true)),
             PARAMETERS,
             DISABLE_OVERRIDE,
+        ),
+        declare(
+            "Experimental",
+            Boolean,
+            false,
+            no(),
+            Scopes::ANY,
+            RESTRICTED,
         ),
         declare(
             "Indication",

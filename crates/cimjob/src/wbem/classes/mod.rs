@@ -32,7 +32,7 @@
 //!   indication classes (indications about jobs originate here, so a
 //!   filter's `FROM CIM_InstModification WHERE SourceInstance ISA
 //!   CIM_ConcreteJob` resolves in its source namespace).
-//! - `root/interop` (alias `interop`): what pywbem's `WBEMServer` and
+//! - `interop` (also answered as `root/interop`): what pywbem's `WBEMServer` and
 //!   subscription manager look for (`CIM_ObjectManager`, `CIM_Namespace`,
 //!   `CIM_RegisteredProfile`, `CIM_ElementConformsToProfile`, the filter,
 //!   destination and subscription classes), the superclasses they need,
@@ -65,7 +65,7 @@ use cim::{CimType, CimValue, ClassDecl, MethodDecl, PropertyDecl};
 pub const CIMV2: &str = "root/cimv2";
 /// The interop namespace: the object manager, namespaces, profiles,
 /// indication subscriptions.
-pub const INTEROP: &str = "root/interop";
+pub const INTEROP: &str = "interop";
 
 /// The classes of `root/cimv2`, superclasses first.
 pub const CIMV2_CLASSES: &[&str] = &[
@@ -96,7 +96,7 @@ pub const CIMV2_CLASSES: &[&str] = &[
     "CIM_InstMethodCall",
 ];
 
-/// The classes of `root/interop`, superclasses first.
+/// The classes of `interop`, superclasses first.
 pub const INTEROP_CLASSES: &[&str] = &[
     "CIM_ManagedElement",
     "CIM_ManagedSystemElement",
@@ -125,13 +125,17 @@ pub const INTEROP_CLASSES: &[&str] = &[
 ];
 
 /// The namespace a client's name refers to: names compare
-/// case-insensitively (DSP0200), and `interop` is an alias of
-/// `root/interop` (pywbem probes `interop` first). `None` for a namespace
+/// case-insensitively (DSP0200), and `root/interop` is another name of
+/// `interop`, the Interop namespace's name (DSP1033's first choice, the one pywbem probes
+/// first and the one CIM_Namespace lists, so a client that lists namespaces sees it
+/// once). `None` for a namespace
 /// we do not serve.
 pub fn canonical_namespace(namespace: &str) -> Option<&'static str> {
     if namespace.eq_ignore_ascii_case(CIMV2) {
         Some(CIMV2)
-    } else if namespace.eq_ignore_ascii_case(INTEROP) || namespace.eq_ignore_ascii_case("interop") {
+    } else if namespace.eq_ignore_ascii_case(INTEROP)
+        || namespace.eq_ignore_ascii_case("root/interop")
+    {
         Some(INTEROP)
     } else {
         None
@@ -228,7 +232,7 @@ impl Repository {
     }
 
     /// The namespaces we serve, canonical names: `root/cimv2`,
-    /// `root/interop`.
+    /// `interop`.
     pub fn namespaces(&self) -> &[&'static str] {
         &self.names
     }

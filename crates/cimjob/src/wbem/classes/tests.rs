@@ -408,7 +408,7 @@ fn subclasses_shallow_and_deep() {
 #[test]
 fn namespaces_and_the_interop_alias() {
     let r = repo();
-    assert_eq!(r.namespaces(), ["root/cimv2", "root/interop"]);
+    assert_eq!(r.namespaces(), ["root/cimv2", "interop"]);
     assert_eq!(canonical_namespace("interop"), Some(INTEROP));
     assert_eq!(canonical_namespace("ROOT/Interop"), Some(INTEROP));
     assert_eq!(canonical_namespace("root/CIMV2"), Some(CIMV2));
