@@ -8,7 +8,8 @@ import pytest
 from pywbem import Uint16
 
 from harness import (
-    CIM_ERR_NOT_FOUND, CIM_ERR_NOT_SUPPORTED, COMPLETED, EXCEPTION, JOB_CLASS, KILLED, NEW,
+    CIM_ERR_INVALID_QUERY, CIM_ERR_NOT_FOUND, CIM_ERR_NOT_SUPPORTED,
+    CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, COMPLETED, EXCEPTION, JOB_CLASS, KILLED, NEW,
     QUERY_PENDING, RUNNING, SHUTTING_DOWN, SUSPENDED, TERMINATED, cim_error,
 )
 
@@ -125,3 +126,24 @@ def test_the_qualifier_declarations_our_classes_use_are_served(conn):
         conn.DeleteQualifier("Key")
     with cim_error(CIM_ERR_NOT_FOUND):
         conn.DeleteQualifier("NoSuchQualifier")
+
+
+def test_pull_operations_filter_with_dmtf_fql_and_refuse_what_they_cannot_read(conn, pull_conn, jobs):
+    ok = jobs.submit(["true"])
+    bad = jobs.submit(["false"])
+    jobs.wait_state(ok, COMPLETED)
+    jobs.wait_state(bad, EXCEPTION)
+    mine = f"(Name = '{ok.name}' OR Name = '{bad.name}')"
+    found = pull_conn.IterEnumerateInstances(JOB_CLASS, FilterQueryLanguage="DMTF:FQL",
+                                             FilterQuery=f"{mine} AND JobState <> 7")
+    assert [i["Name"] for i in found] == [bad.name]
+    found = pull_conn.IterEnumerateInstancePaths(JOB_CLASS, FilterQueryLanguage="DMTF:FQL",
+                                                 FilterQuery=f"{mine} AND ErrorCode = 0 AND ErrorDescription IS NULL")
+    assert [p.keybindings["InstanceID"] for p in found] == [ok.instance_id]
+    # what the filter names is read, not guessed at
+    with cim_error(CIM_ERR_INVALID_QUERY, "FQL"):
+        conn.OpenEnumerateInstances(JOB_CLASS, FilterQueryLanguage="DMTF:FQL",
+                                    FilterQuery="JobState = = 7", MaxObjectCount=pywbem.Uint32(10))
+    with cim_error(CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED):
+        conn.OpenEnumerateInstances(JOB_CLASS, FilterQueryLanguage="XPath",
+                                    FilterQuery="//job", MaxObjectCount=pywbem.Uint32(10))

@@ -251,10 +251,46 @@ fn context_of<'a>(p: &Params<'a>) -> Result<&'a str, CimError> {
         .ok_or_else(|| Params::wrong("EnumerationContext", "given"))
 }
 
-/// Keeps the items a FilterQuery (given with an Open*) matches.
+/// DSP0200's language of a pull operation's FilterQuery (DSP0212).
+pub const FQL: &str = "DMTF:FQL";
+
+/// An FQL filter: a condition on each instance's properties, read with the DMTF:CQL
+/// where-clause grammar (FQL's comparisons, LIKE, IS NULL, AND, OR and NOT are CQL's); the
+/// instances are the operation's own, so there is no FROM class to check.
+fn fql_condition(text: &str) -> Result<cim::query::Query, CimError> {
+    cim::query::parse(
+        "DMTF:CQL",
+        &format!("SELECT * FROM CIM_ManagedElement WHERE {text}"),
+    )
+    .map_err(|e| {
+        error(
+            CimStatusCode::InvalidQuery,
+            format!("DMTF:FQL query {text:?}: {e}"),
+        )
+    })
+}
+
+/// Keeps the items a FilterQuery (given with an Open*) matches: DMTF:FQL as DSP0200 says,
+/// and also WQL and DMTF:CQL queries (their FROM class and condition); another language is
+/// CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED.
 pub fn filter_items(call: &Call<'_>, items: Vec<Item>) -> Result<Vec<Item>, CimError> {
     let p = &call.params;
     match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
+        (Some(language), Some(text)) if language.eq_ignore_ascii_case(FQL) => {
+            let condition = fql_condition(text)?;
+            let mut kept = Vec::new();
+            for item in items {
+                let instance = item.instance(&call.view);
+                let subject = super::query::InstanceSubject::new(call.ns, &instance);
+                if condition
+                    .matches(&subject)
+                    .map_err(|e| error(CimStatusCode::InvalidQuery, format!("DMTF:FQL: {e}")))?
+                {
+                    kept.push(item);
+                }
+            }
+            Ok(kept)
+        }
         (Some(language), Some(text)) => {
             let query = parse_filter(call.ns, language, text)?;
             let mut kept = Vec::new();

@@ -336,7 +336,14 @@ impl Registry {
         let language = string_value(instance, "QueryLanguage")?.ok_or_else(|| {
             invalid("QueryLanguage is required to create a CIM_IndicationFilter: WQL or DMTF:CQL")
         })?;
-        let parsed = parse_indication_filter(&language, &query)?;
+        // DSP0200 lists no query status for CreateInstance: a filter whose query or language
+        // is refused is an invalid parameter (what pywbemtools' tests expect), and says why
+        let parsed = parse_indication_filter(&language, &query).map_err(|e| {
+            invalid(format!(
+                "the filter's Query/QueryLanguage cannot be used: {}",
+                e.description.as_deref().unwrap_or("refused")
+            ))
+        })?;
         let mut source_namespaces = strings_value(instance, "SourceNamespaces")?;
         if source_namespaces.is_none() {
             source_namespaces = string_value(instance, "SourceNamespace")?.map(|n| vec![n]);

@@ -92,7 +92,7 @@ fn objects_are_checked_owned_and_survive_a_reopen_unless_transient() {
     let err = registry
         .create("interop", &filter("bad", "SELECT * FROM"), &alice)
         .unwrap_err();
-    assert_eq!(err.code, CimStatusCode::InvalidQuery as u32);
+    assert_eq!(err.code, CimStatusCode::InvalidParameter as u32);
     let err = registry
         .create(
             "interop",
@@ -100,7 +100,7 @@ fn objects_are_checked_owned_and_survive_a_reopen_unless_transient() {
             &alice,
         )
         .unwrap_err();
-    assert_eq!(err.code, CimStatusCode::InvalidQuery as u32);
+    assert_eq!(err.code, CimStatusCode::InvalidParameter as u32);
     let missing = Keys {
         namespace: "interop".into(),
         system_creation_class_name: "CIM_ComputerSystem".into(),
