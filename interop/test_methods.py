@@ -128,6 +128,10 @@ def assert_cim_error_instance(err):
                      ("ErrorType", "uint16"), ("CIMStatusCode", "uint32")):
         assert err.properties[prop].type == ty, prop
         assert err[prop] is not None, prop
+    # the job at fault, as an object path (ErrorSourceFormat 2, "CIMObjectPath")
+    assert err["ErrorSourceFormat"] == 2
+    source = pywbem.CIMInstanceName.from_wbem_uri(err["ErrorSource"])
+    assert source.classname == JOB_CLASS and source.keybindings["InstanceID"].startswith("CIMJOB:")
 
 
 def test_geterrors_of_a_job_that_exited_3_returns_one_cim_error(conn, jobs):
@@ -151,7 +155,7 @@ def test_geterrors_of_a_completed_job_returns_no_error(conn, jobs):
     jobs.wait_state(job, COMPLETED)
     rv, out = conn.InvokeMethod("GetErrors", job.path)
     assert rv == 0
-    assert out.get("Errors") in (None, [])
+    assert out["Errors"] == [], "no error is an empty array, not NULL"
 
 
 def test_geterror_of_a_completed_job_returns_null(conn, jobs):
@@ -224,6 +228,27 @@ def test_submitjob_returns_4096_and_a_job_reference_that_resolves(conn, jobs):
     assert inst["Name"] == name
     assert list(inst["CommandLine"]) == ["true"]
     jobs.wait_state(ref, COMPLETED)
+
+
+def test_a_job_submitjob_made_keeps_its_in_parameters_and_gives_its_out_parameters_when_done(conn, jobs, tmp_path):
+    go = tmp_path / "go"
+    script = f"i=0; until [ -e {go} ] || [ $i -ge 400 ]; do sleep 0.05; i=$((i+1)); done"
+    rv, out = conn.InvokeMethod("SubmitJob", service_path(conn), Name=jobs.name("outparams"),
+                                CommandLine=["sh", "-c", script])
+    assert rv == 4096
+    ref = jobs.track(out["Job"])
+    jobs.wait_state(ref, RUNNING)
+    inst = conn.GetInstance(ref.path)
+    given = inst["JobInParameters"]
+    assert isinstance(given, pywbem.CIMInstance) and given.classname == "__JobInParameters"
+    assert list(given["CommandLine"]) == ["sh", "-c", script]
+    assert inst["JobOutParameters"] is None, "NULL until the job is Completed"
+    go.touch()
+    jobs.wait_state(ref, COMPLETED)
+    result = conn.GetInstance(ref.path)["JobOutParameters"]
+    assert isinstance(result, pywbem.CIMInstance) and result.classname == "__JobOutParameters"
+    assert result["__ReturnValue"] == 0
+    assert result["Job"].keybindings["InstanceID"] == ref.instance_id
 
 
 def test_submitjob_with_a_template_takes_its_priority(conn, jobs):

@@ -206,6 +206,27 @@ fn timestamp(view: &View, t: Option<Timestamp>) -> Option<CimValue> {
         .map(CimValue::DateTime)
 }
 
+/// JobOutParameters (CIM_ConcreteJob): NULL unless the job is Completed; for a job a method
+/// made (SubmitJob), what the method would have answered had it waited: its OUT parameter
+/// `Job` (this job) and `__ReturnValue` 0, Completed with No Error.
+fn out_parameters(j: &Job) -> Option<CimValue> {
+    if let Some(kept) = &j.job_out_parameters {
+        return Some(CimValue::String(kept.clone()));
+    }
+    if j.job_in_parameters.is_none() || j.situation != crate::state::Situation::Completed {
+        return None;
+    }
+    let this = cim::ObjectPath::new(None, CLASS_NAME)
+        .with_key("InstanceID", cim::KeyValue::String(instance_id(j.local_id)));
+    let mut out = cim::xml::Instance::new("__JobOutParameters");
+    out.set_property(cim::xml::Property::new("Job", CimValue::Reference(this)));
+    out.set_property(cim::xml::Property::new(
+        "__ReturnValue",
+        CimValue::UInt32(0),
+    ));
+    Some(CimValue::String(cim::xml::write_instance(&out)))
+}
+
 fn duration(d: SignedDuration) -> Option<CimValue> {
     CimDateTime::from_duration(d).ok().map(CimValue::DateTime)
 }
@@ -526,8 +547,8 @@ fn build_table() -> Vec<JobProperty> {
         read_only(
             "JobOutParameters",
             decl("JobOutParameters", T::String, CJ, Qualifiers { embedded_object: true, ..Q },
-                "The output parameters of the method that created the job, once Completed."),
-            |j, _| string(&j.job_out_parameters),
+                "The output parameters of the method that created the job, once Completed: an embedded __JobOutParameters with the method's Job reference and __ReturnValue 0 (NULL otherwise, and for jobs submitted directly)."),
+            |j, _| out_parameters(j),
         ),
         create_only(
             array(decl("CommandLine", T::String, CLASS_NAME, Q,

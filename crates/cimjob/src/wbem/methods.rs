@@ -174,13 +174,12 @@ pub async fn invoke(
         }
         "GetErrors" => {
             let runs = w.engine.runs(id).await.map_err(engine_error)?;
+            // no error is an empty array, not NULL (a client iterates what it gets)
             let errors: Vec<Instance> = series_errors(&job, &runs).iter().map(cim_error).collect();
-            let value = if errors.is_empty() {
-                ParamValue::Null
-            } else {
-                ParamValue::Instances(errors)
-            };
-            Ok((CimValue::UInt32(0), vec![("Errors".into(), value)]))
+            Ok((
+                CimValue::UInt32(0),
+                vec![("Errors".into(), ParamValue::Instances(errors))],
+            ))
         }
         "AnswerQuery" => {
             let Some(answer) = args.value("Answer").and_then(CimValue::as_str) else {
@@ -263,6 +262,13 @@ pub fn run_as(principal: &Principal) -> Result<Option<String>, CimError> {
         .map_err(|m| error(CimStatusCode::AccessDenied, m))
 }
 
+/// The WBEM URI of the job an error's InstanceID names (the InstanceID itself, if it names
+/// none of ours).
+fn error_source(instance_id: &str) -> String {
+    cimjob_rules::model::job::parse_instance_id(instance_id)
+        .map_or_else(|| instance_id.to_owned(), |id| job_path(id).to_string())
+}
+
 /// One job error as a CIM_Error instance.
 fn cim_error(e: &JobError) -> Instance {
     let mut values: Vec<(String, CimValue)> = vec![
@@ -279,9 +285,10 @@ fn cim_error(e: &JobError) -> Instance {
             "ProbableCauseDescription".into(),
             e.probable_cause_description.into(),
         ),
-        ("ErrorSource".into(), e.error_source.clone().into()),
-        ("ErrorSourceFormat".into(), CimValue::UInt16(1)),
-        ("OtherErrorSourceFormat".into(), "CIMJOB InstanceID".into()),
+        // the job, as the object path a client can GetInstance (ErrorSourceFormat 2,
+        // "CIMObjectPath")
+        ("ErrorSource".into(), error_source(&e.error_source).into()),
+        ("ErrorSourceFormat".into(), CimValue::UInt16(2)),
         ("CIMStatusCode".into(), CimValue::UInt32(e.cim_status_code)),
         ("CIMStatusCodeDescription".into(), "CIM_ERR_FAILED".into()),
     ];
