@@ -10,7 +10,8 @@ from pywbem import Uint16
 from harness import (
     CIM_ERR_INVALID_QUERY, CIM_ERR_NOT_FOUND, CIM_ERR_NOT_SUPPORTED,
     CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED, COMPLETED, EXCEPTION, JOB_CLASS, KILLED, NEW,
-    QUERY_PENDING, RUNNING, SHUTTING_DOWN, SUSPENDED, TERMINATED, cim_error,
+    NAMESPACE, QUERY_PENDING, RUNNING, SHUTTING_DOWN, SUSPENDED, TERMINATED, cim_error,
+    same_path, service_path,
 )
 
 # the datetime properties of a job that hold a duration; every other one holds a moment
@@ -147,3 +148,27 @@ def test_pull_operations_filter_with_dmtf_fql_and_refuse_what_they_cannot_read(c
     with cim_error(CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED):
         conn.OpenEnumerateInstances(JOB_CLASS, FilterQueryLanguage="XPath",
                                     FilterQuery="//job", MaxObjectCount=pywbem.Uint32(10))
+
+
+def test_the_job_services_scoping_system_is_served_and_hosts_it(conn):
+    """The service's keys name its scoping system (SystemCreationClassName, SystemName): that
+    CIM_ComputerSystem is an instance the server serves, CIM_HostedService ties the two, and
+    pywbem finds the service as the Job Control profile's central instance by either
+    methodology (the profile's CIM_ElementConformsToProfile, or the scoping class)."""
+    service = service_path(conn)
+    keys = service.keybindings
+    system = pywbem.CIMInstanceName(
+        keys["SystemCreationClassName"], namespace=NAMESPACE,
+        keybindings={"CreationClassName": keys["SystemCreationClassName"], "Name": keys["SystemName"]})
+    assert conn.GetInstance(system)["Name"] == keys["SystemName"]
+    (host,) = conn.AssociatorNames(service, AssocClass="CIM_HostedService", ResultRole="Antecedent")
+    assert same_path(host, system)
+    (hosted,) = conn.AssociatorNames(system, AssocClass="CIM_HostedService", ResultRole="Dependent")
+    assert same_path(hosted, service)
+    server = pywbem.WBEMServer(conn)
+    (profile,) = server.get_selected_profiles("DMTF", "Job Control")
+    for central in (server.get_central_instances(profile.path),
+                    server.get_central_instances(profile.path, "CIMJOB_JobService",
+                                                 "CIM_ComputerSystem", ["CIM_HostedService"])):
+        assert [p.classname for p in central] == ["CIMJOB_JobService"], central
+        assert same_path(central[0], service)

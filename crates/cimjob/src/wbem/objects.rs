@@ -12,6 +12,7 @@ use cimjob_engine::{EngineHandle, JobPages};
 use cimjob_rules::model::properties::View;
 use cimjob_rules::model::Job;
 
+use super::classes::system::{COMPUTER_SYSTEM, HOSTED_SERVICE};
 use super::classes::{fixed, repository, CIMV2, INTEROP};
 use super::jobs::{job_id_of, job_instance, job_path};
 use crate::indications::registry::Registry;
@@ -38,6 +39,13 @@ impl Identity {
         self.hosted_service_path(CIMV2, "CIMJOB_JobService")
     }
 
+    /// The machine the service runs on: the system its keys name.
+    pub fn system_path(&self) -> ObjectPath {
+        ObjectPath::new(Some(CIMV2), COMPUTER_SYSTEM)
+            .with_key("CreationClassName", KeyValue::from(COMPUTER_SYSTEM))
+            .with_key("Name", KeyValue::from(self.host.as_str()))
+    }
+
     /// The one CIM_JobCapabilities.
     pub fn capabilities_path(&self) -> ObjectPath {
         ObjectPath::new(Some(CIMV2), "CIM_JobCapabilities")
@@ -55,10 +63,7 @@ impl Identity {
         ObjectPath::new(Some(namespace), class)
             .with_key("CreationClassName", KeyValue::from(class))
             .with_key("Name", KeyValue::from("cimjob"))
-            .with_key(
-                "SystemCreationClassName",
-                KeyValue::from("CIM_ComputerSystem"),
-            )
+            .with_key("SystemCreationClassName", KeyValue::from(COMPUTER_SYSTEM))
             .with_key("SystemName", KeyValue::from(self.host.as_str()))
     }
 
@@ -189,6 +194,24 @@ pub fn fixed_instances(identity: &Identity, namespace: &str) -> Vec<InstanceWith
                 KeyValue::Reference(Box::new(service.clone())),
             );
         add(CIMV2, ec, vec![("Characteristics", u16s(&[2]))]);
+        let system = identity.system_path();
+        add(
+            CIMV2,
+            system.clone(),
+            vec![
+                ("ElementName", identity.host.as_str().into()),
+                (
+                    "Description",
+                    "The machine the cimjob service runs on.".into(),
+                ),
+                ("NameFormat", "Other".into()),
+                ("EnabledState", CimValue::UInt16(2)),
+            ],
+        );
+        let hosted = ObjectPath::new(Some(CIMV2), HOSTED_SERVICE)
+            .with_key("Antecedent", KeyValue::Reference(Box::new(system)))
+            .with_key("Dependent", KeyValue::Reference(Box::new(service.clone())));
+        add(CIMV2, hosted, vec![]);
         add(CIMV2, conforms(&job_control, &service, CIMV2), vec![]);
     } else if namespace == INTEROP {
         let om = identity.object_manager_path();

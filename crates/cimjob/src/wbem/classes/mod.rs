@@ -53,6 +53,7 @@ mod error;
 mod indication;
 mod interop;
 mod service;
+pub(crate) mod system;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -78,6 +79,10 @@ pub const CIMV2_CLASSES: &[&str] = &[
     "CIM_EnabledLogicalElement",
     "CIM_Service",
     "CIMJOB_JobService",
+    // the machine that scopes the job service, and what says so
+    "CIM_System",
+    "CIM_ComputerSystem",
+    "CIM_HostedService",
     "CIM_Capabilities",
     "CIM_JobCapabilities",
     "CIM_OwningJobElement",
@@ -186,6 +191,7 @@ fn declarations() -> Vec<&'static ClassDecl> {
     core::classes()
         .iter()
         .chain(service::CLASSES)
+        .chain(system::CLASSES)
         .chain(interop::CLASSES)
         .chain(indication::CLASSES)
         .chain(error::CLASSES)

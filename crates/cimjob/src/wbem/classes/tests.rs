@@ -385,6 +385,7 @@ fn subclasses_shallow_and_deep() {
         names(&r.subclasses(CIMV2, None, false)),
         [
             "CIM_ManagedElement",
+            "CIM_HostedService",
             "CIM_OwningJobElement",
             "CIM_ElementCapabilities",
             "CIM_ElementConformsToProfile",
