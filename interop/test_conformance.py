@@ -172,3 +172,32 @@ def test_the_job_services_scoping_system_is_served_and_hosts_it(conn):
                                                  "CIM_ComputerSystem", ["CIM_HostedService"])):
         assert [p.classname for p in central] == ["CIMJOB_JobService"], central
         assert same_path(central[0], service)
+
+
+def test_every_run_of_a_job_is_a_cim_job_processing_statistics_reachable_from_the_job(conn, pull_conn, jobs):
+    """CIM_Job: StartTime, ElapsedTime, ErrorCode and ErrorDescription "are also present in the
+    JobProcessingStatistics class ... necessary to capture the processing information for
+    recurring Jobs": each run is one, tied to its job by CIM_ElementStatisticalData."""
+    job = jobs.submit_cli(["sh", "-c", '[ "$CIMJOB_RUN" != 2 ] || exit 3'], "--times", "3")
+    jobs.wait_state(job, COMPLETED)
+    mine = f"{job.instance_id}:run:"
+    runs = {r["InstanceID"]: r for r in conn.EnumerateInstances("CIM_JobProcessingStatistics")
+            if r["InstanceID"].startswith(mine)}
+    assert sorted(runs) == [f"{mine}{n}" for n in (1, 2, 3)]
+    codes = [runs[f"{mine}{n}"]["ErrorCode"] for n in (1, 2, 3)]
+    assert codes[0] == codes[2] == 0 and codes[1] != 0, codes
+    for r in runs.values():
+        assert r["StartTime"].is_interval is False and r["ElapsedTime"].is_interval is True
+    failed = runs[f"{mine}2"]
+    assert failed["ErrorDescription"], "the failed run says why"
+    assert conn.GetInstance(failed.path)["InstanceID"] == failed["InstanceID"]
+    query = "SELECT InstanceID FROM CIM_JobProcessingStatistics WHERE ErrorCode <> 0"
+    found = [r["InstanceID"] for r in conn.ExecQuery("DMTF:CQL", query)]
+    assert [i for i in found if i.startswith(mine)] == [failed["InstanceID"]]
+    reached = conn.Associators(job.path, AssocClass="CIM_ElementStatisticalData",
+                               ResultClass="CIM_JobProcessingStatistics")
+    assert sorted(r["InstanceID"] for r in reached) == sorted(runs)
+    (link,) = conn.ReferenceNames(failed.path, ResultClass="CIM_ElementStatisticalData")
+    assert link.keybindings["ManagedElement"].keybindings["InstanceID"] == job.instance_id
+    pulled = pull_conn.IterEnumerateInstances("CIM_JobProcessingStatistics", MaxObjectCount=2)
+    assert set(runs) <= {r["InstanceID"] for r in pulled}

@@ -12,10 +12,14 @@ use cimjob_engine::{EngineHandle, JobPages};
 use cimjob_rules::model::properties::View;
 use cimjob_rules::model::Job;
 
+use super::classes::statistics::{
+    parse_run_instance_id, run_instance_id, ELEMENT_STATISTICAL_DATA, JOB_PROCESSING_STATISTICS,
+};
 use super::classes::system::{COMPUTER_SYSTEM, HOSTED_SERVICE};
 use super::classes::{fixed, repository, CIMV2, INTEROP};
 use super::jobs::{job_id_of, job_instance, job_path};
 use crate::indications::registry::Registry;
+use cimjob_rules::record::RunRecord;
 
 /// Who we are, for the keys of the service and interop instances.
 #[derive(Clone, Debug)]
@@ -265,6 +269,65 @@ pub fn fixed_instances(identity: &Identity, namespace: &str) -> Vec<InstanceWith
         add(INTEROP, conforms(&registration, &om, INTEROP), vec![]);
     }
     out
+}
+
+/// The path of the statistics of one run.
+fn run_path(run: &RunRecord) -> ObjectPath {
+    ObjectPath::new(Some(CIMV2), JOB_PROCESSING_STATISTICS).with_key(
+        "InstanceID",
+        KeyValue::from(run_instance_id(run.local_id, run.run_number).as_str()),
+    )
+}
+
+/// One run as a CIM_JobProcessingStatistics: when it started, how long it ran (until now
+/// while it goes on), the job's ErrorCode and ErrorDescription for it.
+fn run_statistics(run: &RunRecord) -> InstanceWithPath {
+    let path = run_path(run);
+    let moment = |t: jiff::Timestamp| {
+        cim::CimDateTime::from_timestamp(t, 0)
+            .map(CimValue::DateTime)
+            .ok()
+    };
+    let until = run.ended_at.unwrap_or_else(jiff::Timestamp::now);
+    let elapsed = cim::CimDateTime::from_duration(until.duration_since(run.started_at))
+        .map(CimValue::DateTime)
+        .ok();
+    let mut values: Vec<(&str, CimValue)> = vec![
+        (
+            "ElementName",
+            format!(
+                "{} run {}",
+                cimjob_rules::model::job::instance_id(run.local_id),
+                run.run_number
+            )
+            .into(),
+        ),
+        ("ErrorCode", CimValue::UInt16(run.error_code)),
+    ];
+    let times = [
+        ("StartTime", moment(run.started_at)),
+        ("StartStatisticTime", moment(run.started_at)),
+        ("StatisticTime", moment(until)),
+        ("ElapsedTime", elapsed),
+    ];
+    values.extend(times.into_iter().filter_map(|(n, v)| Some((n, v?))));
+    if let Some(text) = &run.error_description {
+        values.push(("ErrorDescription", text.as_str().into()));
+    }
+    let instance = fixed(CIMV2, JOB_PROCESSING_STATISTICS, with_keys(&path, values));
+    InstanceWithPath::new(path, instance)
+}
+
+/// The CIM_ElementStatisticalData from a run's job to the run's statistics.
+fn run_link(run: &RunRecord) -> InstanceWithPath {
+    let path = ObjectPath::new(Some(CIMV2), ELEMENT_STATISTICAL_DATA)
+        .with_key(
+            "ManagedElement",
+            KeyValue::Reference(Box::new(job_path(run.local_id))),
+        )
+        .with_key("Stats", KeyValue::Reference(Box::new(run_path(run))));
+    let instance = fixed(CIMV2, ELEMENT_STATISTICAL_DATA, with_keys(&path, vec![]));
+    InstanceWithPath::new(path, instance)
 }
 
 /// Something an enumeration returns, rendered when it is sent: a job snapshot (cheap to
@@ -533,9 +596,16 @@ impl Catalog {
                 class,
             );
         let want_owning = in_cimv2 && repo.is_subclass_of(namespace, "CIM_OwningJobElement", class);
+        let want_runs =
+            in_cimv2 && repo.is_subclass_of(namespace, JOB_PROCESSING_STATISTICS, class);
+        let want_run_links =
+            in_cimv2 && repo.is_subclass_of(namespace, ELEMENT_STATISTICAL_DATA, class);
+        let want_any = want_jobs || want_owning || want_runs || want_run_links;
         Pages {
             service: Arc::new(self.identity.service_path()),
-            jobs: (want_jobs || want_owning).then(|| self.engine.pages(0, JOB_PAGE)),
+            jobs: want_any.then(|| self.engine.pages(0, JOB_PAGE)),
+            want_runs,
+            want_run_links,
             catalog: self.clone(),
             namespace,
             class: class.to_string(),
@@ -581,6 +651,42 @@ impl Catalog {
                 }
             }
             return Err(not_found());
+        }
+        let is_run = repo.is_subclass_of(namespace, JOB_PROCESSING_STATISTICS, &path.class_name);
+        let is_run_link =
+            repo.is_subclass_of(namespace, ELEMENT_STATISTICAL_DATA, &path.class_name);
+        if namespace == CIMV2 && (is_run || is_run_link) {
+            let stats = if is_run {
+                Some(path)
+            } else {
+                match path.key("Stats") {
+                    Some(KeyValue::Reference(stats)) => Some(&**stats),
+                    _ => None,
+                }
+            };
+            let named = stats
+                .and_then(|p| match p.key("InstanceID") {
+                    Some(KeyValue::String(id)) => parse_run_instance_id(id),
+                    _ => None,
+                })
+                .ok_or_else(not_found)?;
+            let (id, number) = named;
+            self.job(id).await.ok_or_else(not_found)?;
+            let runs = self.engine.runs(id).await.map_err(engine_failed)?;
+            let run = runs
+                .iter()
+                .find(|r| r.run_number == number)
+                .ok_or_else(not_found)?;
+            let found = if is_run {
+                run_statistics(run)
+            } else {
+                run_link(run)
+            };
+            return if same_object(&found.path, path) {
+                Ok(Item::Fixed(Arc::new(found)))
+            } else {
+                Err(not_found())
+            };
         }
         if namespace == INTEROP && Registry::holds_class(&path.class_name) {
             return self
@@ -628,6 +734,10 @@ pub struct Pages {
     service: Arc<ObjectPath>,
     want_jobs: bool,
     want_owning: bool,
+    /// CIM_JobProcessingStatistics: each run of each job.
+    want_runs: bool,
+    /// CIM_ElementStatisticalData: from each job to each of its runs.
+    want_run_links: bool,
     /// The jobs still to read; `None` once they are done (or none are wanted).
     jobs: Option<JobPages>,
     rest_done: bool,
@@ -658,6 +768,24 @@ impl Pages {
                 }
                 if self.want_owning {
                     chunk.push(Item::Owning(id, self.service.clone()));
+                }
+                if self.want_runs || self.want_run_links {
+                    let runs = match self.catalog.engine.runs(id).await {
+                        Ok(runs) => runs,
+                        Err(e) => {
+                            self.jobs = None;
+                            self.rest_done = true;
+                            return Some(Err(engine_failed(e)));
+                        }
+                    };
+                    for run in &runs {
+                        if self.want_runs {
+                            chunk.push(Item::Fixed(Arc::new(run_statistics(run))));
+                        }
+                        if self.want_run_links {
+                            chunk.push(Item::Fixed(Arc::new(run_link(run))));
+                        }
+                    }
                 }
             }
             return Some(Ok(chunk));

@@ -53,6 +53,7 @@ mod error;
 mod indication;
 mod interop;
 mod service;
+pub(crate) mod statistics;
 pub(crate) mod system;
 
 use std::collections::HashMap;
@@ -87,6 +88,10 @@ pub const CIMV2_CLASSES: &[&str] = &[
     "CIM_JobCapabilities",
     "CIM_OwningJobElement",
     "CIM_ElementCapabilities",
+    // each run of a job (the schema's processing statistics of recurring jobs)
+    "CIM_StatisticalData",
+    "CIM_JobProcessingStatistics",
+    "CIM_ElementStatisticalData",
     // the job service's conformance to Job Control is visible from here too (DSP1033 allows
     // the implementation namespace, the interop namespace, or both)
     "CIM_RegisteredSpecification",
@@ -192,6 +197,7 @@ fn declarations() -> Vec<&'static ClassDecl> {
         .iter()
         .chain(service::CLASSES)
         .chain(system::CLASSES)
+        .chain(statistics::CLASSES)
         .chain(interop::CLASSES)
         .chain(indication::CLASSES)
         .chain(error::CLASSES)
@@ -565,6 +571,11 @@ impl Prop {
 
     const fn units(mut self, units: &'static str) -> Prop {
         self.0.qualifiers.units = Some(units);
+        self
+    }
+
+    const fn interval(mut self) -> Prop {
+        self.0.qualifiers.interval = true;
         self
     }
 

@@ -369,6 +369,7 @@ fn subclasses_shallow_and_deep() {
         [
             "CIM_ManagedSystemElement",
             "CIM_Capabilities",
+            "CIM_StatisticalData",
             "CIM_RegisteredSpecification"
         ]
     );
@@ -388,6 +389,7 @@ fn subclasses_shallow_and_deep() {
             "CIM_HostedService",
             "CIM_OwningJobElement",
             "CIM_ElementCapabilities",
+            "CIM_ElementStatisticalData",
             "CIM_ElementConformsToProfile",
             "CIM_Error",
             "CIM_Indication"
