@@ -210,9 +210,6 @@ fn timestamp(view: &View, t: Option<Timestamp>) -> Option<CimValue> {
 /// made (SubmitJob), what the method would have answered had it waited: its OUT parameter
 /// `Job` (this job) and `__ReturnValue` 0, Completed with No Error.
 fn out_parameters(j: &Job) -> Option<CimValue> {
-    if let Some(kept) = &j.job_out_parameters {
-        return Some(CimValue::String(kept.clone()));
-    }
     if j.job_in_parameters.is_none() || j.situation != crate::state::Situation::Completed {
         return None;
     }

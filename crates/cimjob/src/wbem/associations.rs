@@ -88,7 +88,7 @@ async fn walk(w: &Wbem, c: &Call<'_>, associators: bool) -> Result<Vec<Item>, Ci
     let mut catalog = w.catalog(c.principal);
     catalog.get(&object).await?;
     let mut out: Vec<Item> = Vec::new();
-    for association in catalog.associations(ns).await? {
+    for association in catalog.associations(ns, &object, assoc_class).await? {
         if assoc_class.is_some_and(|a| !repo.is_subclass_of(ns, association.class_name(), a)) {
             continue;
         }

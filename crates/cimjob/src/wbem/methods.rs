@@ -262,11 +262,10 @@ pub fn run_as(principal: &Principal) -> Result<Option<String>, CimError> {
         .map_err(|m| error(CimStatusCode::AccessDenied, m))
 }
 
-/// The WBEM URI of the job an error's InstanceID names (the InstanceID itself, if it names
-/// none of ours).
-fn error_source(instance_id: &str) -> String {
-    cimjob_rules::model::job::parse_instance_id(instance_id)
-        .map_or_else(|| instance_id.to_owned(), |id| job_path(id).to_string())
+/// The LocalID of the job an error is about (its ErrorSource is the job's InstanceID, made
+/// by the rules from the job itself, so it always parses).
+fn job_of(e: &JobError) -> u64 {
+    cimjob_rules::model::job::parse_instance_id(&e.error_source).unwrap_or_default()
 }
 
 /// One job error as a CIM_Error instance.
@@ -287,7 +286,7 @@ fn cim_error(e: &JobError) -> Instance {
         ),
         // the job, as the object path a client can GetInstance (ErrorSourceFormat 2,
         // "CIMObjectPath")
-        ("ErrorSource".into(), error_source(&e.error_source).into()),
+        ("ErrorSource".into(), job_path(job_of(e)).to_string().into()),
         ("ErrorSourceFormat".into(), CimValue::UInt16(2)),
         ("CIMStatusCode".into(), CimValue::UInt32(e.cim_status_code)),
         ("CIMStatusCodeDescription".into(), "CIM_ERR_FAILED".into()),

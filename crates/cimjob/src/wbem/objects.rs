@@ -80,10 +80,7 @@ impl Identity {
                 KeyValue::from("CIM_ObjectManager"),
             )
             .with_key("ObjectManagerName", KeyValue::from("cimjob"))
-            .with_key(
-                "SystemCreationClassName",
-                KeyValue::from("CIM_ComputerSystem"),
-            )
+            .with_key("SystemCreationClassName", KeyValue::from(COMPUTER_SYSTEM))
             .with_key("SystemName", KeyValue::from(self.host.as_str()))
     }
 
@@ -331,8 +328,8 @@ fn run_link(run: &RunRecord) -> InstanceWithPath {
 }
 
 /// Something an enumeration returns, rendered when it is sent: a job snapshot (cheap to
-/// hold while a pull enumeration waits), the CIM_OwningJobElement of a job, or a fixed
-/// instance.
+/// hold while a pull enumeration waits), the CIM_OwningJobElement of a job, or an instance
+/// made already (a fixed one, a subscription object, a run's statistics or their link).
 #[derive(Clone)]
 pub enum Item {
     /// A job.
@@ -655,22 +652,14 @@ impl Catalog {
         let is_run = repo.is_subclass_of(namespace, JOB_PROCESSING_STATISTICS, &path.class_name);
         let is_run_link =
             repo.is_subclass_of(namespace, ELEMENT_STATISTICAL_DATA, &path.class_name);
-        if namespace == CIMV2 && (is_run || is_run_link) {
-            let stats = if is_run {
-                Some(path)
-            } else {
-                match path.key("Stats") {
-                    Some(KeyValue::Reference(stats)) => Some(&**stats),
-                    _ => None,
-                }
-            };
-            let named = stats
-                .and_then(|p| match p.key("InstanceID") {
-                    Some(KeyValue::String(id)) => parse_run_instance_id(id),
-                    _ => None,
-                })
-                .ok_or_else(not_found)?;
-            let (id, number) = named;
+        let stats = match (is_run, path.key("Stats")) {
+            (true, _) => Some(path),
+            (false, Some(KeyValue::Reference(stats))) if is_run_link => Some(&**stats),
+            _ => None,
+        };
+        // a path that names no run (a CIM_ManagedElement path of another object) goes on to
+        // the other objects
+        if let Some((id, number)) = stats.filter(|_| namespace == CIMV2).and_then(run_named) {
             self.job(id).await.ok_or_else(not_found)?;
             let runs = self.engine.runs(id).await.map_err(engine_failed)?;
             let run = runs
@@ -702,8 +691,15 @@ impl Catalog {
             .ok_or_else(not_found)
     }
 
-    /// Every association instance in `namespace` (the ones Associators and References walk).
-    pub async fn associations(&mut self, namespace: &'static str) -> Result<Vec<Item>, CimError> {
+    /// The association instances in `namespace` that Associators and References of `source`
+    /// walk: those of `assoc_class` (every association class without one). A run's links are
+    /// read for a job or a run only, and for them alone: the source's runs, not every job's.
+    pub async fn associations(
+        &mut self,
+        namespace: &'static str,
+        source: &ObjectPath,
+        assoc_class: Option<&str>,
+    ) -> Result<Vec<Item>, CimError> {
         let repo = repository();
         let classes: Vec<&str> = repo
             .subclasses(namespace, None, true)
@@ -712,19 +708,55 @@ impl Catalog {
                 c.is_association
                     && c.superclass
                         .is_none_or(|s| repo.class(namespace, s).is_none_or(|p| !p.is_association))
+                    && assoc_class.is_none_or(|a| repo.is_subclass_of(namespace, c.name, a))
             })
             .map(|c| c.name)
             .collect();
         let mut out = Vec::new();
         for class in classes {
-            out.extend(self.items(namespace, class).await?);
+            if class == ELEMENT_STATISTICAL_DATA {
+                out.extend(self.run_links_of(source).await?);
+            } else {
+                out.extend(self.items(namespace, class).await?);
+            }
         }
         Ok(out)
+    }
+
+    /// The CIM_ElementStatisticalData of `source`: each run's, for a job; its own, for a
+    /// run; none for anything else.
+    async fn run_links_of(&mut self, source: &ObjectPath) -> Result<Vec<Item>, CimError> {
+        let (id, only) = if let Some(id) = job_id_of(source) {
+            (id, None)
+        } else if let Some((id, run)) = run_named(source) {
+            (id, Some(run))
+        } else {
+            return Ok(Vec::new());
+        };
+        if self.job(id).await.is_none() {
+            return Ok(Vec::new());
+        }
+        let runs = self.engine.runs(id).await.map_err(engine_failed)?;
+        Ok(runs
+            .iter()
+            .filter(|r| only.is_none_or(|n| r.run_number == n))
+            .map(|r| Item::Fixed(Arc::new(run_link(r))))
+            .collect())
+    }
+}
+
+/// The job and run a CIM_JobProcessingStatistics path names (by its InstanceID), if it names
+/// one of ours.
+fn run_named(path: &ObjectPath) -> Option<(u64, u32)> {
+    match path.key("InstanceID")? {
+        KeyValue::String(id) if path.keys.len() == 1 => parse_run_instance_id(id),
+        _ => None,
     }
 }
 
 /// The objects of one polymorphic enumeration in order, a page at a time: the jobs (and
-/// their CIM_OwningJobElement associations) [`JOB_PAGE`] at a time, then the fixed instances
+/// their CIM_OwningJobElement associations, their runs' statistics and the links to them)
+/// [`JOB_PAGE`] jobs at a time, then the fixed instances
 /// and subscription objects. It owns what it reads through, so an answer can go on reading
 /// it while it is sent, holding one page.
 pub struct Pages {

@@ -1,5 +1,6 @@
 //! The qualifier declarations of the qualifiers our classes carry (DSP0004's standard
-//! qualifiers, as the DMTF schema's qualifiers.mof declares them), for GetQualifier and
+//! qualifiers, as the DMTF schema's qualifiers.mof declares them, and our `SubType`), for
+//! GetQualifier and
 //! EnumerateQualifiers: clients such as pywbemcli read them to filter classes (`class
 //! enumerate --association`) and to tell what a qualifier means. The declarations are fixed,
 //! like the classes: SetQualifier and DeleteQualifier are refused.
@@ -29,6 +30,10 @@ const CLASSES_AND_INDICATIONS: Scopes = Scopes {
 };
 const PARAMETERS: Scopes = Scopes {
     parameter: true,
+    ..Scopes::NONE
+};
+const ONLY_PROPERTIES: Scopes = Scopes {
+    property: true,
     ..Scopes::NONE
 };
 const PROPERTIES: Scopes = Scopes {
@@ -195,19 +200,26 @@ pub fn declarations() -> Vec<QualifierDeclaration> {
                 ..RESTRICTED
             },
         ),
-        declare("Write", Boolean, false, no(), PROPERTIES, Flavors::DEFAULT),
+        declare(
+            "Write",
+            Boolean,
+            false,
+            no(),
+            ONLY_PROPERTIES,
+            Flavors::DEFAULT,
+        ),
     ];
     all.sort_by(|a, b| a.name.cmp(&b.name));
     all
 }
 
-/// GetQualifier: the declaration `QualifierName` names (ASCII case ignored), or NOT_FOUND.
-pub fn get_qualifier(c: &Call<'_>) -> Result<Answer, CimError> {
+/// The declaration `QualifierName` names (ASCII case ignored), or NOT_FOUND.
+fn declared(c: &Call<'_>) -> Result<QualifierDeclaration, CimError> {
     let name = c
         .params
         .str("QualifierName")?
         .ok_or_else(|| super::operation::Params::wrong("QualifierName", "given"))?;
-    let found = declarations()
+    declarations()
         .into_iter()
         .find(|d| d.name.eq_ignore_ascii_case(name))
         .ok_or_else(|| {
@@ -215,8 +227,12 @@ pub fn get_qualifier(c: &Call<'_>) -> Result<Answer, CimError> {
                 CimStatusCode::NotFound,
                 format!("no qualifier {name:?} is declared in {}", c.ns),
             )
-        })?;
-    Answer::value(IReturnValue::QualifierDeclarations(vec![found]))
+        })
+}
+
+/// GetQualifier: the declaration `QualifierName` names, or NOT_FOUND.
+pub fn get_qualifier(c: &Call<'_>) -> Result<Answer, CimError> {
+    Answer::value(IReturnValue::QualifierDeclarations(vec![declared(c)?]))
 }
 
 /// EnumerateQualifiers: every declaration.
@@ -228,16 +244,7 @@ pub fn enumerate_qualifiers(_: &Call<'_>) -> Result<Answer, CimError> {
 /// (NOT_SUPPORTED); deleting one that is not declared is NOT_FOUND.
 pub fn change_qualifier(c: &Call<'_>) -> Result<Answer, CimError> {
     if c.name == "DeleteQualifier" {
-        let name = c.params.str("QualifierName")?.unwrap_or("");
-        if !declarations()
-            .iter()
-            .any(|d| d.name.eq_ignore_ascii_case(name))
-        {
-            return Err(error(
-                CimStatusCode::NotFound,
-                format!("no qualifier {name:?} is declared in {}", c.ns),
-            ));
-        }
+        declared(c)?;
     }
     Err(error(
         CimStatusCode::NotSupported,

@@ -137,3 +137,18 @@ pub(crate) fn parse_run_instance_id(text: &str) -> Option<(u64, u32)> {
         run.parse().ok()?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_instance_id_names_its_job_and_run_and_nothing_else_parses() {
+        assert_eq!(run_instance_id(7, 3), "CIMJOB:7:run:3");
+        assert_eq!(parse_run_instance_id("CIMJOB:7:run:3"), Some((7, 3)));
+        assert_eq!(parse_run_instance_id("CIMJOB:7"), None);
+        assert_eq!(parse_run_instance_id("CIMJOB:capabilities"), None);
+        assert_eq!(parse_run_instance_id("CIMJOB:7:run:x"), None);
+        assert_eq!(parse_run_instance_id("OTHER:7:run:3"), None);
+    }
+}
