@@ -312,5 +312,18 @@ def test_a_user_sees_only_their_own_jobs(service, conn, jobs):
         assert admins.instance_id not in {i["InstanceID"] for i in queried}
         everyone = {i["InstanceID"] for i in conn.EnumerateInstances(JOB_CLASS)}
         assert {admins.instance_id, theirs["InstanceID"]} <= everyone, "the admin sees every job"
+        # nor the runs of another's job: enumerated, got, queried or reached from it
+        admins_run = f"{admins.instance_id}:run:1"
+        runs = {i["InstanceID"] for i in mine.EnumerateInstances("CIM_JobProcessingStatistics")}
+        assert admins_run not in runs
+        queried = mine.ExecQuery("WQL", "SELECT InstanceID FROM CIM_JobProcessingStatistics")
+        assert admins_run not in {i["InstanceID"] for i in queried}
+        run_path = pywbem.CIMInstanceName("CIM_JobProcessingStatistics", namespace=NAMESPACE,
+                                          keybindings={"InstanceID": admins_run})
+        assert conn.GetInstance(run_path)["InstanceID"] == admins_run, "the admin gets it"
+        with cim_error(CIM_ERR_NOT_FOUND):
+            mine.GetInstance(run_path)
+        with cim_error(CIM_ERR_NOT_FOUND):
+            mine.AssociatorNames(job_path(admins), AssocClass="CIM_ElementStatisticalData")
     finally:
         mine.close()
