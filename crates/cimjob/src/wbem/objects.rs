@@ -692,7 +692,8 @@ impl Catalog {
     }
 
     /// The association instances in `namespace` that Associators and References of `source`
-    /// walk: those of `assoc_class` (every association class without one). A run's links are
+    /// walk: those of the hierarchies `assoc_class` is in (every association class without
+    /// one). A run's links are
     /// read for a job or a run only, and for them alone: the source's runs, not every job's.
     pub async fn associations(
         &mut self,
@@ -708,7 +709,12 @@ impl Catalog {
                 c.is_association
                     && c.superclass
                         .is_none_or(|s| repo.class(namespace, s).is_none_or(|p| !p.is_association))
-                    && assoc_class.is_none_or(|a| repo.is_subclass_of(namespace, c.name, a))
+                    // the top class of a hierarchy the asked-for class is in (either way:
+                    // the walk checks each instance's own class)
+                    && assoc_class.is_none_or(|a| {
+                        repo.is_subclass_of(namespace, c.name, a)
+                            || repo.is_subclass_of(namespace, a, c.name)
+                    })
             })
             .map(|c| c.name)
             .collect();
