@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import time
 
 import pytest
@@ -205,3 +206,36 @@ def test_actions_need_the_page_not_another_site(url):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
+
+
+def test_the_schedules_page_shows_next_and_last_run_and_run_now_starts_a_waiting_job(browser, url, jobs):
+    waiting = jobs.submit_cli(["true"], "--at", "2099-01-01 00:00")
+    open_page(browser, url, "/ui/schedules")
+    row = f"job-{local_id(waiting)}"
+    wait_for(browser, lambda d: row in d.page_source, "the scheduled job", WAIT)
+    shown = text(browser, row)
+    assert "2099-01-01" in shown and "(in " in shown, f"next run local and relative: {shown!r}"
+    assert "never" in shown, f"no last run yet: {shown!r}"
+    browser.execute_script(
+        "document.querySelector(`#job-${arguments[0]} button.act-runnow`).click()", local_id(waiting))
+    wait_for(browser, lambda d: "runs now" in text(d, "flash"), "Run now's answer", WAIT)
+    done = jobs.wait_state(waiting, 7)
+    assert done["RunCount"] == 1
+
+
+def test_a_jobs_page_names_values_shows_times_in_the_zone_and_each_runs_log(browser, url, jobs):
+    job = jobs.submit(["sh", "-c", "echo hello from the run"])
+    jobs.wait_state(job, 7)
+    open_page(browser, url, f"/ui/jobs/{local_id(job)}")
+    prop = lambda name: browser.execute_script(
+        "const e = document.querySelector(`[data-property='${arguments[0]}']`);"
+        " return e ? e.textContent : ''", name)
+    assert prop("JobState") == "Completed (7)", "a value-map name beside its number"
+    submitted = prop("TimeSubmitted")
+    # local, with the zone's abbreviation, and relative to now
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z][A-Za-z0-9+-]* \((now|\d+ \w+ ago)\)",
+                        submitted), submitted
+    log = browser.execute_script("return document.querySelector('a.log[data-run=\"1\"]').href")
+    status, body = jobs.service.http("GET", log.split(url, 1)[1])
+    assert status == 200 and "hello from the run" in body
+    wait_for(browser, lambda d: "hello from the run" in text(d, "tail"), "the last run's output", WAIT)
