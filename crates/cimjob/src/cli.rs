@@ -490,25 +490,35 @@ fn state_name(job: &Value) -> &'static str {
 
 /// The JobState as a list shows it, telling apart what the one state covers: a New job
 /// queued for a slot or waiting for its time, a Running one running or between runs.
-pub(crate) fn state_shown(job: &Value) -> String {
+fn state_shown(job: &Value) -> String {
     /// OperationalStatus Dormant: nothing runs now.
     const DORMANT: u64 = 15;
     let dormant = job["OperationalStatus"]
         .as_array()
         .is_some_and(|s| s.iter().any(|v| v.as_u64() == Some(DORMANT)));
-    let scheduled = [
-        "ScheduledStartTime",
-        "RunStartInterval",
-        "RunMonth",
-        "RunDay",
-    ]
-    .iter()
-    .any(|p| !job[*p].is_null());
-    let name = state_name(job);
-    match (job["JobState"].as_u64(), dormant) {
-        (Some(2), _) if scheduled => format!("{name} (scheduled)"),
-        (Some(2), _) => format!("{name} (queued)"),
-        (Some(4), true) => format!("{name} (between runs)"),
+    let scheduled = SCHEDULE_PROPERTIES.iter().any(|p| !job[*p].is_null());
+    let state = job["JobState"]
+        .as_u64()
+        .and_then(|n| JobState::from_number(n as u16));
+    state.map_or_else(|| "?".into(), |s| state_label(s, dormant, scheduled))
+}
+
+/// The properties whose being set makes a New job scheduled rather than queued.
+const SCHEDULE_PROPERTIES: [&str; 4] = [
+    "ScheduledStartTime",
+    "RunStartInterval",
+    "RunMonth",
+    "RunDay",
+];
+
+/// A JobState as a list shows it (the CLI's from a job's JSON, the dashboard's from the job):
+/// a New job queued or scheduled, a Running one that is Dormant between runs.
+pub(crate) fn state_label(state: JobState, dormant: bool, scheduled: bool) -> String {
+    let name = state.name();
+    match (state, dormant) {
+        (JobState::New, _) if scheduled => format!("{name} (scheduled)"),
+        (JobState::New, _) => format!("{name} (queued)"),
+        (JobState::Running, true) => format!("{name} (between runs)"),
         _ => name.to_owned(),
     }
 }

@@ -419,9 +419,20 @@ where
     Fut: std::future::Future<Output = Result<(), EngineError>>,
 {
     let id = job_id(id)?;
-    authorize(engine, principal, id).await?;
-    call(id).await?;
+    as_owner(engine, principal, id, call(id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `call` on job `id`, made only if `principal` may control the job (what every action of
+/// the API and the dashboard goes through).
+pub(crate) async fn as_owner<T>(
+    engine: &EngineHandle,
+    principal: &Principal,
+    id: u64,
+    call: impl std::future::Future<Output = Result<T, EngineError>>,
+) -> ApiResult<T> {
+    authorize(engine, principal, id).await?;
+    Ok(call.await?)
 }
 
 /// Deletes a job that has ended (DeleteInstance).

@@ -268,7 +268,7 @@ async fn job_action(
     let named = field(&fields, "action").unwrap_or("");
     let who = cimjob_rules::model::job::instance_id(id);
     if named == "runnow" {
-        let outcome = as_owner(&ui, &principal, id, ui.engine.run_now(id)).await;
+        let outcome = crate::api::as_owner(&ui.engine, &principal, id, ui.engine.run_now(id)).await;
         return Ok(flash(match outcome {
             Ok(()) => format!("{who} runs now"),
             Err(refusal) => format!("{who}: Run now refused: {}", refusal.message()),
@@ -284,17 +284,6 @@ async fn job_action(
     )))
 }
 
-/// `call` on job `id`, made only if `principal` may control the job.
-async fn as_owner<T>(
-    ui: &Ui,
-    principal: &Principal,
-    id: u64,
-    call: impl std::future::Future<Output = Result<T, cimjob_engine::EngineError>>,
-) -> Result<T, ApiError> {
-    crate::api::authorize(&ui.engine, principal, id).await?;
-    Ok(call.await?)
-}
-
 /// `POST /ui/jobs/{id}/answer` with `answer`: AnswerQuery.
 async fn answer(
     State(ui): State<Ui>,
@@ -305,7 +294,8 @@ async fn answer(
     let fields = form_fields(&body);
     let text = field(&fields, "answer").unwrap_or("");
     let who = cimjob_rules::model::job::instance_id(id);
-    let outcome = as_owner(&ui, &principal, id, ui.engine.answer(id, text)).await;
+    let outcome =
+        crate::api::as_owner(&ui.engine, &principal, id, ui.engine.answer(id, text)).await;
     Ok(flash(match outcome {
         Ok(code) => format!("{who}: answered: {}", code.name()),
         Err(refusal) => format!("{who}: answer refused: {}", refusal.message()),

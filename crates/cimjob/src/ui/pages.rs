@@ -135,8 +135,9 @@ async fn overview_data(ui: &Ui, principal: &Principal) -> Result<OverviewData, U
     let recent: &RecentRuns = &ui.recent;
     // a user's charts and failures are of their own runs
     let seen = |owner: &str| principal.may_see(owner);
+    let hour = recent.summary(now, 10, &seen);
     let mut failures = Vec::new();
-    for run in recent.failures(now, 10, &seen) {
+    for run in hour.failures {
         let name = match ui.engine.get(run.job).await {
             Ok(job) => job.name.clone(),
             Err(_) => "(deleted)".to_owned(),
@@ -154,8 +155,8 @@ async fn overview_data(ui: &Ui, principal: &Principal) -> Result<OverviewData, U
     }
     Ok(OverviewData {
         counts,
-        runs_chart: charts::runs_per_minute(&recent.per_minute(now, &seen)),
-        durations_chart: charts::durations(&recent.durations(now, &seen)),
+        runs_chart: charts::runs_per_minute(&hour.per_minute),
+        durations_chart: charts::durations(&hour.durations),
         failures,
     })
 }
@@ -227,8 +228,15 @@ struct JobRows {
 }
 
 fn row(ui: &Ui, job: &Job, now: Timestamp) -> Row {
-    let state = job.situation.status().job_state;
-    let json = crate::api::json::job_to_json(job, &ui.engine.view(now));
+    let status = job.situation.status();
+    let state = status.job_state;
+    let dormant = status
+        .operational_status
+        .contains(&cimjob_rules::model::value_maps::OperationalStatus::Dormant);
+    let scheduled = job.scheduled_start_time.is_some()
+        || job.run_start_interval.is_some()
+        || job.run_month.is_some()
+        || job.run_day.is_some();
     Row {
         id: job.local_id,
         name: job.name.clone(),
@@ -236,7 +244,7 @@ fn row(ui: &Ui, job: &Job, now: Timestamp) -> Row {
         priority: job.priority,
         state: state.name(),
         class: state_class(state),
-        shown: crate::cli::state_shown(&json),
+        shown: crate::cli::state_label(state, dormant, scheduled),
         percent: job.percent_complete,
         status: job.job_status().unwrap_or("").to_owned(),
         submitted: relative(job.time_submitted, now),

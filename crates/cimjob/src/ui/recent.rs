@@ -91,68 +91,52 @@ impl RecentRuns {
         }
     }
 
-    /// The runs of the jobs whose owners `seen` accepts that ended within the hour before
-    /// `now`, oldest first.
-    fn within_hour(&self, now: Timestamp, seen: &dyn Fn(&str) -> bool) -> Vec<EndedRun> {
+    /// The charts' and the failure list's reading of the hour before `now`, of the runs of
+    /// the jobs whose owners `seen` accepts: one pass over what is kept.
+    pub fn summary(&self, now: Timestamp, failures: usize, seen: &dyn Fn(&str) -> bool) -> Summary {
         let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        runs.iter()
-            .filter(|r| now.duration_since(r.at) <= WINDOW && seen(&r.owner))
-            .cloned()
-            .collect()
-    }
-
-    /// The last 60 minutes before `now`, oldest first: how many runs (of the jobs whose
-    /// owners `seen` accepts) completed and failed.
-    pub fn per_minute(&self, now: Timestamp, seen: &dyn Fn(&str) -> bool) -> [Minute; 60] {
-        let mut minutes = [Minute::default(); 60];
-        for run in self.within_hour(now, seen) {
-            let ago = now.duration_since(run.at).as_secs().max(0) / 60;
-            let Some(slot) = 59usize.checked_sub(ago as usize) else {
+        let mut out = Summary {
+            per_minute: [Minute::default(); 60],
+            durations: [0; DURATION_BOUNDS.len()],
+            failures: Vec::new(),
+        };
+        // newest first, so the failures come out in the order they are shown
+        for run in runs.iter().rev() {
+            if now.duration_since(run.at) > WINDOW || !seen(&run.owner) {
                 continue;
-            };
-            match run.result {
-                RunResult::Completed => minutes[slot].completed += 1,
-                _ => minutes[slot].failed += 1,
+            }
+            let ago = now.duration_since(run.at).as_secs().max(0) / 60;
+            if let Some(slot) = 59usize.checked_sub(ago as usize) {
+                match run.result {
+                    RunResult::Completed => out.per_minute[slot].completed += 1,
+                    _ => out.per_minute[slot].failed += 1,
+                }
+            }
+            if let Some(duration) = run.duration {
+                let secs = duration.as_secs_f64();
+                let slot = DURATION_BOUNDS
+                    .iter()
+                    .position(|(bound, _)| secs < *bound)
+                    .unwrap_or(DURATION_BOUNDS.len() - 1);
+                out.durations[slot] += 1;
+            }
+            if run.result != RunResult::Completed && out.failures.len() < failures {
+                out.failures.push(run.clone());
             }
         }
-        minutes
+        out
     }
+}
 
-    /// How many of the hour's runs (as for [`RecentRuns::per_minute`]) fall in each of
-    /// [`DURATION_BOUNDS`].
-    pub fn durations(
-        &self,
-        now: Timestamp,
-        seen: &dyn Fn(&str) -> bool,
-    ) -> [u32; DURATION_BOUNDS.len()] {
-        let mut buckets = [0; DURATION_BOUNDS.len()];
-        for duration in self
-            .within_hour(now, seen)
-            .iter()
-            .filter_map(|r| r.duration)
-        {
-            let secs = duration.as_secs_f64();
-            let slot = DURATION_BOUNDS
-                .iter()
-                .position(|(bound, _)| secs < *bound)
-                .unwrap_or(DURATION_BOUNDS.len() - 1);
-            buckets[slot] += 1;
-        }
-        buckets
-    }
-
-    /// The hour's latest `n` runs (as for [`RecentRuns::per_minute`]) that did not complete,
-    /// newest first.
-    pub fn failures(&self, now: Timestamp, n: usize, seen: &dyn Fn(&str) -> bool) -> Vec<EndedRun> {
-        let mut failed: Vec<EndedRun> = self
-            .within_hour(now, seen)
-            .into_iter()
-            .filter(|r| r.result != RunResult::Completed)
-            .collect();
-        failed.reverse();
-        failed.truncate(n);
-        failed
-    }
+/// The last hour as the overview shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// The last 60 minutes, oldest first: how many runs completed and failed in each.
+    pub per_minute: [Minute; 60],
+    /// How many runs fall in each of [`DURATION_BOUNDS`].
+    pub durations: [u32; DURATION_BOUNDS.len()],
+    /// The latest runs that did not complete, newest first.
+    pub failures: Vec<EndedRun>,
 }
 
 #[cfg(test)]
@@ -186,7 +170,8 @@ mod tests {
         recent.observe(&started, "alice", start);
         let now = soon(90);
         let alices = |owner: &str| owner == "alice";
-        let minutes = recent.per_minute(now, &alices);
+        let hour = recent.summary(now, 10, &alices);
+        let minutes = hour.per_minute;
         assert_eq!(
             minutes[58],
             Minute {
@@ -201,22 +186,18 @@ mod tests {
                 failed: 2
             }
         );
-        assert_eq!(recent.durations(now, &alices), [1, 0, 1, 0, 0, 1]);
-        let failures: Vec<u64> = recent
-            .failures(now, 10, &alices)
-            .iter()
-            .map(|r| r.job)
-            .collect();
+        assert_eq!(hour.durations, [1, 0, 1, 0, 0, 1]);
+        let failures: Vec<u64> = hour.failures.iter().map(|r| r.job).collect();
         assert_eq!(
             failures,
             [3, 2],
             "newest first, completed runs and bob's left out"
         );
         let everyone = |_: &str| true;
-        assert_eq!(recent.failures(now, 10, &everyone).len(), 3);
+        assert_eq!(recent.summary(now, 10, &everyone).failures.len(), 3);
         let later = soon(3700);
         assert_eq!(
-            recent.failures(later, 10, &everyone).len(),
+            recent.summary(later, 10, &everyone).failures.len(),
             0,
             "an hour on, all aged out"
         );

@@ -7,7 +7,7 @@ use cim::CimStatusCode;
 use super::classes::{canonical_namespace, repository};
 use super::objects::{references_of, same_object, Item, Projection};
 use super::operation::{known_class, with_namespace, Answer, Call, Params};
-use super::pull::{filter_items, kind_of, Kept};
+use super::pull::{kind_of, Kept, PullFilter};
 use super::service::Wbem;
 
 /// Associators, AssociatorNames, References, ReferenceNames.
@@ -35,7 +35,8 @@ pub async fn associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
 /// OpenAssociatorInstances(Paths) and OpenReferenceInstances(Paths).
 pub async fn open_associated(w: &Wbem, c: &Call<'_>) -> Result<Answer, CimError> {
     let associators = c.name.starts_with("OpenAssociator");
-    let items = filter_items(c, walk(w, c, associators).await?)?;
+    let wanted = PullFilter::of(c)?;
+    let items = wanted.keep(c, walk(w, c, associators).await?)?;
     let kept = items.into_iter().map(Kept::of).collect();
     w.pulls
         .open(&w.engine, c, kept, projection(c)?, None, kind_of(c.name))

@@ -15,7 +15,7 @@ use super::operation::{
     blocking, engine_error, error, known_class, with_namespace, without_namespace, Answer, Call,
     Params,
 };
-use super::pull::{filter_items, kind_of, Kept};
+use super::pull::{kind_of, Kept, PullFilter};
 use super::query::{filter, parse_filter, Selected};
 use super::service::Wbem;
 use crate::indications::registry::Registry;
@@ -201,9 +201,10 @@ pub async fn open_enumerate_instances(w: &Wbem, c: &Call<'_>) -> Result<Answer, 
     let class = p.required_class_name("ClassName")?;
     known_class(c.ns, class, CimStatusCode::InvalidClass)?;
     let mut kept = Vec::new();
+    let wanted = PullFilter::of(c)?;
     w.catalog(c.principal)
         .chunks(c.ns, class, |chunk| {
-            kept.extend(filter_items(c, chunk)?.into_iter().map(Kept::of));
+            kept.extend(wanted.keep(c, chunk)?.into_iter().map(Kept::of));
             Ok(())
         })
         .await?;

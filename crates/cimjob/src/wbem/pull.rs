@@ -270,41 +270,56 @@ fn fql_condition(text: &str) -> Result<cim::query::Query, CimError> {
     })
 }
 
-/// Keeps the items a FilterQuery (given with an Open*) matches: DMTF:FQL as DSP0200 says,
-/// and also WQL and DMTF:CQL queries (their FROM class and condition); another language is
+/// The FilterQuery given with an Open*, read once: DMTF:FQL as DSP0200 says (a condition
+/// only), WQL and DMTF:CQL queries too (their FROM class and condition); another language is
 /// CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED.
-pub fn filter_items(call: &Call<'_>, items: Vec<Item>) -> Result<Vec<Item>, CimError> {
-    let p = &call.params;
-    match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
-        (Some(language), Some(text)) if language.eq_ignore_ascii_case(FQL) => {
-            let condition = fql_condition(text)?;
-            let mut kept = Vec::new();
-            for item in items {
-                let instance = item.instance(&call.view);
-                let subject = super::query::InstanceSubject::new(call.ns, &instance);
-                if condition
-                    .matches(&subject)
-                    .map_err(|e| error(CimStatusCode::InvalidQuery, format!("DMTF:FQL: {e}")))?
-                {
-                    kept.push(item);
-                }
+pub enum PullFilter {
+    /// No FilterQuery: everything is kept.
+    Everything,
+    /// A DMTF:FQL condition.
+    Fql(cim::query::Query),
+    /// A WQL or DMTF:CQL query.
+    Query(cim::query::Query),
+}
+
+impl PullFilter {
+    /// The call's FilterQueryLanguage and FilterQuery.
+    pub fn of(call: &Call<'_>) -> Result<PullFilter, CimError> {
+        let p = &call.params;
+        match (p.str("FilterQueryLanguage")?, p.str("FilterQuery")?) {
+            (Some(language), Some(text)) if language.eq_ignore_ascii_case(FQL) => {
+                Ok(PullFilter::Fql(fql_condition(text)?))
             }
-            Ok(kept)
-        }
-        (Some(language), Some(text)) => {
-            let query = parse_filter(call.ns, language, text)?;
-            let mut kept = Vec::new();
-            for item in items {
-                if filter(call.ns, &query, &item.instance(&call.view))? {
-                    kept.push(item);
-                }
+            (Some(language), Some(text)) => {
+                Ok(PullFilter::Query(parse_filter(call.ns, language, text)?))
             }
-            Ok(kept)
+            (None, None) => Ok(PullFilter::Everything),
+            _ => Err(Params::wrong(
+                "FilterQueryLanguage",
+                "given together with FilterQuery",
+            )),
         }
-        (None, None) => Ok(items),
-        _ => Err(Params::wrong(
-            "FilterQueryLanguage",
-            "given together with FilterQuery",
-        )),
+    }
+
+    /// The items it keeps, in order.
+    pub fn keep(&self, call: &Call<'_>, items: Vec<Item>) -> Result<Vec<Item>, CimError> {
+        let mut kept = Vec::new();
+        for item in items {
+            let keeps = match self {
+                PullFilter::Everything => true,
+                PullFilter::Fql(condition) => {
+                    let instance = item.instance(&call.view);
+                    let subject = super::query::InstanceSubject::new(call.ns, &instance);
+                    condition
+                        .matches(&subject)
+                        .map_err(|e| error(CimStatusCode::InvalidQuery, format!("DMTF:FQL: {e}")))?
+                }
+                PullFilter::Query(query) => filter(call.ns, query, &item.instance(&call.view))?,
+            };
+            if keeps {
+                kept.push(item);
+            }
+        }
+        Ok(kept)
     }
 }
