@@ -164,11 +164,14 @@ def test_answering_a_query_pending_job_from_the_page(browser, url, jobs):
     job = jobs.submit(["sh", "-c", script])
     jobs.wait_state(job, 12)
     open_page(browser, url, "/ui/actions")
-    form = wait_for(browser, lambda d: d.find_element(By.ID, f"query-{local_id(job)}"),
-                    "the question", WAIT)
-    assert "Which colour?" in form.text
-    form.find_element(By.NAME, "answer").send_keys("blue")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    form = f"query-{local_id(job)}"
+    wait_for(browser, lambda d: "Which colour?" in text(d, form), "the question", WAIT)
+    # typed and sent in one step in the page: a refresh may swap the form in between a
+    # WebDriver lookup and the next command (an operator's typing holds refreshes back)
+    browser.execute_script(
+        "const f = document.getElementById(arguments[0]);"
+        " f.querySelector('[name=answer]').value = 'blue';"
+        " f.querySelector('button[type=submit]').click()", form)
     wait_for(browser, lambda d: "answered" in text(d, "flash"),
              "the answer's outcome", WAIT)
     jobs.wait_state(job, 7)
