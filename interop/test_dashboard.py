@@ -16,6 +16,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from harness import ADMIN_PASSWORD, ADMIN_USER, local_id
@@ -147,7 +148,7 @@ def test_bulk_terminate_of_three_of_five_jobs(browser, url, jobs):
     assert sorted(ticked) == sorted(local_id(j) for j in chosen)
     browser.find_element(By.CSS_SELECTOR, "button.act-terminate").click()
     # the page asks before it acts
-    WebDriverWait(browser, WAIT).until(lambda d: d.switch_to.alert).accept()
+    WebDriverWait(browser, WAIT).until(expected_conditions.alert_is_present()).accept()
     wait_for(browser, lambda d: "Terminate of 3 job(s)" in text(d, "flash"),
              "the action's answer", WAIT)
     for job in chosen:
