@@ -18,11 +18,11 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::events::{Event, EventKind};
-use crate::model::job::{instance_id, DeferredRequest, Shutdown, ShutdownGoal};
+use crate::model::job::{instance_id, DeferredRequest, QueuedRun, Shutdown, ShutdownGoal};
 use crate::model::properties::View;
 use crate::model::value_maps::{
-    AnswerReturn, JobErrorCode, KillJobReturn, MissedRunPolicy, RecoveryAction, RequestedState,
-    StateChangeReturn,
+    AnswerReturn, JobErrorCode, KillJobReturn, MissedRunPolicy, OverlapPolicy, RecoveryAction,
+    RequestedState, StateChangeReturn,
 };
 use crate::model::{apply, Job, PropertyError, PropertyErrorKind, WriteMode};
 use crate::plan::{Plan, SCHEDULE_PROPERTIES};
@@ -290,6 +290,9 @@ enum TimerKind {
     /// A re-run after backoff (the job's `retry_at`).
     Rerun,
     EscalateKill,
+    /// SIGKILL for a run an occurrence replaces (OverlapPolicy Replace) that outlived its
+    /// SIGTERM by the default TimeoutPeriod.
+    ReplaceKill,
     Removal,
 }
 
@@ -515,6 +518,9 @@ impl Core {
         }
         if let Some(kill_at) = job.shutdown.and_then(|s| s.kill_at) {
             self.timers.insert((kill_at, id, TimerKind::EscalateKill));
+        }
+        if let Some(kill_at) = job.queued_run.and_then(|q| q.kill_at) {
+            self.timers.insert((kill_at, id, TimerKind::ReplaceKill));
         }
     }
 
@@ -1179,6 +1185,14 @@ impl Core {
                     self.carry_out(key.job, t, requested, timeout, now);
                 }
             }
+            let job = &self.jobs[&key.job];
+            let replacing = job.overlap_policy == Some(OverlapPolicy::Replace)
+                && job.situation == Situation::Running
+                && job.queued_run.is_some_and(|q| q.kill_at.is_none());
+            if replacing {
+                // the occurrence that replaces this run came while it was being started
+                self.replace_run(key.job, now);
+            }
         }
         self.take_step()
     }
@@ -1309,6 +1323,12 @@ impl Core {
         if let Some(k) = shutdown.and_then(|s| s.kill_at) {
             self.timers.remove(&(k, key.job, TimerKind::EscalateKill));
         }
+        let replaced_by = self.jobs[&key.job]
+            .queued_run
+            .filter(|q| q.kill_at.is_some());
+        if let Some(k) = replaced_by.and_then(|q| q.kill_at) {
+            self.timers.remove(&(k, key.job, TimerKind::ReplaceKill));
+        }
         match (shutdown, outcome) {
             (Some(s), _) => {
                 self.update(key.job, now, |j| end_by_request(j, s.goal));
@@ -1324,21 +1344,25 @@ impl Core {
                 self.record_run(key.job);
                 self.next_or_finish(key.job, now, Situation::Completed);
             }
-            (None, ExitOutcome::Exited(code)) => self.fail(
-                key.job,
-                JobErrorCode::NonZeroExit,
-                format!("the command exited with status {code}"),
-                now,
-            ),
-            (None, ExitOutcome::Signaled(sig)) => self.fail(
-                key.job,
-                JobErrorCode::EndedBySignal,
-                format!(
-                    "the command was ended by signal {sig} ({})",
-                    signal_name(sig)
-                ),
-                now,
-            ),
+            (None, failed) => {
+                let (code, why) = failure_of(failed);
+                match replaced_by {
+                    // ended to make way: no failure of the work, and the series goes on
+                    Some(q) => {
+                        self.update(key.job, now, |j| {
+                            j.error_code = code;
+                            j.error_description = Some(format!(
+                                "replaced by the run due at {:.0} (OverlapPolicy Replace): {why}",
+                                q.due
+                            ));
+                            j.reruns = 0;
+                        });
+                        self.record_run(key.job);
+                        self.next_or_finish(key.job, now, Situation::Completed);
+                    }
+                    None => self.fail(key.job, code, why, now),
+                }
+            }
         }
         self.dispatch(now);
         self.take_step()
@@ -1374,6 +1398,22 @@ impl Core {
                     self.update(id, now, |j| {
                         j.status_note = Some(
                             "did not exit within the TimeoutPeriod after SIGTERM; sent SIGKILL"
+                                .into(),
+                        );
+                    });
+                }
+                TimerKind::ReplaceKill
+                    if job.queued_run.and_then(|q| q.kill_at) == Some(at)
+                        && job.process.is_some() =>
+                {
+                    self.step.now.push(Action::Signal {
+                        key: run_key(&job),
+                        signal: WorkSignal::Kill,
+                    });
+                    self.update(id, now, |j| {
+                        j.status_note = Some(
+                            "the run being replaced did not exit within the TimeoutPeriod after \
+                             SIGTERM; sent SIGKILL"
                                 .into(),
                         );
                     });
@@ -1551,7 +1591,7 @@ impl Core {
             }
             s if !s.is_final() && s != Situation::Held => {
                 let plan = self.plan(&job);
-                let next = if plan.runs_left(job.occurrences) && plan.rule.is_some() {
+                let next = if plan.runs_left(job.occurrences) && plan.is_timed() {
                     plan.next_run(now)
                 } else {
                     None
@@ -1599,8 +1639,10 @@ impl Core {
         self.config.log_dir.join(format!("{id}-run-{run}.log"))
     }
 
-    /// A scheduled occurrence came: run it, or — if the previous run is still going — skip it
-    /// and record that, so two runs of one job never overlap.
+    /// A scheduled occurrence came: run it, or — if the previous run is still going — do what
+    /// OverlapPolicy says: skip it and record that (Skip, the default), hold it until the run
+    /// ends (Queue: one at most), or end the run and then start it (Replace). Two runs of one
+    /// job never overlap.
     fn occurrence_due(&mut self, id: u64, at: Timestamp, now: Timestamp) {
         let job = self.jobs[&id].clone();
         match job.situation {
@@ -1617,17 +1659,74 @@ impl Core {
             }
             Situation::Held => {}
             s if s.is_final() => {}
+            Situation::ShuttingDown => self.skip_occurrence(id, at, now),
             _ => {
-                let next = self.plan(&job).next_run(at);
-                self.note(
-                    id,
-                    false,
-                    format!("skipped the run due at {at}: the previous run is still going"),
-                );
-                self.update(id, now, |j| j.skipped_runs += 1);
+                let policy = job.overlap_policy.unwrap_or(OverlapPolicy::Skip);
+                if policy == OverlapPolicy::Skip || job.queued_run.is_some() {
+                    return self.skip_occurrence(id, at, now);
+                }
+                let plan = self.plan(&job);
+                // the held one is an occurrence too: the next comes only if one is left after it
+                let next = plan
+                    .next_run(at)
+                    .filter(|_| plan.runs_left(job.occurrences + 1));
+                self.update(id, now, |j| {
+                    j.queued_run = Some(QueuedRun {
+                        due: at,
+                        kill_at: None,
+                    })
+                });
                 self.set_next(id, next, now);
+                if policy == OverlapPolicy::Replace && job.process.is_some() {
+                    self.replace_run(id, now);
+                } else {
+                    self.note(
+                        id,
+                        false,
+                        format!("the run due at {at} waits for the previous run to end"),
+                    );
+                }
             }
         }
+    }
+
+    /// Skips an occurrence that came while the previous run was going, and counts it.
+    fn skip_occurrence(&mut self, id: u64, at: Timestamp, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        let next = self.plan(&job).next_run(at);
+        self.note(
+            id,
+            false,
+            format!("skipped the run due at {at}: the previous run is still going"),
+        );
+        self.update(id, now, |j| j.skipped_runs += 1);
+        self.set_next(id, next, now);
+    }
+
+    /// Ends the running run so the occurrence held in `queued_run` can start (Replace):
+    /// SIGTERM now, SIGKILL after the default TimeoutPeriod.
+    fn replace_run(&mut self, id: u64, now: Timestamp) {
+        let job = self.jobs[&id].clone();
+        let kill_at = now
+            .saturating_add(self.config.default_terminate_timeout)
+            .expect("timeouts are bounded");
+        self.step.now.push(Action::Signal {
+            key: run_key(&job),
+            signal: WorkSignal::Terminate,
+        });
+        self.timers.insert((kill_at, id, TimerKind::ReplaceKill));
+        let due = job.queued_run.map_or(now, |q| q.due);
+        self.note(
+            id,
+            false,
+            format!("the run due at {due} replaces the one still going: sent SIGTERM"),
+        );
+        self.update(id, now, |j| {
+            j.queued_run = Some(QueuedRun {
+                due,
+                kill_at: Some(kill_at),
+            })
+        });
     }
 
     /// After a restart: a re-run or occurrence that came while the service was down runs once
@@ -1642,13 +1741,17 @@ impl Core {
             Some(at)
                 if at <= now
                     && job.missed_run_policy == Some(MissedRunPolicy::Skip)
-                    && plan.rule.is_some() =>
+                    && plan.is_timed() =>
             {
                 let mut missed = 0u32;
                 let mut next = Some(at);
                 while let Some(t) = next.filter(|t| *t <= now && missed < 100_000) {
                     missed += 1;
                     next = plan.next_run(t);
+                }
+                if next.is_some_and(|t| t <= now) {
+                    // more than the count can say (every second for days): go on from now
+                    next = plan.next_run(now);
                 }
                 self.update(id, now, |j| j.skipped_runs += missed);
                 match next {
@@ -1669,16 +1772,22 @@ impl Core {
     /// occurrence, or the end of the series in `last`.
     fn next_or_finish(&mut self, id: u64, now: Timestamp, last: Situation) {
         let job = self.jobs[&id].clone();
+        if job.queued_run.is_some() {
+            // the occurrence that waited for this run (Queue, Replace) starts now
+            self.update(id, now, |j| j.situation = Situation::BetweenRuns);
+            self.make_ready(id, now);
+            return;
+        }
         let plan = self.plan(&job);
         if plan.is_recurring() && plan.runs_left(job.occurrences) {
-            let next = if plan.rule.is_some() {
+            let next = if plan.is_timed() {
                 job.next_run_time
             } else {
                 plan.next_run(now)
             };
             if let Some(at) = next {
                 self.update(id, now, |j| j.situation = Situation::BetweenRuns);
-                if plan.rule.is_some() {
+                if plan.is_timed() {
                     self.set_next(id, Some(at), now);
                 } else {
                     self.make_ready(id, now);
@@ -1710,7 +1819,7 @@ impl Core {
                 format!("the job's schedule no longer reads ({e}); it runs once"),
             );
             Plan {
-                rule: None,
+                recurrence: None,
                 earliest: None,
                 until: None,
                 runs: 1,
@@ -1864,6 +1973,7 @@ impl Core {
         self.update(id, now, |j| {
             j.finished_at = Some(now);
             j.shutdown = None;
+            j.queued_run = None;
         });
         self.record_run(id);
         self.plan_removal(id, now);
@@ -1937,7 +2047,12 @@ impl Core {
             }
             self.slots_used += 1;
             let new_occurrence = !job.retrying;
-            let due = job.next_run_time.unwrap_or(now).max(now);
+            // an occurrence that waited for the run before it is late already: it starts now
+            let queued = job.queued_run.filter(|_| new_occurrence);
+            let due = match queued {
+                Some(_) => now,
+                None => job.next_run_time.unwrap_or(now).max(now),
+            };
             // a new occurrence may be dispatched up to `start_lead` before it is due
             let starts_at = if new_occurrence { due } else { now };
             let run = job.run_count + 1;
@@ -1960,6 +2075,7 @@ impl Core {
                 j.status_note = None;
                 if new_occurrence {
                     j.occurrences += 1;
+                    j.queued_run = None;
                 }
                 j.output_path = Some(log_path.display().to_string());
                 j.node = Some(node.clone());
@@ -1967,14 +2083,14 @@ impl Core {
             // the next occurrence is planned now, so one that comes during this run is seen
             // and skipped rather than run on top of it
             let plan = self.plan(&job);
-            let next =
-                if new_occurrence && plan.rule.is_some() && plan.runs_left(job.occurrences + 1) {
-                    plan.next_run(due)
-                } else if new_occurrence {
-                    None
-                } else {
-                    job.next_run_time
-                };
+            let next = if queued.is_some() || !new_occurrence {
+                // planned when the held occurrence came, or kept for after a re-run
+                job.next_run_time
+            } else if plan.is_timed() && plan.runs_left(job.occurrences + 1) {
+                plan.next_run(due)
+            } else {
+                None
+            };
             self.set_next(id, next, now);
             self.record_run(id);
             let spawn = self.spawn(id, (starts_at > now).then_some(starts_at));
@@ -2269,6 +2385,23 @@ fn run_key(job: &Job) -> RunKey {
     RunKey {
         job: job.local_id,
         run: job.run_count,
+    }
+}
+
+/// Why a run that did not exit 0 failed: its ErrorCode and ErrorDescription.
+fn failure_of(outcome: ExitOutcome) -> (JobErrorCode, String) {
+    match outcome {
+        ExitOutcome::Exited(code) => (
+            JobErrorCode::NonZeroExit,
+            format!("the command exited with status {code}"),
+        ),
+        ExitOutcome::Signaled(sig) => (
+            JobErrorCode::EndedBySignal,
+            format!(
+                "the command was ended by signal {sig} ({})",
+                signal_name(sig)
+            ),
+        ),
     }
 }
 

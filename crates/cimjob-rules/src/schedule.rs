@@ -36,6 +36,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod expression;
+
+pub use expression::CalendarExpression;
+
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -505,6 +509,49 @@ pub fn calendar_rule(
         None => SignedDuration::ZERO,
         Some(value) => start_interval(value)?,
     };
+    let zone = schedule_zone(fields, service_zone)?;
+    if fields.run_month.is_none()
+        && fields.run_day.is_none()
+        && fields.run_day_of_week.is_none()
+        && fields.run_start_interval.is_none()
+    {
+        return Ok(None);
+    }
+    if fields.run_day == Some(0) && fields.run_day_of_week.unwrap_or(0) == 0 {
+        return Err(ScheduleError::new(
+            "RunDay",
+            "RunDay 0 names no day: with RunDayOfWeek 0 (ExactDayOfMonth) or NULL, RunDay must \
+             be 1..=31 or -31..=-1; leave RunDay NULL to run every day",
+        ));
+    }
+
+    let rule = CalendarRule {
+        month: fields.run_month,
+        day: fields.run_day,
+        day_of_week: fields.run_day_of_week,
+        start,
+        zone,
+    };
+    if !ever_runs(&rule) {
+        return Err(never_error(&rule));
+    }
+    Ok(Some(rule))
+}
+
+/// The zone a job's local schedule times are read in: UTC when LocalOrUtcTime is 2,
+/// otherwise (1 or NULL) the job's TimeZone, or `service_zone` when it has none. The CIM
+/// calendar and the calendar expression share it, so both read "local" the same way.
+///
+/// ```
+/// use cimjob_rules::schedule::{schedule_zone, ScheduleFields};
+/// use jiff::tz::TimeZone;
+/// let fields = ScheduleFields { time_zone: Some("Mars/Olympus"), ..Default::default() };
+/// assert_eq!(schedule_zone(&fields, &TimeZone::UTC).unwrap_err().property, "TimeZone");
+/// ```
+pub fn schedule_zone(
+    fields: &ScheduleFields<'_>,
+    service_zone: &TimeZone,
+) -> Result<TimeZone, ScheduleError> {
     let utc = match fields.local_or_utc_time {
         None | Some(1) => false,
         Some(2) => true,
@@ -524,38 +571,41 @@ pub fn calendar_rule(
             )
         })?),
     };
-
-    if fields.run_month.is_none()
-        && fields.run_day.is_none()
-        && fields.run_day_of_week.is_none()
-        && fields.run_start_interval.is_none()
-    {
-        return Ok(None);
-    }
-    if fields.run_day == Some(0) && fields.run_day_of_week.unwrap_or(0) == 0 {
-        return Err(ScheduleError::new(
-            "RunDay",
-            "RunDay 0 names no day: with RunDayOfWeek 0 (ExactDayOfMonth) or NULL, RunDay must \
-             be 1..=31 or -31..=-1; leave RunDay NULL to run every day",
-        ));
-    }
-
-    let zone = if utc {
+    Ok(if utc {
         TimeZone::UTC
     } else {
         job_zone.unwrap_or_else(|| service_zone.clone())
-    };
-    let rule = CalendarRule {
-        month: fields.run_month,
-        day: fields.run_day,
-        day_of_week: fields.run_day_of_week,
-        start,
-        zone,
-    };
-    if !ever_runs(&rule) {
-        return Err(never_error(&rule));
+    })
+}
+
+/// RepeatInterval as a duration: an interval, fully significant, of one second or more.
+///
+/// ```
+/// use cimjob_rules::schedule::repeat_interval;
+/// let fifteen = cim::CimDateTime::parse("00000000001500.000000:000")?;
+/// assert_eq!(repeat_interval(&fifteen)?.as_secs(), 900);
+/// let zero = cim::CimDateTime::parse("00000000000000.000000:000")?;
+/// assert_eq!(repeat_interval(&zero).unwrap_err().property, "RepeatInterval");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn repeat_interval(value: &cim::CimDateTime) -> Result<SignedDuration, ScheduleError> {
+    let err =
+        |why: &str| ScheduleError::new("RepeatInterval", format!("RepeatInterval {value} {why}"));
+    if !value.is_interval() {
+        return Err(err(
+            "is a timestamp; it must be an interval, e.g. 00000000001500.000000:000 for every \
+             15 minutes",
+        ));
     }
-    Ok(Some(rule))
+    if value.significant_digits() < 20 {
+        return Err(err("has asterisked (insignificant) fields; an interval to repeat at must be fully significant"));
+    }
+    match value.to_duration() {
+        Ok(d) if d >= SignedDuration::from_secs(1) => Ok(d),
+        _ => Err(err(
+            "is below one second; the shortest is 00000000000001.000000:000",
+        )),
+    }
 }
 
 /// RunStartInterval as a time after midnight.

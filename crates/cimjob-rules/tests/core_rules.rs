@@ -1567,3 +1567,290 @@ fn a_job_waiting_in_the_store_whose_priority_is_raised_moves_to_the_head() {
     let step = core.exited(first, ExitOutcome::Exited(0), t(3));
     assert_eq!(spawned(&step)[0].job, id, "Priority 0 runs next");
 }
+
+// ----- RepeatInterval, CalendarExpression, OverlapPolicy (our extensions) -----
+
+fn every(interval: &str, extra: &[(&'static str, CimValue)]) -> Vec<(&'static str, CimValue)> {
+    let mut rule = vec![
+        ("RepeatInterval", dt(interval)),
+        ("JobRunTimes", CimValue::UInt32(0)),
+    ];
+    rule.extend(extra.iter().cloned());
+    rule
+}
+
+#[test]
+fn a_repeat_interval_keeps_to_its_grid_from_the_first_run_within_job_run_times() {
+    let rule = [
+        ("RepeatInterval", dt("00000000001500.000000:000")),
+        ("JobRunTimes", CimValue::UInt32(3)),
+    ];
+    let mut core = recovered(
+        utc_config(1),
+        Vec::new(),
+        0,
+        0,
+        day(0, 1, 0),
+        &Default::default(),
+    )
+    .0;
+    let (id, step) = core
+        .submit(&values("q", &rule), "alice", false, day(0, 1, 0))
+        .unwrap();
+    // the first run at once, the next on the grid however long the run took
+    run_once(&mut core, &step, day(0, 1, 0), ExitOutcome::Exited(0));
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(0, 1, 15)));
+    let step = core.fire_timers(day(0, 1, 15));
+    run_once(&mut core, &step, day(0, 1, 15), ExitOutcome::Exited(0));
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(0, 1, 30)));
+    let step = core.fire_timers(day(0, 1, 30));
+    run_once(&mut core, &step, day(0, 1, 30), ExitOutcome::Exited(0));
+    let job = core.job(id).unwrap();
+    assert_eq!((job.situation, job.occurrences), (Situation::Completed, 3));
+}
+
+#[test]
+fn a_calendar_expression_runs_on_the_days_and_times_it_names() {
+    // day 0 is Friday 2027-01-15; Mon,Thu 02:00 UTC is day 3, then day 6, then day 10
+    let rule = [
+        (
+            "CalendarExpression",
+            CimValue::String("Mon,Thu 02:00".into()),
+        ),
+        ("JobRunTimes", CimValue::UInt32(0)),
+        ("LocalOrUtcTime", CimValue::UInt16(2)),
+    ];
+    let (mut core, id) = submitted_at_one_am("twice-weekly", &rule);
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(3, 2, 0)));
+    let step = core.fire_timers(day(3, 2, 0));
+    run_once(&mut core, &step, day(3, 2, 0), ExitOutcome::Exited(0));
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(6, 2, 0)));
+    let step = core.fire_timers(day(6, 2, 0));
+    run_once(&mut core, &step, day(6, 2, 0), ExitOutcome::Exited(0));
+    assert_eq!(core.job(id).unwrap().next_run_time, Some(day(10, 2, 0)));
+}
+
+#[test]
+fn two_ways_to_recur_are_refused_naming_both_and_nothing_changes() {
+    let mut core = empty_core(1);
+    let quarter = dt("00000000001500.000000:000");
+    let two = dt("00000000020000.000000:000");
+    let hourly = CimValue::String("hourly".into());
+    for (rule, first, other) in [
+        (
+            vec![
+                ("RepeatInterval", quarter.clone()),
+                ("RunStartInterval", two.clone()),
+            ],
+            "RepeatInterval",
+            "RunStartInterval",
+        ),
+        (
+            vec![
+                ("CalendarExpression", hourly.clone()),
+                ("RunDay", CimValue::SInt8(1)),
+            ],
+            "CalendarExpression",
+            "RunDay",
+        ),
+        (
+            vec![
+                ("RepeatInterval", quarter.clone()),
+                ("CalendarExpression", hourly.clone()),
+            ],
+            "RepeatInterval",
+            "CalendarExpression",
+        ),
+    ] {
+        let err = core
+            .submit(&values("both", &rule), "alice", false, t(0))
+            .unwrap_err();
+        assert_eq!(err.property, first);
+        assert!(err.message.contains(other), "{}", err.message);
+    }
+    assert_eq!(core.jobs().count(), 0, "no job was made");
+    // a modify that adds a second way is refused too, and the job keeps its schedule
+    let (id, _) = core
+        .submit(
+            &values(
+                "daily",
+                &[
+                    ("RunStartInterval", two),
+                    ("JobRunTimes", CimValue::UInt32(0)),
+                ],
+            ),
+            "alice",
+            false,
+            t(0),
+        )
+        .unwrap();
+    let before = core.job(id).unwrap().clone();
+    let err = core
+        .modify(id, &[("RepeatInterval".into(), Some(quarter))], t(1))
+        .unwrap_err();
+    assert!(err.to_string().contains("RunStartInterval"), "{err}");
+    assert_eq!(core.job(id).unwrap().next_run_time, before.next_run_time);
+    assert_eq!(core.job(id).unwrap().repeat_interval, None);
+}
+
+#[test]
+fn a_bad_repeat_interval_or_expression_is_refused_naming_the_property() {
+    let mut core = empty_core(1);
+    for (rule, property, says) in [
+        (
+            vec![("RepeatInterval", dt("00000000000000.000000:000"))],
+            "RepeatInterval",
+            "below one second",
+        ),
+        (
+            vec![("RepeatInterval", dt("20270101000000.000000+000"))],
+            "RepeatInterval",
+            "timestamp",
+        ),
+        (
+            vec![("CalendarExpression", CimValue::String("Mon 26:00".into()))],
+            "CalendarExpression",
+            "hour 26",
+        ),
+        (
+            vec![(
+                "CalendarExpression",
+                CimValue::String("2020-01-01 00:00".into()),
+            )],
+            "CalendarExpression",
+            "no time after",
+        ),
+    ] {
+        let err = core
+            .submit(&values("bad", &rule), "alice", false, t(0))
+            .unwrap_err();
+        assert_eq!(err.property, property);
+        assert!(err.message.contains(says), "{}", err.message);
+    }
+}
+
+#[test]
+fn overlap_queue_holds_one_occurrence_and_starts_it_when_the_run_ends() {
+    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
+    let rule = every(
+        "00000000000100.000000:000",
+        &[("OverlapPolicy", CimValue::UInt16(3))],
+    );
+    let (id, step) = core
+        .submit(&values("q", &rule), "alice", false, t(0))
+        .unwrap();
+    let first = spawned(&step)[0];
+    core.process_started(first, identity(1), t(0));
+    let step = core.fire_timers(t(60));
+    assert!(spawned(&step).is_empty(), "never two runs at once");
+    assert_eq!(core.job(id).unwrap().queued_run.map(|q| q.due), Some(t(60)));
+    // a second one while one waits: skipped, as Queue holds one
+    core.fire_timers(t(120));
+    let job = core.job(id).unwrap();
+    assert_eq!((job.skipped_runs, job.next_run_time), (1, Some(t(180))));
+    let step = core.exited(first, ExitOutcome::Exited(0), t(150));
+    let second = spawned(&step);
+    assert_eq!(
+        second,
+        [RunKey { job: id, run: 2 }],
+        "the held one starts at once"
+    );
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.occurrences, job.queued_run, job.next_run_time),
+        (2, None, Some(t(180)))
+    );
+    assert_eq!(job.start_time, Some(t(150)));
+}
+
+#[test]
+fn overlap_replace_ends_the_run_and_starts_the_new_one_without_a_failure() {
+    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
+    let rule = every(
+        "00000000000100.000000:000",
+        &[
+            ("OverlapPolicy", CimValue::UInt16(4)),
+            ("RecoveryAction", CimValue::UInt16(4)),
+        ],
+    );
+    let (id, step) = core
+        .submit(&values("r", &rule), "alice", false, t(0))
+        .unwrap();
+    let first = spawned(&step)[0];
+    core.process_started(first, identity(1), t(0));
+    let step = core.fire_timers(t(60));
+    assert_eq!(signals(&step), [WorkSignal::Terminate]);
+    // it does not go: SIGKILL after the default TimeoutPeriod (10 s)
+    assert!(signals(&core.fire_timers(t(69))).is_empty());
+    assert_eq!(signals(&core.fire_timers(t(70))), [WorkSignal::Kill]);
+    let step = core.exited(first, ExitOutcome::Signaled(9), t(70));
+    assert_eq!(spawned(&step), [RunKey { job: id, run: 2 }]);
+    let run = step
+        .batch
+        .runs
+        .iter()
+        .find(|r| r.run_number == 1)
+        .expect("run 1 recorded");
+    assert!(
+        run.error_description
+            .as_deref()
+            .is_some_and(|d| d.contains("replaced by the run due at")),
+        "{run:?}"
+    );
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        job.situation,
+        Situation::Starting,
+        "Do Not Continue did not end the series"
+    );
+    assert_eq!(job.next_run_time, Some(t(120)));
+}
+
+#[test]
+fn overlap_replace_waits_for_a_run_still_starting_then_ends_it() {
+    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
+    let rule = every(
+        "00000000000100.000000:000",
+        &[("OverlapPolicy", CimValue::UInt16(4))],
+    );
+    let (_, step) = core
+        .submit(&values("r", &rule), "alice", false, t(0))
+        .unwrap();
+    let first = spawned(&step)[0];
+    assert!(
+        signals(&core.fire_timers(t(60))).is_empty(),
+        "nothing to signal yet"
+    );
+    let step = core.process_started(first, identity(1), t(61));
+    assert_eq!(signals(&step), [WorkSignal::Terminate]);
+}
+
+#[test]
+fn missed_runs_of_a_repeat_interval_are_counted_and_it_goes_on_from_now() {
+    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
+    let rule = every(
+        "00000000010000.000000:000",
+        &[("MissedRunPolicy", CimValue::UInt16(3))],
+    );
+    let (id, step) = core
+        .submit(&values("h", &rule), "alice", false, t(0))
+        .unwrap();
+    run_once(&mut core, &step, t(0), ExitOutcome::Exited(0));
+    let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
+    // down from t(60) until 5 h 30 min: the runs at 1 h … 5 h were missed
+    let (mut core, _) = recovered(
+        utc_config(1),
+        stored,
+        1,
+        0,
+        t(5 * 3600 + 1800),
+        &Default::default(),
+    );
+    let step = core.fire_timers(t(5 * 3600 + 1800));
+    assert!(spawned(&step).is_empty());
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.skipped_runs, job.next_run_time),
+        (5, Some(t(6 * 3600)))
+    );
+}

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use cim::CimDateTime;
 
-use crate::model::value_maps::{JobErrorCode, LocalOrUtcTime, MissedRunPolicy, RecoveryAction};
+use crate::model::value_maps::{
+    JobErrorCode, LocalOrUtcTime, MissedRunPolicy, OverlapPolicy, RecoveryAction,
+};
 use crate::run::ProcessIdentity;
 use crate::state::Situation;
 
@@ -93,6 +95,20 @@ pub struct Job {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missed_run_policy: Option<MissedRunPolicy>,
+    /// CIMJOB extension RepeatInterval: the job recurs this often (a CIM interval).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<CimDateTime>,
+    /// CIMJOB extension CalendarExpression: when the job recurs, in systemd's OnCalendar
+    /// syntax.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar_expression: Option<String>,
+    /// CIMJOB extension OverlapPolicy: what an occurrence does that comes while the previous
+    /// run still goes (NULL = Skip).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlap_policy: Option<OverlapPolicy>,
 
     /// CommandLine: argv of the work.
     pub command_line: Vec<String>,
@@ -162,6 +178,10 @@ pub struct Job {
     /// The next start is a re-run of the last occurrence, not a new one.
     #[serde(default)]
     pub retrying: bool,
+    /// An occurrence that came while the previous run was going, held back under
+    /// OverlapPolicy Queue or Replace: it starts as soon as that run ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_run: Option<QueuedRun>,
     /// When a re-run after backoff is due (Re-run Job).
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,6 +221,16 @@ pub struct Job {
     pub removal_due: Option<Timestamp>,
     /// KillJob(DeleteOnKill = true) was asked.
     pub delete_on_kill: bool,
+}
+
+/// An occurrence waiting for the run before it to end (OverlapPolicy Queue or Replace).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedRun {
+    /// When the occurrence was due.
+    pub due: Timestamp,
+    /// Under Replace, when SIGKILL follows the SIGTERM sent to the run it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_at: Option<Timestamp>,
 }
 
 /// A Terminate or Kill that is waiting for the process group to end.
@@ -257,6 +287,9 @@ impl Job {
             until_time: None,
             time_zone: None,
             missed_run_policy: None,
+            repeat_interval: None,
+            calendar_expression: None,
+            overlap_policy: None,
             command_line: Vec::new(),
             working_directory: None,
             environment: Vec::new(),
@@ -281,6 +314,7 @@ impl Job {
             occurrences: 0,
             skipped_runs: 0,
             retrying: false,
+            queued_run: None,
             retry_at: None,
             ready: false,
             job_in_parameters: None,

@@ -11,8 +11,8 @@ use jiff::{SignedDuration, Timestamp};
 use super::job::{instance_id, parse_instance_id, Job};
 use super::value_maps::{
     CommunicationStatus, DetailedStatus, HealthState, JobErrorCode, JobState, LocalOrUtcTime,
-    MissedRunPolicy, OperatingStatus, OperationalStatus, PrimaryStatus, RecoveryAction,
-    RunDayOfWeek, RunMonth,
+    MissedRunPolicy, OperatingStatus, OperationalStatus, OverlapPolicy, PrimaryStatus,
+    RecoveryAction, RunDayOfWeek, RunMonth,
 };
 
 /// How a property reads the job: the current time (for ElapsedTime) and the UTC offset that
@@ -650,6 +650,24 @@ create_only(
             |j, _| j.missed_run_policy.map(|m| CimValue::UInt16(m.number())),
             |j, v| { j.missed_run_policy = small(v).and_then(MissedRunPolicy::from_number); Ok(()) },
         ),
+        writable(
+            decl("RepeatInterval", T::DateTime, CLASS_NAME, interval(W),
+                "The job recurs this often (at least one second), from ScheduledStartTime, else from its submission, within JobRunTimes and UntilTime. One way to recur per job: not with CalendarExpression or RunMonth, RunDay, RunDayOfWeek, RunStartInterval."),
+            |j, _| j.repeat_interval.map(CimValue::DateTime),
+            |j, v| { j.repeat_interval = datetime(v); Ok(()) },
+        ),
+        writable(
+            decl("CalendarExpression", T::String, CLASS_NAME, W,
+                "When the job recurs, in systemd's OnCalendar syntax (Mon,Thu 02:00; Mon..Fri 18:30; *:0/15; hourly), read in the job's TimeZone (UTC when LocalOrUtcTime is 2), within JobRunTimes and UntilTime. One way to recur per job: not with RepeatInterval or RunMonth, RunDay, RunDayOfWeek, RunStartInterval."),
+            |j, _| string(&j.calendar_expression),
+            |j, v| { j.calendar_expression = text_of(v); Ok(()) },
+        ),
+        writable(
+            decl("OverlapPolicy", T::UInt16, CLASS_NAME, mapped(OverlapPolicy::VALUE_MAP, OverlapPolicy::VALUES, W),
+                "What an occurrence does that comes while the previous run still goes: Skip it (the default; counted in SkippedRuns), Queue it (one at most; it starts when the run ends), or Replace the run (SIGTERM, SIGKILL after the default TimeoutPeriod, then the new run starts)."),
+            |j, _| j.overlap_policy.map(|m| CimValue::UInt16(m.number())),
+            |j, v| { j.overlap_policy = small(v).and_then(OverlapPolicy::from_number); Ok(()) },
+        ),
         create_only(
             decl("RecoveryJob", T::String, CLASS_NAME, Q,
                 "The InstanceID of the job Run Recovery Job starts when this one fails; it must already exist."),
@@ -732,6 +750,9 @@ mod tests {
             "SkippedRuns",
             "TimeZone",
             "MissedRunPolicy",
+            "RepeatInterval",
+            "CalendarExpression",
+            "OverlapPolicy",
             "RecoveryJob",
         ];
         for name in seed.iter().chain(&later).chain(&ours) {
@@ -765,6 +786,9 @@ mod tests {
                 "TimeBeforeRemoval",
                 "TimeZone",
                 "MissedRunPolicy",
+                "RepeatInterval",
+                "CalendarExpression",
+                "OverlapPolicy",
             ]
         );
         for p in properties() {

@@ -345,6 +345,16 @@ value_map! {
 }
 
 value_map! {
+    /// CIMJOB_ConcreteJob.OverlapPolicy (our extension): what an occurrence that comes while
+    /// the previous run is still going does (Kubernetes' concurrencyPolicy).
+    OverlapPolicy: u16 {
+        Skip = 2 => "Skip",
+        Queue = 3 => "Queue",
+        Replace = 4 => "Replace",
+    }
+}
+
+value_map! {
     /// CIMJOB_ConcreteJob ErrorCode values (CIM_Job.ErrorCode is vendor-specific; this is our table).
     JobErrorCode: u16 {
         NoError = 0 => "No error",

@@ -512,7 +512,7 @@ pub(crate) fn upcoming(
         return Vec::new();
     }
     match Plan::of(job, engine.zone()) {
-        Ok(plan) if plan.rule.is_some() => {
+        Ok(plan) if plan.is_timed() => {
             let left = if plan.runs == 0 {
                 shown
             } else {

@@ -561,7 +561,7 @@ async fn schedules_data(ui: &Ui, p: &Principal) -> Result<SchedulesData, UiError
     let zone = ui.engine.zone();
     let mut jobs = Vec::new();
     each_visible(&ui.engine, p, &Default::default(), |job| {
-        let recurring = Plan::of(job, zone).is_ok_and(|plan| plan.rule.is_some());
+        let recurring = Plan::of(job, zone).is_ok_and(|plan| plan.is_timed());
         if recurring || job.scheduled_start_time.is_some() {
             jobs.push(job.clone());
         }
