@@ -9,7 +9,8 @@ use cim::{CimDateTime, CimValue};
 use cimjob_rules::model::job::parse_instance_id;
 use cimjob_rules::model::properties::{properties, property};
 use cimjob_rules::model::value_maps::{
-    JobState, LocalOrUtcTime, MissedRunPolicy, RecoveryAction, RunDayOfWeek, RunMonth,
+    JobState, LocalOrUtcTime, MissedRunPolicy, OverlapPolicy, RecoveryAction, RunDayOfWeek,
+    RunMonth,
 };
 use futures_util::StreamExt;
 use jiff::SignedDuration;
@@ -245,6 +246,11 @@ fn parse_clock(text: &str) -> Result<CimDateTime, String> {
         .map_err(|e| e.to_string())
 }
 
+fn parse_overlap(text: &str) -> Result<OverlapPolicy, String> {
+    OverlapPolicy::from_name(text)
+        .ok_or_else(|| format!("{text:?} is not an OverlapPolicy: use skip, queue or replace"))
+}
+
 fn parse_missed(text: &str) -> Result<MissedRunPolicy, String> {
     MissedRunPolicy::from_name(text)
         .ok_or_else(|| format!("{text:?} is not a MissedRunPolicy: use run-once or skip"))
@@ -315,6 +321,19 @@ pub struct SubmitArgs {
     /// Start no earlier than TIME (ScheduledStartTime): "2026-12-01 02:00", an RFC 3339 instant, or 90s / 2h from now
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    /// RepeatInterval: recur every DURATION (15m, 1h, 30s) from the first run; with no
+    /// --times, for ever (JobRunTimes 0)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with_all = CIM_CALENDAR_FLAGS)]
+    every: Option<SignedDuration>,
+    /// CalendarExpression: recur at the times a systemd OnCalendar expression names
+    /// ("Mon,Thu 02:00", "Mon..Fri 18:30", "*:0/15", "hourly"), in --tz; with no --times, for
+    /// ever (JobRunTimes 0)
+    #[arg(long, value_name = "EXPR", conflicts_with_all = CIM_CALENDAR_FLAGS, conflicts_with = "every")]
+    calendar: Option<String>,
+    /// OverlapPolicy, for an occurrence that comes while the previous run still goes: skip
+    /// (default), queue (one, started when the run ends) or replace (terminate the run)
+    #[arg(long, value_parser = parse_overlap)]
+    overlap: Option<OverlapPolicy>,
     /// RunMonth: jan…dec or 1..12 [default: every month]
     #[arg(long, value_parser = parse_month)]
     month: Option<RunMonth>,
@@ -354,6 +373,9 @@ pub struct SubmitArgs {
     #[command(flatten)]
     target: Target,
 }
+
+/// The CIM calendar's options: a job recurs one way, so --every and --calendar exclude them.
+const CIM_CALENDAR_FLAGS: [&str; 4] = ["month", "day", "weekday", "time"];
 
 fn interval(d: SignedDuration) -> anyhow::Result<String> {
     Ok(CimDateTime::from_duration(d)?.to_string())
@@ -456,16 +478,29 @@ fn schedule_values(args: &SubmitArgs) -> anyhow::Result<Vec<(&'static str, Value
         v.push(("RunStartInterval", json!(t.to_string())));
     }
     let calendar = !v.iter().all(|(k, _)| *k == "ScheduledStartTime");
+    if let Some(every) = args.every {
+        v.push((
+            "RepeatInterval",
+            json!(interval(every).with_context(|| "--every")?),
+        ));
+    }
+    if let Some(expr) = &args.calendar {
+        v.push(("CalendarExpression", json!(expr)));
+    }
+    let repeats = args.every.is_some() || args.calendar.is_some();
     if args.utc {
         v.push(("LocalOrUtcTime", json!(LocalOrUtcTime::UtcTime.number())));
-    } else if calendar {
+    } else if calendar || args.calendar.is_some() {
         v.push(("LocalOrUtcTime", json!(LocalOrUtcTime::LocalTime.number())));
     }
     if let Some(tz) = &args.tz {
         v.push(("TimeZone", json!(tz)));
     }
-    if let Some(n) = args.times {
-        v.push(("JobRunTimes", json!(n)));
+    match args.times {
+        Some(n) => v.push(("JobRunTimes", json!(n))),
+        // "every 15 minutes" means for ever unless said otherwise
+        None if repeats => v.push(("JobRunTimes", json!(0))),
+        None => {}
     }
     if let Some(until) = &args.until {
         v.push((
@@ -477,6 +512,9 @@ fn schedule_values(args: &SubmitArgs) -> anyhow::Result<Vec<(&'static str, Value
     }
     if let Some(m) = args.missed {
         v.push(("MissedRunPolicy", json!(m.number())));
+    }
+    if let Some(o) = args.overlap {
+        v.push(("OverlapPolicy", json!(o.number())));
     }
     Ok(v)
 }
@@ -504,11 +542,13 @@ fn state_shown(job: &Value) -> String {
 }
 
 /// The properties whose being set makes a New job scheduled rather than queued.
-const SCHEDULE_PROPERTIES: [&str; 4] = [
+const SCHEDULE_PROPERTIES: [&str; 6] = [
     "ScheduledStartTime",
     "RunStartInterval",
     "RunMonth",
     "RunDay",
+    "RepeatInterval",
+    "CalendarExpression",
 ];
 
 /// A JobState as a list shows it (the CLI's from a job's JSON, the dashboard's from the job):
@@ -1092,7 +1132,9 @@ fn friendly_value(property: &str, text: &str) -> Result<Option<Value>, String> {
     };
     Ok(Some(match property {
         "RunStartInterval" => json!(parse_clock(text)?.to_string()),
-        "TimeBeforeRemoval" => cim(CimDateTime::from_duration(parse_duration(text)?))?,
+        "TimeBeforeRemoval" | "RepeatInterval" => {
+            cim(CimDateTime::from_duration(parse_duration(text)?))?
+        }
         "ScheduledStartTime" | "UntilTime" => {
             json!(parse_when(text, &jiff::tz::TimeZone::system())
                 .map_err(|e| format!("{e:#}"))?
@@ -1102,6 +1144,7 @@ fn friendly_value(property: &str, text: &str) -> Result<Option<Value>, String> {
         "RunMonth" => json!(parse_month(text)?.number()),
         "RunDayOfWeek" => json!(parse_weekday(text)?.number()),
         "MissedRunPolicy" => json!(parse_missed(text)?.number()),
+        "OverlapPolicy" => json!(parse_overlap(text)?.number()),
         _ => return Ok(None),
     }))
 }

@@ -340,3 +340,157 @@ fn a_failed_run_does_not_end_a_recurring_series_and_stays_on_record() {
         "the failure is in the run's history"
     );
 }
+
+/// The next runs the API previews, as instants.
+fn upcoming(s: &Service, id: u64, n: usize) -> Vec<jiff::Timestamp> {
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs?upcoming={n}"));
+    runs["upcoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(timestamp)
+        .collect()
+}
+
+#[test]
+fn every_n_seconds_runs_on_its_grid_and_replace_ends_a_run_that_overlaps() {
+    let s = Service::start(&[]);
+    let (id, out) = s.submit_out(&["--every", "1s", "--times", "3", "--", "true"]);
+    assert!(
+        out.contains("RepeatInterval = 00000000000001.000000:000"),
+        "{out}"
+    );
+    let done = s.wait_state(id, 7, 20);
+    assert_eq!(done["RunCount"], json!(3), "{done}");
+    let first = timestamp(&done["TimeSubmitted"]);
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    for (k, run) in runs["runs"].as_array().unwrap().iter().enumerate() {
+        let started: jiff::Timestamp = run["started_at"].as_str().unwrap().parse().unwrap();
+        let due = first + jiff::SignedDuration::from_secs(k as i64);
+        assert!(started >= due, "run {k} started {started}, before {due}");
+    }
+    // a run that outlasts its interval is replaced by the next occurrence (SIGTERM)
+    let id = s.submit(&[
+        "--every",
+        "1s",
+        "--times",
+        "2",
+        "--overlap",
+        "replace",
+        "--",
+        "sleep",
+        "30",
+    ]);
+    let job = s.wait_job(id, 20, "the second run", |j| j["RunCount"] == json!(2));
+    assert_eq!(job["OverlapPolicy"], json!(4));
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    let replaced = &runs["runs"][0];
+    assert!(
+        replaced["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("replaced by the run due at")),
+        "{runs}"
+    );
+    // 4096: the Terminate is under way (SIGTERM sent)
+    assert_eq!(s.request_state(id, 4), 4096, "Terminate the second run");
+    s.wait_state(id, 8, 20);
+}
+
+#[test]
+fn a_calendar_expression_previews_its_runs_in_its_zone_and_one_way_to_recur_is_enforced() {
+    let s = Service::start(&[]);
+    let (id, out) = s.submit_out(&[
+        "--calendar",
+        "Mon,Thu 02:00",
+        "--tz",
+        "Europe/Berlin",
+        "--overlap",
+        "queue",
+        "--",
+        "true",
+    ]);
+    for expected in [
+        "CalendarExpression = Mon,Thu 02:00",
+        "JobRunTimes = 0",
+        "OverlapPolicy = 3 (Queue)",
+        "TimeZone = Europe/Berlin",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in {out}");
+    }
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let runs = upcoming(&s, id, 6);
+    assert_eq!(runs.len(), 6);
+    for t in &runs {
+        let local = t.to_zoned(berlin.clone());
+        assert!(
+            matches!(
+                local.weekday(),
+                jiff::civil::Weekday::Monday | jiff::civil::Weekday::Thursday
+            ) && (local.hour(), local.minute()) == (2, 0),
+            "{local}"
+        );
+    }
+    assert_eq!(timestamp(&s.job(id)["NextRunTime"]), runs[0]);
+    let next = s.ok(&["next", &id.to_string(), "-n", "4"]);
+    assert_eq!(next.lines().count(), 4, "{next}");
+    // changed to hourly by `cimjob set`: the preview follows
+    s.ok(&["set", &id.to_string(), "CalendarExpression=hourly"]);
+    let hourly = upcoming(&s, id, 3);
+    assert_eq!(hourly[1].duration_since(hourly[0]).as_secs(), 3600);
+
+    // a second way to recur: the CLI names both options, the API both properties
+    let out = s.cli(&[
+        "submit",
+        "--calendar",
+        "hourly",
+        "--time",
+        "02:00",
+        "--",
+        "true",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--calendar") && stderr.contains("--time"),
+        "{stderr}"
+    );
+    let (status, body) = s.post(
+        "/api/v1/jobs",
+        json!({"properties": {
+            "Name": "both",
+            "CommandLine": ["true"],
+            "RepeatInterval": "00000000001500.000000:000",
+            "RunStartInterval": "00000000020000.000000:000",
+        }}),
+    );
+    let message = body.to_string();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        message.contains("RepeatInterval") && message.contains("RunStartInterval"),
+        "{message}"
+    );
+    for (args, says) in [
+        (&["--calendar", "Mon 25:00"][..], "hour 25"),
+        (&["--calendar", "12:00 Europe/Berlin"][..], "TimeZone"),
+        (&["--every", "0s"][..], "RepeatInterval"),
+        (
+            &["--overlap", "sometimes"][..],
+            "\"sometimes\" is not an OverlapPolicy",
+        ),
+    ] {
+        let mut argv = vec!["submit"];
+        argv.extend_from_slice(args);
+        argv.extend(["--", "true"]);
+        let out = s.cli(&argv);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (_, list) = s.get("/api/v1/jobs");
+    assert_eq!(
+        list["jobs"].as_array().unwrap().len(),
+        1,
+        "only the first was stored"
+    );
+}

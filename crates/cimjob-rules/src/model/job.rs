@@ -330,6 +330,17 @@ impl Job {
         }
     }
 
+    /// Whether the job waits for a time (ScheduledStartTime, or a way to recur) rather than
+    /// only for a free slot: how lists tell a scheduled New job from a queued one.
+    pub fn is_scheduled(&self) -> bool {
+        self.scheduled_start_time.is_some()
+            || self.run_start_interval.is_some()
+            || self.run_month.is_some()
+            || self.run_day.is_some()
+            || self.repeat_interval.is_some()
+            || self.calendar_expression.is_some()
+    }
+
     /// NextRunTime: the earlier of the next scheduled occurrence and a pending re-run.
     pub fn next_start(&self) -> Option<Timestamp> {
         match (self.next_run_time, self.retry_at) {

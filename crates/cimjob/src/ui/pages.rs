@@ -233,10 +233,7 @@ fn row(ui: &Ui, job: &Job, now: Timestamp) -> Row {
     let dormant = status
         .operational_status
         .contains(&cimjob_rules::model::value_maps::OperationalStatus::Dormant);
-    let scheduled = job.scheduled_start_time.is_some()
-        || job.run_start_interval.is_some()
-        || job.run_month.is_some()
-        || job.run_day.is_some();
+    let scheduled = job.is_scheduled();
     Row {
         id: job.local_id,
         name: job.name.clone(),
@@ -546,6 +543,19 @@ fn schedule_of(job: &Job) -> String {
             .map(super::present::span)
             .unwrap_or_else(|_| interval.to_string());
         parts.push(format!("at {words} into the day"));
+    }
+    if let Some(every) = &job.repeat_interval {
+        let words = every
+            .to_duration()
+            .map(super::present::span)
+            .unwrap_or_else(|_| every.to_string());
+        parts.push(format!("every {words}"));
+    }
+    if let Some(expr) = &job.calendar_expression {
+        parts.push(format!("on calendar {expr}"));
+    }
+    if let Some(overlap) = job.overlap_policy {
+        parts.push(format!("overlap: {}", overlap.name()));
     }
     if job.job_run_times != 1 {
         parts.push(match job.job_run_times {
