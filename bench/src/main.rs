@@ -10,6 +10,7 @@ mod cluster;
 mod control;
 mod floor;
 mod footprint;
+mod repeat;
 mod submissions;
 
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ struct Args {
     /// Repetitions of each measurement (the median is reported)
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-    /// Which figures: jobs, submissions, lateness, control, idle, wbem, footprint, scale, scale-postgres, chaos, cluster (comma-separated) [default: all]
+    /// Which figures: jobs, submissions, lateness, repeat-lateness, control, idle, wbem, footprint, scale, scale-postgres, chaos, cluster (comma-separated) [default: all]
     #[arg(long, value_delimiter = ',', default_values_t = FIGURES.map(String::from))]
     only: Vec<String>,
     /// Stored jobs for the footprint figures (large enumerations, start-up)
@@ -50,10 +51,11 @@ struct Args {
 }
 
 /// Every group of figures, in the order they run.
-const FIGURES: [&str; 11] = [
+const FIGURES: [&str; 12] = [
     "jobs",
     "submissions",
     "lateness",
+    "repeat-lateness",
     "control",
     "idle",
     "wbem",
@@ -840,6 +842,9 @@ fn main() -> anyhow::Result<()> {
         ] {
             rows.push(format!("| start lateness {name}, 1,000 jobs due within one second (planned → process started) vs tokio timers spawning /bin/true | {o:.2} ms | {b:.2} ms | {:.2}× |", o / b.max(0.001)));
         }
+    }
+    if wants("repeat-lateness") {
+        rows.extend(rt.block_on(repeat::figures(1000, 5, args.clients))?);
     }
     if wants("control") {
         rows.extend(rt.block_on(control::figures(200))?);
