@@ -172,19 +172,18 @@ fn identity(pid: u32) -> ProcessIdentity {
 
 /// A one-slot UTC core at 01:00 on day 0 with the job `name` (with `rule`) submitted.
 fn submitted_at_one_am(name: &str, rule: &[(&str, CimValue)]) -> (Core, u64) {
-    let mut core = recovered(
-        utc_config(1),
-        Vec::new(),
-        0,
-        0,
-        day(0, 1, 0),
-        &Default::default(),
-    )
-    .0;
-    let (id, _) = core
-        .submit(&values(name, rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (core, id, _) = submitted_at(name, rule, day(0, 1, 0));
     (core, id)
+}
+
+/// A one-slot UTC core started at `now` with the job `name` (with `rule`) submitted then;
+/// the submission's step.
+fn submitted_at(name: &str, rule: &[(&str, CimValue)], now: Timestamp) -> (Core, u64, Step) {
+    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, now, &Default::default()).0;
+    let (id, step) = core
+        .submit(&values(name, rule), "alice", false, now)
+        .unwrap();
+    (core, id, step)
 }
 
 /// Submits, at t(0), a job whose ScheduledStartTime is 5 s after its submission.
@@ -1585,18 +1584,7 @@ fn a_repeat_interval_keeps_to_its_grid_from_the_first_run_within_job_run_times()
         ("RepeatInterval", dt("00000000001500.000000:000")),
         ("JobRunTimes", CimValue::UInt32(3)),
     ];
-    let mut core = recovered(
-        utc_config(1),
-        Vec::new(),
-        0,
-        0,
-        day(0, 1, 0),
-        &Default::default(),
-    )
-    .0;
-    let (id, step) = core
-        .submit(&values("q", &rule), "alice", false, day(0, 1, 0))
-        .unwrap();
+    let (mut core, id, step) = submitted_at("q", &rule, day(0, 1, 0));
     // the first run at once, the next on the grid however long the run took
     run_once(&mut core, &step, day(0, 1, 0), ExitOutcome::Exited(0));
     assert_eq!(core.job(id).unwrap().next_run_time, Some(day(0, 1, 15)));
@@ -1729,17 +1717,17 @@ fn a_bad_repeat_interval_or_expression_is_refused_naming_the_property() {
     }
 }
 
+/// A one-slot UTC core at t(0) with a job recurring every minute (with `extra`), its first
+/// run being started: the core, the job, that run.
+fn every_minute(extra: &[(&'static str, CimValue)]) -> (Core, u64, RunKey) {
+    let rule = every("00000000000100.000000:000", extra);
+    let (core, id, step) = submitted_at("every-minute", &rule, t(0));
+    (core, id, spawned(&step)[0])
+}
+
 #[test]
 fn overlap_queue_holds_one_occurrence_and_starts_it_when_the_run_ends() {
-    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
-    let rule = every(
-        "00000000000100.000000:000",
-        &[("OverlapPolicy", CimValue::UInt16(3))],
-    );
-    let (id, step) = core
-        .submit(&values("q", &rule), "alice", false, t(0))
-        .unwrap();
-    let first = spawned(&step)[0];
+    let (mut core, id, first) = every_minute(&[("OverlapPolicy", CimValue::UInt16(3))]);
     core.process_started(first, identity(1), t(0));
     let step = core.fire_timers(t(60));
     assert!(spawned(&step).is_empty(), "never two runs at once");
@@ -1765,18 +1753,10 @@ fn overlap_queue_holds_one_occurrence_and_starts_it_when_the_run_ends() {
 
 #[test]
 fn overlap_replace_ends_the_run_and_starts_the_new_one_without_a_failure() {
-    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
-    let rule = every(
-        "00000000000100.000000:000",
-        &[
-            ("OverlapPolicy", CimValue::UInt16(4)),
-            ("RecoveryAction", CimValue::UInt16(4)),
-        ],
-    );
-    let (id, step) = core
-        .submit(&values("r", &rule), "alice", false, t(0))
-        .unwrap();
-    let first = spawned(&step)[0];
+    let (mut core, id, first) = every_minute(&[
+        ("OverlapPolicy", CimValue::UInt16(4)),
+        ("RecoveryAction", CimValue::UInt16(4)),
+    ]);
     core.process_started(first, identity(1), t(0));
     let step = core.fire_timers(t(60));
     assert_eq!(signals(&step), [WorkSignal::Terminate]);
@@ -1808,15 +1788,7 @@ fn overlap_replace_ends_the_run_and_starts_the_new_one_without_a_failure() {
 
 #[test]
 fn overlap_replace_waits_for_a_run_still_starting_then_ends_it() {
-    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
-    let rule = every(
-        "00000000000100.000000:000",
-        &[("OverlapPolicy", CimValue::UInt16(4))],
-    );
-    let (_, step) = core
-        .submit(&values("r", &rule), "alice", false, t(0))
-        .unwrap();
-    let first = spawned(&step)[0];
+    let (mut core, _, first) = every_minute(&[("OverlapPolicy", CimValue::UInt16(4))]);
     assert!(
         signals(&core.fire_timers(t(60))).is_empty(),
         "nothing to signal yet"
@@ -1827,14 +1799,11 @@ fn overlap_replace_waits_for_a_run_still_starting_then_ends_it() {
 
 #[test]
 fn missed_runs_of_a_repeat_interval_are_counted_and_it_goes_on_from_now() {
-    let mut core = recovered(utc_config(1), Vec::new(), 0, 0, t(0), &Default::default()).0;
     let rule = every(
         "00000000010000.000000:000",
         &[("MissedRunPolicy", CimValue::UInt16(3))],
     );
-    let (id, step) = core
-        .submit(&values("h", &rule), "alice", false, t(0))
-        .unwrap();
+    let (mut core, id, step) = submitted_at("h", &rule, t(0));
     run_once(&mut core, &step, t(0), ExitOutcome::Exited(0));
     let stored: Vec<_> = core.jobs().map(|j| (**j).clone()).collect();
     // down from t(60) until 5 h 30 min: the runs at 1 h … 5 h were missed

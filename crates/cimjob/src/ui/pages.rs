@@ -537,19 +537,18 @@ fn schedule_of(job: &Job) -> String {
     if let Some(weekday) = job.run_day_of_week {
         parts.push(format!("RunDayOfWeek {weekday}"));
     }
-    if let Some(interval) = &job.run_start_interval {
-        let words = interval
+    // an interval in words ("2 h"), or as CIM writes it if it has no length
+    let words = |interval: &cim::CimDateTime| {
+        interval
             .to_duration()
             .map(super::present::span)
-            .unwrap_or_else(|_| interval.to_string());
-        parts.push(format!("at {words} into the day"));
+            .unwrap_or_else(|_| interval.to_string())
+    };
+    if let Some(interval) = &job.run_start_interval {
+        parts.push(format!("at {} into the day", words(interval)));
     }
     if let Some(every) = &job.repeat_interval {
-        let words = every
-            .to_duration()
-            .map(super::present::span)
-            .unwrap_or_else(|_| every.to_string());
-        parts.push(format!("every {words}"));
+        parts.push(format!("every {}", words(every)));
     }
     if let Some(expr) = &job.calendar_expression {
         parts.push(format!("on calendar {expr}"));
