@@ -477,6 +477,7 @@ impl Core {
                 self.after_final(id, now);
             }
             _ if running => {
+                self.replacing_done(id, now);
                 self.update(id, now, |j| {
                     j.process = None;
                     j.end_time.get_or_insert(now);
@@ -1247,6 +1248,7 @@ impl Core {
         if let Some(k) = job.shutdown.and_then(|s| s.kill_at) {
             self.timers.remove(&(k, key.job, TimerKind::EscalateKill));
         }
+        self.replacing_done(key.job, now);
         self.update(key.job, now, |j| {
             j.process = None;
             j.end_time = Some(now);
@@ -1323,12 +1325,7 @@ impl Core {
         if let Some(k) = shutdown.and_then(|s| s.kill_at) {
             self.timers.remove(&(k, key.job, TimerKind::EscalateKill));
         }
-        let replaced_by = self.jobs[&key.job]
-            .queued_run
-            .filter(|q| q.kill_at.is_some());
-        if let Some(k) = replaced_by.and_then(|q| q.kill_at) {
-            self.timers.remove(&(k, key.job, TimerKind::ReplaceKill));
-        }
+        let replaced_by = self.replacing_done(key.job, now);
         match (shutdown, outcome) {
             (Some(s), _) => {
                 self.update(key.job, now, |j| end_by_request(j, s.goal));
@@ -1455,6 +1452,10 @@ impl Core {
                     j.situation = Situation::Held;
                     j.retry_at = None;
                     j.status_note = None;
+                    // a held occurrence does not outlive the hold: Start re-plans from now
+                    if j.queued_run.take().is_some() {
+                        j.skipped_runs += 1;
+                    }
                 });
             }
             Transition::Release => self.release(id, now),
@@ -1495,6 +1496,7 @@ impl Core {
                 self.after_final(id, now);
             }
             Transition::TerminateProcess => {
+                self.replacing_done(id, now);
                 let wait = timeout
                     .filter(|t| !t.is_zero())
                     .unwrap_or(self.config.default_terminate_timeout);
@@ -1510,6 +1512,7 @@ impl Core {
                 });
             }
             Transition::KillProcess => {
+                self.replacing_done(id, now);
                 signal(self, WorkSignal::Kill);
                 if let Some(k) = job.shutdown.and_then(|s| s.kill_at) {
                     self.timers.remove(&(k, id, TimerKind::EscalateKill));
@@ -1646,6 +1649,11 @@ impl Core {
     fn occurrence_due(&mut self, id: u64, at: Timestamp, now: Timestamp) {
         let job = self.jobs[&id].clone();
         match job.situation {
+            // the held occurrence waits for a slot: this one is skipped, as it would be
+            // behind a run
+            Situation::Queued | Situation::BetweenRuns if job.queued_run.is_some() => {
+                self.skip_occurrence(id, at, now)
+            }
             Situation::Queued | Situation::BetweenRuns => {
                 // a pending re-run gives way to the new occurrence
                 if let Some(r) = job.retry_at {
@@ -1688,6 +1696,27 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// The run an occurrence was replacing has ended (or is being ended another way): its
+    /// SIGKILL is not needed any more. The occurrence stays held; what it replaced, if
+    /// anything, comes back.
+    fn replacing_done(&mut self, id: u64, now: Timestamp) -> Option<QueuedRun> {
+        let replacing = self
+            .jobs
+            .get(&id)?
+            .queued_run
+            .filter(|q| q.kill_at.is_some())?;
+        if let Some(k) = replacing.kill_at {
+            self.timers.remove(&(k, id, TimerKind::ReplaceKill));
+        }
+        self.update(id, now, |j| {
+            j.queued_run = Some(QueuedRun {
+                kill_at: None,
+                ..replacing
+            })
+        });
+        Some(replacing)
     }
 
     /// Skips an occurrence that came while the previous run was going, and counts it.
@@ -1843,6 +1872,8 @@ impl Core {
             j.error_description = Some(description.clone());
         });
         match job.recovery_action {
+            // the occurrence waiting for this run goes instead, as a new occurrence would
+            RecoveryAction::ReRunJob if job.queued_run.is_some() => {}
             RecoveryAction::ReRunJob if job.reruns < self.config.max_reruns => {
                 let attempt = job.reruns + 1;
                 let factor = 1i32 << (attempt - 1).min(20);

@@ -235,10 +235,13 @@ impl Plan {
     /// When the next occurrence after `after` is due: the rule's next one, or `after` itself
     /// for a recurring job without a rule (its runs follow one another); `None` after UntilTime.
     pub fn next_run(&self, after: Timestamp) -> Option<Timestamp> {
-        let from = self.earliest.map_or(after, |e| e.max(after));
         let at = match &self.recurrence {
-            Some(r) => r.next_run(from)?,
-            None => from,
+            // an occurrence exactly at a ScheduledStartTime still ahead counts
+            Some(r) => match self.earliest.filter(|e| *e > after) {
+                Some(e) => r.next_run(e - SignedDuration::from_nanos(1))?,
+                None => r.next_run(after)?,
+            },
+            None => self.earliest.map_or(after, |e| e.max(after)),
         };
         self.before_until(at)
     }

@@ -148,6 +148,16 @@ fn next_runs_across_dst_changes_agree_with_systemd() {
             8,
             &[],
         ),
+        ("*:*:0/20", "Europe/Berlin", "2027-03-28T01:00:30Z", 6, &[]),
+        ("*:*:0/20", "Europe/Berlin", "2027-10-31T00:59:30Z", 9, &[]),
+        // two-digit years: 19YY from 70, else 20YY, each end on its own
+        (
+            "99..28-02-29 12:00",
+            "Europe/Berlin",
+            "2027-01-01T00:00:00Z",
+            3,
+            &[],
+        ),
         // America/New_York: 2027-03-14 02:00 EST → 03:00 EDT; 2027-11-07 02:00 EDT → 01:00 EST
         (
             "Mon..Fri 18:30",
@@ -348,6 +358,8 @@ fn a_bad_expression_is_refused_naming_what_is_wrong() {
         ("12:00:00.5", "fractional"),
         ("2027-02-29", "no date"),
         ("1969-01-01", "1969"),
+        ("2200-01-01", "2200"),
+        ("30..99-01-01", "backwards"),
         ("12:00 extra", "\"extra\""),
         ("*-*-* 12", "HOUR:MINUTE"),
     ] {

@@ -1781,7 +1781,7 @@ fn overlap_replace_ends_the_run_and_starts_the_new_one_without_a_failure() {
     assert_eq!(
         job.situation,
         Situation::Starting,
-        "Do Not Continue did not end the series"
+        "the replaced run was not re-run (Re-run Job) and the series goes on"
     );
     assert_eq!(job.next_run_time, Some(t(120)));
 }
@@ -1822,4 +1822,65 @@ fn missed_runs_of_a_repeat_interval_are_counted_and_it_goes_on_from_now() {
         (job.skipped_runs, job.next_run_time),
         (5, Some(t(6 * 3600)))
     );
+}
+
+#[test]
+fn a_run_lost_while_being_replaced_gives_way_to_the_held_occurrence_and_no_sigkill_follows() {
+    let (mut core, id, first) = every_minute(&[
+        ("OverlapPolicy", CimValue::UInt16(4)),
+        ("RecoveryAction", CimValue::UInt16(4)),
+    ]);
+    core.process_started(first, identity(1), t(0));
+    assert_eq!(signals(&core.fire_timers(t(60))), [WorkSignal::Terminate]);
+    let step = core.lost(first, "its supervisor died", t(61));
+    assert_eq!(
+        spawned(&step),
+        [RunKey { job: id, run: 2 }],
+        "the held occurrence, not a re-run"
+    );
+    let second = spawned(&step)[0];
+    core.process_started(second, identity(2), t(61));
+    let job = core.job(id).unwrap();
+    assert_eq!((job.occurrences, job.reruns), (2, 0));
+    assert!(
+        signals(&core.fire_timers(t(75))).is_empty(),
+        "the SIGKILL meant for the lost run never reaches the new one"
+    );
+}
+
+#[test]
+fn a_terminate_during_a_replace_keeps_the_clients_timeout_and_ends_the_series() {
+    let (mut core, id, first) = every_minute(&[("OverlapPolicy", CimValue::UInt16(4))]);
+    core.process_started(first, identity(1), t(0));
+    core.fire_timers(t(60));
+    let (answer, _) = core
+        .request_state_change(id, 4, Some(SignedDuration::from_secs(30)), t(61))
+        .unwrap();
+    assert_eq!(answer, StateChangeReturn::TransitionStarted);
+    assert!(
+        signals(&core.fire_timers(t(80))).is_empty(),
+        "no SIGKILL before the TimeoutPeriod asked for"
+    );
+    assert_eq!(signals(&core.fire_timers(t(91))), [WorkSignal::Kill]);
+    let step = core.exited(first, ExitOutcome::Signaled(9), t(91));
+    assert!(spawned(&step).is_empty(), "Terminate ends the series");
+    let job = core.job(id).unwrap();
+    assert_eq!(
+        (job.situation, job.queued_run),
+        (Situation::Terminated, None)
+    );
+}
+
+#[test]
+fn a_repeat_interval_starts_exactly_at_a_scheduled_start_time_still_ahead() {
+    let rule = every(
+        "00000000001500.000000:000",
+        &[("ScheduledStartTime", dt("00000000010000.000000:000"))],
+    );
+    let (core, id) = submitted_at_one_am("later", &rule);
+    let job = core.job(id).unwrap().clone();
+    assert_eq!(job.next_run_time, Some(day(0, 2, 0)));
+    let plan = cimjob_rules::plan::Plan::of(&job, &jiff::tz::TimeZone::UTC).unwrap();
+    assert_eq!(plan.next_run(day(0, 1, 30)), Some(day(0, 2, 0)));
+    assert_eq!(plan.next_run(day(0, 2, 0)), Some(day(0, 2, 15)));
 }

@@ -542,11 +542,12 @@ fn state_shown(job: &Value) -> String {
 }
 
 /// The properties whose being set makes a New job scheduled rather than queued.
-const SCHEDULE_PROPERTIES: [&str; 6] = [
+const SCHEDULE_PROPERTIES: [&str; 7] = [
     "ScheduledStartTime",
     "RunStartInterval",
     "RunMonth",
     "RunDay",
+    "RunDayOfWeek",
     "RepeatInterval",
     "CalendarExpression",
 ];

@@ -337,6 +337,7 @@ impl Job {
             || self.run_start_interval.is_some()
             || self.run_month.is_some()
             || self.run_day.is_some()
+            || self.run_day_of_week.is_some()
             || self.repeat_interval.is_some()
             || self.calendar_expression.is_some()
     }

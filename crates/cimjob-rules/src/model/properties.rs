@@ -664,7 +664,7 @@ create_only(
         ),
         writable(
             decl("OverlapPolicy", T::UInt16, CLASS_NAME, mapped(OverlapPolicy::VALUE_MAP, OverlapPolicy::VALUES, W),
-                "What an occurrence does that comes while the previous run still goes: Skip it (the default; counted in SkippedRuns), Queue it (one at most; it starts when the run ends), or Replace the run (SIGTERM, SIGKILL after the default TimeoutPeriod, then the new run starts)."),
+                "What an occurrence does that comes while the previous run still goes: Skip it (the default; counted in SkippedRuns), Queue it (one at most; it starts when the run ends), or Replace the run (SIGTERM, SIGKILL after the default TimeoutPeriod, then the new run starts; a suspended run is replaced too)."),
             |j, _| j.overlap_policy.map(|m| CimValue::UInt16(m.number())),
             |j, v| { j.overlap_policy = small(v).and_then(OverlapPolicy::from_number); Ok(()) },
         ),

@@ -13,8 +13,8 @@
 //! What is taken, exactly as systemd 252 takes it:
 //! - `[WEEKDAYS] [DATE] [TIME]`, at least one of them. WEEKDAYS: names (`Mon` or `Monday`,
 //!   any case) in a comma list, with ranges `Mon..Fri`. DATE: `[YEAR-]MONTH-DAY`, or
-//!   `[YEAR-]MONTH~DAY` to count DAY from the month's end (`~1` = the last day); a two-digit
-//!   year is 20YY. TIME: `HOUR:MINUTE[:SECOND]`. A missing DATE is every day, a missing TIME
+//!   `[YEAR-]MONTH~DAY` to count DAY from the month's end (`~1` = the last day); a year is
+//!   1970 to 2199, and two digits are 19YY from 70, else 20YY. TIME: `HOUR:MINUTE[:SECOND]`. A missing DATE is every day, a missing TIME
 //!   midnight, a missing SECOND 0.
 //! - Each date or time field: `*`, or a comma list of `N`, `A..B` and `N/STEP` (N, N+STEP, …).
 //! - The shorthands `minutely`, `hourly`, `daily`, `weekly` (Monday), `monthly`, `yearly` /
@@ -38,13 +38,8 @@ use super::{ScheduleError, GREGORIAN_CYCLE_YEARS};
 /// The property a calendar expression is written in.
 pub const PROPERTY: &str = "CalendarExpression";
 
-/// The earliest and latest year an expression may name (systemd's own limits are close).
-const YEARS: (i16, i16) = (1970, 9999);
-
-/// A gap or fold is never longer than this (the longest in the tz database is a day:
-/// Pacific/Apia skipped 30 December 2011), so a local time this far before `after` cannot
-/// run after it.
-const LONGEST_SHIFT: SignedDuration = SignedDuration::from_hours(25);
+/// The earliest and latest year an expression may name: systemd's own limits.
+const YEARS: (i16, i16) = (1970, 2199);
 
 /// A parsed calendar expression: which local date-times it names.
 ///
@@ -179,23 +174,26 @@ impl CalendarExpression {
     }
 
     /// The first instant strictly after `after` that the expression names, read in `zone`;
-    /// `None` when it names none (its years are past, or beyond the year 9999).
+    /// `None` when it names none (its years are past).
     pub fn next_run(&self, after: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
         let local = zone.to_datetime(after);
-        // Without a transition shortly before, local times from `after`'s own on map to
-        // instants in order, so the search starts there; after one, a local time a gap moved
-        // can land after `after`, so it starts a longest shift earlier.
-        let near = after.checked_sub(LONGEST_SHIFT).ok()?;
+        // Local times from `after`'s own on map to instants in order, so the search starts
+        // there, unless `after` is within a gap's length after the gap: a local time in the
+        // gap, moved forward by it, can land after `after`, so it starts at the gap.
         let just_after = after.checked_add(SignedDuration::from_nanos(1)).ok()?;
-        let transition_behind = zone
-            .preceding(just_after)
-            .next()
-            .is_some_and(|t| t.timestamp() >= near);
-        let from = if transition_behind {
-            local.checked_sub(LONGEST_SHIFT).ok()?
-        } else {
-            local
-        };
+        let gap_start = zone.preceding(just_after).next().and_then(|t| {
+            let before = zone.to_offset(
+                t.timestamp()
+                    .checked_sub(SignedDuration::from_nanos(1))
+                    .ok()?,
+            );
+            let length = t.offset().duration_since(before);
+            // a local time in this gap runs up to its length after it
+            (length.is_positive() && after < t.timestamp().checked_add(length).ok()?)
+                .then(|| zone.to_datetime(t.timestamp()).checked_sub(length).ok())
+                .flatten()
+        });
+        let from = gap_start.map_or(local, |start| start.min(local));
         self.search(
             from,
             |wall| {
@@ -256,9 +254,13 @@ impl CalendarExpression {
     ) -> Option<Timestamp> {
         let mut best: Option<(Timestamp, DateTime)> = None;
         let start_month = i32::from(from.year()) * 12 + i32::from(from.month()) - 1;
-        let last_year = self
-            .last_year()
-            .min(from.year().saturating_add(GREGORIAN_CYCLE_YEARS as i16));
+        // named years end the search; otherwise one Gregorian cycle holds every weekday and
+        // date the expression can name
+        let last_year = match self.years {
+            Some(_) => self.last_year(),
+            None => from.year().saturating_add(GREGORIAN_CYCLE_YEARS as i16),
+        }
+        .min(YEARS.1);
         let end_month = i32::from(last_year) * 12 + 11;
         for index in start_month..=end_month {
             let year = i16::try_from(index.div_euclid(12)).ok()?;
@@ -279,6 +281,9 @@ impl CalendarExpression {
                         continue;
                     }
                     for minute in set_bits(self.minutes) {
+                        if date.at(hour as i8, minute as i8, 59, 999_999_999) < from {
+                            continue;
+                        }
                         for second in set_bits(self.seconds) {
                             let wall = date.at(hour as i8, minute as i8, second as i8, 0);
                             if wall < from {
@@ -352,15 +357,13 @@ impl CalendarExpression {
         };
         if let Some(year) = year {
             if year != "*" {
-                let items = items(year, "year", (0, YEARS.1.into()))?
-                    .into_iter()
-                    .map(|i| match i {
-                        // two digits are 20YY, as in systemd
-                        Item::Range(a, b) if b < 100 => Item::Range(a + 2000, b + 2000),
-                        Item::Every(a, s) if a < 100 => Item::Every(a + 2000, s),
-                        other => other,
-                    })
-                    .collect::<Vec<_>>();
+                // two digits are 19YY from 70, else 20YY, each end on its own, as in systemd
+                let century = |y: i32| match y {
+                    0..70 => y + 2000,
+                    70..100 => y + 1900,
+                    _ => y,
+                };
+                let items = items(year, "year", (0, YEARS.1.into()), century)?;
                 for i in &items {
                     let (Item::Range(a, _) | Item::Every(a, _)) = *i;
                     if a < YEARS.0.into() {
@@ -402,7 +405,7 @@ fn mask(text: &str, what: &str, range: (i32, i32)) -> Result<u64, String> {
         return Ok(bits(range.0, range.1));
     }
     let mut m = 0;
-    for item in items(text, what, range)? {
+    for item in items(text, what, range, |v| v)? {
         for v in range.0..=range.1 {
             if item.contains(v) {
                 m |= 1 << v;
@@ -412,8 +415,14 @@ fn mask(text: &str, what: &str, range: (i32, i32)) -> Result<u64, String> {
     Ok(m)
 }
 
-/// A field's comma list, each value checked against `range`.
-fn items(text: &str, what: &str, range: (i32, i32)) -> Result<Vec<Item>, String> {
+/// A field's comma list, each value checked against `range` as written, then read by `read`
+/// (a year's two digits name a century).
+fn items(
+    text: &str,
+    what: &str,
+    range: (i32, i32),
+    read: impl Fn(i32) -> i32,
+) -> Result<Vec<Item>, String> {
     let number = |s: &str| -> Result<i32, String> {
         let v: i32 = s
             .parse()
@@ -423,7 +432,7 @@ fn items(text: &str, what: &str, range: (i32, i32)) -> Result<Vec<Item>, String>
         if !(range.0..=range.1).contains(&v) {
             return Err(format!("has {what} {v}, outside {}..{}", range.0, range.1));
         }
-        Ok(v)
+        Ok(read(v))
     };
     text.split(',')
         .map(|item| {
