@@ -320,7 +320,17 @@ fn expression() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, failure_persistence: None, ..ProptestConfig::default() })]
+    // A fixed seed, so a quirk of systemd's that no run has met yet cannot fail a CI run at
+    // random; `PROPTEST_RNG_SEED=N` explores others (random seeds found the two above).
+    #![proptest_config(ProptestConfig {
+        cases: 160,
+        failure_persistence: None,
+        rng_seed: std::env::var("PROPTEST_RNG_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(proptest::test_runner::RngSeed::Fixed(20_270_328)),
+        ..ProptestConfig::default()
+    })]
 
     /// Any expression, in any of the zones, from any moment of 2027–2029 (DST changes and
     /// all): systemd's runs are ours, and ours that systemd lacks were moved by a gap.
