@@ -133,6 +133,20 @@ def test_search_narrows_the_list_and_survives_a_reload(browser, url, jobs):
     assert browser.find_element(By.ID, "search").get_attribute("value") == f"{jobs.prefix}-apple"
 
 
+def click_until_asked(browser, selector: str, timeout: float):
+    """Clicks the button in the page until it asks to confirm, and returns the question: a
+    live refresh can swap in a button htmx has not bound yet, and a click on it does nothing
+    (bounded by `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        browser.execute_script("document.querySelector(arguments[0]).click()", selector)
+        try:
+            return WebDriverWait(browser, 2).until(expected_conditions.alert_is_present())
+        except TimeoutException:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_bulk_terminate_of_three_of_five_jobs(browser, url, jobs):
     five = [jobs.submit(["sleep", "60"], name=f"{jobs.prefix}-bulk{i}") for i in range(5)]
     open_page(browser, url, f"/ui/jobs?q={jobs.prefix}-bulk")
@@ -146,9 +160,8 @@ def test_bulk_terminate_of_three_of_five_jobs(browser, url, jobs):
     ticked = browser.execute_script(
         "return [...document.querySelectorAll('input[name=ids]:checked')].map(b => +b.value)")
     assert sorted(ticked) == sorted(local_id(j) for j in chosen)
-    browser.find_element(By.CSS_SELECTOR, "button.act-terminate").click()
     # the page asks before it acts
-    WebDriverWait(browser, WAIT).until(expected_conditions.alert_is_present()).accept()
+    click_until_asked(browser, "button.act-terminate", WAIT).accept()
     wait_for(browser, lambda d: "Terminate of 3 job(s)" in text(d, "flash"),
              "the action's answer", WAIT)
     for job in chosen:
