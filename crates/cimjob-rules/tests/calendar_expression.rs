@@ -13,6 +13,7 @@
 
 use std::process::Command;
 
+use cimjob_rules::plan::Recurrence;
 use cimjob_rules::schedule::CalendarExpression;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -65,7 +66,7 @@ fn moved_runs(expr: &str, zone_name: &str, base: Timestamp, n: usize) -> Vec<Tim
             return Vec::new();
         }
     };
-    let ours = e.upcoming(base, &zone, n);
+    let ours = Recurrence::Expression(e, zone.clone()).upcoming(base, n);
     let horizon = match (ours.last(), theirs.last()) {
         (Some(a), Some(b)) => *a.min(b),
         _ => {
@@ -355,8 +356,8 @@ proptest! {
 #[test]
 fn a_minute_step_runs_at_midnight_where_systemd_252_skips_it() {
     let e = CalendarExpression::parse("*:0/16").unwrap();
-    let runs: Vec<String> = e
-        .upcoming(at("2028-08-24T23:30:00Z"), &TimeZone::UTC, 4)
+    let runs: Vec<String> = Recurrence::Expression(e.clone(), TimeZone::UTC)
+        .upcoming(at("2028-08-24T23:30:00Z"), 4)
         .iter()
         .map(|t| t.to_string())
         .collect();

@@ -208,22 +208,6 @@ impl CalendarExpression {
         )
     }
 
-    /// Up to `n` runs after `after`, in order.
-    pub fn upcoming(&self, after: Timestamp, zone: &TimeZone, n: usize) -> Vec<Timestamp> {
-        let mut runs = Vec::with_capacity(n.min(1024));
-        let mut last = after;
-        while runs.len() < n {
-            match self.next_run(last, zone) {
-                Some(t) => {
-                    runs.push(t);
-                    last = t;
-                }
-                None => break,
-            }
-        }
-        runs
-    }
-
     /// The first local date-time at or after `from` (used to check that one exists).
     fn first_after(&self, from: DateTime, zone: &TimeZone) -> Option<Timestamp> {
         let before = zone
