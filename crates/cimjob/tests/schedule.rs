@@ -494,3 +494,35 @@ fn a_calendar_expression_previews_its_runs_in_its_zone_and_one_way_to_recur_is_e
         "only the first was stored"
     );
 }
+
+#[test]
+fn overlap_queue_starts_the_held_occurrence_as_the_run_before_it_ends() {
+    let s = Service::start(&[]);
+    // runs of 1.3 s on a 1 s grid: each occurrence that comes during a run waits for it (under
+    // Skip the next run would start at the next slot, 0.7 s after the end)
+    let id = s.submit(&[
+        "--every",
+        "1s",
+        "--times",
+        "3",
+        "--overlap",
+        "queue",
+        "--",
+        "sleep",
+        "1.3",
+    ]);
+    let done = s.wait_state(id, 7, 30);
+    assert_eq!(done["RunCount"], json!(3), "{done}");
+    let (_, runs) = s.get(&format!("/api/v1/jobs/{id}/runs"));
+    let runs = runs["runs"].as_array().unwrap();
+    let at =
+        |run: &Value, key: &str| -> jiff::Timestamp { run[key].as_str().unwrap().parse().unwrap() };
+    for pair in runs.windows(2) {
+        let (ended, started) = (at(&pair[0], "ended_at"), at(&pair[1], "started_at"));
+        assert!(started >= ended, "never two runs at once: {runs:?}");
+        assert!(
+            started.duration_since(ended) < jiff::SignedDuration::from_millis(500),
+            "the held occurrence starts as the run before it ends, not at a later slot: {runs:?}"
+        );
+    }
+}
