@@ -526,3 +526,26 @@ fn overlap_queue_starts_the_held_occurrence_as_the_run_before_it_ends() {
         );
     }
 }
+
+#[test]
+fn missed_runs_of_an_every_job_are_skipped_and_counted_across_a_restart() {
+    let mut s = Service::start(&[]);
+    let id = s.submit(&["--every", "1s", "--missed", "skip", "--", "true"]);
+    s.wait_job(id, 10, "a first run", |j| j["RunCount"].as_u64() >= Some(1));
+    s.stop();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    s.restart();
+    let job = s.job(id);
+    assert!(
+        job["SkippedRuns"].as_u64() >= Some(3),
+        "the runs due while it was down are skipped and counted: {job}"
+    );
+    let next = timestamp(&job["NextRunTime"]);
+    assert!(
+        next > jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1),
+        "back on its grid: {next}"
+    );
+    // 0 between runs, 4096 if a run is going: either way the series ends
+    assert!(matches!(s.request_state(id, 4), 0 | 4096));
+    s.wait_state(id, 8, 20);
+}
